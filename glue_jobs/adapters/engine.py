@@ -1,0 +1,24 @@
+"""The SQL engine interface. Every statement handed to an engine is in Athena's dialect
+(Trino); DuckDB transpiles it with sqlglot. Table names are `stocks.<table>` as the
+catalog knows them. DDL differs per engine, so it is the engine's job, not the SQL files'."""
+from __future__ import annotations
+
+from typing import Protocol
+
+import pyarrow as pa
+
+
+class QueryError(RuntimeError):
+    """A query failed, was cancelled or timed out; the message names the stage and the SQL file."""
+
+
+class Engine(Protocol):
+    def query(self, sql: str) -> pa.Table:
+        """Run a SELECT and return its rows."""
+
+    def execute(self, sql: str) -> None:
+        """Run a statement that returns nothing useful (CREATE VIEW, DROP VIEW)."""
+
+    def write_parquet(self, select_sql: str, location: str) -> list[str]:
+        """Run a SELECT and write its result as Parquet under the lake key prefix `location`,
+        which must not hold files yet (CTAS semantics). Returns the keys written."""

@@ -1,0 +1,146 @@
+"""Object storage for the lake: one interface for a local directory and an S3 bucket.
+
+Keys are always '/'-separated and relative to the lake root, so every other module
+builds keys with `glue_jobs.common.lake_layout` and never knows where the lake lives.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterable, Protocol
+
+
+class StorageError(RuntimeError):
+    """A storage call failed; the message names the key."""
+
+
+class NotFound(StorageError):
+    pass
+
+
+class AlreadyExists(StorageError):
+    """A create-only write found the key already there (a lock, a marker)."""
+
+
+class Storage(Protocol):
+    root: str
+
+    def uri(self, key: str) -> str:
+        """Where an engine reads the key: an absolute path or an s3:// URI."""
+
+    def put_bytes(self, key: str, data: bytes, *, create_only: bool = False) -> None:
+        """Write the whole object atomically; with create_only, raise AlreadyExists if present."""
+
+    def get_bytes(self, key: str) -> bytes:
+        """Read the whole object or raise NotFound."""
+
+    def exists(self, key: str) -> bool: ...
+
+    def list_keys(self, prefix: str) -> list[str]:
+        """Every key below prefix, recursively, sorted."""
+
+    def delete(self, keys: Iterable[str]) -> None:
+        """Delete keys; missing ones are ignored."""
+
+
+class LocalStorage:
+    """A lake in a directory. Writes go to a temporary file then os.replace, so readers
+    never see half an object, and a crash leaves at most a `.tmp-*` orphan."""
+
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = str(Path(root).resolve())
+
+    def _path(self, key: str) -> Path:
+        key = key.lstrip("/")
+        if ".." in key.split("/"):
+            raise StorageError(f"refusing key outside the lake: {key!r}")
+        return Path(self.root, *key.split("/"))
+
+    def uri(self, key: str) -> str:
+        return str(self._path(key))
+
+    def put_bytes(self, key: str, data: bytes, *, create_only: bool = False) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if create_only:
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError as exc:
+                raise AlreadyExists(f"{key} already exists") from exc
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            return
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+    def get_bytes(self, key: str) -> bytes:
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError as exc:
+            raise NotFound(f"{key} not found in lake {self.root}") from exc
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def list_keys(self, prefix: str) -> list[str]:
+        base = self._path(prefix) if prefix else Path(self.root)
+        if base.is_file():
+            return [prefix.lstrip("/")]
+        if not base.is_dir():
+            return []
+        root = Path(self.root)
+        keys = [
+            p.relative_to(root).as_posix()
+            for p in base.rglob("*")
+            if p.is_file() and not p.name.startswith(".tmp-")
+        ]
+        return sorted(keys)
+
+    def delete(self, keys: Iterable[str]) -> None:
+        for key in keys:
+            path = self._path(key)
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            # Drop directories the delete emptied, so the lake does not fill with husks.
+            parent = path.parent
+            root = Path(self.root)
+            while parent != root:
+                try:
+                    parent.rmdir()
+                except OSError:
+                    break
+                parent = parent.parent
+
+
+def open_storage(lake: str) -> Storage:
+    """A Storage for `lake`: an s3:// URI or a local directory."""
+    if lake.startswith("s3://"):
+        from glue_jobs.adapters.s3_storage import S3Storage
+
+        return S3Storage.from_uri(lake)
+    return LocalStorage(lake)
+
+
+def put_json(storage: Storage, key: str, obj: object, *, create_only: bool = False) -> None:
+    storage.put_bytes(
+        key, json.dumps(obj, indent=2, sort_keys=True, default=str).encode() + b"\n", create_only=create_only
+    )
+
+
+def get_json(storage: Storage, key: str) -> object:
+    return json.loads(storage.get_bytes(key))

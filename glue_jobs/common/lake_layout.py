@@ -1,0 +1,80 @@
+"""Every key in the lake is built here, so the layout is read in one place.
+
+    raw/daily/ingest_date=D/symbol=S/run_id=R/body.csv      bytes exactly as received (data)
+    rejected/daily/ingest_date=D/symbol=S/run_id=R/body.<ext> + reason.json   non-data bodies
+    manifests/ingest/ingest_date=D/run_id=R.json            what one ingest run fetched
+    state/ingestion.json                                    carried symbols, daily quota used
+    catalog/<database>/<table>.json                         local catalog (tables, partitions)
+    tmp/<table>/run_id=R/...                                WAP temporary tables
+    warehouse/<table>/<partition>/v=R/part-0.parquet        published partition versions
+    runs/<run_id>.json                                      run log
+    alerts/alerts.jsonl                                     alerts sent (local notifier)
+    locks/pipeline.lock                                     one writer at a time
+"""
+from __future__ import annotations
+
+DATABASE = "stocks"
+
+RAW_PREFIX = "raw/daily/"
+REJECTED_PREFIX = "rejected/daily/"
+MANIFEST_PREFIX = "manifests/ingest/"
+STATE_KEY = "state/ingestion.json"
+CATALOG_PREFIX = "catalog/"
+TMP_PREFIX = "tmp/"
+WAREHOUSE_PREFIX = "warehouse/"
+RUNS_PREFIX = "runs/"
+ALERTS_KEY = "alerts/alerts.jsonl"
+LOCK_KEY = "locks/pipeline.lock"
+
+RAW_TABLE = "raw_daily"
+TEMP_TABLE = "tmp_daily_prices"
+PUBLISHED_TABLE = "daily_prices"
+QUARANTINE_TABLE = "daily_prices_quarantine"
+
+
+def raw_key(ingest_date: str, symbol: str, run_id: str, ext: str = "csv") -> str:
+    return f"{RAW_PREFIX}ingest_date={ingest_date}/symbol={symbol}/run_id={run_id}/body.{ext}"
+
+
+def rejected_key(ingest_date: str, symbol: str, run_id: str, ext: str) -> str:
+    return f"{REJECTED_PREFIX}ingest_date={ingest_date}/symbol={symbol}/run_id={run_id}/body.{ext}"
+
+
+def rejected_reason_key(ingest_date: str, symbol: str, run_id: str) -> str:
+    return f"{REJECTED_PREFIX}ingest_date={ingest_date}/symbol={symbol}/run_id={run_id}/reason.json"
+
+
+def manifest_key(ingest_date: str, run_id: str) -> str:
+    return f"{MANIFEST_PREFIX}ingest_date={ingest_date}/run_id={run_id}.json"
+
+
+def catalog_key(database: str, table: str) -> str:
+    return f"{CATALOG_PREFIX}{database}/{table}.json"
+
+
+def table_prefix(table: str) -> str:
+    return f"{WAREHOUSE_PREFIX}{table}/"
+
+
+def partition_version_prefix(table: str, partition: dict[str, str], version: str) -> str:
+    """A fresh location for one partition: readers keep the old one until the catalog switches."""
+    parts = "/".join(f"{k}={v}" for k, v in partition.items())
+    return f"{WAREHOUSE_PREFIX}{table}/{parts}/v={version}/"
+
+
+def temp_prefix(table: str, run_id: str) -> str:
+    return f"{TMP_PREFIX}{table}/run_id={run_id}/"
+
+
+def run_log_key(run_id: str) -> str:
+    return f"{RUNS_PREFIX}{run_id}.json"
+
+
+def parse_hive_key(key: str) -> dict[str, str]:
+    """The `name=value` segments of a key, in order."""
+    out: dict[str, str] = {}
+    for seg in key.split("/"):
+        if "=" in seg:
+            name, _, value = seg.partition("=")
+            out[name] = value
+    return out
