@@ -1,0 +1,37 @@
+"""Failures the CLI turns into exit codes. Each message says what failed, where
+(symbol, file, row, stage) and what to do about it."""
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_UNEXPECTED = 1
+EXIT_USAGE = 2
+EXIT_AUDIT_BLOCKED = 3
+EXIT_NOTHING_FETCHED = 4
+
+
+class PipelineError(RuntimeError):
+    exit_code = EXIT_UNEXPECTED
+
+
+class ConfigError(PipelineError):
+    """Bad flags, environment or configuration files."""
+
+    exit_code = EXIT_USAGE
+
+
+class AuditBlocked(PipelineError):
+    """A batch rule failed: nothing was published and prod is untouched."""
+
+    exit_code = EXIT_AUDIT_BLOCKED
+
+
+class NothingFetched(PipelineError):
+    """No symbol produced usable data (all failed, rejected, or the quota is spent)."""
+
+    exit_code = EXIT_NOTHING_FETCHED
+
+
+class LockHeld(PipelineError):
+    """Another run holds the lake's lock."""
+
+    exit_code = EXIT_UNEXPECTED
