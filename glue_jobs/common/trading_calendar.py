@@ -7,7 +7,7 @@ conservatively treat the regular 16:00 close as the completion time.
 from __future__ import annotations
 
 import datetime as dt
-from functools import lru_cache
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -16,7 +16,7 @@ NEW_YORK = ZoneInfo("America/New_York")
 CLOSE_TIME = dt.time(16, 0)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _nyse_holidays(year: int) -> frozenset[dt.date]:
     return frozenset(holidays.financial_holidays("NYSE", years=year).keys())
 
