@@ -1,0 +1,147 @@
+"""What each CLI subcommand does, given parsed arguments and validated settings."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+
+from glue_jobs.adapters.storage import open_storage
+from glue_jobs.common import lake_layout
+from glue_jobs.errors import ConfigError
+from workflows import graph, output
+from workflows.runner import RunOutcome, run_stages
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    outcome = run_stages(args.settings)
+    page = None
+    if not args.no_dashboard:
+        page = _render_dashboard(args.settings.lake, None, None)
+    _print_summary(args, outcome, page)
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    outcome = run_stages(args.settings, ["ingest"])
+    counts = outcome.stages.get("ingest", {})
+    print(f"ingested run {outcome.run_id}: {counts.get('symbols_fetched', 0)} symbols fetched, "
+          f"{counts.get('raw_rows', 0)} raw rows; manifest {counts.get('manifest_key', '?')}")
+    print("next: tickerlake crawl && tickerlake wap   (or tickerlake run for everything)")
+    return 0
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    outcome = run_stages(args.settings, ["crawl"])
+    print(json.dumps(outcome.stages.get("crawl", {}), indent=1, default=str))
+    return 0
+
+
+def cmd_wap(args: argparse.Namespace) -> int:
+    outcome = run_stages(args.settings, [*graph.WAP_STAGES, "after_publish"])
+    _print_summary(args, outcome, None)
+    return 0
+
+
+def _read_sql_arg(text: str) -> str:
+    if text.startswith("@"):
+        path = Path(text[1:])
+        if not path.is_file():
+            raise ConfigError(f"query: {path} does not exist")
+        return path.read_text(encoding="utf-8")
+    return text
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from glue_jobs.local_runtime import build_local
+
+    _require_lake(args.settings.lake)
+    _, _, engine, _ = build_local(args.settings.lake)
+    table = engine.query(_read_sql_arg(args.sql))
+    print(output.render(table, args.format, max_rows=args.max_rows))
+    return 0
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from glue_jobs.run_log import list_runs
+
+    _require_lake(args.settings.lake)
+    rows = list_runs(open_storage(args.settings.lake), limit=args.limit)
+    if not rows:
+        print(f"no runs yet in {args.settings.lake}: try `tickerlake run`")
+        return 0
+    print(output.render(pa.Table.from_pylist(rows), args.format))
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    _require_lake(args.settings.lake)
+    symbols = args.symbols.split(",") if args.symbols else None
+    if args.check:
+        from glue_jobs.dashboards import check_panels
+        from glue_jobs.local_runtime import build_local
+
+        _, _, engine, _ = build_local(args.settings.lake)
+        problems = check_panels(engine)
+        for problem in problems:
+            print(f"FAIL {problem}", file=sys.stderr)
+        if problems:
+            return 1
+        print("every panel query ran and returned rows")
+        return 0
+    page = _render_dashboard(args.settings.lake, args.out, symbols)
+    print(f"dashboard: {page}")
+    return 0
+
+
+def _render_dashboard(lake: str, out: str | None, symbols: list[str] | None) -> Path | None:
+    try:
+        from glue_jobs.dashboards import render_dashboard
+    except ImportError:
+        return None
+    from glue_jobs.local_runtime import build_local
+
+    storage, _, engine, _ = build_local(lake)
+    target = Path(out) if out else Path(storage.uri("dashboard/index.html"))
+    return render_dashboard(engine, target, symbols=symbols)
+
+
+def _require_lake(lake: str) -> None:
+    if not lake.startswith("s3://") and not Path(lake).is_dir():
+        raise ConfigError(f"no lake at {lake}: run `tickerlake run` first, or pass --lake DIR")
+
+
+def _print_summary(args: argparse.Namespace, outcome: RunOutcome, page: Path | None) -> None:
+    lake = open_storage(args.settings.lake)
+    totals = outcome.totals or {}
+    publish = outcome.stages.get("publish", {})
+    lines = [
+        "",
+        f"run {outcome.run_id} finished",
+        f"  raw rows {totals.get('raw_rows', 0)} = published {totals.get('published_rows', 0)}"
+        f" + quarantined {totals.get('quarantined_rows', 0)}"
+        f" + duplicates dropped {totals.get('duplicates_dropped', 0)}",
+    ]
+    if publish.get("partitions_written") is not None:
+        lines.append(f"  stocks.{lake_layout.PUBLISHED_TABLE}: {publish.get('partitions_written')} partition(s) "
+                     f"written, {publish.get('partitions_unchanged', 0)} unchanged")
+    lines += [
+        f"  lake:      {lake.root}",
+        f"  run log:   {lake.uri(outcome.run_log_key)}",
+    ]
+    if page:
+        lines.append(f"  dashboard: {page}")
+    lake_flag = "" if args.settings.lake == "lake" else f" --lake {args.settings.lake}"
+    lines += [
+        "  try:",
+        f"    .venv/bin/tickerlake query{lake_flag} \"select symbol, max(trade_date) as newest, count(*) as bars "
+        "from stocks.daily_prices group by symbol order by symbol\"",
+        f"    .venv/bin/tickerlake runs{lake_flag}",
+    ]
+    print("\n".join(lines))

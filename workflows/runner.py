@@ -1,0 +1,122 @@
+"""The local runner: walks the stage graph in-process on the local adapters, holding the
+lake's lock, writing the run log after every stage, showing progress as it goes."""
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from glue_jobs.common.lake_lock import LakeLock
+from glue_jobs.common.run_context import RunContext, new_run_id
+from glue_jobs.errors import NothingFetched, PipelineError
+from glue_jobs.run_log import RunLog
+from workflows import graph
+from workflows.settings import Settings
+
+log = logging.getLogger("tickerlake.runner")
+
+Printer = Callable[[str], None]
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    run_log_key: str
+    stages: dict[str, dict] = field(default_factory=dict)
+    totals: dict = field(default_factory=dict)
+
+
+def build_context(settings: Settings, run_id: str) -> RunContext:
+    from glue_jobs.local_runtime import build_local
+
+    storage, catalog, engine, notifier = build_local(settings.lake)
+    return RunContext(
+        run_id=run_id,
+        as_of=settings.as_of,
+        storage=storage,
+        catalog=catalog,
+        engine=engine,
+        notifier=notifier,
+        settings={
+            "source": settings.source,
+            "symbols": list(settings.symbols),
+            "start": settings.start.isoformat() if settings.start else None,
+            "calls_per_minute": settings.calls_per_minute,
+            "calls_per_day": settings.calls_per_day,
+            "faults": settings.faults,
+            "seed": settings.seed,
+        },
+    )
+
+
+def _run_ingest(ctx: RunContext, settings: Settings, say: Printer) -> dict:
+    from workflows.ingest_step import run_ingest_step
+
+    return run_ingest_step(ctx, settings, say)
+
+
+def run_stages(settings: Settings, names: list[str] | None = None, *, say: Printer = _stderr,
+               run_id: str | None = None) -> RunOutcome:
+    """Run the named stages (all by default) in graph order under the lake lock."""
+    stages = graph.ordered(names)
+    run_id = run_id or new_run_id()
+    ctx = build_context(settings, run_id)
+    run_log = RunLog.start(ctx.storage, run_id=run_id, as_of=settings.as_of.isoformat(),
+                           stages=[s.name for s in stages], settings=ctx.settings)
+    outcome = RunOutcome(run_id=run_id, run_log_key=run_log.key)
+    say(f"tickerlake run {run_id}: as-of {settings.as_of}, {len(settings.symbols)} symbols, "
+        f"source {settings.source}, lake {ctx.storage.root}")
+    with LakeLock(ctx.storage, run_id) as lock:
+        if lock.taken_over:
+            say(f"  took over a stale lock left by {lock.taken_over.describe()}")
+        for number, stage in enumerate(stages, start=1):
+            say(f"[{number}/{len(stages)}] {stage.name} ...")
+            started = time.monotonic()
+            run_log.stage_started(stage.name)
+            try:
+                if stage.name == "ingest":
+                    counts = _run_ingest(ctx, settings, say)
+                else:
+                    module = importlib.import_module(stage.module)
+                    counts = module.run(ctx) or {}
+            except PipelineError as exc:
+                run_log.stage_failed(stage.name, exc)
+                run_log.save()
+                raise
+            except Exception as exc:
+                run_log.stage_failed(stage.name, exc)
+                run_log.save()
+                raise
+            seconds = time.monotonic() - started
+            run_log.stage_finished(stage.name, counts)
+            run_log.save()
+            outcome.stages[stage.name] = counts
+            say(f"      done in {seconds:.1f}s  {_brief(counts)}")
+            if stage.name == "ingest" and counts.get("status") == "nothing_fetched" and len(stages) > 1:
+                if not counts.get("pending_runs"):
+                    raise NothingFetched(_nothing_fetched_message(counts))
+        run_log.finish()
+        run_log.save()
+        outcome.totals = run_log.totals
+    return outcome
+
+
+def _nothing_fetched_message(counts: dict) -> str:
+    problems = counts.get("problems") or []
+    lines = ["nothing usable was fetched, so there is nothing to publish."]
+    lines += [f"  - {p}" for p in problems[:20]]
+    if len(problems) > 20:
+        lines.append(f"  ... and {len(problems) - 20} more (see the run log)")
+    return "\n".join(lines)
+
+
+def _brief(counts: dict) -> str:
+    keep = [(k, v) for k, v in counts.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return "  ".join(f"{k}={v}" for k, v in keep[:8])
