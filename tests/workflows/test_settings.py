@@ -1,0 +1,60 @@
+import datetime as dt
+
+import pytest
+
+from glue_jobs.errors import ConfigError
+from workflows.settings import DEFAULT_SYMBOLS, build_settings, parse_symbols
+
+FIXED_ENV: dict[str, str] = {}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"source": "yahoo"}, r"--source 'yahoo' is unknown: choose one of synthetic, alphavantage"),
+        ({"date": "2026-13-01"}, r"--date '2026-13-01' is not a date: expected YYYY-MM-DD"),
+        ({"date": "2026-11-22"}, r"2026-11-22 \(Sunday\) is not an NYSE session; the session before it is 2026-11-20"),
+        ({"date": "2026-11-26"}, r"2026-11-26 \(Thursday\) is not an NYSE session"),
+        ({"date": "2099-01-02"}, r"has not closed yet"),
+        ({"date": "2026-11-20", "start": "2026-11-23"}, r"--start 2026-11-23 is after the as-of date 2026-11-20"),
+        ({"symbols": "AAPL,MS FT$"}, r"'FT\$' is not a ticker symbol"),
+        ({"symbols": "AAPL", "symbols_file": "x.txt"}, r"not both"),
+        ({"symbols_file": "/nonexistent/symbols.txt"}, r"--symbols-file /nonexistent/symbols.txt: no such file"),
+        ({"calls_per_minute": "0"}, r"--calls-per-minute must be at least 1"),
+        ({"calls_per_day": "many"}, r"--calls-per-day 'many' is not a whole number"),
+        ({"symbols": " , "}, r"no symbols given"),
+    ],
+)
+def test_bad_configuration_is_refused_with_a_message_naming_the_flag(kwargs, message):
+    with pytest.raises(ConfigError, match=message):
+        build_settings(env=FIXED_ENV, **kwargs)
+
+
+def test_defaults_fit_a_free_key_and_the_latest_closed_session():
+    s = build_settings(env=FIXED_ENV)
+    assert s.lake == "lake" and s.source == "synthetic"
+    assert s.symbols == list(DEFAULT_SYMBOLS)
+    assert (s.calls_per_minute, s.calls_per_day) == (5, 25)
+    assert s.as_of <= dt.date.today()
+
+
+def test_flags_win_over_environment():
+    env = {"TICKERLAKE_LAKE": "/tmp/envlake", "TICKERLAKE_SYMBOLS": "IBM", "TICKERLAKE_CALLS_PER_DAY": "500"}
+    from_env = build_settings(env=env)
+    assert (from_env.lake, from_env.symbols, from_env.calls_per_day) == ("/tmp/envlake", ["IBM"], 500)
+    flagged = build_settings(env=env, lake="mine", symbols="msft,aapl", calls_per_day=30)
+    assert (flagged.lake, flagged.symbols, flagged.calls_per_day) == ("mine", ["MSFT", "AAPL"], 30)
+
+
+def test_symbols_file_with_comments_and_a_bad_line_named(tmp_path):
+    good = tmp_path / "symbols.txt"
+    good.write_text("# my watchlist\nAAPL, msft\nBRK-B  # class B\nSHOP.TRT\nAAPL\n")
+    assert build_settings(env=FIXED_ENV, symbols_file=str(good)).symbols == ["AAPL", "MSFT", "BRK-B", "SHOP.TRT"]
+    bad = tmp_path / "bad.txt"
+    bad.write_text("AAPL\nMSFT\nno/pe\n")
+    with pytest.raises(ConfigError, match=r"bad.txt line 3: 'no/pe' is not a ticker symbol"):
+        build_settings(env=FIXED_ENV, symbols_file=str(bad))
+
+
+def test_parse_symbols_deduplicates_and_uppercases():
+    assert parse_symbols("ibm IBM,aapl", "--symbols") == ["IBM", "AAPL"]
