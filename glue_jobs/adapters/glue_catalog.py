@@ -285,5 +285,5 @@ class GlueCatalog:
         ]
         return (
             f"{verb} partitions of {table.qualified} in Glue failed for {len(failures)} of {total} "
-            f"(the others succeeded; re-running the stage retries only what is left):\n" + "\n".join(lines)
+            f"(the others were applied):\n" + "\n".join(lines)
         )
