@@ -1,0 +1,131 @@
+"""The one interface every source implements, so the ingest loop treats them alike.
+
+    alphavantage  the real API (needs a key)
+    synthetic     reproducible random-walk series on NYSE sessions (offline runs, tests, benchmarks)
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+from glue_jobs.errors import ConfigError
+from ingestion.alphavantage import settings
+from ingestion.alphavantage.classify import Classification
+from ingestion.rate_limit import RatePlanner
+
+SOURCES = ("alphavantage", "synthetic")
+
+Pace = Callable[[], None]
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """One response as received (body byte-exact, except a key echoed in it is masked)."""
+
+    symbol: str
+    body: bytes
+    content_type: str
+    status: int
+    classification: Classification
+    fetched_at: dt.datetime  # UTC
+    datatype: str = settings.DATATYPE_CSV  # what was asked for
+    attempts: int = 1  # HTTP attempts this result took (transport retries included)
+    url: str = ""  # apikey masked
+    redacted: bool = False  # the body held the key and was masked before anyone saw it
+    earlier: tuple = field(default=())  # FetchResults of 5xx answers retried inside this fetch
+
+    @property
+    def kind(self) -> str:
+        return self.classification.kind
+
+
+class Source(Protocol):
+    name: str
+
+    def fetch(
+        self, symbol: str, *, as_of: dt.date, start: dt.date | None = None, pace: Pace | None = None
+    ) -> FetchResult:
+        """One symbol's daily series: the last 100 sessions up to as_of, or everything from start.
+
+        `pace` is called before every outgoing request (the rate planner's gate); it may raise
+        QuotaSpent, which the caller handles.
+        """
+
+
+def build_source(
+    name: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    api_key: Any = None,
+    base_url: str | None = None,
+    datatype: str = settings.DEFAULT_DATATYPE,
+    session: Any = None,
+    secrets_client: Any = None,
+    sleep: Callable[[float], None] | None = None,
+    seed: int = 0,
+    faults: str | None = None,
+) -> Source:
+    """A Source by name. For alphavantage the key is resolved now, so a missing key fails
+    before any work (ConfigError naming the settings)."""
+    env = os.environ if env is None else env
+    if name == "synthetic":
+        from ingestion.synthetic.source import SyntheticSource
+
+        return SyntheticSource(seed=seed, faults=faults)
+    if name == "alphavantage":
+        from ingestion.alphavantage.source import AlphaVantageSource
+
+        if datatype not in settings.DATATYPES:
+            raise ConfigError(f"--datatype must be one of {', '.join(settings.DATATYPES)}, not {datatype!r}")
+        return AlphaVantageSource.from_env(
+            env,
+            api_key=api_key,
+            base_url=base_url,
+            datatype=datatype,
+            session=session,
+            secrets_client=secrets_client,
+            sleep=sleep,
+        )
+    raise ConfigError(f"unknown source {name!r}: use one of {', '.join(SOURCES)}")
+
+
+def build_planner(
+    source_name: str,
+    *,
+    env: Mapping[str, str] | None = None,
+    calls_per_minute: int | None = None,
+    calls_per_day: int | None = None,
+    min_interval_s: float | None = None,
+) -> RatePlanner:
+    """The rate planner for a source: flags first, then TICKERLAKE_* variables, then the free
+    key's defaults. The synthetic source makes no calls worth limiting unless asked to."""
+    env = os.environ if env is None else env
+    cpm = _setting(calls_per_minute, env, settings.ENV_CALLS_PER_MINUTE, int, "--calls-per-minute")
+    cpd = _setting(calls_per_day, env, settings.ENV_CALLS_PER_DAY, int, "--calls-per-day")
+    gap = _setting(min_interval_s, env, settings.ENV_MIN_INTERVAL_S, float, "--min-interval")
+    if source_name == "synthetic":
+        return RatePlanner(cpm, cpd, gap or 0.0)
+    return RatePlanner(
+        settings.DEFAULT_CALLS_PER_MINUTE if cpm is None else cpm,
+        settings.FREE_CALLS_PER_DAY if cpd is None else cpd,
+        settings.DEFAULT_MIN_INTERVAL_S if gap is None else gap,
+    )
+
+
+def _setting(value: Any, env: Mapping[str, str], var: str, kind: type, flag: str) -> Any:
+    origin = flag
+    if value is None:
+        raw = (env.get(var) or "").strip()
+        if not raw:
+            return None
+        value, origin = raw, var
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{origin} must be a number, got {value!r}") from None
+    if number < 0 or (kind is int and number == 0):
+        raise ConfigError(f"{origin} must be positive, got {value!r}")
+    return number

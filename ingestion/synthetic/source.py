@@ -1,0 +1,163 @@
+"""Reproducible OHLCV on real NYSE sessions, shaped exactly like the API's CSV.
+
+Each symbol is a seeded random walk that starts at EPOCH, so the bar of a (symbol, date)
+is the same whatever window asks for it: a backfill and a later daily run agree. The
+walk is squashed (tanh) so prices stay within a factor of ~12 of the start price and
+never reach zero, and every bar is consistent: low <= min(open, close) <= max(open,
+close) <= high, prices > 0, volume >= 0. Bad data only appears when faults ask for it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import time
+from functools import lru_cache
+from typing import Callable
+
+import numpy as np
+
+from glue_jobs.common.trading_calendar import sessions_between
+from ingestion.alphavantage import settings
+from ingestion.alphavantage.classify import DATA, EMPTY_SERIES, Classification
+from ingestion.alphavantage.parse import Bar, render_csv
+from ingestion.sources import FetchResult, Pace
+from ingestion.synthetic.faults import apply_faults, faults_for, parse_fault_spec
+
+EPOCH = dt.date(1999, 11, 1)  # first session of every synthetic series
+SCALE = 10_000  # prices are generated as integers of 1/10000 (the API's 4 decimals)
+CONTENT_TYPE = "text/csv"
+_HEADER = (",".join(settings.CSV_COLUMNS) + "\r\n").encode()
+
+
+@lru_cache(maxsize=4)
+def _sessions_through_year(year: int) -> tuple[np.ndarray, np.ndarray]:
+    """(session dates as datetime64[D], their 'YYYY-MM-DD' characters as an (n, 10) uint8 array)."""
+    days = sessions_between(EPOCH, dt.date(year, 12, 31))
+    dates = np.array(days, dtype="datetime64[D]")
+    chars = np.frombuffer("".join(d.isoformat() for d in days).encode(), dtype=np.uint8).reshape(-1, 10)
+    return dates, chars
+
+
+def _symbol_seed(symbol: str, seed: int) -> list[int]:
+    digest = hashlib.sha256(symbol.upper().encode()).digest()
+    return [seed, int.from_bytes(digest[:8], "little"), int.from_bytes(digest[8:16], "little")]
+
+
+def _walk(symbol: str, seed: int, count: int) -> tuple[np.ndarray, ...]:
+    """The first `count` bars of the symbol's walk as integer arrays (open, high, low, close
+    in 1/SCALE, volume). Draws are made in order, so a longer walk extends a shorter one."""
+    params = np.random.default_rng(_symbol_seed(symbol, seed) + [0])
+    start = np.exp(params.uniform(np.log(10.0), np.log(400.0)))
+    sigma = params.uniform(0.01, 0.03)
+    volume_base = np.exp(params.uniform(np.log(2e5), np.log(2e7)))
+    z = np.random.default_rng(_symbol_seed(symbol, seed) + [1]).standard_normal((count, 5))
+    walk = np.cumsum(sigma * z[:, 0] + 0.0002)
+    close = start * np.exp(2.5 * np.tanh(walk / 2.5))
+    previous = np.concatenate(([start], close[:-1]))
+    open_ = previous * np.exp(0.3 * sigma * z[:, 1])
+    high = np.maximum(open_, close) * np.exp(0.5 * sigma * np.abs(z[:, 2]))
+    low = np.minimum(open_, close) * np.exp(-0.5 * sigma * np.abs(z[:, 3]))
+    volume = np.rint(volume_base * np.exp(0.35 * z[:, 4])).astype(np.int64)
+    # Rounding is monotone, so rounded bars stay consistent.
+    scaled = [np.rint(a * SCALE).astype(np.int64) for a in (open_, high, low, close)]
+    return (*scaled, volume)
+
+
+def _digits(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """ASCII digits of non-negative integers, fixed width, plus a mask that drops leading zeros."""
+    width = max(1, len(str(int(values.max())))) if values.size else 1
+    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+    chars = ((values[:, None] // powers) % 10 + 48).astype(np.uint8)
+    keep = values[:, None] >= powers
+    keep[:, -1] = True
+    return chars, keep
+
+
+def _fixed(text: bytes, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    chars = np.tile(np.frombuffer(text, dtype=np.uint8), (rows, 1))
+    return chars, np.ones_like(chars, dtype=bool)
+
+
+def render_fast(date_chars: np.ndarray, columns: list[np.ndarray], volume: np.ndarray) -> bytes:
+    """CSV bytes of rows in the given order, built as one character matrix: formatting 25M rows
+    one f-string at a time would dominate a benchmark that is meant to measure the pipeline."""
+    rows = len(volume)
+    if rows == 0:
+        return _HEADER
+    blocks = [(date_chars, np.ones_like(date_chars, dtype=bool))]
+    for scaled in columns:
+        blocks.append(_fixed(b",", rows))
+        blocks.append(_digits(scaled // SCALE))
+        blocks.append(_fixed(b".", rows))
+        frac = scaled % SCALE
+        blocks.append((_digits(frac + SCALE)[0][:, 1:], np.ones((rows, 4), dtype=bool)))
+    blocks += [_fixed(b",", rows), _digits(volume), _fixed(b"\r\n", rows)]
+    chars = np.concatenate([b[0] for b in blocks], axis=1)
+    keep = np.concatenate([b[1] for b in blocks], axis=1)
+    return _HEADER + chars[keep].tobytes()
+
+
+def _price_text(scaled: int) -> str:
+    return f"{scaled // SCALE}.{scaled % SCALE:04d}"
+
+
+class SyntheticSource:
+    name = "synthetic"
+
+    def __init__(self, seed: int = 0, faults: str | None = None, clock: Callable[[], float] = time.time):
+        self.seed = seed
+        self.faults = parse_fault_spec(faults)
+        self._clock = clock
+
+    def _window(self, symbol: str, as_of: dt.date, start: dt.date | None):
+        dates, chars = _sessions_through_year(as_of.year)
+        end = int(np.searchsorted(dates, np.datetime64(as_of, "D"), side="right"))
+        first = max(0, end - settings.COMPACT_BARS) if start is None else int(
+            np.searchsorted(dates, np.datetime64(start, "D"), side="left")
+        )
+        first = min(first, end)
+        walk = _walk(symbol, self.seed, end)
+        def newest_first(a: np.ndarray) -> np.ndarray:  # like the API
+            return a[first:end][::-1]
+
+        return newest_first(chars), [newest_first(a) for a in walk[:4]], newest_first(walk[4])
+
+    def bars(self, symbol: str, *, as_of: dt.date, start: dt.date | None = None) -> list[Bar]:
+        """The bars fetch() would serve, as strings, newest first (faults applied)."""
+        date_chars, columns, volume = self._window(symbol, as_of, start)
+        rows = [
+            [bytes(date_chars[i]).decode()] + [_price_text(int(c[i])) for c in columns] + [str(int(volume[i]))]
+            for i in range(len(volume))
+        ]
+        kinds = faults_for(self.faults, symbol)
+        if kinds:
+            rows = apply_faults(rows, kinds, as_of)
+        return [Bar(*row) for row in rows]
+
+    def csv_bytes(self, symbol: str, *, as_of: dt.date, start: dt.date | None = None) -> bytes:
+        if faults_for(self.faults, symbol):
+            return render_csv(self.bars(symbol, as_of=as_of, start=start))
+        return render_fast(*self._window(symbol, as_of, start))
+
+    def fetch(
+        self, symbol: str, *, as_of: dt.date, start: dt.date | None = None, pace: Pace | None = None
+    ) -> FetchResult:
+        if pace is not None:
+            pace()
+        body = self.csv_bytes(symbol, as_of=as_of, start=start)
+        rows = body.count(b"\n") - 1
+        verdict = (
+            Classification(DATA, False, f"{rows} rows", settings.DATATYPE_CSV)
+            if rows > 0
+            else Classification(EMPTY_SERIES, False, f"no session between {EPOCH} and {as_of}", "csv")
+        )
+        return FetchResult(
+            symbol=symbol,
+            body=body,
+            content_type=CONTENT_TYPE,
+            status=200,
+            classification=verdict,
+            fetched_at=dt.datetime.fromtimestamp(self._clock(), tz=dt.timezone.utc),
+            datatype=settings.DATATYPE_CSV,
+            url=f"synthetic://{symbol}?as_of={as_of}" + (f"&start={start}" if start else ""),
+        )
