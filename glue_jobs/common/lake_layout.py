@@ -1,7 +1,7 @@
 """Every key in the lake is built here, so the layout is read in one place.
 
     raw/daily/ingest_date=D/symbol=S/run_id=R/body.csv      bytes exactly as received (data)
-    rejected/daily/ingest_date=D/symbol=S/run_id=R/body.<ext> + reason.json   non-data bodies
+    rejected/daily/ingest_date=D/symbol=S/run_id=R/body[-N].<ext> + reason[-N].json   non-data bodies
     manifests/ingest/ingest_date=D/run_id=R.json            what one ingest run fetched
     state/ingestion.json                                    carried symbols, daily quota used
     catalog/<database>/<table>.json                         local catalog (tables, partitions)
@@ -36,12 +36,24 @@ def raw_key(ingest_date: str, symbol: str, run_id: str, ext: str = "csv") -> str
     return f"{RAW_PREFIX}ingest_date={ingest_date}/symbol={symbol}/run_id={run_id}/body.{ext}"
 
 
-def rejected_key(ingest_date: str, symbol: str, run_id: str, ext: str) -> str:
-    return f"{REJECTED_PREFIX}ingest_date={ingest_date}/symbol={symbol}/run_id={run_id}/body.{ext}"
+def _attempt_suffix(attempt: int) -> str:
+    # A symbol can be answered badly more than once in a run (a rate-limit page, then a 502):
+    # the first answer keeps the plain name, later ones are numbered, so none is overwritten.
+    return "" if attempt <= 1 else f"-{attempt}"
 
 
-def rejected_reason_key(ingest_date: str, symbol: str, run_id: str) -> str:
-    return f"{REJECTED_PREFIX}ingest_date={ingest_date}/symbol={symbol}/run_id={run_id}/reason.json"
+def rejected_key(ingest_date: str, symbol: str, run_id: str, ext: str, *, attempt: int = 1) -> str:
+    return (
+        f"{REJECTED_PREFIX}ingest_date={ingest_date}/symbol={symbol}/run_id={run_id}/"
+        f"body{_attempt_suffix(attempt)}.{ext}"
+    )
+
+
+def rejected_reason_key(ingest_date: str, symbol: str, run_id: str, *, attempt: int = 1) -> str:
+    return (
+        f"{REJECTED_PREFIX}ingest_date={ingest_date}/symbol={symbol}/run_id={run_id}/"
+        f"reason{_attempt_suffix(attempt)}.json"
+    )
 
 
 def manifest_key(ingest_date: str, run_id: str) -> str:
