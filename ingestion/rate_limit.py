@@ -70,6 +70,10 @@ class RatePlanner:
             self._used = self.calls_by_day.get(today, 0)
             self._spent = False
 
+    def quota_day(self, now: float) -> str:
+        """The quota day `now` falls on."""
+        return self._day_of(now)
+
     @property
     def day(self) -> str | None:
         return self._day

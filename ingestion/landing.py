@@ -1,0 +1,185 @@
+"""The one writer of the raw zone: bodies land byte-exact, problems land with their reason,
+and the run's manifest lists every object written.
+
+    data      raw/daily/ingest_date=D/symbol=S/run_id=R/body.csv   (body.json + a body.csv
+              rendering when the API was asked for JSON, so the crawled CSV table stays whole)
+    not data  rejected/daily/.../body[-N].<ext> + reason[-N].json   (N counts a symbol's
+              rejected answers in one run: a rate-limit page then a 502 are both kept)
+
+Bodies are stored as received except that an API key echoed in them is masked first (the
+reason file then says redacted: true).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+
+from glue_jobs.adapters.storage import Storage, put_json
+from glue_jobs.common import lake_layout
+from ingestion.alphavantage import settings
+from ingestion.alphavantage.parse import csv_summary, forming_date_at, parse_json, render_csv
+from ingestion.alphavantage.redact import redact_bytes
+from ingestion.sources import FetchResult
+
+log = logging.getLogger(__name__)
+
+MANIFEST_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ObjectRecord:
+    key: str
+    role: str  # raw | raw_csv_rendering | rejected | reason
+    symbol: str
+    bytes: int
+    sha256: str
+
+
+@dataclass
+class SymbolRecord:
+    """What the manifest says about one symbol of the run."""
+
+    symbol: str
+    status: str = "pending"  # fetched | failed | carried
+    kind: str = ""  # the last classification kind seen
+    raw_key: str | None = None
+    csv_key: str | None = None  # the CSV rendering of a JSON body
+    rejected_keys: list[str] = field(default_factory=list)
+    rows: int = 0
+    bytes: int = 0
+    sha256: str | None = None
+    fetched_at: str | None = None
+    last_refreshed: str | None = None
+    forming_date: str | None = None
+    attempts: int = 0
+    message: str = ""
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _ext(body: bytes, content_type: str) -> str:
+    head = body.lstrip()[:1]
+    if head in (b"{", b"["):
+        return "json"
+    if head == b"<" or "html" in content_type.lower():
+        return "html"
+    if body.split(b"\n", 1)[0].count(b",") >= 1:
+        return "csv"
+    return "txt"
+
+
+class Landing:
+    def __init__(self, storage: Storage, *, run_id: str, as_of: dt.date, source_name: str):
+        self.storage = storage
+        self.run_id = run_id
+        self.as_of = as_of
+        self.ingest_date = as_of.isoformat()
+        self.source_name = source_name
+        self.objects: list[ObjectRecord] = []
+        self._rejected_count: dict[str, int] = {}
+
+    @property
+    def rejected_symbols(self) -> list[str]:
+        """Symbols that got at least one answer that was not data."""
+        return list(self._rejected_count)
+
+    def _put(self, key: str, data: bytes, role: str, symbol: str) -> ObjectRecord:
+        self.storage.put_bytes(key, data)
+        record = ObjectRecord(key, role, symbol, len(data), _sha(data))
+        self.objects.append(record)
+        return record
+
+    def land(self, result: FetchResult, record: SymbolRecord) -> None:
+        """Write one fetch's bodies (retried 5xx pages first) and fill the symbol's record."""
+        for earlier in result.earlier:
+            self._land_rejected(earlier, record)
+        record.attempts += result.attempts
+        record.kind = result.kind
+        record.fetched_at = result.fetched_at.isoformat()
+        record.message = result.classification.message
+        if result.classification.is_data:
+            self._land_data(result, record)
+        else:
+            self._land_rejected(result, record)
+
+    def _land_data(self, result: FetchResult, record: SymbolRecord) -> None:
+        symbol = result.symbol
+        if result.body.lstrip()[:1] == b"{":
+            series = parse_json(result.body, symbol)
+            raw = self._put(lake_layout.raw_key(self.ingest_date, symbol, self.run_id, "json"), result.body, "raw", symbol)
+            rendering = self._put(
+                lake_layout.raw_key(self.ingest_date, symbol, self.run_id, settings.DATATYPE_CSV),
+                render_csv(series.bars),
+                "raw_csv_rendering",
+                symbol,
+            )
+            record.csv_key = rendering.key
+            rows, newest = len(series.bars), series.newest_date
+            record.last_refreshed = series.last_refreshed
+            timed = series.last_refreshed_time is not None
+            record.forming_date = series.forming_date if timed else forming_date_at(newest, result.fetched_at)
+        else:
+            raw = self._put(lake_layout.raw_key(self.ingest_date, symbol, self.run_id, "csv"), result.body, "raw", symbol)
+            rows, newest = csv_summary(result.body)
+            # CSV carries no Last Refreshed: the newest bar's date is the best stand-in.
+            record.last_refreshed = newest
+            record.forming_date = forming_date_at(newest, result.fetched_at)
+        record.raw_key, record.rows, record.bytes, record.sha256 = raw.key, rows, raw.bytes, raw.sha256
+
+    def _land_rejected(self, result: FetchResult, record: SymbolRecord) -> None:
+        symbol = result.symbol
+        attempt = self._rejected_count.get(symbol, 0) + 1
+        self._rejected_count[symbol] = attempt
+        where = (self.ingest_date, symbol, self.run_id)
+        body = redact_bytes(result.body)  # the source masked the key it knows; this catches any echo
+        redacted = result.redacted or body != result.body
+        body_key = None
+        if body:
+            ext = _ext(body, result.content_type)
+            body_key = self._put(lake_layout.rejected_key(*where, ext, attempt=attempt), body, "rejected", symbol).key
+            record.rejected_keys.append(body_key)
+        reason = {
+            "symbol": symbol,
+            "run_id": self.run_id,
+            "source": self.source_name,
+            "kind": result.kind,
+            "retryable": result.classification.retryable,
+            "message": result.classification.message,
+            "detail": result.classification.detail,
+            "http_status": result.status,
+            "content_type": result.content_type,
+            "fetched_at": result.fetched_at.isoformat(),
+            "url": result.url,
+            "attempt": attempt,
+            "redacted": redacted,
+            "body_key": body_key,
+            "bytes": len(body),
+            "sha256": _sha(body) if body else None,
+        }
+        reason_key = lake_layout.rejected_reason_key(*where, attempt=attempt)
+        self._put(reason_key, _json_bytes(reason), "reason", symbol)
+        log.info("%s: %s answer kept at %s", symbol, result.kind, body_key or reason_key)
+
+    def write_manifest(self, manifest: dict) -> str:
+        """Write the run's manifest (what the caller built plus every object landed); returns its key."""
+        key = lake_layout.manifest_key(self.ingest_date, self.run_id)
+        doc = dict(manifest)
+        doc.update(
+            version=MANIFEST_VERSION,
+            run_id=self.run_id,
+            as_of=self.as_of.isoformat(),
+            ingest_date=self.ingest_date,
+            source=self.source_name,
+            objects=[asdict(o) for o in self.objects],
+        )
+        put_json(self.storage, key, doc)
+        return key
+
+
+def _json_bytes(obj: object) -> bytes:
+    return json.dumps(obj, indent=2, sort_keys=True).encode() + b"\n"

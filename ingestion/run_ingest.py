@@ -1,0 +1,296 @@
+"""The ingest stage: fetch every planned symbol within the key's limits, land what comes back,
+carry what could not be fetched, and say what happened.
+
+Per answer kind:
+    data                       landed in raw; the symbol is done
+    rate_limit                 back off (a minute for the per-minute throttle, a few seconds for
+                               a burst), retry the same symbol, at most max_rate_limit_retries times
+    html, truncated            retried up to max_transient_retries times, then carried
+    server_error               the client already retried with backoff: carried
+    daily_cap                  stop cleanly: this and every later symbol carried
+    bad_key, premium           stop: every later call would get the same answer; all carried
+    invalid_symbol, empty_series, unexpected
+                               that symbol fails alone; the run goes on
+Every non-data answer is landed in the rejected zone with its reason.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+from glue_jobs.adapters.storage import Storage
+from ingestion.alphavantage import classify as kinds
+from ingestion.alphavantage import settings
+from ingestion.landing import Landing, SymbolRecord
+from ingestion.rate_limit import QuotaSpent, RatePlanner
+from ingestion.sources import FetchResult, Source
+from ingestion.state import load_state, merge_state, plan_symbols, save_state
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, str, str], None]
+
+STATUS_OK = "ok"
+STATUS_PARTIAL = "partial"
+STATUS_NOTHING = "nothing_fetched"
+QUOTA_SPENT = "quota_spent"  # our own count says the day's calls are used (no call made)
+_STOPPERS = (kinds.DAILY_CAP, kinds.BAD_KEY, kinds.PREMIUM)
+
+
+@dataclass
+class IngestResult:
+    run_id: str
+    status: str  # ok | partial | nothing_fetched
+    counts: dict[str, int]
+    manifest_key: str
+    problems: list[str] = field(default_factory=list)
+    symbols: dict[str, SymbolRecord] = field(default_factory=dict)
+    carried: list[str] = field(default_factory=list)
+    stop_reason: str | None = None  # daily_cap | quota_spent | bad_key | premium
+
+
+class _Run:
+    def __init__(self, storage, run_id, as_of, source, planner, progress, sleep, clock, start, limits):
+        self.storage, self.run_id, self.as_of, self.start = storage, run_id, as_of, start
+        self.source, self.planner, self.progress = source, planner, progress
+        self.sleep, self.clock = sleep, clock
+        self.max_rate_limit_retries, self.max_transient_retries = limits
+        self.landing = Landing(storage, run_id=run_id, as_of=as_of, source_name=source.name)
+        self.records: dict[str, SymbolRecord] = {}
+        self.carried: dict[str, str] = {}
+        self.problems: list[str] = []
+        self.stop_reason: str | None = None
+        self.stop_message = ""
+        self.calls = 0
+
+    def pace(self) -> None:
+        """Called by the source before each request: wait for the planner, then count the call."""
+        while True:
+            now = self.clock()
+            wait = self.planner.wait_time(now)
+            if wait <= 0:
+                self.planner.record(now)
+                self.calls += 1
+                return
+            if math.isinf(wait):
+                raise QuotaSpent(f"{self.planner.calls_per_day} calls already made on quota day {self.planner.day}")
+            self.sleep(wait)
+
+    def carry(self, record: SymbolRecord, reason: str) -> None:
+        record.status = "carried"
+        record.kind = record.kind or reason
+        self.carried[record.symbol] = reason
+
+    def fetch_symbol(self, record: SymbolRecord) -> None:
+        symbol = record.symbol
+        rate_limited = transient = 0
+        while True:
+            try:
+                result = self.source.fetch(symbol, as_of=self.as_of, start=self.start, pace=self.pace)
+            except QuotaSpent as exc:
+                self.stop(QUOTA_SPENT, f"daily quota already used ({exc})")
+                self.carry(record, kinds.DAILY_CAP)
+                return
+            self.landing.land(result, record)
+            kind = result.kind
+            message = result.classification.message
+            if kind == kinds.DATA:
+                record.status = "fetched"
+                return
+            if kind == kinds.RATE_LIMIT and rate_limited < self.max_rate_limit_retries:
+                rate_limited += 1
+                wait = self._rate_limit_wait(result, rate_limited)
+                log.info("%s: rate limited (%s); waiting %.0f s before retrying", symbol, message, wait)
+                self.planner.back_off(self.clock(), wait)
+                continue
+            if kind in (kinds.HTML, kinds.TRUNCATED) and transient < self.max_transient_retries:
+                transient += 1
+                self.planner.back_off(self.clock(), 2.0**transient)
+                continue
+            if kind in _STOPPERS:
+                if kind == kinds.DAILY_CAP:
+                    self.planner.exhaust_day(self.clock())
+                self.stop(kind, f"{symbol}: {message}")
+                self.carry(record, kind)
+                return
+            if result.classification.retryable:
+                self.carry(record, kind)
+                self.problems.append(
+                    f"{symbol}: {kind} after {record.attempts} attempts ({message}); carried to the next run"
+                )
+                return
+            record.status = "failed"
+            self.problems.append(self._failure_message(symbol, kind, message, record))
+            return
+
+    def _rate_limit_wait(self, result: FetchResult, count: int) -> float:
+        if "per_minute" in result.classification.detail or result.status == 429:
+            return self.planner.window_s
+        return min(self.planner.window_s, max(self.planner.min_interval_s, 1.0) * 2**count)
+
+    def _failure_message(self, symbol: str, kind: str, message: str, record: SymbolRecord) -> str:
+        where = record.rejected_keys[-1] if record.rejected_keys else "the rejected zone"
+        if kind == kinds.INVALID_SYMBOL:
+            return f"{symbol}: not a symbol Alpha Vantage knows ({message}); fix or remove it from the symbol list"
+        if kind == kinds.EMPTY_SERIES:
+            return f"{symbol}: the series holds no bar; check the symbol is still listed ({where})"
+        return f"{symbol}: unexpected answer ({message}); kept at {where} for inspection"
+
+    def stop(self, reason: str, message: str) -> None:
+        if self.stop_reason is None:
+            self.stop_reason, self.stop_message = reason, message
+            log.warning("stopping the run: %s", message)
+
+    def stop_problem(self) -> str:
+        n = len(self.carried)
+        carried = f"{n} symbol{'s' if n != 1 else ''} carried to the next run"
+        if self.stop_reason in (kinds.DAILY_CAP, QUOTA_SPENT):
+            return (
+                f"{self.stop_message}; {carried}. They are fetched first when the quota resets; "
+                f"raise {settings.ENV_CALLS_PER_DAY} only if your plan allows more calls"
+            )
+        if self.stop_reason == kinds.BAD_KEY:
+            return (
+                f"{self.stop_message}; {carried}. Set {settings.ENV_API_KEY} (or {settings.ENV_SECRET_ID}) "
+                "to a valid key"
+            )
+        return (
+            f"{self.stop_message}; {carried}. A free key only gets the last 100 sessions: run without a "
+            "start date (compact), or use a premium key"
+        )
+
+
+def ingest(
+    storage: Storage,
+    *,
+    run_id: str,
+    as_of: dt.date,
+    symbols: Iterable[str],
+    source: Source,
+    planner: RatePlanner,
+    progress: Progress | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.time,
+    start: dt.date | None = None,
+    max_rate_limit_retries: int = 3,
+    max_transient_retries: int = 2,
+) -> IngestResult:
+    """Fetch `symbols` (after those carried by earlier runs) into the raw zone; write the manifest
+    and the state. Returns what happened; raising NothingFetched is the caller's decision."""
+    started = dt.datetime.fromtimestamp(clock(), tz=dt.timezone.utc)
+    state = load_state(storage)
+    plan = plan_symbols(state, symbols)
+    day = planner.quota_day(clock())
+    planner.absorb_usage(day, state.calls_on(source.name, day))
+    run = _Run(
+        storage, run_id, as_of, source, planner, progress, sleep, clock, start,
+        (max_rate_limit_retries, max_transient_retries),
+    )
+    log.info("ingest %s: %d symbols from %s, as of %s", run_id, len(plan), source.name, as_of)
+    for done, symbol in enumerate(plan, start=1):
+        record = run.records[symbol] = SymbolRecord(symbol)
+        try:
+            if run.stop_reason is None:
+                run.fetch_symbol(record)
+            else:
+                run.carry(record, run.stop_reason if run.stop_reason != QUOTA_SPENT else kinds.DAILY_CAP)
+        except BaseException:
+            _abort(run, plan, state, started)
+            raise
+        log.info("%s: %s (%s, %d rows)", symbol, record.status, record.kind, record.rows)
+        if progress is not None:
+            progress(done, len(plan), symbol, record.status)
+    if run.stop_reason is not None:
+        run.problems.insert(0, run.stop_problem())
+    if not plan:
+        run.problems.append("no symbols to fetch: give symbols on the command line or in the configuration")
+    return _finish(run, plan, state, started)
+
+
+def _counts(run: _Run, plan: list[str]) -> dict[str, int]:
+    records = run.records.values()
+    raw_objects = [o for o in run.landing.objects if o.role in ("raw", "raw_csv_rendering")]
+    return {
+        "symbols_planned": len(plan),
+        "symbols_fetched": sum(r.status == "fetched" for r in records),
+        "symbols_failed": sum(r.status == "failed" for r in records),
+        "symbols_carried": len(run.carried),
+        "symbols_rejected": len(run.landing.rejected_symbols),
+        "raw_objects": len(raw_objects),
+        "raw_rows": sum(r.rows for r in records if r.status == "fetched"),
+        "rejected_objects": sum(o.role == "rejected" for o in run.landing.objects),
+        "api_calls": run.calls,
+    }
+
+
+def _status(counts: dict[str, int]) -> str:
+    if counts["symbols_fetched"] == 0:
+        return STATUS_NOTHING
+    return STATUS_OK if counts["symbols_fetched"] == counts["symbols_planned"] else STATUS_PARTIAL
+
+
+def _manifest(run: _Run, plan: list[str], status: str, counts: dict, started: dt.datetime) -> dict:
+    planner = run.planner
+    return {
+        "status": status,
+        "started_at": started.isoformat(),
+        "finished_at": dt.datetime.fromtimestamp(run.clock(), tz=dt.timezone.utc).isoformat(),
+        "start": run.start.isoformat() if run.start else None,
+        "plan": plan,
+        "symbols": {s: asdict(r) for s, r in run.records.items()},
+        "carried": [{"symbol": s, "reason": r} for s, r in run.carried.items()],
+        "totals": counts,
+        "problems": run.problems,
+        "stop_reason": run.stop_reason,
+        "limits": {
+            "calls_per_minute": planner.calls_per_minute,
+            "calls_per_day": planner.calls_per_day,
+            "min_interval_s": planner.min_interval_s,
+            "calls_by_quota_day": dict(planner.calls_by_day),
+        },
+    }
+
+
+def _save_state(run: _Run, state) -> None:
+    settled = [s for s, r in run.records.items() if r.status in ("fetched", "failed")]
+    new_state = merge_state(
+        state,
+        run_id=run.run_id,
+        as_of=run.as_of,
+        source=run.source.name,
+        carried_now=run.carried,
+        settled=settled,
+        calls_by_day=run.planner.calls_by_day,
+    )
+    save_state(run.storage, new_state)
+
+
+def _finish(run: _Run, plan: list[str], state, started: dt.datetime) -> IngestResult:
+    counts = _counts(run, plan)
+    status = _status(counts)
+    manifest_key = run.landing.write_manifest(_manifest(run, plan, status, counts, started))
+    _save_state(run, state)
+    log.info("ingest %s: %s %s", run.run_id, status, counts)
+    return IngestResult(
+        run.run_id, status, counts, manifest_key, run.problems, run.records, list(run.carried), run.stop_reason
+    )
+
+
+def _abort(run: _Run, plan: list[str], state, started: dt.datetime) -> None:
+    """An unexpected error: record what landed and carry what did not, then let the error go on."""
+    for symbol in plan:
+        record = run.records.setdefault(symbol, SymbolRecord(symbol))
+        if record.status not in ("fetched", "failed"):
+            run.carry(record, "aborted")
+    run.problems.insert(0, "the run stopped on an unexpected error; unfetched symbols are carried")
+    try:
+        counts = _counts(run, plan)
+        run.landing.write_manifest(_manifest(run, plan, "aborted", counts, started))
+        _save_state(run, state)
+    except Exception:  # the original error matters more than this one
+        log.exception("could not record the aborted run %s", run.run_id)
