@@ -16,9 +16,6 @@ SOURCES = ("synthetic", "alphavantage")
 # Exchange tickers plus the suffixes Alpha Vantage uses for other venues (e.g. SHOP.TRT, BRK-B).
 SYMBOL_RE = re.compile(r"^[A-Z0-9][A-Z0-9.\-]{0,14}$")
 
-# Fit a free key: 25 calls a day, and bursts of about one call a second are refused.
-DEFAULT_CALLS_PER_MINUTE = 5
-DEFAULT_CALLS_PER_DAY = 25
 
 
 @dataclass
@@ -28,8 +25,9 @@ class Settings:
     symbols: list[str] = field(default_factory=lambda: list(DEFAULT_SYMBOLS))
     as_of: dt.date = field(default_factory=trading_calendar.latest_completed_session)
     start: dt.date | None = None
-    calls_per_minute: int = DEFAULT_CALLS_PER_MINUTE
-    calls_per_day: int = DEFAULT_CALLS_PER_DAY
+    # None: the source's own default (a free key's limits for Alpha Vantage, none for synthetic).
+    calls_per_minute: int | None = None
+    calls_per_day: int | None = None
     faults: str = ""
     seed: int = 0
 
@@ -70,6 +68,14 @@ def _positive_int(value: str | int, name: str) -> int:
     if number <= 0:
         raise ConfigError(f"{name} must be at least 1, got {number}")
     return number
+
+
+def _optional_limit(flag: str | int | None, env: dict[str, str], var: str, name: str) -> int | None:
+    if flag is not None and flag != "":
+        return _positive_int(flag, name)
+    if env.get(var):
+        return _positive_int(env[var], var)
+    return None
 
 
 def build_settings(
@@ -126,10 +132,8 @@ def build_settings(
     if start_date and start_date > as_of:
         raise ConfigError(f"--start {start_date} is after the as-of date {as_of}")
 
-    cpm = _positive_int(calls_per_minute or env.get("TICKERLAKE_CALLS_PER_MINUTE") or DEFAULT_CALLS_PER_MINUTE,
-                        "--calls-per-minute")
-    cpd = _positive_int(calls_per_day or env.get("TICKERLAKE_CALLS_PER_DAY") or DEFAULT_CALLS_PER_DAY,
-                        "--calls-per-day")
+    cpm = _optional_limit(calls_per_minute, env, "TICKERLAKE_CALLS_PER_MINUTE", "--calls-per-minute")
+    cpd = _optional_limit(calls_per_day, env, "TICKERLAKE_CALLS_PER_DAY", "--calls-per-day")
     return Settings(
         lake=lake,
         source=source,

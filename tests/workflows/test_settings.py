@@ -22,19 +22,21 @@ FIXED_ENV: dict[str, str] = {}
         ({"symbols_file": "/nonexistent/symbols.txt"}, r"--symbols-file /nonexistent/symbols.txt: no such file"),
         ({"calls_per_minute": "0"}, r"--calls-per-minute must be at least 1"),
         ({"calls_per_day": "many"}, r"--calls-per-day 'many' is not a whole number"),
+        ({"env": {"TICKERLAKE_CALLS_PER_DAY": "-3"}}, r"TICKERLAKE_CALLS_PER_DAY must be at least 1, got -3"),
         ({"symbols": " , "}, r"no symbols given"),
     ],
 )
 def test_bad_configuration_is_refused_with_a_message_naming_the_flag(kwargs, message):
+    kwargs = {"env": FIXED_ENV, **kwargs}
     with pytest.raises(ConfigError, match=message):
-        build_settings(env=FIXED_ENV, **kwargs)
+        build_settings(**kwargs)
 
 
-def test_defaults_fit_a_free_key_and_the_latest_closed_session():
+def test_defaults_leave_limits_to_the_source_and_take_the_latest_closed_session():
     s = build_settings(env=FIXED_ENV)
     assert s.lake == "lake" and s.source == "synthetic"
     assert s.symbols == list(DEFAULT_SYMBOLS)
-    assert (s.calls_per_minute, s.calls_per_day) == (5, 25)
+    assert (s.calls_per_minute, s.calls_per_day) == (None, None)
     assert s.as_of <= dt.date.today()
 
 
