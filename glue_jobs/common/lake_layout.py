@@ -3,6 +3,7 @@
     raw/daily/ingest_date=D/symbol=S/run_id=R/body.csv      bytes exactly as received (data)
     rejected/daily/ingest_date=D/symbol=S/run_id=R/body[-N].<ext> + reason[-N].json   non-data bodies
     manifests/ingest/ingest_date=D/run_id=R.json            what one ingest run fetched
+    manifests/published/ingest_date=D/run_id=R.json         that WAP published that ingest run
     state/ingestion.json                                    carried symbols, daily quota used
     catalog/<database>/<table>.json                         local catalog (tables, partitions)
     tmp/<table>/run_id=R/...                                WAP temporary tables
@@ -18,6 +19,7 @@ DATABASE = "stocks"
 RAW_PREFIX = "raw/daily/"
 REJECTED_PREFIX = "rejected/daily/"
 MANIFEST_PREFIX = "manifests/ingest/"
+PUBLISHED_MARKER_PREFIX = "manifests/published/"
 STATE_KEY = "state/ingestion.json"
 CATALOG_PREFIX = "catalog/"
 TMP_PREFIX = "tmp/"
@@ -30,6 +32,9 @@ RAW_TABLE = "raw_daily"
 TEMP_TABLE = "tmp_daily_prices"
 PUBLISHED_TABLE = "daily_prices"
 QUARANTINE_TABLE = "daily_prices_quarantine"
+TEMP_QUARANTINE_TABLE = "tmp_daily_prices_quarantine"
+TEMP_FETCHES_TABLE = "tmp_ingest_fetches"
+TEMP_TABLE_PREFIX = "tmp_"  # every table named so is dropped by drop_temp
 
 
 def raw_key(ingest_date: str, symbol: str, run_id: str, ext: str = "csv") -> str:
@@ -58,6 +63,16 @@ def rejected_reason_key(ingest_date: str, symbol: str, run_id: str, *, attempt: 
 
 def manifest_key(ingest_date: str, run_id: str) -> str:
     return f"{MANIFEST_PREFIX}ingest_date={ingest_date}/run_id={run_id}.json"
+
+
+def published_marker_key(ingest_date: str, run_id: str) -> str:
+    """Written (create-only) once a WAP has published the ingest run, so no later WAP redoes it."""
+    return f"{PUBLISHED_MARKER_PREFIX}ingest_date={ingest_date}/run_id={run_id}.json"
+
+
+def audit_marker_key(run_id: str) -> str:
+    """The audit's verdict for a WAP run; publish refuses to run without a passing one."""
+    return f"{TMP_PREFIX}audit/run_id={run_id}/passed.json"
 
 
 def catalog_key(database: str, table: str) -> str:
