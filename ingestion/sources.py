@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
@@ -67,6 +68,7 @@ def build_source(
     sleep: Callable[[float], None] | None = None,
     seed: int = 0,
     faults: str | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> Source:
     """A Source by name. For alphavantage the key is resolved now, so a missing key fails
     before any work (ConfigError naming the settings)."""
@@ -74,7 +76,7 @@ def build_source(
     if name == "synthetic":
         from ingestion.synthetic.source import SyntheticSource
 
-        return SyntheticSource(seed=seed, faults=faults)
+        return SyntheticSource(seed=seed, faults=faults, clock=clock)
     if name == "alphavantage":
         from ingestion.alphavantage.source import AlphaVantageSource
 
@@ -88,6 +90,7 @@ def build_source(
             session=session,
             secrets_client=secrets_client,
             sleep=sleep,
+            clock=clock,
         )
     raise ConfigError(f"unknown source {name!r}: use one of {', '.join(SOURCES)}")
 

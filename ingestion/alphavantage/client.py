@@ -16,9 +16,11 @@ import requests
 
 from ingestion.alphavantage import settings
 from ingestion.alphavantage.api_key import ApiKey
-from ingestion.alphavantage.redact import redact_text, redact_url
+from ingestion.alphavantage.redact import guard_logger, redact_text, redact_url
 
 log = logging.getLogger(__name__)
+# requests logs through urllib3, which writes the full URL (apikey included) at DEBUG.
+_URLLIB3_LOGGERS = ("urllib3.connectionpool", "urllib3.util.retry", "requests")
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,8 @@ class AlphaVantageClient:
     ):
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
+        for name in _URLLIB3_LOGGERS:
+            guard_logger(name)
         self._key = api_key
         self.base_url = base_url
         self._session = session or requests.Session()

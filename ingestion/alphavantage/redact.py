@@ -6,6 +6,7 @@ your API key as ..." sentence).
 """
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable
 from typing import Union
@@ -60,3 +61,22 @@ def contains_secret(data: str | bytes, secrets: Iterable[Secret]) -> bool:
         if needle in data:
             return True
     return False
+
+
+class RedactingFilter(logging.Filter):
+    """Masks apikey values in records of a logger we do not own (urllib3 logs every request
+    URL at DEBUG, query string included)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact_text(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        return True
+
+
+def guard_logger(name: str) -> None:
+    """Attach a RedactingFilter to logger `name` once."""
+    logger = logging.getLogger(name)
+    if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+        logger.addFilter(RedactingFilter())

@@ -1,0 +1,1 @@
+"""In-process fakes of external systems, for tests and benchmarks."""

@@ -1,0 +1,244 @@
+"""A fake Alpha Vantage on 127.0.0.1 (ephemeral port, one thread) serving synthetic series.
+
+    with FakeAlphaVantage(per_minute=5, daily_limit=25, clock=clock.now) as server:
+        source = build_source("alphavantage", base_url=server.base_url, api_key=server.api_key)
+
+It answers like the real API: HTTP 200 with a Note / Information / Error Message body for
+limits and errors, CSV or pretty-printed JSON for data. Limits are enforced on the clock
+it is given, so tests move time by hand and never sleep. Every request is recorded
+(when, which symbol, what was served) for assertions and the benchmark's counts.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Callable
+from urllib.parse import parse_qs, urlparse
+
+from ingestion.synthetic.source import EPOCH, SyntheticSource
+
+DEFAULT_KEY = "FAKEKEY-7f3a9c2e51"
+
+PER_MINUTE_BODY = {
+    "Note": "Thank you for using Alpha Vantage! Our standard API call frequency is {n} calls per minute. "
+    "Please visit https://www.alphavantage.co/premium/ if you would like to target a higher API call frequency."
+}
+BURST_BODY = {
+    "Information": "Thank you for using Alpha Vantage! Please consider spreading out your free API requests "
+    "more sparingly (1 request per second). You may subscribe to any of the premium plans at "
+    "https://www.alphavantage.co/premium/ to lift the free key rate limit (25 requests per day) and "
+    "instantly remove all daily rate limits."
+}
+DAILY_CAP_BODY = {
+    "Information": "We have detected your API key as {key} and our standard API rate limit is {n} requests per "
+    "day. Please subscribe to any of the premium plans at https://www.alphavantage.co/premium/ to instantly "
+    "remove all daily rate limits."
+}
+PREMIUM_BODY = {
+    "Information": "Thank you for using Alpha Vantage! The outputsize=full parameter value is a premium feature "
+    "for the TIME_SERIES_DAILY endpoint. You may subscribe to any of the premium plans at "
+    "https://www.alphavantage.co/premium/ to instantly unlock all premium features"
+}
+INVALID_CALL_BODY = {
+    "Error Message": "Invalid API call. Please retry or visit the documentation "
+    "(https://www.alphavantage.co/documentation/) for TIME_SERIES_DAILY."
+}
+BAD_KEY_BODY = {
+    "Error Message": "the parameter apikey is invalid or missing. Please claim your free API key on "
+    "(https://www.alphavantage.co/support/#api-key). It should take less than 20 seconds."
+}
+HTML_502 = (
+    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+)
+# Scripted answers a symbol can be given before its data (consumed in order).
+FAILURES = ("html502", "html200", "truncated", "rate_limit", "burst", "empty")
+
+
+@dataclass(frozen=True)
+class Call:
+    at: float  # on the server's clock
+    symbol: str
+    outputsize: str
+    datatype: str
+    key_ok: bool
+    kind: str  # data | rate_limit | burst | daily_cap | premium | invalid_symbol | bad_key | html502 | ...
+    status: int
+    body: bytes  # exactly what was sent
+
+    @property
+    def is_limit(self) -> bool:
+        return self.kind in ("rate_limit", "burst", "daily_cap")
+
+
+def _pretty(obj: object) -> bytes:
+    return (json.dumps(obj, indent=4) + "\n").encode()
+
+
+@dataclass
+class FakeAlphaVantage:
+    api_key: str = DEFAULT_KEY
+    as_of: dt.date = dt.date(2026, 11, 20)
+    per_minute: int | None = None  # more than this many calls in window_s -> Note body
+    window_s: float = 60.0
+    min_spacing_s: float | None = None  # calls closer than this -> burst Information body
+    daily_limit: int | None = None  # calls past this on one UTC day -> daily-cap body (echoes the key)
+    invalid_symbols: Iterable[str] = ()
+    premium_full: bool = True  # outputsize=full refused, like a free key
+    failures: dict[str, list[str]] = field(default_factory=dict)  # symbol -> scripted answers, see FAILURES
+    last_refreshed_time: str | None = None  # "13:14:34": JSON Last Refreshed carries a time of day
+    seed: int = 0
+    faults: str | None = None
+    clock: Callable[[], float] = time.time
+
+    def __post_init__(self) -> None:
+        self.invalid_symbols = {s.upper() for s in self.invalid_symbols}
+        self.failures = {s.upper(): list(kinds) for s, kinds in self.failures.items()}
+        for kinds in self.failures.values():
+            unknown = set(kinds) - set(FAILURES)
+            if unknown:
+                raise ValueError(f"unknown scripted failure(s) {sorted(unknown)}; use {FAILURES}")
+        self.calls: list[Call] = []
+        self._lock = threading.Lock()
+        self._synthetic = SyntheticSource(seed=self.seed, faults=self.faults)
+        self._server: HTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def start(self) -> FakeAlphaVantage:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                status, content_type, body = fake._answer(self.path)
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:  # keep test output (and the key) quiet
+                return
+
+        self._server = HTTPServer(("127.0.0.1", 0), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-alphavantage", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._thread.join(timeout=5)
+            self._server = None
+
+    def __enter__(self) -> FakeAlphaVantage:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "start the fake first"
+        return f"http://127.0.0.1:{self._server.server_address[1]}/query"
+
+    # -- what tests read -------------------------------------------------------------------
+    @property
+    def limit_bodies(self) -> int:
+        """How many limit answers (per-minute, burst, daily cap) were sent."""
+        return sum(c.is_limit for c in self.calls)
+
+    def calls_for(self, symbol: str) -> list[Call]:
+        return [c for c in self.calls if c.symbol == symbol.upper()]
+
+    def data_body(self, symbol: str, *, datatype: str = "csv", full: bool = False) -> bytes:
+        """The data body this fake serves for a symbol (what a test expects to find in the lake)."""
+        return self._data(symbol.upper(), datatype, full)
+
+    # -- answering -------------------------------------------------------------------------
+    def _answer(self, path: str) -> tuple[int, str, bytes]:
+        query = {k: v[-1] for k, v in parse_qs(urlparse(path).query).items()}
+        symbol = query.get("symbol", "").upper()
+        outputsize = query.get("outputsize", "compact")
+        datatype = query.get("datatype", "json")
+        key_ok = bool(self.api_key) and query.get("apikey") == self.api_key
+        with self._lock:
+            now = self.clock()
+            kind, status, content_type, body = self._decide(now, query, symbol, outputsize, datatype, key_ok)
+            self.calls.append(Call(now, symbol, outputsize, datatype, key_ok, kind, status, body))
+        return status, content_type, body
+
+    def _decide(self, now, query, symbol, outputsize, datatype, key_ok):
+        json_type = "application/json"
+        if not key_ok:
+            return "bad_key", 200, json_type, _pretty(BAD_KEY_BODY)
+        earlier = [c for c in self.calls if c.key_ok]
+        if self.daily_limit is not None:
+            today = dt.datetime.fromtimestamp(now, tz=dt.timezone.utc).date()
+            used = sum(dt.datetime.fromtimestamp(c.at, tz=dt.timezone.utc).date() == today for c in earlier)
+            if used >= self.daily_limit:
+                body = {"Information": DAILY_CAP_BODY["Information"].format(key=self.api_key, n=self.daily_limit)}
+                return "daily_cap", 200, json_type, _pretty(body)
+        if self.per_minute is not None:
+            recent = sum(c.at > now - self.window_s for c in earlier)
+            if recent >= self.per_minute:
+                body = {"Note": PER_MINUTE_BODY["Note"].format(n=self.per_minute)}
+                return "rate_limit", 200, json_type, _pretty(body)
+        if self.min_spacing_s is not None and earlier and now - earlier[-1].at < self.min_spacing_s:
+            return "burst", 200, json_type, _pretty(BURST_BODY)
+        if query.get("function") != "TIME_SERIES_DAILY" or not symbol or symbol in self.invalid_symbols:
+            return "invalid_symbol", 200, json_type, _pretty(INVALID_CALL_BODY)
+        if outputsize == "full" and self.premium_full:
+            return "premium", 200, json_type, _pretty(PREMIUM_BODY)
+        scripted = self.failures.get(symbol)
+        if scripted:
+            return self._scripted(scripted.pop(0), symbol, datatype, outputsize == "full")
+        content_type = "text/csv" if datatype == "csv" else json_type
+        return "data", 200, content_type, self._data(symbol, datatype, outputsize == "full")
+
+    def _scripted(self, kind: str, symbol: str, datatype: str, full: bool):
+        json_type = "application/json"
+        if kind in ("html502", "html200"):
+            return kind, 502 if kind == "html502" else 200, "text/html", HTML_502
+        if kind == "truncated":
+            body = self._data(symbol, datatype, full)
+            return kind, 200, "text/csv" if datatype == "csv" else json_type, body[: len(body) * 2 // 3]
+        if kind == "rate_limit":
+            return kind, 200, json_type, _pretty({"Note": PER_MINUTE_BODY["Note"].format(n=self.per_minute or 5)})
+        if kind == "burst":
+            return kind, 200, json_type, _pretty(BURST_BODY)
+        if datatype == "csv":  # empty
+            return kind, 200, "text/csv", b"timestamp,open,high,low,close,volume\r\n"
+        return kind, 200, json_type, _pretty({"Meta Data": self._meta(symbol, full), "Time Series (Daily)": {}})
+
+    def _meta(self, symbol: str, full: bool) -> dict:
+        refreshed = self.as_of.isoformat() + (f" {self.last_refreshed_time}" if self.last_refreshed_time else "")
+        return {
+            "1. Information": "Daily Prices (open, high, low, close) and Volumes",
+            "2. Symbol": symbol,
+            "3. Last Refreshed": refreshed,
+            "4. Output Size": "Full size" if full else "Compact",
+            "5. Time Zone": "US/Eastern",
+        }
+
+    def _data(self, symbol: str, datatype: str, full: bool) -> bytes:
+        start = EPOCH if full else None
+        if datatype == "csv":
+            return self._synthetic.csv_bytes(symbol, as_of=self.as_of, start=start)
+        series = {
+            bar.trade_date: {
+                "1. open": bar.open,
+                "2. high": bar.high,
+                "3. low": bar.low,
+                "4. close": bar.close,
+                "5. volume": bar.volume,
+            }
+            for bar in self._synthetic.bars(symbol, as_of=self.as_of, start=start)
+        }
+        return _pretty({"Meta Data": self._meta(symbol, full), "Time Series (Daily)": series})
