@@ -3,9 +3,10 @@
 catalog knows them. DDL differs per engine, so it is the engine's job, not the SQL files'."""
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import pyarrow as pa
+if TYPE_CHECKING:  # only for annotations: the Lambda bundle imports RunContext without pyarrow
+    import pyarrow as pa
 
 
 class QueryError(RuntimeError):
