@@ -126,7 +126,9 @@ class FakeAlphaVantage:
                 return
 
         self._server = HTTPServer(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-alphavantage", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-alphavantage", daemon=True
+        )
         self._thread.start()
         return self
 
