@@ -67,7 +67,8 @@ def handler(event: Mapping[str, Any] | None, context: Any, *, glue_client: Any =
     Returns a summary (the Lambda's result); raises NothingFetched when there is nothing at all
     to publish, so the invocation fails and the errors alarm notifies."""
     _quiet_http_loggers()
-    logging.getLogger().setLevel(logging.INFO)
+    for name in ("tickerlake", "ingestion", "glue_jobs"):
+        logging.getLogger(name).setLevel(logging.INFO)
     event = event or {}
     env = os.environ
     workflow = (env.get(ENV_WORKFLOW) or "").strip()

@@ -1,6 +1,9 @@
 """moto-backed AWS for the adapter, Lambda and entry tests: in-process, no network."""
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import boto3
 import pytest
 
@@ -38,3 +41,8 @@ def glue(aws):
     client = boto3.client("glue", region_name=REGION)
     client.create_database(DatabaseInput={"Name": "stocks"})
     return client
+
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # `tests.fakes` must import however pytest was started
+    sys.path.insert(0, str(ROOT))
