@@ -79,7 +79,7 @@ class RatePlanner:
         return self._day
 
     def used(self, now: float) -> int:
-        """Calls counted on now's quota day."""
+        """Calls counted on now's quota day (the whole quota once the server said it is spent)."""
         self._roll(now)
         return self._used
 
@@ -124,6 +124,10 @@ class RatePlanner:
         self._blocked_until = max(self._blocked_until, now + max(0.0, seconds))
 
     def exhaust_day(self, now: float) -> None:
-        """The server said the day's quota is gone: no call until the next quota day."""
+        """The server said the day's quota is gone: no call until the next quota day. The day's
+        count is raised to the quota so the lake's state tells later runs the same."""
         self._roll(now)
         self._spent = True
+        if self.calls_per_day is not None and self._used < self.calls_per_day:
+            self._used = self.calls_per_day
+            self.calls_by_day[self._day] = self._used

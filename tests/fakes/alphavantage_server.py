@@ -14,6 +14,7 @@ import datetime as dt
 import json
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -104,6 +105,9 @@ class FakeAlphaVantage:
             if unknown:
                 raise ValueError(f"unknown scripted failure(s) {sorted(unknown)}; use {FAILURES}")
         self.calls: list[Call] = []
+        self._per_day: dict[dt.date, int] = {}
+        self._recent: deque[float] = deque()
+        self._last_at: float | None = None
         self._lock = threading.Lock()
         self._synthetic = SyntheticSource(seed=self.seed, faults=self.faults)
         self._server: HTTPServer | None = None
@@ -180,19 +184,22 @@ class FakeAlphaVantage:
         json_type = "application/json"
         if not key_ok:
             return "bad_key", 200, json_type, _pretty(BAD_KEY_BODY)
-        earlier = [c for c in self.calls if c.key_ok]
-        if self.daily_limit is not None:
-            today = dt.datetime.fromtimestamp(now, tz=dt.timezone.utc).date()
-            used = sum(dt.datetime.fromtimestamp(c.at, tz=dt.timezone.utc).date() == today for c in earlier)
-            if used >= self.daily_limit:
-                body = {"Information": DAILY_CAP_BODY["Information"].format(key=self.api_key, n=self.daily_limit)}
-                return "daily_cap", 200, json_type, _pretty(body)
-        if self.per_minute is not None:
-            recent = sum(c.at > now - self.window_s for c in earlier)
-            if recent >= self.per_minute:
-                body = {"Note": PER_MINUTE_BODY["Note"].format(n=self.per_minute)}
-                return "rate_limit", 200, json_type, _pretty(body)
-        if self.min_spacing_s is not None and earlier and now - earlier[-1].at < self.min_spacing_s:
+        # Every authenticated request counts against the key, limit answers included.
+        today = dt.datetime.fromtimestamp(now, tz=dt.timezone.utc).date()
+        used_today = self._per_day.get(today, 0)
+        self._per_day[today] = used_today + 1
+        while self._recent and self._recent[0] <= now - self.window_s:
+            self._recent.popleft()
+        in_window = len(self._recent)
+        self._recent.append(now)
+        previous, self._last_at = self._last_at, now
+        if self.daily_limit is not None and used_today >= self.daily_limit:
+            body = {"Information": DAILY_CAP_BODY["Information"].format(key=self.api_key, n=self.daily_limit)}
+            return "daily_cap", 200, json_type, _pretty(body)
+        if self.per_minute is not None and in_window >= self.per_minute:
+            body = {"Note": PER_MINUTE_BODY["Note"].format(n=self.per_minute)}
+            return "rate_limit", 200, json_type, _pretty(body)
+        if self.min_spacing_s is not None and previous is not None and now - previous < self.min_spacing_s:
             return "burst", 200, json_type, _pretty(BURST_BODY)
         if query.get("function") != "TIME_SERIES_DAILY" or not symbol or symbol in self.invalid_symbols:
             return "invalid_symbol", 200, json_type, _pretty(INVALID_CALL_BODY)

@@ -104,6 +104,10 @@ def test_a_daily_cap_stops_the_run_and_the_next_run_fetches_the_rest_first(lake,
     assert doc["symbols"]["E"]["attempts"] == 0
     assert load_state(lake).carried_symbols() == ["D", "E"]
 
+    # later the same day: the state says the quota is gone, so no call is wasted on a refusal
+    again = run(lake, source, clock, ["F"], run_id="r1b")
+    assert again.status == "nothing_fetched" and again.carried == ["D", "E", "F"] and len(server.calls) == 4
+
     clock.advance(DAY)  # the quota resets
     second = run(lake, source, clock, ["F", "d"], run_id="r2")
     assert second.status == "ok" and list(second.symbols) == ["D", "E", "F"]

@@ -108,6 +108,7 @@ def test_a_daily_cap_answer_stops_calls_until_the_next_quota_day():
     planner.record(MIDNIGHT + 5)
     planner.exhaust_day(MIDNIGHT + 6)
     assert math.isinf(planner.wait_time(MIDNIGHT + 3600))
+    assert planner.calls_by_day == {"2026-11-20": 25}  # what the lake's state will remember
     assert planner.wait_time(MIDNIGHT + DAY + 1) == 0
 
 
