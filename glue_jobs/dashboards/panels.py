@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from glue_jobs import sql_files
 from glue_jobs.errors import ConfigError
 
 PANEL_TYPES = ("timeseries", "bar", "heatmap", "table", "stat")
@@ -19,9 +20,7 @@ PANELS_FILE = "panels/panels.yml"
 def sql_root() -> Path:
     """The sql/ folder: inside the package when installed from the wheel (Glue), else the
     repository's top level."""
-    here = Path(__file__).resolve().parent.parent
-    packaged = here / "sql"
-    return packaged if packaged.is_dir() else here.parent / "sql"
+    return sql_files.sql_dir()
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import duckdb
 import pyarrow as pa
 import sqlglot
 
+from glue_jobs import ledger
 from glue_jobs.common import trading_calendar
 
 AS_OF = dt.date(2026, 11, 20)
@@ -90,47 +91,63 @@ def price_rows(symbols=SYMBOLS, sessions=SESSIONS, as_of=AS_OF, seed=7) -> list[
     return rows
 
 
-def run_rows(as_of=AS_OF) -> list[dict]:
-    stages = ("ingest", "crawl", "drop_temp", "write_temp", "audit", "publish", "after_publish")
-    rows = []
+STAGES = ("ingest", "crawl", "drop_temp", "write_temp", "audit", "publish", "after_publish")
+AUDIT_RULES = (("prices_positive", "row", "0"), ("high_low_consistent", "row", "0"),
+               ("row_count_within_bounds", "batch", [1, 100000]), ("quarantine_share", "batch", "<= 0.05"))
+
+
+def run_log_docs(as_of=AS_OF) -> list[dict]:
+    """Three run logs shaped like glue_jobs.run_log writes them: a good run, a run whose
+    ingest failed, a run that quarantined rows."""
+    docs = []
     for i, (status, quarantined) in enumerate((("succeeded", 0), ("failed", 0), ("succeeded", 9))):
-        started = dt.datetime.combine(as_of, dt.time(22, 0)) - dt.timedelta(days=2 - i)
-        row = {
-            "run_id": f"{started:%Y%m%dT%H%M%SZ}-00000{i}", "started_at": started,
-            "finished_at": started + dt.timedelta(seconds=30 + i), "status": status,
-            "as_of": trading_calendar.last_sessions(as_of, 3)[i], "seconds": 30.0 + i,
-            "symbols_planned": 5, "symbols_fetched": 5 - i, "symbols_failed": i, "symbols_carried": i,
-            "calls_used": 5 - i, "calls_allowance": 25, "raw_rows": 500 + quarantined,
-            "published_rows": 500, "quarantined_rows": quarantined, "duplicates_dropped": 0,
-            "reconciled": True, "failed_stage": "ingest" if status == "failed" else None,
-            "error": None, "run_month": f"{started:%Y-%m}",
-        }
-        for j, stage in enumerate(stages):
-            row[f"seconds_{stage}"] = 1.0 + j + i
-        rows.append(row)
-    return rows
+        started = dt.datetime.combine(as_of, dt.time(22, 0), tzinfo=dt.timezone.utc) - dt.timedelta(days=2 - i)
+        stages = {}
+        for j, stage in enumerate(STAGES):
+            stages[stage] = {"status": "succeeded", "seconds": 1.0 + j + i, "counts": {}, "details": {}}
+        stages["ingest"]["counts"] = {"symbols_planned": 5, "symbols_fetched": 5 - i, "symbols_failed": i,
+                                      "symbols_carried": i, "api_calls": 5 - i}
+        stages["audit"]["details"] = {"rules": [
+            {"rule": rule, "kind": kind, "threshold": threshold,
+             "failing_rows": quarantined if rule == "prices_positive" else 0,
+             "success": not (quarantined and rule == "prices_positive"),
+             "observed": 500.0 if rule == "row_count_within_bounds" else 0}
+            for rule, kind, threshold in AUDIT_RULES]}
+        if status == "failed":
+            for stage in STAGES[1:]:
+                stages[stage] = {"status": "pending"}
+            stages["ingest"].update(status="failed", error="ingest: every symbol failed")
+        docs.append({
+            "run_id": f"{started:%Y%m%dT%H%M%SZ}-00000{i}", "status": status,
+            "started_at": started.isoformat(), "finished_at": (started + dt.timedelta(seconds=30 + i)).isoformat(),
+            "seconds": 30.0 + i, "as_of": str(trading_calendar.last_sessions(as_of, 3)[i]),
+            "settings": {"source": "synthetic", "calls_per_day": 25},
+            "stages": stages,
+            "totals": {"raw_rows": 500 + quarantined, "published_rows": 500, "quarantined_rows": quarantined,
+                       "duplicates_dropped": 0, "symbols_fetched": 5 - i, "symbols_failed": i,
+                       "symbols_carried": i, "calls_used": 5 - i, "reconciled": status == "succeeded"},
+        })
+    return docs
 
 
-def audit_rows(runs: list[dict]) -> list[dict]:
-    rules = (("prices_positive", "row", "0", 0.0), ("high_low_consistent", "row", "0", 0.0),
-             ("row_count_within_bounds", "batch", "1..100000", 500.0),
-             ("quarantine_share", "batch", "<= 0.05", 0.0))
-    out = []
-    for run in runs:
-        for rule, kind, threshold, observed in rules:
-            failing = run["quarantined_rows"] if rule == "prices_positive" else 0
-            out.append({"run_id": run["run_id"], "started_at": run["started_at"], "as_of": run["as_of"],
-                        "rule": rule, "kind": kind, "success": failing == 0, "failing_rows": failing,
-                        "threshold": threshold, "observed": observed, "run_month": run["run_month"]})
-    return out
+def ledger_tables(docs: list[dict]) -> tuple[pa.Table, pa.Table]:
+    """stocks.pipeline_runs and stocks.audit_results for these run logs, built by the ledger."""
+    runs = [ledger.run_row(d) for d in docs]
+    audits = [r for d in docs for r in ledger.audit_rows(d)]
+    for row in runs + audits:
+        row["run_month"] = ledger.run_month(row["started_at"], row["run_id"])
+    columns = [*ledger.PIPELINE_RUNS_COLUMNS, ledger.RUN_MONTH]
+    audit_columns = [*ledger.AUDIT_RESULTS_COLUMNS, ledger.RUN_MONTH]
+    return ledger.rows_table(runs, columns), ledger.rows_table(audits, audit_columns)
 
 
-def quarantine_rows(runs: list[dict]) -> list[dict]:
-    run = runs[-1]
+def quarantine_rows(docs: list[dict]) -> list[dict]:
+    run = docs[-1]
+    quarantined = run["totals"]["quarantined_rows"]
     return [{"symbol": "AAPL", "trade_date": str(AS_OF), "open": "-1", "high": "10", "low": "9", "close": "9.5",
              "volume": "100", "reason": "open must be > 0", "rule": "prices_positive", "run_id": run["run_id"],
              "source_file": "raw/daily/x/body.csv", "trade_year": AS_OF.year}
-            for _ in range(run["quarantined_rows"])]
+            for _ in range(quarantined)]
 
 
 def build_demo_engine(*, with_runs: bool = True) -> DuckDemoEngine:
@@ -139,8 +156,9 @@ def build_demo_engine(*, with_runs: bool = True) -> DuckDemoEngine:
     for name in ("daily_returns", "moving_averages", "volatility_20d", "high_low_52w"):
         engine.execute(f"create view stocks.{name} as {VIEWS[name]}")
     if with_runs:
-        runs = run_rows()
-        engine.register("pipeline_runs", pa.Table.from_pylist(runs))
-        engine.register("audit_results", pa.Table.from_pylist(audit_rows(runs)))
-        engine.register("daily_prices_quarantine", pa.Table.from_pylist(quarantine_rows(runs)))
+        docs = run_log_docs()
+        runs, audits = ledger_tables(docs)
+        engine.register("pipeline_runs", runs)
+        engine.register("audit_results", audits)
+        engine.register("daily_prices_quarantine", pa.Table.from_pylist(quarantine_rows(docs)))
     return engine

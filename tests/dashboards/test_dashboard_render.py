@@ -4,7 +4,7 @@ import datetime as dt
 import re
 
 import pyarrow as pa
-from demo_lake import AS_OF, SYMBOLS, build_demo_engine, run_rows
+from demo_lake import AS_OF, SYMBOLS, build_demo_engine, ledger_tables, run_log_docs
 
 from glue_jobs.dashboards import check_panels, load_spec, render_dashboard
 from glue_jobs.dashboards.render import resolve_selection, run_panel
@@ -39,7 +39,7 @@ def test_a_missing_table_and_an_empty_panel_are_reported_by_panel_name():
     text = [str(p) for p in problems if p.panel_id == "recent_runs"][0]
     assert "recent_runs.sql" in text and "query failed" in text and "pipeline_runs" in text
 
-    engine.register("pipeline_runs", pa.Table.from_pylist(run_rows()).slice(0, 0))
+    engine.register("pipeline_runs", ledger_tables(run_log_docs())[0].slice(0, 0))
     problems = {p.panel_id: str(p) for p in check_panels(engine)}
     assert "returned no rows" in problems["recent_runs"] and "recent_runs.sql" in problems["recent_runs"]
 

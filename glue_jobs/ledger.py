@@ -1,0 +1,259 @@
+"""The run ledger: one row per run in stocks.pipeline_runs and one row per audit rule in
+stocks.audit_results, built from the run log and published as partitioned Parquet, so
+Athena, Grafana and `tickerlake query` read run history with SQL.
+
+Partitioned by run_month ('YYYY-MM'): a month of daily runs is one small file, and
+recording a run rewrites only its month. Recording the same run again replaces its rows
+(the newest record of a run wins), so a run recorded at failure and again on a retry
+leaves one row.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from typing import Any
+
+from glue_jobs.adapters.catalog import Column, TableDef
+from glue_jobs.common import lake_layout
+from workflows import graph
+
+PIPELINE_RUNS_TABLE = "pipeline_runs"
+AUDIT_RESULTS_TABLE = "audit_results"
+RUN_MONTH = Column("run_month", "string")
+STAGE_NAMES = tuple(s.name for s in graph.STAGES)
+
+_COUNT_COLUMNS = ("symbols_planned", "symbols_fetched", "symbols_failed", "symbols_carried", "calls_used",
+                  "calls_allowance", "raw_rows", "published_rows", "quarantined_rows", "duplicates_dropped")
+
+PIPELINE_RUNS_COLUMNS = [
+    Column("run_id", "string"),
+    Column("started_at", "timestamp"),  # UTC
+    Column("finished_at", "timestamp"),  # UTC; null while a run is still going
+    Column("status", "string"),  # succeeded | failed | blocked | running
+    Column("as_of", "date"),  # the session the run loaded up to
+    Column("seconds", "double"),
+    *[Column(f"seconds_{name}", "double") for name in STAGE_NAMES],
+    *[Column(name, "bigint") for name in _COUNT_COLUMNS],
+    # raw rows = published + quarantined + duplicates dropped; null when not all of
+    # write_temp, audit and publish ran
+    Column("reconciled", "boolean"),
+    Column("failed_stage", "string"),
+    Column("error", "string"),
+    Column("source", "string"),
+]
+
+AUDIT_RESULTS_COLUMNS = [
+    Column("run_id", "string"),
+    Column("started_at", "timestamp"),
+    Column("as_of", "date"),
+    Column("rule", "string"),
+    Column("kind", "string"),  # row (failing rows are quarantined) | batch (failing blocks the publish)
+    Column("success", "boolean"),
+    Column("failing_rows", "bigint"),
+    Column("threshold", "string"),  # as configured, e.g. "<= 0.05" or "1..100000"
+    Column("observed", "string"),  # what the run measured, in the same terms
+]
+
+
+def pipeline_runs_table() -> TableDef:
+    return TableDef(
+        database=lake_layout.DATABASE, name=PIPELINE_RUNS_TABLE,
+        location=lake_layout.table_prefix(PIPELINE_RUNS_TABLE), format="parquet",
+        columns=list(PIPELINE_RUNS_COLUMNS), partition_keys=[RUN_MONTH],
+        properties={"classification": "parquet"},
+    )
+
+
+def audit_results_table() -> TableDef:
+    return TableDef(
+        database=lake_layout.DATABASE, name=AUDIT_RESULTS_TABLE,
+        location=lake_layout.table_prefix(AUDIT_RESULTS_TABLE), format="parquet",
+        columns=list(AUDIT_RESULTS_COLUMNS), partition_keys=[RUN_MONTH],
+        properties={"classification": "parquet"},
+    )
+
+
+# -- rows from a run log (pure) --------------------------------------------------------------
+
+
+def _utc(value: Any) -> dt.datetime | None:
+    """An ISO timestamp from the run log as a naive UTC datetime (Athena's `timestamp`)."""
+    if not value:
+        return None
+    if isinstance(value, dt.datetime):
+        stamp = value
+    else:
+        text = str(value).replace("Z", "+00:00")
+        try:
+            stamp = dt.datetime.fromisoformat(text)
+        except ValueError:
+            return None
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(dt.timezone.utc).replace(tzinfo=None)
+    return stamp
+
+
+def _date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def _int(value: Any) -> int | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else int(number)
+
+
+def _float(value: Any) -> float | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(number) else number
+
+
+def run_month(started_at: dt.datetime | None, run_id: str) -> str:
+    """The partition of a run: its start month, or the month its id starts with."""
+    if started_at is not None:
+        return f"{started_at:%Y-%m}"
+    return f"{run_id[:4]}-{run_id[4:6]}"
+
+
+def _status(doc: dict) -> str:
+    status = doc.get("status") or "running"
+    if status != "running":
+        return status
+    # Recorded from inside the last stage: the run's outcome so far is its outcome.
+    statuses = [s.get("status") for s in (doc.get("stages") or {}).values()]
+    if "failed" in statuses:
+        return "failed"
+    if "blocked" in statuses:
+        return "blocked"
+    if statuses and all(s in ("succeeded", "running", "skipped") for s in statuses):
+        return "succeeded"
+    return "running"
+
+
+def run_row(doc: dict) -> dict[str, Any]:
+    """The stocks.pipeline_runs row for a run log document (runs/<run_id>.json)."""
+    stages = doc.get("stages") or {}
+    totals = doc.get("totals") or {}
+    ingest = (stages.get("ingest") or {}).get("counts") or {}
+    settings = doc.get("settings") or {}
+    started = _utc(doc.get("started_at"))
+    finished = _utc(doc.get("finished_at"))
+    seconds = _float(doc.get("seconds"))
+    if seconds is None and started and finished:
+        seconds = (finished - started).total_seconds()
+    failed = [(name, s) for name, s in stages.items() if s.get("status") in ("failed", "blocked")]
+    row: dict[str, Any] = {
+        "run_id": doc.get("run_id"),
+        "started_at": started,
+        "finished_at": finished,
+        "status": _status(doc),
+        "as_of": _date(doc.get("as_of")),
+        "seconds": seconds,
+    }
+    for name in STAGE_NAMES:
+        row[f"seconds_{name}"] = _float((stages.get(name) or {}).get("seconds"))
+    sources = {
+        "symbols_planned": ingest.get("symbols_planned"),
+        "symbols_fetched": totals.get("symbols_fetched", ingest.get("symbols_fetched")),
+        "symbols_failed": totals.get("symbols_failed", ingest.get("symbols_failed")),
+        "symbols_carried": totals.get("symbols_carried", ingest.get("symbols_carried")),
+        "calls_used": totals.get("calls_used", ingest.get("api_calls")),
+        "calls_allowance": settings.get("calls_per_day"),
+        "raw_rows": totals.get("raw_rows"),
+        "published_rows": totals.get("published_rows"),
+        "quarantined_rows": totals.get("quarantined_rows"),
+        "duplicates_dropped": totals.get("duplicates_dropped"),
+    }
+    row.update({name: _int(value) for name, value in sources.items()})
+    reconciled = totals.get("reconciled")
+    row["reconciled"] = reconciled if isinstance(reconciled, bool) else None
+    row["failed_stage"] = failed[0][0] if failed else None
+    row["error"] = (str(failed[0][1].get("error"))[:2000] if failed and failed[0][1].get("error") else None)
+    row["source"] = settings.get("source")
+    return row
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, (list, tuple)) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value):
+        return f"{value[0]:g}..{value[1]:g}"
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, sort_keys=True, default=str)
+    return str(value)
+
+
+def _rule_entries(details: dict) -> list[dict]:
+    """The audit stage's rule outcomes, as a list of dicts with a `rule` name each."""
+    for key in ("rules", "results", "audit_results", "expectations"):
+        value = details.get(key)
+        if isinstance(value, list):
+            return [r for r in value if isinstance(r, dict)]
+        if isinstance(value, dict):
+            return [{"rule": name, **(entry if isinstance(entry, dict) else {"success": entry})}
+                    for name, entry in value.items()]
+    return []
+
+
+def audit_rows(doc: dict) -> list[dict[str, Any]]:
+    """The stocks.audit_results rows for a run log: one per audit rule the run evaluated
+    (none when the audit did not run)."""
+    audit = (doc.get("stages") or {}).get("audit") or {}
+    entries = _rule_entries(audit.get("details") or {})
+    started = _utc(doc.get("started_at"))
+    rows = []
+    for entry in entries:
+        name = entry.get("rule") or entry.get("name") or entry.get("expectation")
+        if not name:
+            continue
+        failing = _int(entry.get("failing_rows", entry.get("unexpected_count")))
+        success = entry.get("success")
+        if not isinstance(success, bool):
+            success = failing == 0 if failing is not None else None
+        rows.append({
+            "run_id": doc.get("run_id"),
+            "started_at": started,
+            "as_of": _date(doc.get("as_of")),
+            "rule": str(name),
+            "kind": str(entry.get("kind") or ("batch" if entry.get("blocking") else "row")),
+            "success": success,
+            "failing_rows": failing,
+            "threshold": _text(entry.get("threshold")),
+            "observed": _text(entry.get("observed")),
+        })
+    return rows
+
+
+def arrow_schema(columns: list[Column]):
+    """The Arrow schema Parquet files of these columns are written with. Timestamps in
+    milliseconds: what Athena's Parquet reader takes without surprises."""
+    import pyarrow as pa
+
+    types = {"string": pa.string(), "timestamp": pa.timestamp("ms"), "date": pa.date32(),
+             "double": pa.float64(), "bigint": pa.int64(), "int": pa.int32(), "boolean": pa.bool_()}
+    return pa.schema([pa.field(c.name, types[c.type]) for c in columns])
+
+
+def rows_table(rows: list[dict[str, Any]], columns: list[Column]):
+    """Rows as an Arrow table with exactly the ledger's columns and types."""
+    import pyarrow as pa
+
+    schema = arrow_schema(columns)
+    return pa.Table.from_pylist([{c.name: r.get(c.name) for c in columns} for r in rows], schema=schema)
