@@ -79,9 +79,9 @@ def classify(
     if head == b"<" or b"<html" in stripped[:512].lower():
         return _make(HTML, f"HTML page instead of data (HTTP {status}): {_html_title(stripped)}", "html", secrets)
     if head in (b"{", b"["):
-        return _classify_json(stripped, secrets)
+        return _classify_json(stripped, secrets, requested_datatype)
     if _looks_like_csv(stripped):
-        return _classify_csv(stripped, secrets)
+        return _classify_csv(stripped, secrets, requested_datatype)
     snippet = stripped[:80].decode("utf-8", "replace")
     return _make(HTML, f"neither JSON nor CSV ({content_type or 'no content type'}): {snippet!r}", "other", secrets)
 
@@ -91,7 +91,7 @@ def _html_title(body: bytes) -> str:
     return match.group(1).decode("utf-8", "replace").strip() if match else "no title"
 
 
-def _classify_json(body: bytes, secrets: tuple) -> Classification:
+def _classify_json(body: bytes, secrets: tuple, requested: str | None) -> Classification:
     try:
         doc = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
@@ -102,7 +102,7 @@ def _classify_json(body: bytes, secrets: tuple) -> Classification:
     if isinstance(series, dict):
         if not series:
             return _make(EMPTY_SERIES, f"{settings.SERIES_KEY!r} holds no bar", "json", secrets)
-        return _make(DATA, f"{len(series)} bars", settings.DATATYPE_JSON, secrets)
+        return _make(DATA, f"{len(series)} bars", _data_detail(settings.DATATYPE_JSON, requested), secrets)
     for key in settings.MESSAGE_KEYS:
         if key in doc:
             return _classify_message(key, str(doc[key]), secrets)
@@ -137,7 +137,7 @@ def _looks_like_csv(body: bytes) -> bool:
     return first.count(b",") >= 1 and b"{" not in first
 
 
-def _classify_csv(body: bytes, secrets: tuple) -> Classification:
+def _classify_csv(body: bytes, secrets: tuple, requested: str | None) -> Classification:
     lines = body.splitlines()
     header = tuple(cell.strip().decode("utf-8", "replace") for cell in lines[0].split(b","))
     if header != settings.CSV_COLUMNS:
@@ -155,4 +155,11 @@ def _classify_csv(body: bytes, secrets: tuple) -> Classification:
     last = rows[-1]
     if not body.endswith(b"\n") and len(last.split(b",")) < len(settings.CSV_COLUMNS):
         return _make(TRUNCATED, f"CSV cut mid-row after {len(rows) - 1} complete rows", "csv", secrets)
-    return _make(DATA, f"{len(rows)} rows", settings.DATATYPE_CSV, secrets)
+    return _make(DATA, f"{len(rows)} rows", _data_detail(settings.DATATYPE_CSV, requested), secrets)
+
+
+def _data_detail(received: str, requested: str | None) -> str:
+    # Landing stores what came, whatever was asked; the detail keeps the mismatch visible.
+    if requested and requested != received:
+        return f"{received} ({requested} was asked for)"
+    return received

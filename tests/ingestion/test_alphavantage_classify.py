@@ -95,3 +95,9 @@ def test_an_error_body_is_json_even_when_csv_was_asked_for():
     verdict = classify(recorded("error_invalid_symbol.json"), 200, "application/json", "csv")
     assert verdict.kind == "invalid_symbol"
     assert "Invalid API call" in verdict.message
+
+
+def test_data_in_another_format_than_asked_is_still_data_and_says_so():
+    verdict = classify(recorded("data_compact.json"), 200, "application/json", "csv")
+    assert verdict.kind == "data" and verdict.detail == "json (csv was asked for)"
+    assert classify(recorded("data_compact.csv"), 200, "text/csv", "csv").detail == "csv"
