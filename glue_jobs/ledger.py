@@ -257,3 +257,86 @@ def rows_table(rows: list[dict[str, Any]], columns: list[Column]):
 
     schema = arrow_schema(columns)
     return pa.Table.from_pylist([{c.name: r.get(c.name) for c in columns} for r in rows], schema=schema)
+
+
+# -- publishing (through Storage, Catalog and Engine, so it runs on DuckDB and Athena) --------
+
+
+def _parquet_bytes(rows: list[dict[str, Any]], columns: list[Column]) -> bytes:
+    import io
+
+    import pyarrow.parquet as pq
+
+    buffer = io.BytesIO()
+    pq.write_table(rows_table(rows, columns), buffer, compression="zstd")
+    return buffer.getvalue()
+
+
+def _ensure_table(catalog, table: TableDef) -> None:
+    current = catalog.get_table(table.database, table.name)
+    if current is None:
+        catalog.create_table(table)
+    elif [c.name for c in current.columns] != [c.name for c in table.columns]:
+        # new ledger columns: the definition follows the code; partitions stay registered
+        catalog.create_table(table, replace=True)
+
+
+def _publish_run(ctx, table: TableDef, rows: list[dict[str, Any]], month: str, run_id: str) -> str:
+    """Replace the run's rows in the table's month partition: stage them as Parquet, write
+    the merged month to a fresh location, then switch the partition to it."""
+    from glue_jobs import sql_files
+    from glue_jobs.adapters.catalog import Partition
+
+    _ensure_table(ctx.catalog, table)
+    staged = TableDef(
+        database=table.database, name=f"{lake_layout.TEMP_TABLE_PREFIX}ledger_{table.name}",
+        location=lake_layout.temp_prefix(f"ledger_{table.name}", run_id), format="parquet",
+        columns=list(table.columns), properties={"classification": "parquet", "wap_run_id": run_id},
+    )
+    ctx.storage.delete(ctx.storage.list_keys(staged.location))
+    ctx.storage.put_bytes(staged.location + "part-00000.parquet", _parquet_bytes(rows, table.columns))
+    ctx.catalog.create_table(staged, replace=True)
+    try:
+        sql = sql_files.render("ledger/merge_run.sql", {
+            "columns": [sql_files.Identifier(c.name) for c in table.columns],
+            "table": sql_files.Identifier(table.qualified),
+            "staged": sql_files.Identifier(staged.qualified),
+            "run_month": month,
+            "run_id": run_id,
+        })
+        old = {p.values.get(RUN_MONTH.name): p.location for p in ctx.catalog.list_partitions(table.database, table.name)}
+        version = f"{run_id}-{dt.datetime.now(dt.timezone.utc):%H%M%S%f}"
+        location = lake_layout.partition_version_prefix(table.name, {RUN_MONTH.name: month}, version)
+        ctx.engine.write_parquet(sql, location)
+        ctx.catalog.switch_partitions(table.database, table.name, [Partition({RUN_MONTH.name: month}, location)])
+        _drop_old_versions(ctx.storage, table.name, month, keep={location, old.get(month)})
+    finally:
+        ctx.catalog.drop_table(staged.database, staged.name)
+        ctx.storage.delete(ctx.storage.list_keys(staged.location))
+    return location
+
+
+def _drop_old_versions(storage, table: str, month: str, keep: set) -> None:
+    """Delete a month's versions older than the one just replaced: that one stays for
+    queries that started before the switch."""
+    prefix = f"{lake_layout.table_prefix(table)}{RUN_MONTH.name}={month}/"
+    stale = [k for k in storage.list_keys(prefix) if k.rsplit("/", 1)[0] + "/" not in keep]
+    storage.delete(stale)
+
+
+def record_run(ctx, doc: dict | None = None) -> dict[str, Any]:
+    """Publish the run's row to stocks.pipeline_runs and its audit rules to
+    stocks.audit_results. `doc` is the run log (read from the lake when not given).
+    Recording a run again replaces its rows."""
+    if doc is None:
+        from glue_jobs.run_log import RunLog
+
+        doc = RunLog.load(ctx.storage, ctx.run_id).doc
+    run = run_row(doc)
+    run_id = str(run["run_id"])
+    month = run_month(run["started_at"], run_id)
+    _publish_run(ctx, pipeline_runs_table(), [run], month, run_id)
+    audits = audit_rows(doc)
+    if audits:
+        _publish_run(ctx, audit_results_table(), audits, month, run_id)
+    return {"ledger_run_rows": 1, "ledger_audit_rows": len(audits), "ledger_month": month}
