@@ -46,3 +46,10 @@ def glue(aws):
 ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # `tests.fakes` must import however pytest was started
     sys.path.insert(0, str(ROOT))
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "checkov: scans infra/ with checkov, installed on first use into .venv-checkov (its pins clash with ours)",
+    )

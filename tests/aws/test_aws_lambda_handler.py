@@ -100,14 +100,14 @@ def test_lambda_lands_raw_bodies_with_the_secret_key_and_starts_the_workflow(dep
     assert props == {"run_id": summary["run_id"], "as_of": as_of.isoformat()}
 
 
-def test_a_second_run_fetches_the_carried_symbols_first(deployed, s3):
+def test_once_the_days_quota_is_spent_a_second_invocation_makes_no_call(deployed):
     server, glue, as_of = deployed
     server.daily_limit = 2
     lambda_handler.handler({"as_of": as_of.isoformat()}, FakeContext())
-    server.daily_limit = None
-    second = lambda_handler.handler({"as_of": as_of.isoformat(), "symbols": "AAPL"}, FakeContext())
-    assert second["status"] == "ok"
-    assert [c.symbol for c in server.calls][-3:] == ["IBM", "NVDA", "AAPL"]
+    calls = len(server.calls)
+    with pytest.raises(NothingFetched, match="daily quota already used"):
+        lambda_handler.handler({"as_of": as_of.isoformat()}, FakeContext())
+    assert len(server.calls) == calls
 
 
 def test_nothing_fetched_fails_the_invocation_and_starts_no_workflow(deployed):
@@ -118,7 +118,7 @@ def test_nothing_fetched_fails_the_invocation_and_starts_no_workflow(deployed):
     assert glue.get_workflow_runs(Name=WORKFLOW)["Runs"] == []
 
 
-def test_near_the_timeout_it_stops_waiting_and_carries_the_rest(deployed, s3):
+def test_near_the_timeout_it_stops_waiting_and_lambdas_retry_resumes(deployed, s3):
     server, glue, as_of = deployed
     server.failures = {"AAPL": ["rate_limit"]}  # the planner would wait a minute
     with pytest.raises(lambda_handler.DeadlineNear, match="Lambda timeout"):
@@ -127,6 +127,11 @@ def test_near_the_timeout_it_stops_waiting_and_carries_the_rest(deployed, s3):
     assert not any(k.startswith("raw/daily/") for k in objects)
     assert any(k.startswith("manifests/ingest/") for k in objects)  # what happened is recorded
     assert glue.get_workflow_runs(Name=WORKFLOW)["Runs"] == []
+
+    retry = lambda_handler.handler({"as_of": as_of.isoformat()}, FakeContext())
+    assert retry["status"] == "ok"
+    assert [c.symbol for c in server.calls] == ["AAPL", "AAPL", "MSFT", "IBM", "NVDA"]
+    assert len(glue.get_workflow_runs(Name=WORKFLOW)["Runs"]) == 1
 
 
 def test_without_a_session_today_the_schedule_does_nothing(deployed, monkeypatch):
