@@ -139,6 +139,12 @@ def _panel_json(spec: DashboardSpec, panel: Panel, number: int, pos: dict[str, i
         "fieldConfig": _field_config(panel),
         "options": _options(panel),
     }
+    if panel.type == "bar" and panel.series:
+        # Table frames arrive long (x, series, value); a bar chart wants one column per series.
+        out["transformations"] = [{"id": "groupingToMatrix", "options": {
+            "rowField": panel.x, "columnField": panel.series, "valueField": panel.y[0],
+            "emptyValue": "zero"}}]
+        del out["options"]["xField"]  # the matrix's first column, whatever Grafana names it
     if panel.repeat:
         out.update({"repeat": panel.repeat, "repeatDirection": "h", "maxPerRow": max(1, 24 // panel.width)})
     return out

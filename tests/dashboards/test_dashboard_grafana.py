@@ -69,3 +69,17 @@ def test_dashboard_provider_points_at_a_folder_of_generated_files():
     (provider,) = doc["providers"]
     assert provider["type"] == "file" and provider["allowUiUpdates"] is False
     assert provider["options"]["path"]
+
+
+def test_long_rows_are_pivoted_for_bar_charts_split_by_a_series():
+    spec = load_spec()
+    model = build_dashboard(spec)
+    by_sql = {p["targets"][0]["rawSQL"]: p for p in model["panels"] if p["type"] != "row"}
+    for panel in spec.panels:
+        grafana = by_sql[panel.sql.strip()]
+        if panel.type == "bar" and panel.series:
+            (step,) = grafana["transformations"]
+            assert step["id"] == "groupingToMatrix"
+            assert (step["options"]["rowField"], step["options"]["columnField"]) == (panel.x, panel.series)
+        else:
+            assert "transformations" not in grafana
