@@ -125,7 +125,8 @@ class RatePlanner:
 
     def exhaust_day(self, now: float) -> None:
         """The server said the day's quota is gone: no call until the next quota day. The day's
-        count is raised to the quota so the lake's state tells later runs the same."""
+        count is raised to the quota so the lake's state tells later runs the same (a Lambda
+        retry then makes no call). Raising calls_per_day, e.g. after an upgrade, lifts it."""
         self._roll(now)
         self._spent = True
         if self.calls_per_day is not None and self._used < self.calls_per_day:

@@ -123,3 +123,11 @@ def test_the_per_minute_wait_is_exactly_until_the_oldest_call_leaves_the_window(
 def test_impossible_limits_are_refused(args):
     with pytest.raises(ValueError):
         RatePlanner(*args)
+
+
+def test_a_higher_quota_lifts_a_day_an_earlier_run_found_spent():
+    earlier = RatePlanner(5, 25, 0.0)
+    earlier.exhaust_day(MIDNIGHT + 5)
+    upgraded = RatePlanner(75, 1200, 0.0)
+    upgraded.absorb_usage(utc_day(MIDNIGHT), earlier.calls_by_day[utc_day(MIDNIGHT)])
+    assert upgraded.wait_time(MIDNIGHT + 10) == 0 and upgraded.remaining(MIDNIGHT + 10) == 1175
