@@ -53,6 +53,7 @@ AUDIT_RESULTS_COLUMNS = [
     Column("failing_rows", "bigint"),
     Column("threshold", "string"),  # as configured, e.g. "<= 0.05" or "1..100000"
     Column("observed", "string"),  # what the run measured, in the same terms
+    Column("example", "string"),  # a failing row's reason, or why a batch rule failed
 ]
 
 
@@ -200,30 +201,20 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
-def _rule_entries(details: dict) -> list[dict]:
-    """The audit stage's rule outcomes, as a list of dicts with a `rule` name each."""
-    for key in ("rules", "results", "audit_results", "expectations"):
-        value = details.get(key)
-        if isinstance(value, list):
-            return [r for r in value if isinstance(r, dict)]
-        if isinstance(value, dict):
-            return [{"rule": name, **(entry if isinstance(entry, dict) else {"success": entry})}
-                    for name, entry in value.items()]
-    return []
-
-
 def audit_rows(doc: dict) -> list[dict[str, Any]]:
     """The stocks.audit_results rows for a run log: one per audit rule the run evaluated
     (none when the audit did not run)."""
     audit = (doc.get("stages") or {}).get("audit") or {}
-    entries = _rule_entries(audit.get("details") or {})
+    # glue_jobs.audit reports each rule as audit_rules.outcome(): rule, kind, success,
+    # failing_rows, threshold, observed, example
+    entries = [e for e in (audit.get("details") or {}).get("rules") or [] if isinstance(e, dict)]
     started = _utc(doc.get("started_at"))
     rows = []
     for entry in entries:
-        name = entry.get("rule") or entry.get("name") or entry.get("expectation")
+        name = entry.get("rule")
         if not name:
             continue
-        failing = _int(entry.get("failing_rows", entry.get("unexpected_count")))
+        failing = _int(entry.get("failing_rows"))
         success = entry.get("success")
         if not isinstance(success, bool):
             success = failing == 0 if failing is not None else None
@@ -232,11 +223,12 @@ def audit_rows(doc: dict) -> list[dict[str, Any]]:
             "started_at": started,
             "as_of": _date(doc.get("as_of")),
             "rule": str(name),
-            "kind": str(entry.get("kind") or ("batch" if entry.get("blocking") else "row")),
+            "kind": str(entry.get("kind") or "row"),
             "success": success,
             "failing_rows": failing,
             "threshold": _text(entry.get("threshold")),
             "observed": _text(entry.get("observed")),
+            "example": _text(entry.get("example")),
         })
     return rows
 

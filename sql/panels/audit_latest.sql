@@ -10,7 +10,8 @@ results as (
         success,
         failing_rows,
         threshold,
-        observed
+        observed,
+        example
     from stocks.audit_results
 ),
 
@@ -27,7 +28,7 @@ latest as (
         r.failing_rows as failing_rows,
         r.threshold as threshold,
         r.observed as observed,
-        r.run_id as run_id
+        r.example as example
     from results as r
     inner join newest_run as n
         on r.started_at = n.started_at

@@ -92,7 +92,7 @@ def price_rows(symbols=SYMBOLS, sessions=SESSIONS, as_of=AS_OF, seed=7) -> list[
 
 
 STAGES = ("ingest", "crawl", "drop_temp", "write_temp", "audit", "publish", "after_publish")
-AUDIT_RULES = (("prices_positive", "row", "0"), ("high_low_consistent", "row", "0"),
+AUDIT_RULES = (("prices_positive", "row", "every row"), ("high_low_consistent", "row", "every row"),
                ("row_count_within_bounds", "batch", [1, 100000]), ("quarantine_share", "batch", "<= 0.05"))
 
 
@@ -111,7 +111,8 @@ def run_log_docs(as_of=AS_OF) -> list[dict]:
             {"rule": rule, "kind": kind, "threshold": threshold,
              "failing_rows": quarantined if rule == "prices_positive" else 0,
              "success": not (quarantined and rule == "prices_positive"),
-             "observed": 500.0 if rule == "row_count_within_bounds" else 0}
+             "observed": 500.0 if rule == "row_count_within_bounds" else 0,
+             "example": "AAPL 2026-11-20: open -1 is not > 0" if quarantined and rule == "prices_positive" else None}
             for rule, kind, threshold in AUDIT_RULES]}
         if status == "failed":
             for stage in STAGES[1:]:
