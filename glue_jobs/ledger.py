@@ -274,9 +274,10 @@ def _ensure_table(catalog, table: TableDef) -> None:
 
 
 def _publish_run(ctx, table: TableDef, rows: list[dict[str, Any]], month: str, run_id: str) -> str:
-    """Replace the run's rows in the table's month partition: stage them as Parquet, write
-    the merged month to a fresh location, then switch the partition to it."""
-    from glue_jobs import sql_files
+    """Replace the run's rows in the table's month partition the way publish does for prices
+    (fresh locations from glue_jobs.merge_plan): stage the rows as Parquet, write the merged
+    month to a fresh location, switch the partition to it. Returns the new location."""
+    from glue_jobs import merge_plan, sql_files
     from glue_jobs.adapters.catalog import Partition
 
     _ensure_table(ctx.catalog, table)
@@ -296,23 +297,26 @@ def _publish_run(ctx, table: TableDef, rows: list[dict[str, Any]], month: str, r
             "run_month": month,
             "run_id": run_id,
         })
-        old = {p.values.get(RUN_MONTH.name): p.location for p in ctx.catalog.list_partitions(table.database, table.name)}
-        version = f"{run_id}-{dt.datetime.now(dt.timezone.utc):%H%M%S%f}"
-        location = lake_layout.partition_version_prefix(table.name, {RUN_MONTH.name: month}, version)
-        ctx.engine.write_parquet(sql, location)
-        ctx.catalog.switch_partitions(table.database, table.name, [Partition({RUN_MONTH.name: month}, location)])
-        _drop_old_versions(ctx.storage, table.name, month, keep={location, old.get(month)})
+        current = {p.values[RUN_MONTH.name]: p.location
+                   for p in ctx.catalog.list_partitions(table.database, table.name)}
+        month_prefix = f"{lake_layout.table_prefix(table.name)}{RUN_MONTH.name}={month}/"
+        occupied = {k.rsplit("/", 1)[0] + "/" for k in ctx.storage.list_keys(month_prefix)}
+        (write,) = merge_plan.plan_writes(table.name, RUN_MONTH.name, [month], current, run_id, occupied)
+        # A month of runs is a few kilobytes: rewriting it on every record is cheaper than
+        # comparing versions, and the newest record of a run should win anyway.
+        ctx.engine.write_parquet(sql, write.target)
+        ctx.catalog.switch_partitions(table.database, table.name, [Partition(dict(write.values), write.target)])
+        _drop_old_versions(ctx.storage, month_prefix, keep={write.target, write.current})
+        return write.target
     finally:
         ctx.catalog.drop_table(staged.database, staged.name)
         ctx.storage.delete(ctx.storage.list_keys(staged.location))
-    return location
 
 
-def _drop_old_versions(storage, table: str, month: str, keep: set) -> None:
-    """Delete a month's versions older than the one just replaced: that one stays for
-    queries that started before the switch."""
-    prefix = f"{lake_layout.table_prefix(table)}{RUN_MONTH.name}={month}/"
-    stale = [k for k in storage.list_keys(prefix) if k.rsplit("/", 1)[0] + "/" not in keep]
+def _drop_old_versions(storage, month_prefix: str, keep: set) -> None:
+    """Delete a month's versions older than the one just replaced, which stays for queries
+    that started before the switch: a ledger month holds at most two versions."""
+    stale = [k for k in storage.list_keys(month_prefix) if k.rsplit("/", 1)[0] + "/" not in keep]
     storage.delete(stale)
 
 
