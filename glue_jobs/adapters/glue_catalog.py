@@ -103,8 +103,7 @@ class GlueCatalog:
         params = dict(glue_table.get("Parameters", {}))
         serde = sd.get("SerdeInfo", {}).get("SerializationLibrary", "")
         fmt = params.get("classification") or ("parquet" if "parquet" in serde.lower() else "csv")
-        params.pop("EXTERNAL", None)
-        params.pop("classification", None)
+        params.pop("EXTERNAL", None)  # ours, always set; classification stays, as Glue and the code use it
         return TableDef(
             database=database,
             name=glue_table["Name"],

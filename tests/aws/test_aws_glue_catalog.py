@@ -5,6 +5,7 @@ import pytest
 from botocore.stub import Stubber
 
 from glue_jobs.adapters.catalog import CatalogError, Column, Partition, TableDef
+from glue_jobs import table_defs
 from glue_jobs.adapters.glue_catalog import GlueCatalog
 
 ROOT = "s3://tickerlake-test-lake/lake"
@@ -14,14 +15,7 @@ COLUMNS = [Column("symbol", "string"), Column("trade_date", "date"), Column("clo
 
 
 def prices_table() -> TableDef:
-    return TableDef(
-        database="stocks",
-        name="daily_prices",
-        location="warehouse/daily_prices/",
-        format="parquet",
-        columns=COLUMNS,
-        partition_keys=[Column("trade_year", "int")],
-    )
+    return table_defs.daily_prices()
 
 
 def year(y: int, version: str) -> Partition:
@@ -45,9 +39,18 @@ def test_creating_an_existing_table_needs_replace(glue):
     with pytest.raises(CatalogError, match="stocks.daily_prices already exists"):
         catalog.create_table(prices_table())
     wider = prices_table()
-    wider.columns = COLUMNS + [Column("run_id", "string")]
+    wider.columns = wider.columns + [Column("source", "string")]
     catalog.create_table(wider, replace=True)
-    assert catalog.get_table("stocks", "daily_prices").columns[-1] == Column("run_id", "string")
+    assert catalog.get_table("stocks", "daily_prices") == wider
+
+
+def test_a_csv_table_keeps_its_header_skip_for_athena(glue):
+    catalog = GlueCatalog(ROOT, client=glue)
+    catalog.create_table(table_defs.raw_daily())
+    assert catalog.get_table("stocks", "raw_daily") == table_defs.raw_daily()
+    raw = glue.get_table(DatabaseName="stocks", Name="raw_daily")["Table"]
+    assert raw["Parameters"]["skip.header.line.count"] == "1"
+    assert raw["StorageDescriptor"]["SerdeInfo"]["Parameters"]["field.delim"] == ","
 
 
 def test_missing_table_is_none_and_dropping_it_is_harmless(glue):

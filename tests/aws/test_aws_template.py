@@ -220,3 +220,23 @@ def test_glue_code_is_python39_clean():
         cwd=ROOT, capture_output=True, text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_raw_table_in_the_template_is_the_one_the_code_declares(template):
+    from glue_jobs import table_defs
+    from glue_jobs.adapters.glue_catalog import GlueCatalog
+
+    (raw,) = resources_of(template, "AWS::Glue::Table").values()
+    declared = raw["Properties"]["TableInput"]
+    expected = GlueCatalog("s3://lake-bucket", client=object())._table_input(table_defs.raw_daily())
+    assert declared["Name"] == expected["Name"]
+    assert declared["PartitionKeys"] == expected["PartitionKeys"]
+    sd, expected_sd = declared["StorageDescriptor"], expected["StorageDescriptor"]
+    assert sd["Columns"] == expected_sd["Columns"]
+    assert sd["SerdeInfo"] == expected_sd["SerdeInfo"]
+    assert (sd["InputFormat"], sd["OutputFormat"]) == (expected_sd["InputFormat"], expected_sd["OutputFormat"])
+    assert declared["Parameters"] == expected["Parameters"]
+    assert sd["Location"] == {"Fn::Sub": "s3://${LakeBucket}/raw/daily/"}
+    (crawler,) = resources_of(template, "AWS::Glue::Crawler").values()
+    assert crawler["Properties"]["TablePrefix"] + "daily" == declared["Name"]
+    assert crawler["Properties"]["Targets"]["S3Targets"][0]["Path"] == {"Fn::Sub": "s3://${LakeBucket}/raw/daily/"}
