@@ -94,3 +94,13 @@ def test_rows_fit_the_declared_parquet_schema(storage):
     doc = _run(storage)
     table = ledger.rows_table([ledger.run_row(doc)], ledger.PIPELINE_RUNS_COLUMNS)
     assert table.num_rows == 1 and table.schema == ledger.arrow_schema(ledger.PIPELINE_RUNS_COLUMNS)
+
+
+def test_recorded_from_inside_the_last_stage_the_run_ends_now(storage):
+    doc = _run(storage, finish=False)
+    doc["stages"]["after_publish"] = {"status": "running", "started_at": "2026-11-20T22:00:30+00:00"}
+    doc["started_at"] = "2026-11-20T22:00:00+00:00"
+    row = ledger.run_row(doc, now=dt.datetime(2026, 11, 20, 22, 0, 40, tzinfo=dt.timezone.utc))
+    assert row["status"] == "succeeded"
+    assert row["finished_at"] == dt.datetime(2026, 11, 20, 22, 0, 40)
+    assert row["seconds"] == 40.0 and row["seconds_after_publish"] == 10.0
