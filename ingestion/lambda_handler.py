@@ -20,8 +20,11 @@ from glue_jobs.common import trading_calendar
 from glue_jobs.common.lake_lock import LakeLock
 from glue_jobs.common.run_context import new_run_id
 from glue_jobs.errors import ConfigError, NothingFetched
+from glue_jobs.pending import pending_ingest_runs
+from glue_jobs.run_log import RunLog
 from ingestion.run_ingest import STATUS_NOTHING, ingest
 from ingestion.sources import build_planner, build_source
+from workflows import graph
 from workflows.settings import build_settings
 
 log = logging.getLogger("tickerlake.lambda")
@@ -65,7 +68,8 @@ def _event_value(event: Mapping[str, Any], name: str) -> str | None:
 def handler(event: Mapping[str, Any] | None, context: Any, *, glue_client: Any = None) -> dict:
     """Ingest the configured symbols into the lake, then start the WAP workflow for this run.
     Returns a summary (the Lambda's result); raises NothingFetched when there is nothing at all
-    to publish, so the invocation fails and the errors alarm notifies."""
+    to publish (nothing fetched and no earlier ingest run waiting), so the invocation fails and
+    the errors alarm notifies."""
     _quiet_http_loggers()
     for name in ("tickerlake", "ingestion", "glue_jobs"):
         logging.getLogger(name).setLevel(logging.INFO)
@@ -96,36 +100,57 @@ def handler(event: Mapping[str, Any] | None, context: Any, *, glue_client: Any =
         settings.source, env=env, calls_per_minute=settings.calls_per_minute, calls_per_day=settings.calls_per_day
     )
     log.info("ingest %s: %d symbols as of %s into %s", run_id, len(settings.symbols), settings.as_of, storage.root)
-    with LakeLock(storage, run_id):
-        # A DeadlineNear raised here has been recorded by ingest (manifest "aborted", the rest
-        # carried); it fails the invocation, and Lambda's retry resumes with the carried symbols.
-        result = ingest(
-            storage,
-            run_id=run_id,
-            as_of=settings.as_of,
-            symbols=settings.symbols,
-            source=source,
-            planner=planner,
-            sleep=sleep,
-            start=settings.start,
-        )
-    summary: dict[str, Any] = {
-        "run_id": run_id,
-        "as_of": settings.as_of.isoformat(),
-        "lake": storage.root,
-        "status": result.status,
-        "counts": result.counts,
-        "manifest_key": result.manifest_key,
-        "carried": list(result.carried),
-        "problems": list(result.problems)[:20],
-    }
-    for problem in summary["problems"]:
-        log.warning("%s", problem)
-    if result.status == STATUS_NOTHING:
-        raise NothingFetched(
-            "nothing usable was fetched, so there is nothing to publish:\n"
-            + "\n".join(f"  - {p}" for p in summary["problems"])
-        )
+    run_log = RunLog.start(
+        storage,
+        run_id=run_id,
+        as_of=settings.as_of.isoformat(),
+        stages=[s.name for s in graph.STAGES],
+        settings={"runtime": "aws", "source": settings.source, "symbols": list(settings.symbols),
+                  "calls_per_minute": settings.calls_per_minute, "calls_per_day": settings.calls_per_day},
+    )
+    run_log.stage_started("ingest")
+    try:
+        with LakeLock(storage, run_id):
+            # A DeadlineNear raised here has been recorded by ingest (manifest "aborted", the rest
+            # carried); it fails the invocation, and Lambda's retry resumes with the carried symbols.
+            result = ingest(
+                storage,
+                run_id=run_id,
+                as_of=settings.as_of,
+                symbols=settings.symbols,
+                source=source,
+                planner=planner,
+                sleep=sleep,
+                start=settings.start,
+            )
+        summary: dict[str, Any] = {
+            "run_id": run_id,
+            "as_of": settings.as_of.isoformat(),
+            "lake": storage.root,
+            "status": result.status,
+            "counts": result.counts,
+            "manifest_key": result.manifest_key,
+            "carried": list(result.carried),
+            "problems": list(result.problems)[:20],
+            # ingest runs (this one included) whose data no WAP has published yet
+            "pending_runs": sum(1 for r in pending_ingest_runs(storage) if r.fetches),
+        }
+        for problem in summary["problems"]:
+            log.warning("%s", problem)
+        if result.status == STATUS_NOTHING and not summary["pending_runs"]:
+            raise NothingFetched(
+                "nothing usable was fetched, so there is nothing to publish:\n"
+                + "\n".join(f"  - {p}" for p in summary["problems"])
+            )
+    except Exception as exc:
+        run_log.stage_failed("ingest", exc)
+        run_log.finish()
+        run_log.save()
+        raise
+    run_log.stage_finished("ingest", {**result.counts, "status": result.status, "manifest_key": result.manifest_key,
+                                      "problems": list(result.problems), "carried": list(result.carried),
+                                      "pending_runs": summary["pending_runs"]})
+    run_log.save()
     summary["workflow_run_id"] = _start_workflow(workflow, run_id, settings.as_of, glue_client)
     log.info("ingest %s done: %s", run_id, {k: v for k, v in summary.items() if k != "problems"})
     return summary

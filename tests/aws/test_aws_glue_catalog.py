@@ -4,8 +4,8 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from glue_jobs.adapters.catalog import CatalogError, Column, Partition, TableDef
 from glue_jobs import table_defs
+from glue_jobs.adapters.catalog import CatalogError, Column, Partition, TableDef
 from glue_jobs.adapters.glue_catalog import GlueCatalog
 
 ROOT = "s3://tickerlake-test-lake/lake"

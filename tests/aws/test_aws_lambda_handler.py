@@ -3,6 +3,7 @@ Alpha Vantage server, raw objects in S3, the WAP workflow started with the run's
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 
 import boto3
@@ -14,6 +15,7 @@ from glue_jobs.errors import NothingFetched
 from ingestion import lambda_handler
 from ingestion.alphavantage.api_key import clear_cache
 from tests.fakes.alphavantage_server import FakeAlphaVantage
+from workflows import graph
 
 BUCKET = "tickerlake-test-lake"
 WORKFLOW = "tickerlake-wap"
@@ -100,22 +102,39 @@ def test_lambda_lands_raw_bodies_with_the_secret_key_and_starts_the_workflow(dep
     assert props == {"run_id": summary["run_id"], "as_of": as_of.isoformat()}
 
 
-def test_once_the_days_quota_is_spent_a_second_invocation_makes_no_call(deployed):
+def test_once_the_days_quota_is_spent_a_second_invocation_only_restarts_the_wap(deployed):
     server, glue, as_of = deployed
     server.daily_limit = 2
     lambda_handler.handler({"as_of": as_of.isoformat()}, FakeContext())
     calls = len(server.calls)
-    with pytest.raises(NothingFetched, match="daily quota already used"):
-        lambda_handler.handler({"as_of": as_of.isoformat()}, FakeContext())
+    second = lambda_handler.handler({"as_of": as_of.isoformat()}, FakeContext())
     assert len(server.calls) == calls
+    assert second["status"] == "nothing_fetched"
+    assert second["pending_runs"] == 1  # the first run's data is still waiting for a WAP
+    assert "daily quota already used" in second["problems"][0]
+    assert len(glue.get_workflow_runs(Name=WORKFLOW)["Runs"]) == 2
 
 
-def test_nothing_fetched_fails_the_invocation_and_starts_no_workflow(deployed):
+def test_the_run_log_records_the_ingest_stage_for_the_glue_jobs_to_continue(deployed, s3):
+    server, glue, as_of = deployed
+    summary = lambda_handler.handler({"as_of": as_of.isoformat()}, FakeContext())
+    doc = json.loads(s3.get_object(Bucket=BUCKET, Key=f"runs/{summary['run_id']}.json")["Body"].read())
+    assert doc["as_of"] == as_of.isoformat()
+    assert list(doc["stages"]) == [s.name for s in graph.STAGES]
+    assert doc["stages"]["ingest"]["status"] == "succeeded"
+    assert doc["stages"]["ingest"]["counts"]["symbols_fetched"] == 4
+    assert doc["stages"]["crawl"]["status"] == "pending"
+
+
+def test_nothing_fetched_fails_the_invocation_and_starts_no_workflow(deployed, s3):
     server, glue, as_of = deployed
     server.invalid_symbols = {"AAPL", "MSFT", "IBM", "NVDA"}
     with pytest.raises(NothingFetched, match="nothing to publish"):
         lambda_handler.handler({"as_of": as_of.isoformat()}, FakeContext())
     assert glue.get_workflow_runs(Name=WORKFLOW)["Runs"] == []
+    (log_key,) = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix="runs/")["Contents"]]
+    doc = json.loads(s3.get_object(Bucket=BUCKET, Key=log_key)["Body"].read())
+    assert doc["stages"]["ingest"]["status"] == "failed"
 
 
 def test_near_the_timeout_it_stops_waiting_and_lambdas_retry_resumes(deployed, s3):
