@@ -1,4 +1,5 @@
--- Rows failing each audit rule, per run, over the time range.
+-- Rows failing each row rule of the audit (those rows went to quarantine), per run, over
+-- the time range. Batch rules pass or block a whole run: see audit_latest.sql.
 with
 
 results as (
@@ -8,6 +9,7 @@ results as (
         failing_rows
     from stocks.audit_results
     where $__timeFilter(started_at)
+        and kind = 'row'
 )
 
 select * from results

@@ -17,8 +17,7 @@ AS_OF = dt.date(2026, 11, 20)
 SYMBOLS = ("AAPL", "IBM", "MSFT", "NVDA", "XOM")
 SESSIONS = 320
 
-# Stand-ins for sql/views until the WAP stage's views can be used here: same names and
-# columns as the dashboards expect.
+# Stand-ins for any of sql/views that is missing: same names and columns.
 VIEWS = {
     "daily_returns": """
         select symbol, trade_date, close,
@@ -44,6 +43,19 @@ VIEWS = {
         from stocks.daily_prices
         window w as (partition by symbol order by trade_date rows between 251 preceding and current row)""",
 }
+
+
+def view_statements() -> list[str]:
+    """The pipeline's own views (sql/views/), each after those it reads; the stand-ins above
+    only where a view file is missing."""
+    from pathlib import Path
+
+    from glue_jobs import sql_files
+
+    real = {Path(n).stem: sql_files.load(n) for n in sql_files.names("views")}
+    views = {name: f"create or replace view stocks.{name} as {sql}" for name, sql in VIEWS.items()}
+    views.update(real)
+    return [views[name] for name in sql_files.view_order(views)]
 
 
 class DuckDemoEngine:
@@ -154,8 +166,8 @@ def quarantine_rows(docs: list[dict]) -> list[dict]:
 def build_demo_engine(*, with_runs: bool = True) -> DuckDemoEngine:
     engine = DuckDemoEngine()
     engine.register("daily_prices", pa.Table.from_pylist(price_rows()))
-    for name in ("daily_returns", "moving_averages", "volatility_20d", "high_low_52w"):
-        engine.execute(f"create view stocks.{name} as {VIEWS[name]}")
+    for statement in view_statements():
+        engine.execute(statement)
     if with_runs:
         docs = run_log_docs()
         runs, audits = ledger_tables(docs)
