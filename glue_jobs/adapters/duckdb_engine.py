@@ -1,0 +1,353 @@
+"""DuckDB behind the Engine interface: the local runtime's Athena.
+
+Statements arrive in Athena's dialect and are transpiled with sqlglot. Before a statement
+runs, every `stocks.<table>` it reads is exposed as a DuckDB view built from the catalog,
+the way Athena reads a Glue table:
+
+- CSV tables: read_csv over the partitions' files, every column as text (LazySimpleSerDe
+  style: fields by position, a short line padded with nulls, extra fields ignored), plus the
+  partition columns and Athena's `"$path"` pseudo-column;
+- Parquet tables: read_parquet over the files of each partition's *current* location only
+  (older versions stay on disk until the janitor removes them, invisible to readers).
+
+Views are rebuilt only when the table's catalog version changes, and only for tables a
+statement reads, so the dashboard's many small queries pay a file read and a hash each.
+The analysis views of sql/views/ are exposed the same way, so `select * from
+stocks.daily_returns` works whether or not after_publish has run in this process.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import pyarrow as pa
+import sqlglot
+
+from glue_jobs import sql_files
+from glue_jobs.adapters.catalog import Catalog, CatalogError, Partition, TableDef
+from glue_jobs.adapters.engine import QueryError
+from glue_jobs.adapters.storage import Storage
+from glue_jobs.common import lake_layout
+
+log = logging.getLogger(__name__)
+
+_DUCK_TYPES = {
+    "string": "VARCHAR",
+    "varchar": "VARCHAR",
+    "date": "DATE",
+    "double": "DOUBLE",
+    "float": "FLOAT",
+    "real": "FLOAT",
+    "bigint": "BIGINT",
+    "int": "INTEGER",
+    "integer": "INTEGER",
+    "smallint": "SMALLINT",
+    "tinyint": "TINYINT",
+    "timestamp": "TIMESTAMP",
+    "boolean": "BOOLEAN",
+}
+# Above this many partitions one listing of the table's prefix beats one listing per partition.
+_LIST_WHOLE_TABLE_ABOVE = 50
+
+
+def _duck_type(hive_type: str) -> str:
+    t = hive_type.lower()
+    if t in _DUCK_TYPES:
+        return _DUCK_TYPES[t]
+    if t.startswith(("decimal", "varchar", "char")):
+        return t.upper()
+    raise CatalogError(f"the local engine does not know the column type {hive_type!r}")
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _quote_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _struct(pairs: list[tuple[str, str]]) -> str:
+    return "{" + ", ".join(f"{_quote_str(n)}: {_quote_str(t)}" for n, t in pairs) + "}"
+
+
+@lru_cache(maxsize=512)
+def _transpile(sql: str) -> tuple[tuple[str, ...], frozenset[str]]:
+    try:
+        statements = tuple(s for s in sqlglot.transpile(sql, read="trino", write="duckdb") if s.strip())
+    except sqlglot.errors.ParseError as exc:
+        raise QueryError(f"{_label(sql)}: not valid Athena SQL: {exc}") from exc
+    return statements, frozenset(sql_files.table_refs(sql))
+
+
+def _label(sql: str) -> str:
+    match = re.search(r"--\s*(sql/\S+\.sql)", sql)
+    if match:
+        return match.group(1)
+    first = next((line.strip() for line in sql.splitlines() if line.strip() and not line.strip().startswith("--")), "")
+    return f"statement {first[:80]!r}"
+
+
+class DuckDBEngine:
+    """The Engine for a lake in a local directory (see glue_jobs.adapters.engine)."""
+
+    def __init__(self, storage: Storage, catalog: Catalog, database_path: str | None = None,
+                 database: str = lake_layout.DATABASE):
+        import duckdb
+
+        self.storage = storage
+        self.catalog = catalog
+        self.database = database
+        self.con = duckdb.connect(database_path or ":memory:")
+        self._lock = threading.RLock()
+        self._table_versions: dict[str, str] = {}
+        self._views_made: set[str] = set()
+        self.con.execute(f"create schema if not exists {database}")
+        # Athena resolves unqualified names in the default database; so does this engine.
+        self.con.execute(f"set search_path = '{database},main'")
+
+    # -- the Engine interface ----------------------------------------------------------------
+
+    def query(self, sql: str) -> pa.Table:
+        """Run a SELECT (Athena SQL) and return its rows."""
+        with self._lock:
+            statements = self._prepare(sql)
+            for statement in statements[:-1]:
+                self._run(statement, sql)
+            return self._fetch(statements[-1], sql)
+
+    def execute(self, sql: str) -> None:
+        """Run statements whose result does not matter (CREATE OR REPLACE VIEW, DROP VIEW)."""
+        with self._lock:
+            for statement in self._prepare(sql):
+                self._run(statement, sql)
+            if re.match(r"\s*(--[^\n]*\n\s*)*(create|drop)\b", sql, re.IGNORECASE):
+                self._views_made.update(self._created_views(sql))
+
+    def write_parquet(self, select_sql: str, location: str) -> list[str]:
+        """Write the SELECT's rows as one Parquet file under `location`, which must hold no
+        files yet (like Athena's CTAS). The file appears under its final name only once
+        complete, so a crash leaves nothing a reader could pick up."""
+        location = location if location.endswith("/") else location + "/"
+        existing = self.storage.list_keys(location)
+        if existing:
+            raise QueryError(
+                f"{_label(select_sql)}: refusing to write into {self.storage.uri(location)}: it already "
+                f"holds {len(existing)} file(s) (e.g. {existing[0]}); a write needs a fresh, empty location"
+            )
+        key = location + "part-00000.parquet"
+        final = self._local_path(key)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        partial = final.with_name(".tmp-" + final.name)
+        with self._lock:
+            statements = self._prepare(select_sql)
+            if len(statements) != 1:
+                raise QueryError(f"{_label(select_sql)}: write_parquet takes exactly one SELECT")
+            copy = (
+                f"copy ({statements[0]}) to {_quote_str(str(partial))} "
+                f"(format parquet, compression zstd, row_group_size 122880)"
+            )
+            try:
+                self._run(copy, select_sql)
+            except BaseException:
+                if partial.exists():
+                    partial.unlink()
+                raise
+        os.replace(partial, final)
+        return [key]
+
+    # -- preparing a statement ---------------------------------------------------------------
+
+    def _prepare(self, sql: str) -> tuple[str, ...]:
+        statements, refs = _transpile(sql)
+        if not statements:
+            raise QueryError(f"{_label(sql)}: no statement to run")
+        for ref in sorted(refs):
+            self._expose(ref, ())
+        return statements
+
+    def _run(self, statement: str, original: str):
+        import duckdb
+
+        try:
+            return self.con.execute(statement)
+        except duckdb.Error as exc:
+            raise QueryError(f"{_label(original)} failed on the local engine (DuckDB): {exc}") from exc
+
+    def _fetch(self, statement: str, original: str) -> pa.Table:
+        import duckdb
+
+        try:
+            relation = self.con.sql(statement)
+            if relation is None:  # not a query: nothing to return
+                return pa.table({})
+            fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
+            return fetch()
+        except duckdb.Error as exc:
+            raise QueryError(f"{_label(original)} failed on the local engine (DuckDB): {exc}") from exc
+
+    def _local_path(self, key: str) -> Path:
+        uri = self.storage.uri(key)
+        if "://" in uri:
+            raise QueryError(f"the DuckDB engine reads local lakes only; {uri} is not a local path")
+        return Path(uri)
+
+    def _expose(self, ref: str, stack: tuple[str, ...]) -> None:
+        db, _, name = ref.rpartition(".")
+        if db not in ("", self.database):
+            return
+        views = _analysis_views()
+        if name in views:
+            if name in stack:
+                return
+            if name not in self._views_made:
+                self._make_analysis_view(name, views[name], stack + (name,))
+            return
+        version = self._version(name)
+        if version is None:
+            if name in self._table_versions:
+                self.con.execute(f"drop view if exists {self.database}.{_quote_ident(name)}")
+                del self._table_versions[name]
+            return
+        if self._table_versions.get(name) != version:
+            self._make_table_view(name)
+            self._table_versions[name] = version
+
+    def _version(self, name: str) -> str | None:
+        versioned = getattr(self.catalog, "table_version", None)
+        if versioned is not None:
+            return versioned(self.database, name)
+        table = self.catalog.get_table(self.database, name)
+        if table is None:
+            return None
+        parts = self.catalog.list_partitions(self.database, name) if table.partition_keys else []
+        return hashlib.sha1(repr((table, parts)).encode()).hexdigest()
+
+    def _make_analysis_view(self, name: str, sql: str, stack: tuple[str, ...]) -> None:
+        statements, refs = _transpile(sql)
+        for ref in sorted(refs):
+            self._expose(ref, stack)
+        for statement in statements:
+            self._run(statement, sql)
+        self._views_made.add(name)
+
+    def _created_views(self, sql: str) -> set[str]:
+        from sqlglot import exp
+
+        out = set()
+        for statement in sqlglot.parse(sql, read="trino"):
+            if isinstance(statement, exp.Create) and (statement.args.get("kind") or "").upper() == "VIEW":
+                table = statement.this if isinstance(statement.this, exp.Table) else statement.this.this
+                out.add(table.name.lower())
+        return out
+
+    # -- catalog tables as views -------------------------------------------------------------
+
+    def _make_table_view(self, name: str) -> None:
+        table = self.catalog.get_table(self.database, name)
+        if table is None:
+            return
+        partitions = self.catalog.list_partitions(self.database, name) if table.partition_keys else []
+        files = self._files(table, partitions)
+        variable = f"tickerlake_files_{name}"
+        self.con.execute(f"set variable {variable} = ?", [files])
+        if not files:
+            select = self._empty_select(table)
+        elif table.format.lower() == "csv":
+            select = self._csv_select(table, variable)
+        elif table.format.lower() == "parquet":
+            select = self._parquet_select(table, variable)
+        else:
+            raise CatalogError(f"{table.qualified}: the local engine reads csv and parquet, not {table.format!r}")
+        self.con.execute(f"create or replace view {self.database}.{_quote_ident(name)} as {select}")
+        log.debug("exposed %s over %d file(s)", table.qualified, len(files))
+
+    def _files(self, table: TableDef, partitions: list[Partition]) -> list[str]:
+        wanted = self._is_data_file(table)
+        if not table.partition_keys:
+            return [self.storage.uri(k) for k in self.storage.list_keys(table.location) if wanted(k)]
+        for p in partitions:
+            in_path = lake_layout.parse_hive_key(p.location)
+            if any(in_path.get(k) != str(v) for k, v in p.values.items()):
+                raise CatalogError(
+                    f"{table.qualified}: partition {p.values} sits at {p.location}, whose path does not "
+                    f"spell its values; the local engine reads partition values from hive-style paths"
+                )
+        locations = sorted({p.location for p in partitions})
+        if len(locations) > _LIST_WHOLE_TABLE_ABOVE and all(loc.startswith(table.location) for loc in locations):
+            registered = set(locations)
+            keys = []
+            for key in self.storage.list_keys(table.location):
+                parent = key.rsplit("/", 1)[0] + "/"
+                if parent in registered and wanted(key):
+                    keys.append(key)
+        else:
+            keys = [k for loc in locations for k in self.storage.list_keys(loc) if wanted(k)]
+        return [self.storage.uri(k) for k in keys]
+
+    @staticmethod
+    def _is_data_file(table: TableDef):
+        csv = table.format.lower() == "csv"
+
+        def wanted(key: str) -> bool:
+            base = key.rsplit("/", 1)[-1]
+            if base.startswith((".", "_")):
+                return False  # hidden and marker files, as Hive skips them
+            return base.endswith(".csv") if csv else not base.endswith((".json", ".crc"))
+
+        return wanted
+
+    def _columns_sql(self, table: TableDef) -> list[str]:
+        cols = [f"cast({_quote_ident(c.name)} as {_duck_type(c.type)}) as {_quote_ident(c.name)}" for c in table.columns]
+        cols += [
+            f"cast({_quote_ident(c.name)} as {_duck_type(c.type)}) as {_quote_ident(c.name)}"
+            for c in table.partition_keys
+        ]
+        cols.append('filename as "$path"')
+        return cols
+
+    def _csv_select(self, table: TableDef, variable: str) -> str:
+        header = str(table.properties.get("skip.header.line.count", "0")) not in ("", "0")
+        columns = _struct([(c.name, "VARCHAR") for c in table.columns])
+        hive = bool(table.partition_keys)
+        options = [
+            f"columns = {columns}",
+            f"header = {str(header).lower()}",
+            "delim = ','",
+            "quote = '\"'",
+            "escape = '\"'",
+            "auto_detect = false",
+            "null_padding = true",
+            "strict_mode = false",
+            "filename = true",
+            f"hive_partitioning = {str(hive).lower()}",
+        ]
+        if hive:
+            options.append(f"hive_types = {_struct([(c.name, 'VARCHAR') for c in table.partition_keys])}")
+        return f"select {', '.join(self._columns_sql(table))} from read_csv(getvariable('{variable}'), {', '.join(options)})"
+
+    def _parquet_select(self, table: TableDef, variable: str) -> str:
+        hive = bool(table.partition_keys)
+        options = ["filename = true", "union_by_name = true", f"hive_partitioning = {str(hive).lower()}"]
+        if hive:
+            options.append(
+                f"hive_types = {_struct([(c.name, _duck_type(c.type)) for c in table.partition_keys])}"
+            )
+        return f"select {', '.join(self._columns_sql(table))} from read_parquet(getvariable('{variable}'), {', '.join(options)})"
+
+    def _empty_select(self, table: TableDef) -> str:
+        cols = [f"cast(null as {_duck_type(c.type)}) as {_quote_ident(c.name)}" for c in table.columns]
+        cols += [f"cast(null as {_duck_type(c.type)}) as {_quote_ident(c.name)}" for c in table.partition_keys]
+        cols.append('cast(null as VARCHAR) as "$path"')
+        return f"select {', '.join(cols)} limit 0"
+
+
+@lru_cache(maxsize=1)
+def _analysis_views() -> dict[str, str]:
+    """sql/views/<name>.sql, by view name."""
+    return {Path(n).stem: sql_files.load(n) for n in sql_files.names("views")}

@@ -1,0 +1,185 @@
+"""The local catalog: one JSON document per table at lake_layout.catalog_key().
+
+Every change rewrites the table's whole document with Storage.put_bytes, which replaces it
+atomically, so a reader sees the document before or after a change, never a mix: switching
+any number of partitions in one call is all-or-nothing (stronger than Glue's per-partition
+BatchUpdatePartition). One writer at a time is the lake lock's job, not this module's.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict
+
+from glue_jobs.adapters.catalog import CatalogError, Column, Partition, TableDef
+from glue_jobs.adapters.storage import NotFound, Storage
+from glue_jobs.common import lake_layout
+
+FORMAT_VERSION = 1
+
+
+def _values_text(values: dict[str, str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in values.items())
+
+
+def table_to_dict(table: TableDef) -> dict:
+    return asdict(table)
+
+
+def table_from_dict(doc: dict) -> TableDef:
+    return TableDef(
+        database=doc["database"],
+        name=doc["name"],
+        location=doc["location"],
+        format=doc["format"],
+        columns=[Column(c["name"], c["type"]) for c in doc["columns"]],
+        partition_keys=[Column(c["name"], c["type"]) for c in doc.get("partition_keys", [])],
+        properties=dict(doc.get("properties", {})),
+    )
+
+
+def _partition_to_dict(p: Partition) -> dict:
+    out: dict = {"values": dict(p.values), "location": p.location}
+    if p.columns is not None:
+        out["columns"] = [{"name": c.name, "type": c.type} for c in p.columns]
+    return out
+
+
+def _partition_from_dict(doc: dict) -> Partition:
+    cols = doc.get("columns")
+    return Partition(
+        values=dict(doc["values"]),
+        location=doc["location"],
+        columns=[Column(c["name"], c["type"]) for c in cols] if cols is not None else None,
+    )
+
+
+class LocalCatalog:
+    """Catalog in the lake itself (see glue_jobs.adapters.catalog for the contract)."""
+
+    def __init__(self, storage: Storage):
+        self.storage = storage
+
+    # -- documents ---------------------------------------------------------------------------
+
+    def _key(self, database: str, name: str) -> str:
+        return lake_layout.catalog_key(database, name)
+
+    def _read_raw(self, database: str, name: str) -> bytes | None:
+        try:
+            return self.storage.get_bytes(self._key(database, name))
+        except NotFound:
+            return None
+
+    def _read(self, database: str, name: str) -> dict | None:
+        raw = self._read_raw(database, name)
+        if raw is None:
+            return None
+        try:
+            return json.loads(raw)
+        except ValueError as exc:
+            raise CatalogError(
+                f"catalog document {self.storage.uri(self._key(database, name))} is not JSON ({exc}); "
+                f"restore it, or drop it and re-run the crawl/publish that creates {database}.{name}"
+            ) from exc
+
+    def _write(self, database: str, name: str, doc: dict) -> None:
+        data = json.dumps(doc, indent=1, sort_keys=True).encode() + b"\n"
+        self.storage.put_bytes(self._key(database, name), data)
+
+    def _require(self, database: str, name: str) -> dict:
+        doc = self._read(database, name)
+        if doc is None:
+            raise CatalogError(f"{database}.{name} does not exist in the local catalog: run the crawl/publish first")
+        return doc
+
+    def table_version(self, database: str, name: str) -> str | None:
+        """A token that changes whenever the table or any of its partitions changes (None if
+        the table does not exist); engines cache what they derive from the catalog by it."""
+        raw = self._read_raw(database, name)
+        return None if raw is None else hashlib.sha1(raw).hexdigest()
+
+    # -- tables ------------------------------------------------------------------------------
+
+    def get_table(self, database: str, name: str) -> TableDef | None:
+        doc = self._read(database, name)
+        return None if doc is None else table_from_dict(doc["table"])
+
+    def create_table(self, table: TableDef, *, replace: bool = False) -> None:
+        """Create the table; with replace, an existing definition is updated and its partitions
+        stay registered (dropped only if the partition keys themselves changed)."""
+        doc = self._read(table.database, table.name)
+        partitions: list[dict] = []
+        if doc is not None:
+            if not replace:
+                raise CatalogError(f"{table.qualified} already exists in the local catalog")
+            old = table_from_dict(doc["table"])
+            if [c.name for c in old.partition_keys] == [c.name for c in table.partition_keys]:
+                partitions = doc.get("partitions", [])
+        self._write(
+            table.database,
+            table.name,
+            {"format_version": FORMAT_VERSION, "table": table_to_dict(table), "partitions": partitions},
+        )
+
+    def drop_table(self, database: str, name: str) -> None:
+        """Drop the definition only (the files are the caller's); missing tables are ignored."""
+        self.storage.delete([self._key(database, name)])
+
+    def list_tables(self, database: str) -> list[str]:
+        prefix = f"{lake_layout.CATALOG_PREFIX}{database}/"
+        return sorted(
+            k[len(prefix):-len(".json")] for k in self.storage.list_keys(prefix)
+            if k.endswith(".json") and "/" not in k[len(prefix):]
+        )
+
+    # -- partitions --------------------------------------------------------------------------
+
+    def list_partitions(self, database: str, name: str) -> list[Partition]:
+        """Every registered partition, sorted by values."""
+        doc = self._require(database, name)
+        return [_partition_from_dict(p) for p in doc.get("partitions", [])]
+
+    def _checked(self, table: TableDef, partitions: list[Partition]) -> list[Partition]:
+        keys = [c.name for c in table.partition_keys]
+        out = []
+        for p in partitions:
+            if sorted(p.values) != sorted(keys):
+                raise CatalogError(
+                    f"{table.qualified}: partition {_values_text(p.values)} does not match "
+                    f"the table's partition keys ({', '.join(keys) or 'none'})"
+                )
+            location = p.location if p.location.endswith("/") else p.location + "/"
+            out.append(Partition({k: str(p.values[k]) for k in keys}, location, p.columns))
+        return out
+
+    def _update(self, database: str, name: str, partitions: list[Partition], *, replace: bool) -> None:
+        doc = self._require(database, name)
+        table = table_from_dict(doc["table"])
+        keys = [c.name for c in table.partition_keys]
+        current = {tuple(p["values"][k] for k in keys): p for p in doc.get("partitions", [])}
+        for p in self._checked(table, partitions):
+            key = tuple(p.values[k] for k in keys)
+            if replace or key not in current:
+                current[key] = _partition_to_dict(p)
+        doc["partitions"] = [current[k] for k in sorted(current)]
+        self._write(database, name, doc)
+
+    def add_partitions(self, database: str, name: str, partitions: list[Partition]) -> None:
+        """Register partitions; ones already registered keep their location."""
+        if partitions:
+            self._update(database, name, partitions, replace=False)
+
+    def switch_partitions(self, database: str, name: str, partitions: list[Partition]) -> None:
+        """Point every given partition at its new location in one atomic document write."""
+        if partitions:
+            self._update(database, name, partitions, replace=True)
+
+    def drop_partitions(self, database: str, name: str, values: list[dict[str, str]]) -> None:
+        """Deregister partitions (files stay); missing ones are ignored."""
+        doc = self._require(database, name)
+        table = table_from_dict(doc["table"])
+        keys = [c.name for c in table.partition_keys]
+        gone = {tuple(str(v[k]) for k in keys) for v in values}
+        doc["partitions"] = [p for p in doc.get("partitions", []) if tuple(p["values"][k] for k in keys) not in gone]
+        self._write(database, name, doc)

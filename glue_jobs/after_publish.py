@@ -1,0 +1,63 @@
+"""After publish: (re)create the analysis views of sql/views/ (daily returns, moving averages,
+20-day volatility, 52-week high/low), run the follow-up hooks (alerts, run ledger), and mark
+this run's ingest runs published so no later WAP processes them again.
+
+Each view file is a complete `create or replace view` in Athena's dialect; the DuckDB
+engine also exposes them on its own, so running them here matters on Athena, and locally it
+checks that every view still compiles against the published table.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+from pathlib import Path
+
+from glue_jobs import pending, sql_files
+from glue_jobs.common import lake_layout
+from glue_jobs.common.run_context import RunContext
+
+log = logging.getLogger(__name__)
+
+# Modules with a `run(ctx) -> dict` called after the views, in order, if they exist: the
+# alerts (price threshold, daily move, volume spike) and the run ledger tables. A hook that
+# fails fails the stage (before the ingest runs are marked, so a re-run retries it).
+HOOKS = ("glue_jobs.alerts.stage", "glue_jobs.ledger.stage")
+
+
+def view_statements() -> list[tuple[str, str]]:
+    """(view name, its CREATE OR REPLACE VIEW statement), each after the views it reads."""
+    views = {Path(n).stem: sql_files.load(n) for n in sql_files.names("views")}
+    return [(name, views[name]) for name in sql_files.view_order(views)]
+
+
+def _run_hooks(ctx: RunContext) -> dict:
+    results = {}
+    for hook in HOOKS:
+        module_name, _, function = hook.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and module_name.startswith(exc.name):
+                results[hook] = "not installed"
+                continue
+            raise
+        results[hook] = getattr(module, function or "run")(ctx)
+    return results
+
+
+def run(ctx: RunContext) -> dict:
+    runs = pending.runs_for(ctx.storage, ctx.run_id)
+    published = ctx.catalog.get_table(lake_layout.DATABASE, lake_layout.PUBLISHED_TABLE) is not None
+    views = []
+    if published:
+        for name, statement in view_statements():
+            ctx.engine.execute(f"-- sql/views/{name}.sql\n{statement}")
+            views.append(f"{lake_layout.DATABASE}.{name}")
+    hooks = _run_hooks(ctx)
+    marked = pending.mark_published(ctx.storage, runs, by_run_id=ctx.run_id)
+    return {
+        "views_refreshed": len(views),
+        "views": views,
+        "ingest_runs_marked_published": marked,
+        "hooks": hooks,
+    }

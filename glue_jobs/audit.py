@@ -1,0 +1,290 @@
+"""Audit: run the Great Expectations suite built from sql/audit/daily_prices.yml on the
+temporary table, chunk by chunk, quarantine failing rows with their reasons, and block the
+publish when a batch rule fails.
+
+Rows are read straight from the temp table's Parquet files (through Storage), in chunks of
+at most `audit_chunk_rows` rows (setting; default 500,000), so memory stays bounded however
+big a backfill is. The uniqueness rule needs the whole batch, so the duplicated keys are
+found first by one engine query and looked up per row.
+
+Outputs: stocks.tmp_daily_prices_quarantine (the failing rows, for publish to append to the
+quarantine table), and the verdict at lake_layout.audit_marker_key(run_id), which publish
+requires: without a passing verdict for this run nothing is published.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from glue_jobs import audit_rules, lake_parquet, pending, sql_files, table_defs
+from glue_jobs.adapters.notifier import Alert
+from glue_jobs.adapters.storage import put_json
+from glue_jobs.common import lake_layout
+from glue_jobs.common.run_context import RunContext
+from glue_jobs.errors import AuditBlocked, PipelineError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CHUNK_ROWS = 500_000
+SUITE_NAME = "daily_prices_audit"
+
+
+# -- Great Expectations ----------------------------------------------------------------------------
+
+
+def _expectation_class(gxe: Any, snake: str) -> Any:
+    name = "".join(part.capitalize() for part in snake.split("_"))
+    try:
+        return getattr(gxe, name)
+    except AttributeError:
+        raise PipelineError(f"{audit_rules.RULES_FILE}: Great Expectations has no expectation {snake!r}") from None
+
+
+def _quiet_ge() -> None:
+    # One of GE's modules sets its own logger to INFO on import, hence the second call.
+    for name in ("great_expectations", "great_expectations.data_context.types.base"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+class Suite:
+    """The row rules as a GE suite on an ephemeral context with a pandas data source: built
+    once per run, validated once per chunk."""
+
+    def __init__(self, book: audit_rules.RuleBook):
+        # GE stays quiet and local: no progress bars, no analytics, no temporary docs site,
+        # nothing below warnings in the logs.
+        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+        _quiet_ge()
+        import great_expectations as gx
+        import great_expectations.expectations as gxe
+        from great_expectations.data_context.types.base import (
+            DataContextConfig,
+            InMemoryStoreBackendDefaults,
+            ProgressBarsConfig,
+        )
+
+        _quiet_ge()
+        self.book = book
+        config = DataContextConfig(
+            store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+            analytics_enabled=False,
+            progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+        )
+        context = gx.get_context(mode="ephemeral", project_config=config)
+        asset = context.data_sources.add_pandas("tickerlake").add_dataframe_asset("tmp_daily_prices_chunk")
+        self.batch_definition = asset.add_batch_definition_whole_dataframe("chunk")
+        suite = gx.ExpectationSuite(name=SUITE_NAME)
+        for rule in book.row_rules:
+            expectation = _expectation_class(gxe, rule.expectation)(**rule.kwargs, meta={"rule": rule.name})
+            suite.add_expectation(expectation)
+        self.suite = context.suites.add(suite)
+
+    def failing_positions(self, frame) -> dict[str, list[int]]:
+        """Row positions (the frame has a fresh RangeIndex) failing each rule."""
+        batch = self.batch_definition.get_batch(batch_parameters={"dataframe": frame})
+        result = batch.validate(self.suite, result_format={"result_format": "COMPLETE"})
+        out: dict[str, list[int]] = {}
+        for item in result.results:
+            rule = (item.expectation_config.meta or {}).get("rule")
+            if item.exception_info and item.exception_info.get("raised_exception"):
+                raise PipelineError(
+                    f"audit rule {rule}: Great Expectations could not evaluate it: "
+                    f"{item.exception_info.get('exception_message')}"
+                )
+            if not item.success:
+                out[rule] = [int(i) for i in item.result.get("unexpected_index_list") or []]
+        return out
+
+
+# -- reading the temp table ------------------------------------------------------------------------
+
+
+def _row_groups(storage, keys: list[str]) -> list[tuple[int, int, int]]:
+    out = []
+    for file_no, key in enumerate(keys):
+        meta = lake_parquet.open_file(storage, key).metadata
+        out.extend((file_no, g, meta.row_group(g).num_rows) for g in range(meta.num_row_groups))
+    return out
+
+
+def _read_chunk(storage, keys: list[str], chunk: list[tuple[int, int]]) -> pa.Table:
+    by_file: dict[int, list[int]] = {}
+    for file_no, group_no in chunk:
+        by_file.setdefault(file_no, []).append(group_no)
+    tables = [lake_parquet.open_file(storage, keys[f]).read_row_groups(groups) for f, groups in sorted(by_file.items())]
+    return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+
+
+def _frame(table: pa.Table):
+    def day(column: str) -> pa.Array:
+        return table.column(column).cast(pa.string())
+
+    with_days = table.append_column("trade_day", day("trade_date")).append_column("forming_day", day("forming_date"))
+    return with_days.to_pandas()
+
+
+def _quarantine_table(chunk: pa.Table, labels: dict[int, tuple[str, str]], run_id: str) -> pa.Table:
+    positions = sorted(labels)
+    rows = chunk.take(pa.array(positions, type=pa.int64()))
+    schema = lake_parquet.schema_of([*table_defs.QUARANTINE_COLUMNS, table_defs.TRADE_YEAR])
+    columns = {
+        "symbol": rows.column("symbol"),
+        "trade_date": rows.column("trade_date"),
+        "open": rows.column("open"),
+        "high": rows.column("high"),
+        "low": rows.column("low"),
+        "close": rows.column("close"),
+        "volume": rows.column("volume"),
+        "fetched_at": rows.column("fetched_at"),
+        "ingest_run_id": rows.column("run_id"),
+        "ingest_date": rows.column("ingest_date"),
+        "source_file": rows.column("source_file"),
+        "raw_line": rows.column("raw_line"),
+        "rule": pa.array([labels[p][0] for p in positions], pa.string()),
+        "reason": pa.array([labels[p][1] for p in positions], pa.string()),
+        "run_id": pa.array([run_id] * len(positions), pa.string()),
+        "trade_year": rows.column("trade_year"),
+    }
+    return pa.table({name: columns[name].cast(schema.field(name).type) for name in schema.names}, schema=schema)
+
+
+def _count_by_year(years: pa.ChunkedArray, exclude: list[int] | None = None) -> dict[str, int]:
+    values = years.to_numpy()
+    if exclude:
+        keep = np.ones(len(values), dtype=bool)
+        keep[exclude] = False
+        values = values[keep]
+    found, counts = np.unique(values, return_counts=True)
+    return {str(int(y)): int(n) for y, n in zip(found, counts)}
+
+
+def _drifted(ctx: RunContext, run_ids: set[str]) -> list[dict[str, str]]:
+    if ctx.catalog.get_table(lake_layout.DATABASE, lake_layout.RAW_TABLE) is None:
+        return []
+    return [
+        {"partition": p.location, "header": ",".join(c.name for c in p.columns or [])}
+        for p in ctx.catalog.list_partitions(lake_layout.DATABASE, lake_layout.RAW_TABLE)
+        if p.values.get("run_id") in run_ids and p.columns is not None
+    ]
+
+
+# -- the stage -------------------------------------------------------------------------------------
+
+
+def run(ctx: RunContext) -> dict:
+    """Audit stocks.tmp_daily_prices; raise AuditBlocked if a batch rule fails."""
+    started = time.monotonic()
+    book = audit_rules.load_rules()
+    limits = audit_rules.thresholds(book, ctx.settings)
+    chunk_rows = int(ctx.settings.get("audit_chunk_rows") or DEFAULT_CHUNK_ROWS)
+    runs = pending.runs_for(ctx.storage, ctx.run_id)
+    db = lake_layout.DATABASE
+    marker = lake_layout.audit_marker_key(ctx.run_id)
+    ctx.storage.delete([marker])  # a re-run's verdict replaces the old one, never adds to it
+
+    quarantine = table_defs.temp_quarantine(ctx.run_id)
+    ctx.storage.delete(ctx.storage.list_keys(quarantine.location))
+    ctx.catalog.create_table(quarantine, replace=True)
+
+    temp = ctx.catalog.get_table(db, lake_layout.TEMP_TABLE)
+    if not runs or temp is None:
+        put_json(ctx.storage, marker, {"run_id": ctx.run_id, "passed": True, "skipped": True,
+                                       "good_rows_by_year": {}, "quarantined_rows_by_year": {}})
+        return {"status": "nothing to audit: no pending ingest runs", "audited_rows": 0,
+                "quarantined_rows": 0, "good_rows": 0}
+    if temp.properties.get("wap_run_id") != ctx.run_id:
+        raise PipelineError(
+            f"audit: {db}.{temp.name} was written by run {temp.properties.get('wap_run_id')}, not this run "
+            f"{ctx.run_id}; run drop_temp and write_temp of this run first"
+        )
+
+    run_ids = [r.run_id for r in runs]
+    per_fetch = ctx.engine.query(sql_files.render("write_temp_counts.sql", {"ingest_run_ids": run_ids}))
+    rows_read = sum(int(v) for v in per_fetch.column("raw_rows").to_pylist())
+    duplicated = ctx.engine.query(sql_files.render("audit_duplicate_keys.sql")).to_pylist()
+    rows_for_key = {(d["symbol"], d["trade_day"]): int(d["row_count"]) for d in duplicated}
+
+    keys = lake_parquet.data_files(ctx.storage, temp.location)
+    chunks = audit_rules.plan_chunks(_row_groups(ctx.storage, keys), chunk_rows)
+    suite = Suite(book)
+    ge_seconds = 0.0
+    failing_by_rule = {r.name: 0 for r in book.row_rules}
+    examples: dict[str, str] = {}
+    good_by_year: dict[str, int] = {}
+    quarantined_by_year: dict[str, int] = {}
+    audited = quarantined = 0
+    for number, chunk in enumerate(chunks):
+        table = _read_chunk(ctx.storage, keys, chunk)
+        frame = audit_rules.derive(_frame(table), as_of=ctx.as_of, rows_for_key=rows_for_key)
+        t0 = time.monotonic()
+        failing = suite.failing_positions(frame)
+        ge_seconds += time.monotonic() - t0
+        positions = sorted({p for ps in failing.values() for p in ps})
+        rows = dict(zip(positions, frame.iloc[positions].to_dict("records")))
+        labels = audit_rules.quarantine_labels(failing, rows, book, ctx.as_of)
+        for rule, ps in failing.items():
+            failing_by_rule[rule] += len(ps)
+            if ps and rule not in examples:
+                examples[rule] = audit_rules.reason_for(
+                    next(r for r in book.row_rules if r.name == rule), audit_rules.row_values(rows[ps[0]], ctx.as_of)
+                )
+        for year, n in _count_by_year(table.column("trade_year"), sorted(labels)).items():
+            good_by_year[year] = good_by_year.get(year, 0) + n
+        if labels:
+            q = _quarantine_table(table, labels, ctx.run_id)
+            lake_parquet.write_table(ctx.storage, f"{quarantine.location}part-{number:05d}.parquet", q)
+            for year, n in _count_by_year(q.column("trade_year")).items():
+                quarantined_by_year[year] = quarantined_by_year.get(year, 0) + n
+        audited += table.num_rows
+        quarantined += len(labels)
+
+    outcomes = [
+        audit_rules.outcome(r.name, "row", failing_by_rule[r.name] == 0, failing_by_rule[r.name],
+                            "every row", failing_by_rule[r.name], examples.get(r.name))
+        for r in book.row_rules
+    ]
+    outcomes += audit_rules.evaluate_batch(
+        book, limits,
+        drifted=_drifted(ctx, set(run_ids)),
+        rows_read=rows_read,
+        expected_rows=sum(r.expected_rows for r in runs),
+        audited_rows=audited,
+        quarantined_rows=quarantined,
+    )
+    result: dict[str, Any] = {
+        "audited_rows": audited,
+        "quarantined_rows": quarantined,
+        "good_rows": audited - quarantined,
+        "rows_read": rows_read,
+        "chunks": len(chunks),
+        "ge_seconds": round(ge_seconds, 3),
+        "seconds": round(time.monotonic() - started, 3),
+        "rules": outcomes,
+    }
+    failed = [o for o in outcomes if o["kind"] == "batch" and not o["success"]]
+    if failed:
+        result["blocked_by"] = [o["rule"] for o in failed]
+        message = audit_rules.blocked_message(ctx.run_id, failed)
+        ctx.notifier.send([Alert(
+            rule="audit_blocked",
+            subject=f"audit blocked run {ctx.run_id}: {', '.join(result['blocked_by'])}",
+            message=message,
+            run_id=ctx.run_id,
+            details={"rules": failed},
+        )])
+        error = AuditBlocked(message)
+        error.details = result  # the run log records every rule's outcome of a blocked run too
+        raise error
+    put_json(ctx.storage, marker, {
+        "run_id": ctx.run_id,
+        "passed": True,
+        "good_rows_by_year": good_by_year,
+        "quarantined_rows_by_year": quarantined_by_year,
+        "rules": outcomes,
+    })
+    return result

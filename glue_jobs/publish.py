@@ -1,0 +1,106 @@
+"""Publish: merge the audited rows into stocks.daily_prices and append the quarantined ones
+to stocks.daily_prices_quarantine, touching only the trade_year partitions this run has
+rows for.
+
+Per partition: the merge (sql/publish_merge.sql, sql/publish_quarantine.sql) is written to a
+fresh location, compared with the current version by content checksum, and either dropped
+(unchanged: re-running a day changes nothing) or kept; then one catalog call switches every
+kept partition of the table (the local catalog does that atomically). Nothing published is
+ever deleted or overwritten here: old versions stay until the janitor removes them.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+from glue_jobs import lake_parquet, merge_plan, sql_files, table_defs
+from glue_jobs.adapters.catalog import Partition, TableDef
+from glue_jobs.adapters.storage import NotFound
+from glue_jobs.common import lake_layout
+from glue_jobs.common.run_context import RunContext
+from glue_jobs.errors import PipelineError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Target:
+    table: TableDef
+    sql: str  # the merge, one partition at a time
+    rows_by_year_key: str  # where the audit verdict lists the run's rows per trade_year
+
+
+PRICES = Target(table_defs.daily_prices(), "publish_merge.sql", "good_rows_by_year")
+QUARANTINE = Target(table_defs.daily_prices_quarantine(), "publish_quarantine.sql", "quarantined_rows_by_year")
+
+
+def audit_verdict(ctx: RunContext) -> dict:
+    key = lake_layout.audit_marker_key(ctx.run_id)
+    try:
+        verdict = json.loads(ctx.storage.get_bytes(key))
+    except NotFound:
+        verdict = None
+    if not verdict or not verdict.get("passed"):
+        raise PipelineError(
+            f"publish: run {ctx.run_id} has no passing audit verdict ({ctx.storage.uri(key)}); nothing was "
+            f"published. Run the audit of this run first (tickerlake wap runs every stage in order)."
+        )
+    return verdict
+
+
+def _publish(ctx: RunContext, target: Target, years: list[str]) -> dict:
+    db, name = target.table.database, target.table.name
+    if ctx.catalog.get_table(db, name) is None:
+        ctx.catalog.create_table(target.table)
+    current = {p.values["trade_year"]: p.location for p in ctx.catalog.list_partitions(db, name)}
+    # Versions already on disk (older runs, or an earlier attempt of this one) are never reused.
+    occupied = set()
+    for year in years:
+        versions_prefix = lake_layout.partition_version_prefix(name, {"trade_year": year}, "_").rsplit("v=_/", 1)[0]
+        occupied.update(k.rsplit("/", 1)[0] + "/" for k in ctx.storage.list_keys(versions_prefix))
+    writes = merge_plan.plan_writes(name, "trade_year", years, current, ctx.run_id, occupied)
+    switch: list[Partition] = []
+    unchanged: list[str] = []
+    for group in merge_plan.statements(writes):
+        for write in group:
+            year = write.values["trade_year"]
+            keys = ctx.engine.write_parquet(sql_files.render(target.sql, {"trade_year": int(year)}), write.target)
+            if write.current is not None:
+                before = merge_plan.content_checksum(lake_parquet.read_table(ctx.storage, write.current))
+                after = merge_plan.content_checksum(lake_parquet.read_table(ctx.storage, write.target))
+                if before == after:
+                    # never visible to a reader: the catalog still points at the current version
+                    ctx.storage.delete(keys)
+                    unchanged.append(year)
+                    continue
+            switch.append(Partition(dict(write.values), write.target))
+    for group in merge_plan.chunked(switch):
+        ctx.catalog.switch_partitions(db, name, group)
+    return {
+        "written": [p.values["trade_year"] for p in switch],
+        "unchanged": unchanged,
+        "locations": {p.values["trade_year"]: p.location for p in switch},
+    }
+
+
+def run(ctx: RunContext) -> dict:
+    """Publish this run's audited and quarantined rows."""
+    verdict = audit_verdict(ctx)
+    good = {str(k): int(v) for k, v in verdict.get("good_rows_by_year", {}).items() if int(v) > 0}
+    held = {str(k): int(v) for k, v in verdict.get("quarantined_rows_by_year", {}).items() if int(v) > 0}
+    prices = _publish(ctx, PRICES, sorted(good))
+    quarantine = _publish(ctx, QUARANTINE, sorted(held))
+    log.info("published %d rows of run %s: partitions written %s, unchanged %s", sum(good.values()),
+             ctx.run_id, prices["written"], prices["unchanged"])
+    return {
+        "published_rows": sum(good.values()),
+        "quarantined_rows_published": sum(held.values()),
+        "partitions_written": len(prices["written"]),
+        "partitions_unchanged": len(prices["unchanged"]),
+        "quarantine_partitions_written": len(quarantine["written"]),
+        "quarantine_partitions_unchanged": len(quarantine["unchanged"]),
+        "daily_prices": prices,
+        "daily_prices_quarantine": quarantine,
+        "status": "nothing to publish" if verdict.get("skipped") else "published",
+    }

@@ -1,0 +1,120 @@
+-- One partition (trade_year) of stocks.daily_prices after this run: its current rows merged
+-- with the run's audited rows, written by the engine to a fresh location before the catalog
+-- switches the partition to it.
+--
+-- The latest fetch wins per symbol and date, except that a re-fetched bar whose prices did
+-- not change keeps the row already published (and its fetched_at), so re-running a day
+-- changes nothing. Ordered by symbol and date: tight Parquet min/max statistics per symbol.
+-- Parameters: trade_year.
+with
+
+current_rows as (
+    select
+        symbol,
+        trade_date,
+        open,
+        high,
+        low,
+        close,
+        volume,
+        fetched_at,
+        run_id
+    from stocks.daily_prices
+    where trade_year = {{trade_year}}
+),
+
+staged_rows as (
+    select
+        symbol,
+        trade_date,
+        open,
+        high,
+        low,
+        close,
+        volume,
+        fetched_at,
+        run_id,
+        raw_line
+    from stocks.tmp_daily_prices
+    where trade_year = {{trade_year}}
+),
+
+quarantined_rows as (
+    select
+        ingest_run_id,
+        symbol,
+        raw_line
+    from stocks.tmp_daily_prices_quarantine
+    where trade_year = {{trade_year}}
+),
+
+audited_rows as (
+    select
+        s.symbol as symbol,
+        s.trade_date as trade_date,
+        s.open as open,
+        s.high as high,
+        s.low as low,
+        s.close as close,
+        s.volume as volume,
+        s.fetched_at as fetched_at,
+        s.run_id as run_id
+    from staged_rows as s
+    where not exists (
+        select 1
+        from quarantined_rows as q
+        where q.ingest_run_id = s.run_id
+            and q.symbol = s.symbol
+            and q.raw_line = s.raw_line
+    )
+),
+
+changed_rows as (
+    select a.*
+    from audited_rows as a
+    where not exists (
+        select 1
+        from current_rows as c
+        where c.symbol = a.symbol
+            and c.trade_date = a.trade_date
+            and c.open = a.open
+            and c.high = a.high
+            and c.low = a.low
+            and c.close = a.close
+            and c.volume = a.volume
+    )
+),
+
+candidates as (
+    select * from current_rows
+    union all
+    select * from changed_rows
+),
+
+ranked as (
+    select
+        *,
+        row_number() over (
+            partition by symbol, trade_date
+            order by fetched_at desc, run_id desc
+        ) as recency
+    from candidates
+),
+
+merged as (
+    select
+        symbol,
+        trade_date,
+        open,
+        high,
+        low,
+        close,
+        volume,
+        fetched_at,
+        run_id
+    from ranked
+    where recency = 1
+)
+
+select * from merged
+order by symbol, trade_date
