@@ -37,7 +37,7 @@ def _x_tick_label(value: Any, span_days: float) -> str:
     if isinstance(value, dt.date):
         if span_days > 900:
             return value.strftime("%Y")
-        if span_days > 120:
+        if span_days > 240:
             return value.strftime("%b %Y")
         return value.strftime("%b %d")
     return format_value(value)
@@ -296,3 +296,41 @@ def heatmap_svg(rows: list[dict], *, x: str, value: str, series: str, unit: str 
                       (f"{format_value(limit, unit)} or more", _diverging(limit, limit))]
     total_h = int(bottom + 24)
     return _svg(width, total_h, body, f"{value} by {series} and {x}"), legend
+
+
+def hbar_svg(rows: list[dict], *, x: str, y: str, unit: str = "none", color_by_sign: bool = False,
+             width: int = 600, height: int = 240) -> tuple[str, Legend]:
+    """One horizontal bar per row, labelled by x at the left, in row order (a ranking)."""
+    items = [(format_value(r.get(x)), as_number(r.get(y))) for r in rows]
+    items = [(label, v) for label, v in items if v is not None]
+    if not items:
+        return "", []
+    lo, hi = min(min(v for _, v in items), 0.0), max(max(v for _, v in items), 0.0)
+    pad = (hi - lo) * 0.18 or 1.0  # room for the value printed past each bar's end
+    ticks = nice_ticks(lo - (pad if lo < 0 else 0), hi + (pad if hi > 0 else 0))
+    label_w = 10 + 7 * max(len(label) for label, _ in items)
+    left, right, top, bottom = max(48, label_w), width - 12, 6, height - 22
+    sx = _linear(ticks[0], ticks[-1], left, right)
+    row_h = min(26.0, (bottom - top) / len(items))
+    bottom = top + row_h * len(items)
+    body: list[str] = []
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
+    for tick in ticks:
+        tx = sx(tick)
+        body.append(f'<line x1="{tx:.1f}" x2="{tx:.1f}" y1="{top}" y2="{bottom:.1f}" stroke="{GRID}"/>')
+        body.append(f'<text x="{tx:.1f}" y="{bottom + 14:.1f}" text-anchor="middle" fill="{TEXT}">'
+                    f'{esc(axis_label(tick, unit, step))}</text>')
+    zero = sx(0.0)
+    for i, (label, value) in enumerate(items):
+        y0 = top + i * row_h
+        x0, x1 = sorted((zero, sx(value)))
+        color = (UP if value >= 0 else DOWN) if color_by_sign else PALETTE[0]
+        text = esc(format_value(value, unit))
+        body.append(f'<text x="{left - 6}" y="{y0 + row_h / 2 + 4:.1f}" text-anchor="end" fill="{TEXT}">{esc(label)}</text>')
+        body.append(f'<rect x="{x0:.1f}" y="{y0 + row_h * 0.15:.1f}" width="{max(x1 - x0, 0.8):.1f}" '
+                    f'height="{row_h * 0.7:.1f}" fill="{color}"><title>{esc(label)}: {text}</title></rect>')
+        tx, anchor = (x1 + 4, "start") if value >= 0 else (x0 - 4, "end")
+        body.append(f'<text x="{tx:.1f}" y="{y0 + row_h / 2 + 4:.1f}" text-anchor="{anchor}" fill="{TEXT}" '
+                    f'font-size="10">{text}</text>')
+    body.append(f'<line x1="{zero:.1f}" x2="{zero:.1f}" y1="{top}" y2="{bottom:.1f}" stroke="{AXIS}"/>')
+    return _svg(width, int(bottom + 22), body, f"{y} by {x}"), []

@@ -6,6 +6,8 @@
 '-3.14%'
 >>> format_value(187.5, "currencyUSD")
 '$187.50'
+>>> format_value(8.0), format_value(1000)
+('8.00', '1,000')
 """
 from __future__ import annotations
 
@@ -37,7 +39,8 @@ def _short(number: float) -> str:
     return f"{sign}{number:.3g}"
 
 
-def format_number(number: float, unit: str) -> str:
+def format_number(number: float, unit: str, whole: bool = False) -> str:
+    """`whole`: the value is an integer type (a count), shown without decimals."""
     if unit == "currencyUSD":
         return f"-${abs(number):,.2f}" if number < 0 else f"${number:,.2f}"
     if unit == "percent":
@@ -46,7 +49,7 @@ def format_number(number: float, unit: str) -> str:
         return _short(number)
     if unit == "s":
         return f"{number:.1f} s" if number < 60 else f"{number / 60:.1f} min"
-    if number == int(number) and abs(number) < 1e15:
+    if whole:
         return f"{int(number):,}"
     return f"{number:,.2f}"
 
@@ -59,7 +62,7 @@ def format_value(value: Any, unit: str = "none") -> str:
         return "true" if value else "false"
     number = as_number(value)
     if number is not None:
-        return format_number(number, unit)
+        return format_number(number, unit, whole=isinstance(value, int))
     if isinstance(value, dt.datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
     if isinstance(value, dt.date):

@@ -94,7 +94,7 @@ def _options(panel: Panel) -> dict[str, Any]:
     if panel.type == "bar":
         return {
             "xField": panel.x,
-            "orientation": "auto",
+            "orientation": "horizontal" if panel.horizontal else "auto",
             "stacking": "normal" if panel.stacked else "none",
             "showValue": "auto",
             "groupWidth": 0.7,

@@ -123,6 +123,9 @@ def _chart(panel: Panel, rows: list[dict[str, Any]], width: int, height: int,
     if panel.type == "timeseries":
         return charts.timeseries_svg(rows, x=panel.x, y=panel.y, y2=panel.y2, series=series,
                                      unit=panel.unit, width=width, height=height)
+    if panel.type == "bar" and panel.horizontal:
+        return charts.hbar_svg(rows, x=panel.x, y=panel.y[0], unit=panel.unit,
+                               color_by_sign=panel.color_by_sign, width=width, height=height)
     if panel.type == "bar":
         return charts.bar_svg(rows, x=panel.x, y=panel.y, series=panel.series, unit=panel.unit,
                               stacked=panel.stacked, color_by_sign=panel.color_by_sign, width=width,

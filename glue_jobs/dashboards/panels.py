@@ -51,6 +51,7 @@ class Panel:
     unit: str = "none"
     stacked: bool = False
     color_by_sign: bool = False
+    horizontal: bool = False
     value_colors: dict[str, str] = field(default_factory=dict)
     width: int = 12
     height: int = 8
@@ -140,6 +141,8 @@ def parse_spec(doc: dict[str, Any], read_sql) -> DashboardSpec:
             raise ConfigError(f"{where}: a {ptype} panel needs x and y columns")
         if ptype == "heatmap" and (len(y) != 1 or not raw.get("series")):
             raise ConfigError(f"{where}: a heatmap needs one y column and a series column for its rows")
+        if raw.get("horizontal") and (ptype != "bar" or len(y) != 1 or raw.get("series") or raw.get("stacked")):
+            raise ConfigError(f"{where}: horizontal is for a bar panel with one y column, no series, not stacked")
         if ptype == "stat" and not y:
             raise ConfigError(f"{where}: a stat panel needs y: the columns to show")
         repeat = raw.get("repeat")
@@ -160,7 +163,8 @@ def parse_spec(doc: dict[str, Any], read_sql) -> DashboardSpec:
             sql=read_sql(raw["sql"], where), x=raw.get("x"), y=y,
             y2=_names(raw.get("y2"), where, "y2"), series=raw.get("series"), repeat=repeat,
             unit=unit, stacked=bool(raw.get("stacked", False)),
-            color_by_sign=bool(raw.get("color_by_sign", False)), value_colors=colors,
+            color_by_sign=bool(raw.get("color_by_sign", False)),
+            horizontal=bool(raw.get("horizontal", False)), value_colors=colors,
             width=width, height=height,
         ))
     if not panels:
