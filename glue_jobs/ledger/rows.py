@@ -130,13 +130,15 @@ def _status(doc: dict) -> str:
     status = doc.get("status") or "running"
     if status != "running":
         return status
-    # Recorded from inside the last stage: the run's outcome so far is its outcome.
-    statuses = [s.get("status") for s in (doc.get("stages") or {}).values()]
+    # Recorded from inside the last stage (after_publish), before the runner closes the log:
+    # a run that published and failed nowhere has succeeded.
+    stages = doc.get("stages") or {}
+    statuses = [s.get("status") for s in stages.values()]
     if "failed" in statuses:
         return "failed"
     if "blocked" in statuses:
         return "blocked"
-    if statuses and all(s in ("succeeded", "running", "skipped") for s in statuses):
+    if (stages.get("publish") or {}).get("status") == "succeeded":
         return "succeeded"
     return "running"
 

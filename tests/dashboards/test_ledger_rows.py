@@ -104,3 +104,13 @@ def test_recorded_from_inside_the_last_stage_the_run_ends_now(storage):
     assert row["status"] == "succeeded"
     assert row["finished_at"] == dt.datetime(2026, 11, 20, 22, 0, 40)
     assert row["seconds"] == 40.0 and row["seconds_after_publish"] == 10.0
+
+
+def test_a_run_still_running_before_publish_stays_running(storage):
+    doc = _run(storage, finish=False)
+    for name in ("publish", "after_publish"):
+        doc["stages"][name] = {"status": "pending"}
+    doc["status"] = "running"
+    assert ledger.run_row(doc)["status"] == "running"
+    doc["stages"]["publish"] = {"status": "succeeded", "seconds": 1.0}
+    assert ledger.run_row(doc)["status"] == "succeeded"
