@@ -18,9 +18,10 @@ from glue_jobs.common.run_context import RunContext
 
 log = logging.getLogger(__name__)
 
-# Modules with a `run(ctx) -> dict` called after the views, in order, if they exist: the
-# alerts (price threshold, daily move, volume spike) and the run ledger tables. A hook that
-# fails fails the stage (before the ingest runs are marked, so a re-run retries it).
+# Hooks called after the views, in order, each a module with `run(ctx) -> dict` (or
+# "module:function"), skipped when not installed: the alerts (price threshold, daily move,
+# volume spike) and the run ledger tables. A hook that fails fails the stage before the
+# ingest runs are marked published, so a re-run retries it.
 HOOKS = ("glue_jobs.alerts.stage", "glue_jobs.ledger.stage")
 
 

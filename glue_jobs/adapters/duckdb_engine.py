@@ -6,7 +6,8 @@ the way Athena reads a Glue table:
 
 - CSV tables: read_csv over the partitions' files, every column as text (LazySimpleSerDe
   style: fields by position, a short line padded with nulls, extra fields ignored), plus the
-  partition columns and Athena's `"$path"` pseudo-column;
+  partition columns and Athena's `"$path"` pseudo-column (which, unlike Athena, `select *`
+  shows: a view cannot hide a column);
 - Parquet tables: read_parquet over the files of each partition's *current* location only
   (older versions stay on disk until the janitor removes them, invisible to readers).
 
@@ -303,12 +304,12 @@ class DuckDBEngine:
         return wanted
 
     def _columns_sql(self, table: TableDef) -> list[str]:
-        cols = [f"cast({_quote_ident(c.name)} as {_duck_type(c.type)}) as {_quote_ident(c.name)}" for c in table.columns]
-        cols += [
-            f"cast({_quote_ident(c.name)} as {_duck_type(c.type)}) as {_quote_ident(c.name)}"
-            for c in table.partition_keys
-        ]
-        cols.append('filename as "$path"')
+        cols = [f"cast({_quote_ident(c.name)} as {_duck_type(c.type)}) as {_quote_ident(c.name)}"
+                for c in [*table.columns, *table.partition_keys]]
+        if table.format.lower() == "csv":
+            # Athena hides "$path" from `select *`; a view cannot, so only the raw text tables,
+            # whose readers need it (write_temp's source_file), carry it.
+            cols.append('filename as "$path"')
         return cols
 
     def _csv_select(self, table: TableDef, variable: str) -> str:
@@ -343,7 +344,8 @@ class DuckDBEngine:
     def _empty_select(self, table: TableDef) -> str:
         cols = [f"cast(null as {_duck_type(c.type)}) as {_quote_ident(c.name)}" for c in table.columns]
         cols += [f"cast(null as {_duck_type(c.type)}) as {_quote_ident(c.name)}" for c in table.partition_keys]
-        cols.append('cast(null as VARCHAR) as "$path"')
+        if table.format.lower() == "csv":
+            cols.append('cast(null as VARCHAR) as "$path"')
         return f"select {', '.join(cols)} limit 0"
 
 

@@ -1,0 +1,117 @@
+"""The local engine reads the catalog the way Athena reads Glue: CSV as text by position,
+Parquet from each partition's current location only, refreshed when the catalog changes."""
+import datetime as dt
+
+import pyarrow as pa
+import pytest
+
+from glue_jobs import crawl, lake_parquet, table_defs
+from glue_jobs.adapters.catalog import Partition
+from glue_jobs.adapters.engine import QueryError
+from glue_jobs.common import lake_layout
+from glue_jobs.local_runtime import build_local
+from tests.glue_jobs.wap_fixtures import csv_body
+
+
+@pytest.fixture
+def lake(tmp_path):
+    return build_local(tmp_path / "lake")
+
+
+def _raw(storage, catalog, symbol, body, run_id="r1"):
+    key = lake_layout.raw_key("2024-03-08", symbol, run_id)
+    storage.put_bytes(key, body)
+    if catalog.get_table("stocks", "raw_daily") is None:
+        catalog.create_table(table_defs.raw_daily())
+    catalog.add_partitions("stocks", "raw_daily", [crawl.partition_for(key, crawl.parse_header(body))])
+    return key
+
+
+def test_csv_tables_read_every_field_as_text_with_partitions_and_path(lake):
+    storage, catalog, engine, _ = lake
+    key = _raw(storage, catalog, "IBM", csv_body([("2024-03-08", "NaN", "1.5", "", "-1", '"1,234"')]))
+    rows = engine.query("select * from stocks.raw_daily").to_pylist()
+    assert rows == [{
+        "timestamp": "2024-03-08", "open": "NaN", "high": "1.5", "low": None, "close": "-1", "volume": "1,234",
+        "ingest_date": "2024-03-08", "symbol": "IBM", "run_id": "r1", "$path": storage.uri(key),
+    }]
+
+
+def test_a_drifted_body_is_read_by_position_instead_of_failing_the_query(lake):
+    storage, catalog, engine, _ = lake
+    _raw(storage, catalog, "IBM", csv_body([("2024-03-08", 1, 2, 0.5, 1.5, 1.4, 100)],
+                                           header="timestamp,open,high,low,close,adjusted_close,volume"))
+    _raw(storage, catalog, "XOM", csv_body([("2024-03-08", 1, 2)]))  # a short line: padded with nulls
+    rows = engine.query("select symbol, close, volume from stocks.raw_daily order by symbol").to_pylist()
+    assert rows == [{"symbol": "IBM", "close": "1.5", "volume": "1.4"}, {"symbol": "XOM", "close": None, "volume": None}]
+
+
+def test_only_registered_partitions_are_read_and_a_json_body_beside_its_csv_is_not(lake):
+    storage, catalog, engine, _ = lake
+    _raw(storage, catalog, "IBM", csv_body([("2024-03-08", 1, 2, 0.5, 1.5, 100)]))
+    storage.put_bytes(lake_layout.raw_key("2024-03-08", "IBM", "r1", "json"), b'{"Meta Data": {}}')
+    storage.put_bytes(lake_layout.raw_key("2024-03-08", "AAPL", "r1"), csv_body([("2024-03-08", 1, 2, 0.5, 1.5, 100)]))
+    assert engine.query("select symbol from stocks.raw_daily").to_pylist() == [{"symbol": "IBM"}]
+
+
+def _publish_version(storage, catalog, year, version, closes):
+    location = lake_layout.partition_version_prefix("daily_prices", {"trade_year": str(year)}, version)
+    n = len(closes)
+    table = pa.table({
+        "symbol": ["AAA"] * n,
+        "trade_date": pa.array([dt.date(year, 1, 2 + i) for i in range(n)], pa.date32()),
+        "open": closes, "high": closes, "low": closes, "close": closes,
+        "volume": pa.array([1] * n, pa.int64()),
+        "fetched_at": pa.array([dt.datetime(year, 1, 9)] * n, pa.timestamp("us")),
+        "run_id": [version] * n,
+    })
+    lake_parquet.write_table(storage, location + "part-00000.parquet", table)
+    return Partition({"trade_year": str(year)}, location)
+
+
+def test_parquet_tables_read_only_current_partition_versions_and_follow_a_switch(lake):
+    storage, catalog, engine, _ = lake
+    catalog.create_table(table_defs.daily_prices())
+    assert engine.query("select count(*) as n from stocks.daily_prices").to_pylist() == [{"n": 0}]
+    old = _publish_version(storage, catalog, 2024, "a", [1.0, 2.0])
+    catalog.switch_partitions("stocks", "daily_prices", [old, _publish_version(storage, catalog, 2023, "a", [5.0])])
+    new = _publish_version(storage, catalog, 2024, "b", [1.0, 2.0, 3.0])  # written, not yet switched
+    sql = "select trade_year, count(*) as n from stocks.daily_prices group by trade_year order by trade_year"
+    assert engine.query(sql).to_pylist() == [{"trade_year": 2023, "n": 1}, {"trade_year": 2024, "n": 2}]
+    catalog.switch_partitions("stocks", "daily_prices", [new])
+    assert engine.query(sql).to_pylist() == [{"trade_year": 2023, "n": 1}, {"trade_year": 2024, "n": 3}]
+    # Athena's default database: unqualified names work too
+    assert engine.query("select count(*) as n from daily_prices").to_pylist() == [{"n": 4}]
+
+
+def test_a_dropped_table_is_gone_for_the_engine_too(lake):
+    storage, catalog, engine, _ = lake
+    catalog.create_table(table_defs.daily_prices())
+    engine.query("select * from stocks.daily_prices")
+    catalog.drop_table("stocks", "daily_prices")
+    with pytest.raises(QueryError, match="daily_prices"):
+        engine.query("select * from stocks.daily_prices")
+
+
+def test_write_parquet_refuses_a_location_that_holds_files_like_a_ctas(lake):
+    storage, catalog, engine, _ = lake
+    keys = engine.write_parquet("select 1 as a, 'x' as b", "tmp/t/run_id=r/")
+    assert keys == ["tmp/t/run_id=r/part-00000.parquet"]
+    assert lake_parquet.read_table(storage, "tmp/t/run_id=r/").to_pylist() == [{"a": 1, "b": "x"}]
+    with pytest.raises(QueryError, match="refusing to write into"):
+        engine.write_parquet("select 2 as a", "tmp/t/run_id=r/")
+
+
+def test_a_failing_statement_names_its_sql_file(lake):
+    _, _, engine, _ = lake
+    with pytest.raises(QueryError, match="sql/broken.sql failed on the local engine"):
+        engine.query("-- sql/broken.sql\nselect no_such_column from (select 1 as a)")
+
+
+def test_athena_sql_is_transpiled(lake):
+    _, _, engine, _ = lake
+    row = engine.query(
+        "select regexp_like('2024-01-05', '^\\d{4}-\\d{2}-\\d{2}$') as ok, max_by(x, y) as m "
+        "from (values (1, 10), (2, 30), (3, 20)) as t (x, y)"
+    ).to_pylist()[0]
+    assert row == {"ok": True, "m": 2}
