@@ -240,3 +240,14 @@ def test_the_raw_table_in_the_template_is_the_one_the_code_declares(template):
     (crawler,) = resources_of(template, "AWS::Glue::Crawler").values()
     assert crawler["Properties"]["TablePrefix"] + "daily" == declared["Name"]
     assert crawler["Properties"]["Targets"]["S3Targets"][0]["Path"] == {"Fn::Sub": "s3://${LakeBucket}/raw/daily/"}
+
+
+def test_after_publish_may_define_every_view_of_sql_views_and_nothing_published(template):
+    from glue_jobs import sql_files
+
+    role = template["Resources"]["AfterPublishRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    (define,) = [st for st in role if "glue:CreateTable" in st["Action"]]
+    allowed = {r["Fn::Sub"].rsplit("table/stocks/", 1)[1] for r in define["Resource"] if "table/stocks/" in r["Fn::Sub"]}
+    views = {Path(name).stem for name in sql_files.names("views")}
+    assert views and views <= allowed, f"add to AfterPublishRole: {sorted(views - allowed)}"
+    assert not {"daily_prices", "daily_prices_quarantine", "raw_daily", "*"} & allowed
