@@ -22,19 +22,48 @@ from glue_jobs.common.lake_lock import LakeLock
 from glue_jobs.common.run_context import RunContext
 from glue_jobs.entry.args import parse_glue_args, run_identity, stage_args
 from glue_jobs.errors import AuditBlocked, PipelineError
-from glue_jobs.run_log import run_stage
+from glue_jobs.run_log import RunLog, run_stage
 from workflows import graph
 
 log = logging.getLogger("tickerlake.glue")
 
 
 def run_one_stage(stage: str, ctx: RunContext) -> dict:
-    """Run one stage under the lake lock and record it in the run's log."""
+    """Run one stage under the lake lock and record it in the run's log. The run ends here
+    when this stage fails (the workflow goes no further) or is the last one: its log is closed."""
     module = importlib.import_module(graph.BY_NAME[stage].module)
+    last = graph.STAGES[-1].name
     with LakeLock(ctx.storage, ctx.run_id) as lock:
         if lock.taken_over:
             log.warning("took over a stale lake lock left by %s", lock.taken_over.describe())
-        return run_stage(ctx.storage, ctx.run_id, stage, lambda: module.run(ctx))
+        _record_crawler_upstream(stage, ctx)
+        try:
+            result = run_stage(ctx.storage, ctx.run_id, stage, lambda: module.run(ctx))
+        except Exception:
+            _close_run_log(ctx)
+            raise
+        if stage == last:
+            _close_run_log(ctx)
+        return result
+
+
+def _record_crawler_upstream(stage: str, ctx: RunContext) -> None:
+    """The crawl stage is Glue's crawler, which writes no run log; this job started only because
+    the crawler SUCCEEDED (the workflow's trigger), so record that for it."""
+    upstream = graph.BY_NAME[stage].after
+    if not upstream or graph.BY_NAME[upstream].aws_kind != "crawler":
+        return
+    run_log = RunLog.load_or_new(ctx.storage, ctx.run_id)
+    if run_log.doc.get("stages", {}).get(upstream, {}).get("status") in (None, "pending"):
+        run_log.stage_started(upstream)
+        run_log.stage_finished(upstream, {"ran_as": "Glue crawler (its log is in CloudWatch)"})
+        run_log.save()
+
+
+def _close_run_log(ctx: RunContext) -> None:
+    run_log = RunLog.load_or_new(ctx.storage, ctx.run_id)
+    run_log.finish()
+    run_log.save()
 
 
 def _failure_alert(stage: str, ctx: RunContext, exc: PipelineError) -> Alert:

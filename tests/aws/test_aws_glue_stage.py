@@ -52,8 +52,11 @@ def test_drop_temp_runs_on_aws_adapters_for_the_workflows_run(stack, s3, glue, c
     assert catalog.list_tables("stocks") == ["daily_prices"]
     assert storage.list_keys("tmp/") == []
     assert storage.exists("warehouse/daily_prices/trade_year=2026/v=r1/part-0.parquet")
-    stage = run_log(s3)["stages"]["drop_temp"]
+    doc = run_log(s3)
+    stage = doc["stages"]["drop_temp"]
     assert stage["status"] == "succeeded"
+    assert doc["status"] == "running"  # later stages still to come
+    assert doc["stages"]["crawl"]["status"] == "succeeded"  # the trigger fired on the crawler's success
     assert stage["counts"]["tables_dropped"] == 1
     printed = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert printed["run_id"] == RUN_ID and printed["stage"] == "drop_temp"
@@ -66,7 +69,9 @@ def test_a_blocked_audit_exits_3_records_it_and_alerts(stack, s3, monkeypatch):
 
     monkeypatch.setitem(sys.modules, "glue_jobs.audit", types.SimpleNamespace(run=blocked))
     assert glue_stage.main(["--stage", "audit", *stack.args], session=boto3.session.Session()) == EXIT_AUDIT_BLOCKED
-    assert run_log(s3)["stages"]["audit"]["status"] == "blocked"
+    doc = run_log(s3)
+    assert doc["stages"]["audit"]["status"] == "blocked"
+    assert doc["status"] == "blocked"  # the run ends here: nothing after audit runs
     (message,) = [json.loads(m["Body"]) for m in stack.sqs.receive_message(QueueUrl=stack.queue)["Messages"]]
     assert message["Subject"] == f"tickerlake audit blocked the publish for run {RUN_ID}"
     assert "quarantine share 40%" in message["Message"]
@@ -85,3 +90,12 @@ def test_a_workflow_started_without_run_properties_is_a_usage_error(stack, glue,
     args = [a if a != stack.args[stack.args.index("--WORKFLOW_RUN_ID") + 1] else bare for a in stack.args]
     assert glue_stage.main(["--stage", "publish", *args], session=boto3.session.Session()) == EXIT_USAGE
     assert "started without the run properties run_id and as_of" in caplog.text
+
+
+def test_the_last_stage_closes_the_run_log(stack, s3, monkeypatch):
+    monkeypatch.setitem(sys.modules, "glue_jobs.after_publish",
+                        types.SimpleNamespace(run=lambda ctx: {"views_refreshed": 4}))
+    assert glue_stage.main(["--stage", "after_publish", *stack.args], session=boto3.session.Session()) == 0
+    doc = run_log(s3)
+    assert doc["status"] == "succeeded" and "finished_at" in doc
+    assert doc["stages"]["after_publish"]["counts"] == {"views_refreshed": 4}
