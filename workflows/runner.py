@@ -11,7 +11,7 @@ from typing import Callable
 
 from glue_jobs.common.lake_lock import LakeLock
 from glue_jobs.common.run_context import RunContext, new_run_id
-from glue_jobs.errors import NothingFetched, PipelineError
+from glue_jobs.errors import NothingFetched
 from glue_jobs.run_log import RunLog
 from workflows import graph
 from workflows.settings import Settings
@@ -76,36 +76,51 @@ def run_stages(settings: Settings, names: list[str] | None = None, *, say: Print
     with LakeLock(ctx.storage, run_id) as lock:
         if lock.taken_over:
             say(f"  took over a stale lock left by {lock.taken_over.describe()}")
-        for number, stage in enumerate(stages, start=1):
-            say(f"[{number}/{len(stages)}] {stage.name} ...")
-            started = time.monotonic()
-            run_log.stage_started(stage.name)
-            try:
-                if stage.name == "ingest":
-                    counts = _run_ingest(ctx, settings, say)
-                else:
-                    module = importlib.import_module(stage.module)
-                    counts = module.run(ctx) or {}
-            except PipelineError as exc:
-                run_log.stage_failed(stage.name, exc)
-                run_log.save()
-                raise
-            except Exception as exc:
-                run_log.stage_failed(stage.name, exc)
-                run_log.save()
-                raise
-            seconds = time.monotonic() - started
-            run_log.stage_finished(stage.name, counts)
+        try:
+            _walk(stages, ctx, settings, run_log, outcome, say)
+        finally:
+            run_log.finish()
             run_log.save()
-            outcome.stages[stage.name] = counts
-            say(f"      done in {seconds:.1f}s  {_brief(counts)}")
-            if stage.name == "ingest" and counts.get("status") == "nothing_fetched" and len(stages) > 1:
-                if not counts.get("pending_runs"):
-                    raise NothingFetched(_nothing_fetched_message(counts))
-        run_log.finish()
-        run_log.save()
-        outcome.totals = run_log.totals
+            outcome.totals = run_log.totals
+            _record_in_ledger(ctx, run_log, say)
     return outcome
+
+
+def _walk(stages: list[graph.Stage], ctx: RunContext, settings: Settings, run_log: RunLog,
+          outcome: RunOutcome, say: Printer) -> None:
+    for number, stage in enumerate(stages, start=1):
+        say(f"[{number}/{len(stages)}] {stage.name} ...")
+        started = time.monotonic()
+        run_log.stage_started(stage.name)
+        run_log.save()
+        try:
+            if stage.name == "ingest":
+                counts = _run_ingest(ctx, settings, say)
+            else:
+                counts = importlib.import_module(stage.module).run(ctx) or {}
+        except BaseException as exc:
+            run_log.stage_failed(stage.name, exc)
+            run_log.save()
+            raise
+        run_log.stage_finished(stage.name, counts)
+        run_log.save()
+        outcome.stages[stage.name] = counts
+        say(f"      done in {time.monotonic() - started:.1f}s  {_brief(counts)}")
+        if (stage.name == "ingest" and counts.get("status") == "nothing_fetched" and len(stages) > 1
+                and not counts.get("pending_runs")):
+            raise NothingFetched(_nothing_fetched_message(counts))
+
+
+def _record_in_ledger(ctx: RunContext, run_log: RunLog, say: Printer) -> None:
+    """Every run gets its ledger row, failed and blocked ones too; the ledger failing must not
+    hide the run's own outcome, so it is a warning."""
+    try:
+        from glue_jobs import ledger
+
+        ledger.record_run(ctx, run_log.doc)
+    except Exception as exc:
+        log.warning("could not record run %s in the ledger", ctx.run_id, exc_info=True)
+        say(f"  warning: run {ctx.run_id} is not in stocks.pipeline_runs ({type(exc).__name__}: {exc})")
 
 
 def _nothing_fetched_message(counts: dict) -> str:
