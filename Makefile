@@ -27,3 +27,6 @@ lint: $(STAMP)
 
 clean-lake:
 	rm -rf $(LAKE)
+
+# AWS: package, deploy, lint-infra, artifacts-bucket, stack-outputs (see infra/README.md)
+include infra/make.mk

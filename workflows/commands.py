@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from glue_jobs.adapters.engine import QueryError
 from glue_jobs.adapters.storage import open_storage
 from glue_jobs.common import lake_layout
 from glue_jobs.errors import ConfigError
@@ -62,10 +63,22 @@ def cmd_query(args: argparse.Namespace) -> int:
     from glue_jobs.local_runtime import build_local
 
     _require_lake(args.settings.lake)
-    _, _, engine, _ = build_local(args.settings.lake)
-    table = engine.query(_read_sql_arg(args.sql))
+    _, catalog, engine, _ = build_local(args.settings.lake)
+    try:
+        table = engine.query(_read_sql_arg(args.sql))
+    except QueryError as exc:
+        # The user's SQL is input like a flag: a mistake in it is a usage error, not a crash.
+        names = [f"{lake_layout.DATABASE}.{t}" for t in catalog.list_tables(lake_layout.DATABASE)]
+        names += [f"{lake_layout.DATABASE}.{v} (view)" for v in _view_names()]
+        raise ConfigError(f"{exc}\n  tables: {', '.join(names) or 'none yet'}") from None
     print(output.render(table, args.format, max_rows=args.max_rows))
     return 0
+
+
+def _view_names() -> list[str]:
+    from glue_jobs.sql_files import sql_dir
+
+    return sorted(p.stem for p in (sql_dir() / "views").glob("*.sql"))
 
 
 def cmd_runs(args: argparse.Namespace) -> int:

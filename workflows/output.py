@@ -16,7 +16,9 @@ def _cell(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:.6g}" if abs(value) < 1e-3 or abs(value) >= 1e9 else f"{value:,.4f}".rstrip("0").rstrip(".")
+        if value != value or value in (float("inf"), float("-inf")):
+            return str(value)
+        return f"{value:.6g}" if 0 < abs(value) < 1e-3 or abs(value) >= 1e12 else f"{value:.4f}".rstrip("0").rstrip(".")
     return str(value)
 
 
