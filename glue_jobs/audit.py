@@ -3,7 +3,7 @@ temporary table, chunk by chunk, quarantine failing rows with their reasons, and
 publish when a batch rule fails.
 
 Rows are read straight from the temp table's Parquet files (through Storage), in chunks of
-at most `audit_chunk_rows` rows (setting; default 500,000), so memory stays bounded however
+at most `audit_chunk_rows` rows (setting; default 250,000), so memory stays bounded however
 big a backfill is. The uniqueness rule needs the whole batch, so the duplicated keys are
 found first by one engine query and looked up per row.
 
@@ -30,7 +30,7 @@ from glue_jobs.errors import AuditBlocked, PipelineError
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CHUNK_ROWS = 500_000
+DEFAULT_CHUNK_ROWS = 250_000
 SUITE_NAME = "daily_prices_audit"
 
 

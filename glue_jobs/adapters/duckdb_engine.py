@@ -18,10 +18,13 @@ stocks.daily_returns` works whether or not after_publish has run in this process
 """
 from __future__ import annotations
 
+import atexit
 import hashlib
 import logging
 import os
 import re
+import shutil
+import tempfile
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -34,6 +37,7 @@ from glue_jobs.adapters.catalog import Catalog, CatalogError, Partition, TableDe
 from glue_jobs.adapters.engine import QueryError
 from glue_jobs.adapters.storage import Storage
 from glue_jobs.common import lake_layout
+from glue_jobs.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +56,7 @@ _DUCK_TYPES = {
     "timestamp": "TIMESTAMP",
     "boolean": "BOOLEAN",
 }
+DEFAULT_MEMORY_LIMIT = "2GB"
 # Above this many partitions one listing of the table's prefix beats one listing per partition.
 _LIST_WHOLE_TABLE_ABOVE = 50
 
@@ -98,13 +103,26 @@ class DuckDBEngine:
     """The Engine for a lake in a local directory (see glue_jobs.adapters.engine)."""
 
     def __init__(self, storage: Storage, catalog: Catalog, database_path: str | None = None,
-                 database: str = lake_layout.DATABASE):
+                 database: str = lake_layout.DATABASE, memory_limit: str | None = None):
         import duckdb
 
         self.storage = storage
         self.catalog = catalog
         self.database = database
         self.con = duckdb.connect(database_path or ":memory:")
+        # Big sorts and window functions (a backfill's write-temp) spill here instead of
+        # failing on memory; a directory per process, removed when it exits.
+        spill = tempfile.mkdtemp(prefix="tickerlake-duckdb-")
+        atexit.register(shutil.rmtree, spill, True)
+        self.con.execute("set temp_directory = ?", [spill])
+        # Bounded by default (a 5M-row write-temp peaks near the limit, a little slower than
+        # unbounded), so a backfill fits a laptop or a small runner; raise it for speed.
+        limit = memory_limit or os.environ.get("TICKERLAKE_DUCKDB_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
+        try:
+            self.con.execute(f"set memory_limit = {_quote_str(limit)}")
+        except duckdb.Error as exc:
+            raise ConfigError(f"TICKERLAKE_DUCKDB_MEMORY_LIMIT {limit!r} is not a size DuckDB knows "
+                              f"(e.g. 2GB, 512MB): {exc}") from None
         self._lock = threading.RLock()
         self._table_versions: dict[str, str] = {}
         self._views_made: set[str] = set()
