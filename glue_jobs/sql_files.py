@@ -42,16 +42,12 @@ class Identifier(str):
 
 @lru_cache(maxsize=1)
 def sql_dir() -> Path:
-    """Where the SQL files are: the installed `glue_jobs.sql` package, else the repo's sql/."""
-    try:
-        from importlib.resources import files
-
-        installed = Path(str(files("glue_jobs.sql")))
-        if (installed / "write_temp.sql").is_file():
-            return installed
-    except (ModuleNotFoundError, TypeError, FileNotFoundError):
-        pass
-    return Path(__file__).resolve().parent.parent / "sql"
+    """Where the SQL files are: glue_jobs/sql/ in an installed wheel, else the repo's sql/."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "sql", here.parent / "sql"):
+        if (candidate / "write_temp.sql").is_file():
+            return candidate
+    raise SqlTemplateError(f"no SQL directory found beside {here} (expected glue_jobs/sql or sql/)")
 
 
 def path_of(name: str) -> Path:
