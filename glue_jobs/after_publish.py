@@ -9,10 +9,12 @@ checks that every view still compiles against the published table.
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 from pathlib import Path
 
 from glue_jobs import pending, sql_files
+from glue_jobs.adapters.storage import NotFound
 from glue_jobs.common import lake_layout
 from glue_jobs.common.run_context import RunContext
 
@@ -46,8 +48,20 @@ def _run_hooks(ctx: RunContext) -> dict:
     return results
 
 
+def _audited_runs(ctx: RunContext, runs: list[pending.IngestRun]) -> list[pending.IngestRun]:
+    """The runs to mark published: only those the audit passed (so a run that landed after
+    the audit can never be marked without being processed)."""
+    try:
+        verdict = json.loads(ctx.storage.get_bytes(lake_layout.audit_marker_key(ctx.run_id)))
+    except NotFound:
+        log.warning("after_publish: run %s has no audit verdict; no ingest run is marked published", ctx.run_id)
+        return []
+    audited = set(verdict.get("ingest_run_ids") or []) if verdict.get("passed") else set()
+    return [r for r in runs if r.run_id in audited]
+
+
 def run(ctx: RunContext) -> dict:
-    runs = pending.runs_for(ctx.storage, ctx.run_id)
+    runs = _audited_runs(ctx, pending.runs_for(ctx.storage, ctx.run_id))
     published = ctx.catalog.get_table(lake_layout.DATABASE, lake_layout.PUBLISHED_TABLE) is not None
     views = []
     if published:

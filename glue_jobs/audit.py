@@ -193,7 +193,7 @@ def run(ctx: RunContext) -> dict:
 
     temp = ctx.catalog.get_table(db, lake_layout.TEMP_TABLE)
     if not runs or temp is None:
-        put_json(ctx.storage, marker, {"run_id": ctx.run_id, "passed": True, "skipped": True,
+        put_json(ctx.storage, marker, {"run_id": ctx.run_id, "passed": True, "skipped": True, "ingest_run_ids": [],
                                        "good_rows_by_year": {}, "quarantined_rows_by_year": {}})
         return {"status": "nothing to audit: no pending ingest runs", "audited_rows": 0,
                 "quarantined_rows": 0, "good_rows": 0}
@@ -283,6 +283,7 @@ def run(ctx: RunContext) -> dict:
     put_json(ctx.storage, marker, {
         "run_id": ctx.run_id,
         "passed": True,
+        "ingest_run_ids": run_ids,
         "good_rows_by_year": good_by_year,
         "quarantined_rows_by_year": quarantined_by_year,
         "rules": outcomes,

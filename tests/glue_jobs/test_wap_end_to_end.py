@@ -190,3 +190,15 @@ def test_a_blocking_batch_rule_stops_the_run_and_leaves_prod_byte_identical(make
     assert [r.run_id for r in pending.pending_ingest_runs(ctx.storage)] == ["20240308T220000Z-i2"]
     alerts = [json.loads(line) for line in ctx.storage.get_bytes(lake_layout.ALERTS_KEY).splitlines()]
     assert [a["rule"] for a in alerts] == ["audit_blocked"]
+
+
+def test_only_audited_ingest_runs_are_marked_published(make_ctx):
+    ctx = make_ctx(run_id="20240308T230000Z-aaaaaa")
+    land_synthetic(ctx.storage, run_id="20240308T220000Z-i1", as_of=AS_OF, symbols=["AAA"], days=10)
+    run_wap(ctx, ("crawl", "drop_temp", "write_temp", "audit", "publish"))
+    land_synthetic(ctx.storage, run_id="20240308T225000Z-i2", as_of=AS_OF, symbols=["BBB"], days=10)
+    # even if the run's record of its ingest runs were lost, a run that landed after the
+    # audit is not marked published without being processed
+    ctx.storage.delete([lake_layout.run_log_key(ctx.run_id)])
+    assert run_wap(ctx, ("after_publish",))["after_publish"]["ingest_runs_marked_published"] == 1
+    assert [r.run_id for r in pending.pending_ingest_runs(ctx.storage)] == ["20240308T225000Z-i2"]
