@@ -20,7 +20,7 @@ run: $(STAMP)
 	$(BIN)/tickerlake run --source synthetic --lake $(LAKE)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2
 
 lint: $(STAMP)
 	$(BIN)/ruff check --target-version py39 glue_jobs ingestion workflows tests
