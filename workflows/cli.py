@@ -38,6 +38,8 @@ def _source_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--calls-per-day", help="Alpha Vantage calls per day (default 25, a free key)")
     p.add_argument("--faults", help="synthetic source only: inject faults, e.g. bad_rows:AAPL,duplicates:MSFT")
     p.add_argument("--seed", type=int, help="synthetic source seed (default 0)")
+    p.add_argument("--datatype", choices=("csv", "json"),
+                   help="Alpha Vantage body format to request (default csv; json lands the exact JSON plus a CSV rendering)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,7 +64,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("query", help="run Athena-dialect SQL on the lake")
     _shared(p)
-    p.add_argument("sql", help="the SQL, or @file.sql to read it from a file")
+    p.add_argument("sql", help="the SQL, or @file.sql to read it from a file (e.g. @sql/queries/top_movers.sql)")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="fill a {{NAME}} placeholder in the SQL (repeatable), e.g. --param symbol=AAPL")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.add_argument("--max-rows", type=int, default=200, help="rows shown in table format (default 200)")
 
@@ -76,6 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="where to write the page (default <lake>/dashboard/index.html)")
     p.add_argument("--check", action="store_true", help="run every panel query; fail naming any panel that errors or is empty")
     p.add_argument("--symbols", help="symbols to show (default: the first few in the lake)")
+    p.add_argument("--date", help="as-of date of the page (default: the newest data)")
+    p.add_argument("--sessions", type=int, help="show only the last N sessions (default: everything)")
     return parser
 
 
@@ -84,6 +90,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         lake=args.lake,
         source=getattr(args, "source", None),
         symbols=getattr(args, "symbols", None) if args.command != "dashboard" else None,
+        datatype=getattr(args, "datatype", None),
         symbols_file=getattr(args, "symbols_file", None),
         date=getattr(args, "date", None),
         start=getattr(args, "start", None),

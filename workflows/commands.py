@@ -65,7 +65,7 @@ def cmd_query(args: argparse.Namespace) -> int:
     _require_lake(args.settings.lake)
     _, catalog, engine, _ = build_local(args.settings.lake)
     try:
-        table = engine.query(_read_sql_arg(args.sql))
+        table = engine.query(_render_params(_read_sql_arg(args.sql), args.param))
     except QueryError as exc:
         # The user's SQL is input like a flag: a mistake in it is a usage error, not a crash.
         names = [f"{lake_layout.DATABASE}.{t}" for t in catalog.list_tables(lake_layout.DATABASE)]
@@ -73,6 +73,25 @@ def cmd_query(args: argparse.Namespace) -> int:
         raise ConfigError(f"{exc}\n  tables: {', '.join(names) or 'none yet'}") from None
     print(output.render(table, args.format, max_rows=args.max_rows))
     return 0
+
+
+def _render_params(sql: str, pairs: list[str]) -> str:
+    from glue_jobs import sql_files
+
+    params = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise ConfigError(f"--param {pair!r}: expected NAME=VALUE, e.g. --param symbol=AAPL")
+        params[name.strip()] = value
+    missing = sql_files.placeholders(sql) - set(params)
+    if missing:
+        raise ConfigError("the SQL has placeholders without a value: "
+                          + ", ".join(f"--param {m}=..." for m in sorted(missing)))
+    try:
+        return sql_files.render_text(sql, params, origin="query")
+    except sql_files.SqlTemplateError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _view_names() -> list[str]:
@@ -108,12 +127,14 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
             return 1
         print("every panel query ran and returned rows")
         return 0
-    page = _render_dashboard(args.settings.lake, args.out, symbols)
+    page = _render_dashboard(args.settings.lake, args.out, symbols,
+                             as_of=args.settings.as_of if args.date else None, sessions=args.sessions)
     print(f"dashboard: {page}")
     return 0
 
 
-def _render_dashboard(lake: str, out: str | None, symbols: list[str] | None) -> Path | None:
+def _render_dashboard(lake: str, out: str | None, symbols: list[str] | None, *, as_of=None,
+                      sessions: int | None = None) -> Path | None:
     try:
         from glue_jobs.dashboards import render_dashboard
     except ImportError:
@@ -122,7 +143,7 @@ def _render_dashboard(lake: str, out: str | None, symbols: list[str] | None) -> 
 
     storage, _, engine, _ = build_local(lake)
     target = Path(out) if out else Path(storage.uri("dashboard/index.html"))
-    return render_dashboard(engine, target, symbols=symbols)
+    return render_dashboard(engine, target, symbols=symbols, as_of=as_of, sessions=sessions)
 
 
 def _require_lake(lake: str) -> None:

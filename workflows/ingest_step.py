@@ -12,7 +12,8 @@ from workflows.settings import Settings
 
 
 def run_ingest_step(ctx: RunContext, settings: Settings, say: Callable[[str], None]) -> dict:
-    source = build_source(settings.source, seed=settings.seed, faults=settings.faults or None)
+    source = build_source(settings.source, seed=settings.seed, faults=settings.faults or None,
+                          datatype=settings.datatype)
     planner = build_planner(
         settings.source, calls_per_minute=settings.calls_per_minute, calls_per_day=settings.calls_per_day
     )

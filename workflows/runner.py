@@ -35,8 +35,13 @@ class RunOutcome:
 
 def build_context(settings: Settings, run_id: str) -> RunContext:
     from glue_jobs.local_runtime import build_local
+    from ingestion.sources import build_planner
 
     storage, catalog, engine, notifier = build_local(settings.lake)
+    # The limits the planner will really apply (flags, env, or the source's defaults), so the
+    # run log and the ledger's quota panel show the allowance in force.
+    planner = build_planner(settings.source, calls_per_minute=settings.calls_per_minute,
+                            calls_per_day=settings.calls_per_day)
     return RunContext(
         run_id=run_id,
         as_of=settings.as_of,
@@ -48,10 +53,12 @@ def build_context(settings: Settings, run_id: str) -> RunContext:
             "source": settings.source,
             "symbols": list(settings.symbols),
             "start": settings.start.isoformat() if settings.start else None,
-            "calls_per_minute": settings.calls_per_minute,
-            "calls_per_day": settings.calls_per_day,
+            "calls_per_minute": planner.calls_per_minute,
+            "calls_per_day": planner.calls_per_day,
             "faults": settings.faults,
             "seed": settings.seed,
+            "datatype": settings.datatype,
+            **settings.audit,
         },
     )
 

@@ -30,6 +30,10 @@ class Settings:
     calls_per_day: int | None = None
     faults: str = ""
     seed: int = 0
+    datatype: str = "csv"
+    # Audit thresholds by their rule-book setting names (sql/audit/daily_prices.yml), from
+    # TICKERLAKE_AUDIT_* variables: TICKERLAKE_AUDIT_MAX_QUARANTINE_SHARE=0.1 -> audit_max_quarantine_share.
+    audit: dict[str, str] = field(default_factory=dict)
 
 
 def parse_date(value: str, flag: str) -> dt.date:
@@ -90,6 +94,7 @@ def build_settings(
     calls_per_day: str | int | None = None,
     faults: str | None = None,
     seed: int | None = None,
+    datatype: str | None = None,
     env: dict[str, str] | None = None,
 ) -> Settings:
     """Flags win over TICKERLAKE_* environment variables, which win over defaults."""
@@ -134,6 +139,14 @@ def build_settings(
 
     cpm = _optional_limit(calls_per_minute, env, "TICKERLAKE_CALLS_PER_MINUTE", "--calls-per-minute")
     cpd = _optional_limit(calls_per_day, env, "TICKERLAKE_CALLS_PER_DAY", "--calls-per-day")
+    datatype = datatype or env.get("TICKERLAKE_DATATYPE") or "csv"
+    if datatype not in ("csv", "json"):
+        raise ConfigError(f"--datatype {datatype!r} is unknown: choose csv or json")
+    audit = {
+        "audit_" + name[len("TICKERLAKE_AUDIT_"):].lower(): value
+        for name, value in env.items()
+        if name.startswith("TICKERLAKE_AUDIT_") and value != ""
+    }
     return Settings(
         lake=lake,
         source=source,
@@ -143,5 +156,14 @@ def build_settings(
         calls_per_minute=cpm,
         calls_per_day=cpd,
         faults=faults or env.get("TICKERLAKE_FAULTS", ""),
-        seed=seed if seed is not None else int(env.get("TICKERLAKE_SEED", "0") or 0),
+        seed=seed if seed is not None else _whole(env.get("TICKERLAKE_SEED") or "0", "TICKERLAKE_SEED"),
+        datatype=datatype,
+        audit=audit,
     )
+
+
+def _whole(value: str, name: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{name} {value!r} is not a whole number") from None
