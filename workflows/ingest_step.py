@@ -41,5 +41,7 @@ def run_ingest_step(ctx: RunContext, settings: Settings, say: Callable[[str], No
     counts["manifest_key"] = result.manifest_key
     counts["problems"] = list(result.problems)
     counts["carried"] = list(result.carried)
-    counts["pending_runs"] = len(pending_ingest_runs(ctx.storage))
+    # Raw data still waiting to be published (this run's or an earlier one's): with some, the
+    # WAP has work even when this ingest fetched nothing.
+    counts["pending_runs"] = sum(1 for run in pending_ingest_runs(ctx.storage) if run.fetches)
     return counts
