@@ -44,7 +44,28 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     return 0
 
 
+def _uncrawled_bodies(lake: str) -> list[str]:
+    """Raw bodies of pending ingest runs that the catalog does not list yet."""
+    from glue_jobs.local_runtime import build_local
+    from glue_jobs.pending import pending_ingest_runs
+
+    storage, catalog, _, _ = build_local(lake)
+    registered = {p.location for p in catalog.list_partitions(lake_layout.DATABASE, lake_layout.RAW_TABLE)}
+    return [
+        f.raw_key for run in pending_ingest_runs(storage) for f in run.fetches
+        if f.raw_key and f.raw_key.rsplit("/", 1)[0] + "/" not in registered
+    ]
+
+
 def cmd_wap(args: argparse.Namespace) -> int:
+    _require_lake(args.settings.lake)
+    missing = _uncrawled_bodies(args.settings.lake)
+    if missing:
+        raise ConfigError(
+            f"{len(missing)} raw bod{'y' if len(missing) == 1 else 'ies'} waiting to be published "
+            f"{'is' if len(missing) == 1 else 'are'} not crawled yet (e.g. {missing[0]}): "
+            "run `tickerlake crawl` first, then `tickerlake wap`"
+        )
     outcome = run_stages(args.settings, [*graph.WAP_STAGES, "after_publish"])
     _print_summary(args, outcome, None)
     return 0

@@ -127,3 +127,14 @@ def test_nothing_usable_fetched_exits_4_and_keeps_what_came_back(tmp_path, capsy
     assert "NOPE: not a symbol Alpha Vantage knows" in err
     rejected = sorted(p.relative_to(lake).as_posix() for p in (lake / "rejected").rglob("*") if p.is_file())
     assert len([p for p in rejected if p.endswith("reason.json")]) == 2
+
+
+def test_ingest_crawl_wap_step_by_step_and_wap_before_crawl_is_refused(tmp_path, capsys):
+    lake = str(tmp_path / "lake")
+    common = ["--lake", lake]
+    assert main(["ingest", *common, "--symbols", "IBM,AAPL", "--date", DAY]) == 0
+    assert main(["wap", *common, "--date", DAY]) == 2
+    assert "not crawled yet" in capsys.readouterr().err
+    assert main(["crawl", *common]) == 0
+    assert main(["wap", *common, "--date", DAY]) == 0
+    assert "raw rows 200 = published 200 + quarantined 0 + duplicates dropped 0" in capsys.readouterr().out
