@@ -50,7 +50,9 @@ def _uncrawled_bodies(lake: str) -> list[str]:
     from glue_jobs.pending import pending_ingest_runs
 
     storage, catalog, _, _ = build_local(lake)
-    registered = {p.location for p in catalog.list_partitions(lake_layout.DATABASE, lake_layout.RAW_TABLE)}
+    registered = set()
+    if catalog.get_table(lake_layout.DATABASE, lake_layout.RAW_TABLE) is not None:
+        registered = {p.location for p in catalog.list_partitions(lake_layout.DATABASE, lake_layout.RAW_TABLE)}
     return [
         f.raw_key for run in pending_ingest_runs(storage) for f in run.fetches
         if f.raw_key and f.raw_key.rsplit("/", 1)[0] + "/" not in registered
