@@ -119,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        # Quiet runs show warnings (alerts, carried symbols) as plain lines beside the progress.
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s" if args.verbose else "      %(levelname)s: %(message)s",
     )
     try:
         args.settings = _settings(args)
