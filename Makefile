@@ -11,9 +11,10 @@ LAKE   ?= lake
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@$(BIN)/python -m pip install --quiet --upgrade pip
-	@echo "Installing tickerlake and its dependencies into $(VENV) (first time: about a minute)..."
-	@$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@echo "Installing tickerlake and its dependencies into $(VENV) (first time: a minute or two)..."
+	@# pip's build chatter goes to a log, shown only when the install fails
+	@$(BIN)/python -m pip install --upgrade pip > $(VENV)/install.log 2>&1 || (cat $(VENV)/install.log; exit 1)
+	@$(BIN)/python -m pip install -e '.[dev]' >> $(VENV)/install.log 2>&1 || (cat $(VENV)/install.log; exit 1)
 	@touch $(STAMP)
 
 run: $(STAMP)
