@@ -15,7 +15,7 @@ from pathlib import Path
 
 from glue_jobs import pending, sql_files
 from glue_jobs.adapters.storage import NotFound
-from glue_jobs.common import lake_layout
+from glue_jobs.common import failpoints, lake_layout
 from glue_jobs.common.run_context import RunContext
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,7 @@ def run(ctx: RunContext) -> dict:
             ctx.engine.execute(f"-- sql/views/{name}.sql\n{statement}")
             views.append(f"{lake_layout.DATABASE}.{name}")
     hooks = _run_hooks(ctx)
+    failpoints.hit("after_publish.before_mark", ctx.run_id)
     marked = pending.mark_published(ctx.storage, runs, by_run_id=ctx.run_id)
     return {
         "views_refreshed": len(views),

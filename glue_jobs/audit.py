@@ -24,7 +24,7 @@ import pyarrow as pa
 from glue_jobs import audit_rules, lake_parquet, pending, sql_files, table_defs
 from glue_jobs.adapters.notifier import Alert
 from glue_jobs.adapters.storage import put_json
-from glue_jobs.common import lake_layout
+from glue_jobs.common import failpoints, lake_layout
 from glue_jobs.common.run_context import RunContext
 from glue_jobs.errors import AuditBlocked, PipelineError
 
@@ -238,6 +238,7 @@ def run(ctx: RunContext) -> dict:
         if labels:
             q = _quarantine_table(table, labels, ctx.run_id)
             lake_parquet.write_table(ctx.storage, f"{quarantine.location}part-{number:05d}.parquet", q)
+            failpoints.hit("audit.after_quarantine_write", f"{quarantine.location}part-{number:05d}.parquet")
             for year, n in _count_by_year(q.column("trade_year")).items():
                 quarantined_by_year[year] = quarantined_by_year.get(year, 0) + n
         audited += table.num_rows
@@ -280,6 +281,7 @@ def run(ctx: RunContext) -> dict:
         error = AuditBlocked(message)
         error.details = result  # the run log records every rule's outcome of a blocked run too
         raise error
+    failpoints.hit("audit.before_verdict", ctx.run_id)
     put_json(ctx.storage, marker, {
         "run_id": ctx.run_id,
         "passed": True,

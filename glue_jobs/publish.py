@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from glue_jobs import lake_parquet, merge_plan, sql_files, table_defs
 from glue_jobs.adapters.catalog import Partition, TableDef
 from glue_jobs.adapters.storage import NotFound
-from glue_jobs.common import lake_layout
+from glue_jobs.common import failpoints, lake_layout
 from glue_jobs.common.run_context import RunContext
 from glue_jobs.errors import PipelineError
 
@@ -66,6 +66,7 @@ def _publish(ctx: RunContext, target: Target, years: list[str]) -> dict:
         for write in group:
             year = write.values["trade_year"]
             keys = ctx.engine.write_parquet(sql_files.render(target.sql, {"trade_year": int(year)}), write.target)
+            failpoints.hit("publish.after_data_write", f"{name}/trade_year={year}")
             if write.current is not None:
                 before = merge_plan.content_checksum(lake_parquet.read_table(ctx.storage, write.current))
                 after = merge_plan.content_checksum(lake_parquet.read_table(ctx.storage, write.target))
@@ -75,6 +76,8 @@ def _publish(ctx: RunContext, target: Target, years: list[str]) -> dict:
                     unchanged.append(year)
                     continue
             switch.append(Partition(dict(write.values), write.target))
+            failpoints.hit("publish.between_partitions", f"{name}/trade_year={year}")
+    failpoints.hit("publish.before_switch", name)
     for group in merge_plan.chunked(switch):
         ctx.catalog.switch_partitions(db, name, group)
     return {
@@ -90,6 +93,7 @@ def run(ctx: RunContext) -> dict:
     good = {str(k): int(v) for k, v in verdict.get("good_rows_by_year", {}).items() if int(v) > 0}
     held = {str(k): int(v) for k, v in verdict.get("quarantined_rows_by_year", {}).items() if int(v) > 0}
     prices = _publish(ctx, PRICES, sorted(good))
+    failpoints.hit("publish.between_tables", ctx.run_id)
     quarantine = _publish(ctx, QUARANTINE, sorted(held))
     log.info("published %d rows of run %s: partitions written %s, unchanged %s", sum(good.values()),
              ctx.run_id, prices["written"], prices["unchanged"])

@@ -19,7 +19,7 @@ import time
 from typing import Any, Callable
 
 from glue_jobs.adapters.storage import NotFound, Storage
-from glue_jobs.common import lake_layout
+from glue_jobs.common import failpoints, lake_layout
 from glue_jobs.errors import AuditBlocked
 
 log = logging.getLogger(__name__)
@@ -213,6 +213,7 @@ class RunLog:
             problems.append(message)
         stored["problems"] = problems
         stored["updated_at"] = _now()
+        failpoints.hit("run_log.before_write", self.run_id)
         self.storage.put_bytes(self.key, json.dumps(stored, indent=1, default=str).encode() + b"\n")
         self.doc = stored
         self._touched.clear()

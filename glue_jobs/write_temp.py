@@ -12,7 +12,7 @@ import io
 import logging
 
 from glue_jobs import pending, sql_files, table_defs
-from glue_jobs.common import lake_layout
+from glue_jobs.common import failpoints, lake_layout
 from glue_jobs.common.run_context import RunContext
 from glue_jobs.sql_files import Identifier
 
@@ -70,6 +70,7 @@ def run(ctx: RunContext) -> dict:
     raw_rows = sum(read.values())
 
     ctx.engine.write_parquet(sql_files.render("write_temp.sql", {"ingest_run_ids": run_ids}), temp.location)
+    failpoints.hit("write_temp.after_data_write", temp.location)
     ctx.catalog.create_table(temp, replace=True)
     counted = ctx.engine.query(sql_files.render("count_rows.sql", {"table": Identifier(f"{db}.{temp.name}")}))
     temp_rows = int(counted.column("row_count")[0].as_py())

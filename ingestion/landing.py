@@ -18,7 +18,7 @@ import logging
 from dataclasses import asdict, dataclass, field
 
 from glue_jobs.adapters.storage import Storage, put_json
-from glue_jobs.common import lake_layout
+from glue_jobs.common import failpoints, lake_layout
 from ingestion.alphavantage import settings
 from ingestion.alphavantage.parse import csv_summary, forming_date_at, parse_json, render_csv
 from ingestion.alphavantage.redact import redact_bytes
@@ -92,6 +92,7 @@ class Landing:
         self.storage.put_bytes(key, data)
         record = ObjectRecord(key, role, symbol, len(data), _sha(data))
         self.objects.append(record)
+        failpoints.hit("landing.after_object", key)
         return record
 
     def land(self, result: FetchResult, record: SymbolRecord) -> None:
@@ -177,6 +178,7 @@ class Landing:
             source=self.source_name,
             objects=[asdict(o) for o in self.objects],
         )
+        failpoints.hit("landing.before_manifest", key)
         put_json(self.storage, key, doc)
         return key
 

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Callable
 
 from glue_jobs.adapters.storage import Storage
+from glue_jobs.common import failpoints
 from ingestion.alphavantage import classify as kinds
 from ingestion.alphavantage import settings
 from ingestion.landing import Landing, SymbolRecord
@@ -274,6 +275,7 @@ def _finish(run: _Run, plan: list[str], state, started: dt.datetime) -> IngestRe
     counts = _counts(run, plan)
     status = _status(counts)
     manifest_key = run.landing.write_manifest(_manifest(run, plan, status, counts, started))
+    failpoints.hit("ingest.before_state", run.run_id)
     _save_state(run, state)
     log.info("ingest %s: %s %s", run.run_id, status, counts)
     return IngestResult(

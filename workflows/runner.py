@@ -9,7 +9,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from glue_jobs.common.lake_lock import LakeLock
+from glue_jobs.adapters.storage import NotFound
+from glue_jobs.common import failpoints
+from glue_jobs.common.lake_lock import Holder, LakeLock
 from glue_jobs.common.run_context import RunContext, new_run_id
 from glue_jobs.errors import NothingFetched
 from glue_jobs.run_log import RunLog
@@ -75,22 +77,51 @@ def run_stages(settings: Settings, names: list[str] | None = None, *, say: Print
     stages = graph.ordered(names)
     run_id = run_id or new_run_id()
     ctx = build_context(settings, run_id)
-    run_log = RunLog.start(ctx.storage, run_id=run_id, as_of=settings.as_of.isoformat(),
-                           stages=[s.name for s in stages], settings=ctx.settings)
-    outcome = RunOutcome(run_id=run_id, run_log_key=run_log.key)
     say(f"tickerlake run {run_id}: as-of {settings.as_of}, {len(settings.symbols)} symbols, "
         f"source {settings.source}, lake {ctx.storage.root}")
+    # The lock first: a run refused because another holds the lake leaves no run log behind
+    # that would claim to be running forever.
     with LakeLock(ctx.storage, run_id) as lock:
+        run_log = RunLog.start(ctx.storage, run_id=run_id, as_of=settings.as_of.isoformat(),
+                               stages=[s.name for s in stages], settings=ctx.settings)
+        outcome = RunOutcome(run_id=run_id, run_log_key=run_log.key)
         if lock.taken_over:
             say(f"  took over a stale lock left by {lock.taken_over.describe()}")
+            _close_abandoned(ctx, lock.taken_over, say)
         try:
             _walk(stages, ctx, settings, run_log, outcome, say)
         finally:
             run_log.finish()
             run_log.save()
             outcome.totals = run_log.totals
+            failpoints.hit("runner.before_ledger", run_id)
             _record_in_ledger(ctx, run_log, say)
     return outcome
+
+
+def _close_abandoned(ctx: RunContext, holder: Holder, say: Printer) -> None:
+    """A run whose process died (its lock was just taken over) never closed its run log: mark
+    it failed, naming the stage it died in, so `tickerlake runs` and the ledger do not show it
+    running forever. What it published stays; what it left half-written is invisible to
+    readers and removed by drop_temp or the janitor."""
+    try:
+        dead = RunLog.load(ctx.storage, holder.run_id)
+    except (NotFound, ValueError, TypeError):
+        return
+    if dead.get("status") != "running":
+        return
+    stages = dead.get("stages") or {}
+    where = [name for name, stage in stages.items() if stage.get("status") == "running"]
+    note = (f"the process (pid {holder.pid} on {holder.host}) died "
+            f"{'in stage ' + where[0] if where else 'between stages'}; run {ctx.run_id} took over its lock")
+    for name in where:
+        dead.stage_failed(name, RuntimeError(note))
+    dead.finish()
+    dead.set("status", "failed")
+    dead.set("problems", [*(dead.get("problems") or []), note])
+    dead.save()
+    say(f"  run {holder.run_id} marked failed: {note}")
+    _record_in_ledger(ctx, dead, say)
 
 
 def _walk(stages: list[graph.Stage], ctx: RunContext, settings: Settings, run_log: RunLog,
@@ -100,6 +131,7 @@ def _walk(stages: list[graph.Stage], ctx: RunContext, settings: Settings, run_lo
         started = time.monotonic()
         run_log.stage_started(stage.name)
         run_log.save()
+        failpoints.hit(f"runner.before_{stage.name}", stage.name)
         try:
             if stage.name == "ingest":
                 counts = _run_ingest(ctx, settings, say)
@@ -108,9 +140,12 @@ def _walk(stages: list[graph.Stage], ctx: RunContext, settings: Settings, run_lo
         except BaseException as exc:
             run_log.stage_failed(stage.name, exc)
             run_log.save()
+            verb = "blocked" if run_log.doc["stages"][stage.name].get("status") == "blocked" else "failed"
+            say(f"      {stage.name} {verb} ({type(exc).__name__}); the run log records it: {run_log.key}")
             raise
         run_log.stage_finished(stage.name, counts)
         run_log.save()
+        failpoints.hit(f"runner.after_{stage.name}", stage.name)
         outcome.stages[stage.name] = counts
         say(f"      done in {time.monotonic() - started:.1f}s  {_brief(counts)}")
         if (stage.name == "ingest" and counts.get("status") == "nothing_fetched" and len(stages) > 1

@@ -36,7 +36,7 @@ from glue_jobs import sql_files
 from glue_jobs.adapters.catalog import Catalog, CatalogError, Partition, TableDef
 from glue_jobs.adapters.engine import QueryError
 from glue_jobs.adapters.storage import Storage
-from glue_jobs.common import lake_layout
+from glue_jobs.common import failpoints, lake_layout
 from glue_jobs.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -177,6 +177,7 @@ class DuckDBEngine:
                 if partial.exists():
                     partial.unlink()
                 raise
+        failpoints.hit("engine.before_rename", key)
         os.replace(partial, final)
         return [key]
 

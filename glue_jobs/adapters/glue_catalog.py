@@ -9,6 +9,7 @@ import copy
 from typing import Any
 
 from glue_jobs.adapters.catalog import CatalogError, Column, Partition, TableDef
+from glue_jobs.common import failpoints
 
 # Per-call limits of the Glue API.
 CREATE_BATCH = 100
@@ -214,6 +215,7 @@ class GlueCatalog:
         inputs = [self._partition_input(table, p) for p in partitions]
         failures: list[tuple[list[str], str]] = []
         absent: list[dict] = []
+        failpoints.hit("catalog.before_write", f"{database}.{name}")
         for start in range(0, len(inputs), UPDATE_BATCH):
             chunk = inputs[start:start + UPDATE_BATCH]
             entries = [{"PartitionValueList": pi["Values"], "PartitionInput": pi} for pi in chunk]
@@ -234,6 +236,7 @@ class GlueCatalog:
                     failures.append((values, f"{detail.get('ErrorCode')}: {detail.get('ErrorMessage')}"))
         if absent:
             failures.extend(self._create(table, absent, ignore_existing=False))
+        failpoints.hit("catalog.after_write", f"{database}.{name}")
         if failures:
             raise CatalogError(self._failure_text(table, "switching", failures, len(inputs)))
 

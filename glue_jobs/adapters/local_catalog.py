@@ -13,7 +13,7 @@ from dataclasses import asdict
 
 from glue_jobs.adapters.catalog import CatalogError, Column, Partition, TableDef
 from glue_jobs.adapters.storage import NotFound, Storage
-from glue_jobs.common import lake_layout
+from glue_jobs.common import failpoints, lake_layout
 
 FORMAT_VERSION = 1
 
@@ -85,7 +85,9 @@ class LocalCatalog:
 
     def _write(self, database: str, name: str, doc: dict) -> None:
         data = json.dumps(doc, indent=1, sort_keys=True).encode() + b"\n"
+        failpoints.hit("catalog.before_write", f"{database}.{name}")
         self.storage.put_bytes(self._key(database, name), data)
+        failpoints.hit("catalog.after_write", f"{database}.{name}")
 
     def _require(self, database: str, name: str) -> dict:
         doc = self._read(database, name)

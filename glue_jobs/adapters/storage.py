@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
 
+from glue_jobs.common import failpoints
+
 
 class StorageError(RuntimeError):
     """A storage call failed; the message names the key."""
@@ -81,6 +83,7 @@ class LocalStorage:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
+            failpoints.hit("storage.before_replace", key)
             os.replace(tmp, path)
         except BaseException:
             if os.path.exists(tmp):

@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Any
 
 from glue_jobs.adapters.catalog import Column, TableDef
-from glue_jobs.common import lake_layout
+from glue_jobs.common import failpoints, lake_layout
 from glue_jobs.ledger.rows import (
     RUN_MONTH,
     audit_results_table,
@@ -71,6 +71,7 @@ def _publish_run(ctx, table: TableDef, rows: list[dict[str, Any]], month: str, r
         # A month of runs is a few kilobytes: rewriting it on every record is cheaper than
         # comparing versions, and the newest record of a run should win anyway.
         ctx.engine.write_parquet(sql, write.target)
+        failpoints.hit("ledger.after_data_write", table.name)
         ctx.catalog.switch_partitions(table.database, table.name, [Partition(dict(write.values), write.target)])
         _drop_old_versions(ctx.storage, month_prefix, keep={write.target, write.current})
         return write.target
