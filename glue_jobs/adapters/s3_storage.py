@@ -3,10 +3,11 @@ keys are relative to the lake root; a PUT is atomic per object; create-only writ
 conditional writes (If-None-Match: *), so a lock or a "published" marker has one winner."""
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
-from glue_jobs.adapters.storage import AlreadyExists, NotFound, StorageError
+from glue_jobs.adapters.storage import AlreadyExists, NotFound, ObjectInfo, StorageError
 
 # DeleteObjects takes at most 1000 keys per call.
 DELETE_BATCH = 1000
@@ -104,6 +105,18 @@ class S3Storage:
         for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
             keys.extend(self._relative(obj["Key"]) for obj in page.get("Contents", []))
         return sorted(keys)
+
+    def list_objects(self, prefix: str) -> list[ObjectInfo]:
+        """Every object below prefix with its size and LastModified (UTC), sorted by key."""
+        paginator = self.client.get_paginator("list_objects_v2")
+        out: list[ObjectInfo] = []
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self._key(prefix)):
+            for obj in page.get("Contents", []):
+                modified = obj.get("LastModified")
+                if modified is not None and modified.tzinfo is None:
+                    modified = modified.replace(tzinfo=dt.timezone.utc)
+                out.append(ObjectInfo(self._relative(obj["Key"]), int(obj.get("Size", 0)), modified))
+        return sorted(out, key=lambda o: o.key)
 
     def delete(self, keys: Iterable[str]) -> None:
         """Delete keys in batches of 1000; missing keys are ignored (S3 reports them deleted).

@@ -5,10 +5,12 @@ builds keys with `glue_jobs.common.lake_layout` and never knows where the lake l
 """
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import tempfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -25,6 +27,15 @@ class NotFound(StorageError):
 
 class AlreadyExists(StorageError):
     """A create-only write found the key already there (a lock, a marker)."""
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """One object as a listing sees it: for cleanup, which needs sizes and ages."""
+
+    key: str
+    size: int
+    modified: dt.datetime | None  # UTC; None when the store cannot say
 
 
 class Storage(Protocol):
@@ -46,6 +57,9 @@ class Storage(Protocol):
 
     def delete(self, keys: Iterable[str]) -> None:
         """Delete keys; missing ones are ignored."""
+
+    # Optional (the janitor falls back to list_keys without ages when a Storage lacks it):
+    # def list_objects(self, prefix: str) -> list[ObjectInfo]
 
 
 class LocalStorage:
@@ -112,6 +126,27 @@ class LocalStorage:
             if p.is_file() and not p.name.startswith(".tmp-")
         ]
         return sorted(keys)
+
+    def list_objects(self, prefix: str) -> list[ObjectInfo]:
+        """Every object below prefix with its size and modification time, sorted by key.
+        Unlike list_keys this includes `.tmp-*` partial writes, so cleanup can find them."""
+        base = self._path(prefix) if prefix else Path(self.root)
+        if base.is_file():
+            paths = [base]
+        elif base.is_dir():
+            paths = [p for p in base.rglob("*") if p.is_file()]
+        else:
+            return []
+        root = Path(self.root)
+        out = []
+        for path in paths:
+            try:
+                stat = path.stat()
+            except FileNotFoundError:  # deleted while we listed
+                continue
+            modified = dt.datetime.fromtimestamp(stat.st_mtime, tz=dt.timezone.utc)
+            out.append(ObjectInfo(path.relative_to(root).as_posix(), stat.st_size, modified))
+        return sorted(out, key=lambda o: o.key)
 
     def delete(self, keys: Iterable[str]) -> None:
         for key in keys:

@@ -4,6 +4,7 @@
     rejected/daily/ingest_date=D/symbol=S/run_id=R/body[-N].<ext> + reason[-N].json   non-data bodies
     manifests/ingest/ingest_date=D/run_id=R.json            what one ingest run fetched
     manifests/published/ingest_date=D/run_id=R.json         that WAP published that ingest run
+    manifests/set_aside/ingest_date=D/run_id=R.json         that an operator set the ingest run aside
     state/ingestion.json                                    carried symbols, daily quota used
     catalog/<database>/<table>.json                         local catalog (tables, partitions)
     tmp/<table>/run_id=R/...                                WAP temporary tables
@@ -11,6 +12,7 @@
     runs/<run_id>.json                                      run log
     alerts/alerts.jsonl                                     alerts sent (local notifier)
     locks/pipeline.lock                                     one writer at a time
+    maintenance/janitor/<run_id>.json                       what a janitor run deleted
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ RAW_PREFIX = "raw/daily/"
 REJECTED_PREFIX = "rejected/daily/"
 MANIFEST_PREFIX = "manifests/ingest/"
 PUBLISHED_MARKER_PREFIX = "manifests/published/"
+SET_ASIDE_PREFIX = "manifests/set_aside/"
 STATE_KEY = "state/ingestion.json"
 CATALOG_PREFIX = "catalog/"
 TMP_PREFIX = "tmp/"
@@ -27,6 +30,7 @@ WAREHOUSE_PREFIX = "warehouse/"
 RUNS_PREFIX = "runs/"
 ALERTS_KEY = "alerts/alerts.jsonl"
 LOCK_KEY = "locks/pipeline.lock"
+JANITOR_PREFIX = "maintenance/janitor/"
 
 RAW_TABLE = "raw_daily"
 TEMP_TABLE = "tmp_daily_prices"
@@ -68,6 +72,15 @@ def manifest_key(ingest_date: str, run_id: str) -> str:
 def published_marker_key(ingest_date: str, run_id: str) -> str:
     """Written (create-only) once a WAP has published the ingest run, so no later WAP redoes it."""
     return f"{PUBLISHED_MARKER_PREFIX}ingest_date={ingest_date}/run_id={run_id}.json"
+
+
+def set_aside_marker_key(ingest_date: str, run_id: str) -> str:
+    """Written when an operator sets a bad ingest run aside: it stays in raw, no WAP processes it."""
+    return f"{SET_ASIDE_PREFIX}ingest_date={ingest_date}/run_id={run_id}.json"
+
+
+def janitor_report_key(run_id: str) -> str:
+    return f"{JANITOR_PREFIX}{run_id}.json"
 
 
 def audit_marker_key(run_id: str) -> str:
