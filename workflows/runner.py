@@ -101,8 +101,8 @@ def run_stages(settings: Settings, names: list[str] | None = None, *, say: Print
 
 def _close_abandoned(ctx: RunContext, holder: Holder, say: Printer) -> None:
     """A run whose process died (its lock was just taken over) never closed its run log: mark
-    it failed, naming the stage it died in, so `tickerlake runs` and the ledger do not show it
-    running forever. What it published stays; what it left half-written is invisible to
+    it failed, naming the stage it died in (succeeded if it died after its last stage), so
+    `tickerlake runs` and the ledger do not show it running forever. What it published stays; what it left half-written is invisible to
     readers and removed by drop_temp or the janitor."""
     try:
         dead = RunLog.load(ctx.storage, holder.run_id)
@@ -116,11 +116,14 @@ def _close_abandoned(ctx: RunContext, holder: Holder, say: Printer) -> None:
             f"{'in stage ' + where[0] if where else 'between stages'}; run {ctx.run_id} took over its lock")
     for name in where:
         dead.stage_failed(name, RuntimeError(note))
+    order = dead.get("stage_order") or list(stages)
+    finished = all((stages.get(name) or {}).get("status") == "succeeded" for name in order)
     dead.finish()
-    dead.set("status", "failed")
+    # Killed after its last stage (only the log's closing missed): the run did its work.
+    dead.set("status", "succeeded" if finished else "failed")
     dead.set("problems", [*(dead.get("problems") or []), note])
     dead.save()
-    say(f"  run {holder.run_id} marked failed: {note}")
+    say(f"  run {holder.run_id} marked {dead.get('status')}: {note}")
     _record_in_ledger(ctx, dead, say)
 
 
