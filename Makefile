@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LAKE   ?= lake
 
-.PHONY: run test lint package deploy bench clean-lake dashboard
+.PHONY: run test lint package deploy bench bench-quick clean-lake dashboard
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,14 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check --target-version py39 glue_jobs ingestion workflows tests
+
+# Performance against the targets (README, Performance): about 25M rows, many minutes and a
+# few GB under /tmp; bench-quick is the same at a small scale in under a minute.
+bench: $(STAMP)
+	$(BIN)/tickerlake bench
+
+bench-quick: $(STAMP)
+	$(BIN)/tickerlake bench --quick
 
 clean-lake:
 	rm -rf $(LAKE)

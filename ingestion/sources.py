@@ -111,11 +111,12 @@ def build_planner(
     gap = _setting(min_interval_s, env, settings.ENV_MIN_INTERVAL_S, float, "--min-interval")
     if source_name == "synthetic":
         return RatePlanner(cpm, cpd, gap or 0.0)
-    return RatePlanner(
-        settings.DEFAULT_CALLS_PER_MINUTE if cpm is None else cpm,
-        settings.FREE_CALLS_PER_DAY if cpd is None else cpd,
-        settings.DEFAULT_MIN_INTERVAL_S if gap is None else gap,
-    )
+    per_minute = settings.DEFAULT_CALLS_PER_MINUTE if cpm is None else cpm
+    if gap is None:
+        # The free key's burst spacing, but never wider than an even spread of the per-minute
+        # allowance: a premium 75-a-minute key goes every 0.8 s and uses its whole allowance.
+        gap = min(settings.DEFAULT_MIN_INTERVAL_S, 60.0 / per_minute)
+    return RatePlanner(per_minute, settings.FREE_CALLS_PER_DAY if cpd is None else cpd, gap)
 
 
 def _setting(value: Any, env: Mapping[str, str], var: str, kind: type, flag: str) -> Any:

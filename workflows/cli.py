@@ -82,7 +82,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--symbols", help="symbols to show (default: the first few in the lake)")
     p.add_argument("--date", help="as-of date of the page (default: the newest data)")
     p.add_argument("--sessions", type=int, help="show only the last N sessions (default: everything)")
+    _bench_command(sub)
     return parser
+
+
+def _bench_command(sub) -> None:
+    p = sub.add_parser("bench", help="benchmark the pipeline at scale against its performance targets")
+    p.add_argument("--quick", action="store_true", help="the same at a small scale, under a minute (what CI runs)")
+    p.add_argument("--workdir", default="/tmp/tickerlake-bench",
+                   help="where the synthetic lakes, logs and bench.md go (default /tmp/tickerlake-bench)")
+    p.add_argument("--keep", action="store_true", help="keep the lakes the benchmark built (GBs at full scale)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    p.set_defaults(lake=None)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -112,6 +123,7 @@ def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
         "query": commands.cmd_query,
         "runs": commands.cmd_runs,
         "dashboard": commands.cmd_dashboard,
+        "bench": commands.cmd_bench,
     }
 
 

@@ -131,3 +131,21 @@ def test_a_higher_quota_lifts_a_day_an_earlier_run_found_spent():
     upgraded = RatePlanner(75, 1200, 0.0)
     upgraded.absorb_usage(utc_day(MIDNIGHT), earlier.calls_by_day[utc_day(MIDNIGHT)])
     assert upgraded.wait_time(MIDNIGHT + 10) == 0 and upgraded.remaining(MIDNIGHT + 10) == 1175
+
+
+def test_a_premium_rate_spreads_calls_evenly_instead_of_keeping_the_free_burst_spacing():
+    from ingestion.sources import build_planner
+
+    free = build_planner("alphavantage", env={})
+    premium = build_planner("alphavantage", env={}, calls_per_minute=75, calls_per_day=100_000)
+    assert free.min_interval_s == 1.2 and free.calls_per_minute == 5
+    assert premium.min_interval_s == pytest.approx(0.8)
+    now, made = 0.0, 0
+    while now < 600:
+        wait = premium.wait_time(now)
+        if wait:
+            now += wait
+            continue
+        premium.record(now)
+        made += 1
+    assert made >= 0.98 * 75 * 10

@@ -1,0 +1,212 @@
+"""The benchmark's phases, each run in its own child process by workflows.bench.isolate.
+Every phase takes plain JSON-able arguments and returns a dict of figures.
+
+    land       synthetic raw bodies through the real ingest stage (not timed as a target)
+    wap        crawl .. after_publish on a lake through the local runner, as `tickerlake run` does
+    floor      the engine reads the raw table and writes it as Parquet, nothing else
+    naive      what a user would write by hand with pandas
+    queries    every dashboard panel query, the analysis queries and views, on the lake
+    ingestion  rate planning against the fake Alpha Vantage on a simulated clock
+"""
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import statistics
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from glue_jobs.common import lake_layout
+
+WAP_STAGES = ["crawl", "drop_temp", "write_temp", "audit", "publish", "after_publish"]
+
+
+def symbol_names(count: int) -> list[str]:
+    """Made-up tickers: T0000, T0001, ..."""
+    return [f"T{i:04d}" for i in range(count)]
+
+
+def _date(text: str) -> dt.date:
+    return dt.date.fromisoformat(text)
+
+
+def land(lake: str, symbols: int, start: str, as_of: str, run_id: str) -> dict[str, Any]:
+    """One synthetic ingest run: every symbol's sessions from `start` to `as_of`."""
+    from glue_jobs.adapters.storage import LocalStorage
+    from ingestion.run_ingest import ingest
+    from ingestion.sources import build_planner, build_source
+
+    started = time.monotonic()
+    result = ingest(LocalStorage(lake), run_id=run_id, as_of=_date(as_of), symbols=symbol_names(symbols),
+                    source=build_source("synthetic"), planner=build_planner("synthetic", env={}),
+                    start=_date(start))
+    if result.status != "ok":
+        raise RuntimeError(f"landing synthetic data failed: {result.status} {result.problems[:3]}")
+    return {"rows": result.counts["raw_rows"], "bodies": result.counts["raw_objects"],
+            "seconds": round(time.monotonic() - started, 3)}
+
+
+def _warm_imports() -> float:
+    """Import what a run imports on first use (Great Expectations takes seconds), so the timed
+    run measures the pipeline's work, not the interpreter's start."""
+    started = time.monotonic()
+    import great_expectations  # noqa: F401
+
+    import glue_jobs.after_publish  # noqa: F401
+    import glue_jobs.audit  # noqa: F401
+    import glue_jobs.publish  # noqa: F401
+    import glue_jobs.write_temp  # noqa: F401
+    import workflows.runner  # noqa: F401
+
+    return time.monotonic() - started
+
+
+def wap(lake: str, symbols: int, as_of: str) -> dict[str, Any]:
+    """Raw to published: crawl, drop temp, write temp, audit, publish, after publish."""
+    import_seconds = _warm_imports()
+    from glue_jobs.adapters.storage import LocalStorage
+    from glue_jobs.run_log import RunLog
+    from workflows.runner import run_stages
+    from workflows.settings import Settings
+
+    settings = Settings(lake=lake, symbols=symbol_names(symbols), as_of=_date(as_of))
+    lines: list[str] = []
+    started = time.monotonic()
+    outcome = run_stages(settings, WAP_STAGES, say=lines.append)
+    seconds = time.monotonic() - started
+    doc = RunLog.load(LocalStorage(lake), outcome.run_id).doc
+    stages = {name: float(doc["stages"][name].get("seconds") or 0.0) for name in WAP_STAGES}
+    audit = outcome.stages.get("audit", {})
+    totals = outcome.totals
+    if not totals.get("reconciled"):
+        raise RuntimeError(f"the run did not reconcile: {totals}")
+    return {
+        "seconds": round(seconds, 3),
+        "import_seconds": round(import_seconds, 3),
+        "stages": stages,
+        "rows": int(totals.get("raw_rows", 0)),
+        "published_rows": int(totals.get("published_rows", 0)),
+        "quarantined_rows": int(totals.get("quarantined_rows", 0)),
+        "ge_seconds": float(audit.get("ge_seconds", 0.0)),
+        "run_id": outcome.run_id,
+        "log": lines,
+    }
+
+
+def _raw_files(lake: str) -> list[str]:
+    from glue_jobs.adapters.storage import LocalStorage
+
+    storage = LocalStorage(lake)
+    return [storage.uri(k) for k in storage.list_keys(lake_layout.RAW_PREFIX) if k.endswith(".csv")]
+
+
+def floor(lake: str) -> dict[str, Any]:
+    """The engine reads the raw table (every ingest run in it) and writes it as Parquet."""
+    import pyarrow.parquet as pq
+
+    from glue_jobs import sql_files
+    from glue_jobs.local_runtime import build_local
+
+    storage, catalog, engine, _ = build_local(lake)
+    run_ids = sorted({p.values["run_id"] for p in catalog.list_partitions(lake_layout.DATABASE, lake_layout.RAW_TABLE)})
+    location = "bench/floor/"
+    storage.delete(storage.list_keys(location))
+    sql = sql_files.render("bench/raw_as_parquet.sql", {"ingest_run_ids": run_ids})
+    started = time.monotonic()
+    keys = engine.write_parquet(sql, location)
+    seconds = time.monotonic() - started
+    rows = sum(pq.ParquetFile(storage.uri(k)).metadata.num_rows for k in keys)
+    storage.delete(storage.list_keys(location))
+    return {"seconds": round(seconds, 3), "rows": rows}
+
+
+def naive(lake: str, out: str) -> dict[str, Any]:
+    """Read every raw file with pandas, concatenate, drop duplicates, write partitioned Parquet."""
+    import pandas as pd
+
+    files = _raw_files(lake)
+    shutil.rmtree(out, ignore_errors=True)
+    started = time.monotonic()
+    frames = []
+    for path in files:
+        frame = pd.read_csv(path)
+        frame["symbol"] = lake_layout.parse_hive_key(path)["symbol"]
+        frames.append(frame)
+    prices = pd.concat(frames, ignore_index=True)
+    prices = prices.drop_duplicates(["symbol", "timestamp"], keep="last")
+    prices["trade_year"] = prices["timestamp"].str[:4].astype(int)
+    prices.to_parquet(out, partition_cols=["trade_year"], index=False)
+    seconds = time.monotonic() - started
+    rows = len(prices)
+    shutil.rmtree(out, ignore_errors=True)
+    return {"seconds": round(seconds, 3), "rows": rows, "files": len(files)}
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    value = fn()
+    return (time.perf_counter() - started) * 1000.0, value
+
+
+def queries(lake: str, as_of: str, sessions: int, repeats: int) -> dict[str, Any]:
+    """Every dashboard panel query (as the page runs them: the dashboard's default range of
+    `sessions` sessions and its default symbols), then the analysis queries and views."""
+    from glue_jobs import sql_files
+    from glue_jobs.dashboards.panels import load_spec
+    from glue_jobs.dashboards.render import resolve_selection, run_panel
+    from glue_jobs.local_runtime import build_local
+    from glue_jobs.sql_files import Identifier
+
+    _, _, engine, _ = build_local(lake)
+    spec = load_spec()
+    selection_ms, selection = _timed(lambda: resolve_selection(engine, spec, as_of=_date(as_of), sessions=sessions))
+    panels: dict[str, list[float]] = {}
+    errors: dict[str, str] = {}
+    for panel in spec.panels:
+        runs = []
+        for _ in range(repeats):
+            ms, data = _timed(lambda p=panel: run_panel(engine, p, selection))
+            if data.error:
+                errors[panel.id] = data.error[:200]
+                break
+            runs.append(round(ms, 1))
+        panels[panel.id] = runs
+    views: dict[str, float] = {}
+    symbol = selection.variables.get("symbol", ["T0000"])[0]
+    for name in sql_files.names("queries"):
+        sql = sql_files.render(name, {"symbol": symbol} if "symbol" in sql_files.placeholders(sql_files.load(name)) else {})
+        views[name] = round(_timed(lambda s=sql: engine.query(s))[0], 1)
+    for name in sql_files.names("views"):
+        view = Path(name).stem
+        sql = sql_files.render("count_rows.sql", {"table": Identifier(f"{lake_layout.DATABASE}.{view}")})
+        views[f"{view} (all rows)"] = round(_timed(lambda s=sql: engine.query(s))[0], 1)
+    tr = selection.time_range
+    return {
+        "panels": panels,
+        "errors": errors,
+        "views": views,
+        "selection": f"{tr.start:%Y-%m-%d}..{tr.end:%Y-%m-%d}, {len(selection.variables.get('symbol', []))} symbols",
+        "selection_ms": round(selection_ms, 1),
+        "first_run_ms": {k: v[0] for k, v in panels.items() if v},
+        "median_ms": {k: statistics.median(v) for k, v in panels.items() if v},
+    }
+
+
+def ingestion(workdir: str, free_days: int, premium_minutes: int) -> dict[str, Any]:
+    """Calls per window against the fake Alpha Vantage, which enforces the key's limits."""
+    from workflows.bench.ingest_sim import free_key, premium_key
+
+    root = Path(workdir)
+    return {"free": free_key(root / "ingest_free", free_days),
+            "premium": premium_key(root / "ingest_premium", premium_minutes)}
+
+
+PHASES: dict[str, Callable[..., dict[str, Any]]] = {
+    "land": land,
+    "wap": wap,
+    "floor": floor,
+    "naive": naive,
+    "queries": queries,
+    "ingestion": ingestion,
+}
