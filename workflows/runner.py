@@ -88,10 +88,16 @@ def run_stages(settings: Settings, names: list[str] | None = None, *, say: Print
         if lock.taken_over:
             say(f"  took over a stale lock left by {lock.taken_over.describe()}")
             _close_abandoned(ctx, lock.taken_over, say)
+        stopped = True
         try:
             _walk(stages, ctx, settings, run_log, outcome, say)
+            stopped = False
         finally:
             run_log.finish()
+            if stopped and run_log.get("status") == "succeeded":
+                # stopped with no stage recorded as failed (a run log save failed, nothing was
+                # fetched): later stages never ran, so the run did not succeed
+                run_log.set("status", "failed")
             run_log.save()
             outcome.totals = run_log.totals
             failpoints.hit("runner.before_ledger", run_id)
@@ -102,8 +108,8 @@ def run_stages(settings: Settings, names: list[str] | None = None, *, say: Print
 def _close_abandoned(ctx: RunContext, holder: Holder, say: Printer) -> None:
     """A run whose process died (its lock was just taken over) never closed its run log: mark
     it failed, naming the stage it died in (succeeded if it died after its last stage), so
-    `tickerlake runs` and the ledger do not show it running forever. What it published stays; what it left half-written is invisible to
-    readers and removed by drop_temp or the janitor."""
+    `tickerlake runs` and the ledger do not show it running forever. What it published stays;
+    what it left half-written is invisible to readers and removed by drop_temp or the janitor."""
     try:
         dead = RunLog.load(ctx.storage, holder.run_id)
     except (NotFound, ValueError, TypeError):
@@ -133,9 +139,9 @@ def _walk(stages: list[graph.Stage], ctx: RunContext, settings: Settings, run_lo
         say(f"[{number}/{len(stages)}] {stage.name} ...")
         started = time.monotonic()
         run_log.stage_started(stage.name)
-        run_log.save()
-        failpoints.hit(f"runner.before_{stage.name}", stage.name)
         try:
+            run_log.save()
+            failpoints.hit(f"runner.before_{stage.name}", stage.name)
             if stage.name == "ingest":
                 counts = _run_ingest(ctx, settings, say)
             else:
