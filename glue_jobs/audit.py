@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from glue_jobs import audit_rules, lake_parquet, pending, sql_files, table_defs
+from glue_jobs import audit_rules, ingest_runs, lake_parquet, pending, sql_files, table_defs
 from glue_jobs.adapters.notifier import Alert
 from glue_jobs.adapters.storage import put_json
 from glue_jobs.common import failpoints, lake_layout
@@ -271,6 +271,8 @@ def run(ctx: RunContext) -> dict:
     if failed:
         result["blocked_by"] = [o["rule"] for o in failed]
         message = audit_rules.blocked_message(ctx.run_id, failed)
+        hint = ingest_runs.blocked_hint_for(ctx, runs, failed)  # which ingest runs, and how to set one aside
+        message = f"{message}\n{hint}" if hint else message
         ctx.notifier.send([Alert(
             rule="audit_blocked",
             subject=f"audit blocked run {ctx.run_id}: {', '.join(result['blocked_by'])}",

@@ -39,6 +39,18 @@ def chunked(items: Sequence[T], size: int = MAX_PARTITIONS_PER_STATEMENT) -> lis
     return [list(items[i:i + size]) for i in range(0, len(items), size)]
 
 
+def max_partitions(settings: dict | None) -> int:
+    """Partitions per statement and per catalog batch: MAX_PARTITIONS_PER_STATEMENT, or the
+    smaller `max_partitions_per_statement` setting (tests force chunking on small backfills)."""
+    value = (settings or {}).get("max_partitions_per_statement")
+    if value in (None, ""):
+        return MAX_PARTITIONS_PER_STATEMENT
+    limit = int(value)
+    if not 1 <= limit <= MAX_PARTITIONS_PER_STATEMENT:
+        raise ValueError(f"max_partitions_per_statement must be 1..{MAX_PARTITIONS_PER_STATEMENT}, got {value!r}")
+    return limit
+
+
 def fresh_location(table: str, values: dict[str, str], version: str, occupied: set[str]) -> str:
     """The partition's version prefix for `version`, or `version-2`, `-3`... if a previous
     attempt of the same run already holds that one (a location is written once, ever)."""

@@ -138,9 +138,16 @@ def read_ingest_run(storage: Storage, ingest_date: str, run_id: str, key: str) -
     return IngestRun(run_id, ingest_date, key, fetches_from_manifest(doc, run_id))
 
 
+def set_aside_run_ids(storage: Storage) -> set[str]:
+    """Ingest runs an operator set aside (glue_jobs.ingest_runs): they stay in raw, unprocessed."""
+    return {ref[1] for ref in manifest_refs(storage.list_keys(lake_layout.SET_ASIDE_PREFIX))}
+
+
 def pending_ingest_runs(storage: Storage) -> list[IngestRun]:
-    """Every ingest run with a manifest that no WAP has published yet, oldest first."""
-    refs = select_pending(manifest_refs(storage.list_keys(lake_layout.MANIFEST_PREFIX)), published_run_ids(storage))
+    """Every ingest run with a manifest that no WAP has published yet and nobody set aside,
+    oldest first."""
+    done = published_run_ids(storage) | set_aside_run_ids(storage)
+    refs = select_pending(manifest_refs(storage.list_keys(lake_layout.MANIFEST_PREFIX)), done)
     return [read_ingest_run(storage, *ref) for ref in refs]
 
 

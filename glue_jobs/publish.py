@@ -14,7 +14,7 @@ import json
 import logging
 from dataclasses import dataclass
 
-from glue_jobs import lake_parquet, merge_plan, sql_files, table_defs
+from glue_jobs import lake_parquet, merge_plan, rollback, sql_files, table_defs
 from glue_jobs.adapters.catalog import Partition, TableDef
 from glue_jobs.adapters.storage import NotFound
 from glue_jobs.common import failpoints, lake_layout
@@ -61,8 +61,10 @@ def _publish(ctx: RunContext, target: Target, years: list[str]) -> dict:
         occupied.update(k.rsplit("/", 1)[0] + "/" for k in ctx.storage.list_keys(versions_prefix))
     writes = merge_plan.plan_writes(name, "trade_year", years, current, ctx.run_id, occupied)
     switch: list[Partition] = []
+    previous: dict[str, str | None] = {}  # what each switched partition pointed to: rollback's way back
     unchanged: list[str] = []
-    for group in merge_plan.statements(writes):
+    limit = merge_plan.max_partitions(ctx.settings)
+    for group in merge_plan.statements(writes, limit):
         for write in group:
             year = write.values["trade_year"]
             keys = ctx.engine.write_parquet(sql_files.render(target.sql, {"trade_year": int(year)}), write.target)
@@ -76,14 +78,18 @@ def _publish(ctx: RunContext, target: Target, years: list[str]) -> dict:
                     unchanged.append(year)
                     continue
             switch.append(Partition(dict(write.values), write.target))
+            previous[year] = write.current
             failpoints.hit("publish.between_partitions", f"{name}/trade_year={year}")
     failpoints.hit("publish.before_switch", name)
-    for group in merge_plan.chunked(switch):
+    rollback.record_publish(ctx, name, {p.values["trade_year"]: (p.location, previous[p.values["trade_year"]])
+                                        for p in switch})
+    for group in merge_plan.chunked(switch, limit):
         ctx.catalog.switch_partitions(db, name, group)
     return {
         "written": [p.values["trade_year"] for p in switch],
         "unchanged": unchanged,
         "locations": {p.values["trade_year"]: p.location for p in switch},
+        "previous": previous,
     }
 
 
