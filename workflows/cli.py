@@ -83,7 +83,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date", help="as-of date of the page (default: the newest data)")
     p.add_argument("--sessions", type=int, help="show only the last N sessions (default: everything)")
     _bench_command(sub)
+    _operator_commands(sub)
     return parser
+
+
+def _operator_commands(sub) -> None:
+    """Maintenance: cleanup, rollback, and taking a bad ingest run out of the queue."""
+    p = sub.add_parser("janitor", help="remove orphan files, leftover temporary tables and old partition versions")
+    _shared(p)
+    p.add_argument("--dry-run", action="store_true", help="list what would be deleted, with sizes and reasons (do this first)")
+    p.add_argument("--retention-days", type=float,
+                   help="keep versions out of the catalog for this many days (default 7, or TICKERLAKE_RETENTION_DAYS)")
+
+    p = sub.add_parser("rollback", help="put the partitions a run published back to their previous versions")
+    _shared(p)
+    p.add_argument("--run", required=True, metavar="RUN_ID", help="the pipeline run to roll back (see tickerlake runs)")
+    p.add_argument("--dry-run", action="store_true", help="say what would move, change nothing")
+    p.add_argument("--force", action="store_true", help="roll back even partitions a later run republished")
+
+    p = sub.add_parser("set-aside", help="take a bad ingest run out of the queue (it stays in raw, recorded)")
+    _shared(p)
+    p.add_argument("--ingest-run", required=True, metavar="INGEST_RUN_ID", help="the ingest run (the blocked audit names it)")
+    p.add_argument("--reason", required=True, help="why: recorded with the run")
+
+    p = sub.add_parser("requeue", help="make a set-aside or rolled-back ingest run pending again")
+    _shared(p)
+    p.add_argument("--ingest-run", required=True, metavar="INGEST_RUN_ID")
 
 
 def _bench_command(sub) -> None:
@@ -124,6 +149,10 @@ def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
         "runs": commands.cmd_runs,
         "dashboard": commands.cmd_dashboard,
         "bench": commands.cmd_bench,
+        "janitor": commands.cmd_janitor,
+        "rollback": commands.cmd_rollback,
+        "set-aside": commands.cmd_set_aside,
+        "requeue": commands.cmd_requeue,
     }
 
 

@@ -214,3 +214,7 @@ def _print_summary(args: argparse.Namespace, outcome: RunOutcome, page: Path | N
         f"    .venv/bin/tickerlake runs{lake_flag}",
     ]
     print("\n".join(lines))
+
+
+# janitor, rollback, set-aside, requeue: the operator's commands live in their own module
+from workflows.operator_commands import cmd_janitor, cmd_requeue, cmd_rollback, cmd_set_aside  # noqa: E402,F401
