@@ -73,6 +73,7 @@ _SECTIONS = {
     "error": ("Injected errors (in-process doubles over the local adapters)",
               ["fault", "stage", "message", "daily_prices seen", "quarantine seen", "run log", "rerun converged"]),
     "concurrency": ("Concurrency", ["fault", "what happened"]),
+    "secrets": ("Secrets", ["fault", "what happened"]),
 }
 
 
