@@ -21,7 +21,16 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from glue_jobs import audit_rules, ingest_runs, lake_parquet, pending, sql_files, table_defs
+from glue_jobs import (
+    audit_rules,
+    ingest_runs,
+    lake_parquet,
+    pending,
+    series_checks,
+    series_rules,
+    sql_files,
+    table_defs,
+)
 from glue_jobs.adapters.notifier import Alert
 from glue_jobs.adapters.storage import put_json
 from glue_jobs.common import failpoints, lake_layout
@@ -208,6 +217,8 @@ def run(ctx: RunContext) -> dict:
     rows_read = sum(int(v) for v in per_fetch.column("raw_rows").to_pylist())
     duplicated = ctx.engine.query(sql_files.render("audit_duplicate_keys.sql")).to_pylist()
     rows_for_key = {(d["symbol"], d["trade_day"]): int(d["row_count"]) for d in duplicated}
+    # what a row's neighbours say (the jump rule), and the series warnings, over the whole batch
+    series = series_checks.gather(ctx.engine, book, limits)
 
     keys = lake_parquet.data_files(ctx.storage, temp.location)
     chunks = audit_rules.plan_chunks(_row_groups(ctx.storage, keys), chunk_rows)
@@ -219,7 +230,7 @@ def run(ctx: RunContext) -> dict:
     quarantined_by_year: dict[str, int] = {}
     audited = quarantined = 0
     for number, chunk in enumerate(chunks):
-        table = _read_chunk(ctx.storage, keys, chunk)
+        table = series_rules.with_jumps(_read_chunk(ctx.storage, keys, chunk), series.jumps)
         frame = audit_rules.derive(_frame(table), as_of=ctx.as_of, rows_for_key=rows_for_key)
         t0 = time.monotonic()
         failing = suite.failing_positions(frame)
@@ -257,6 +268,7 @@ def run(ctx: RunContext) -> dict:
         audited_rows=audited,
         quarantined_rows=quarantined,
     )
+    outcomes += series.warnings
     result: dict[str, Any] = {
         "audited_rows": audited,
         "quarantined_rows": quarantined,

@@ -49,6 +49,8 @@ class RuleBook:
     raw_header: tuple[str, ...]
     row_rules: tuple[RowRule, ...]
     batch_rules: tuple[BatchRule, ...]
+    # recorded and logged, never blocking (glue_jobs/series_rules.py evaluates them)
+    warning_rules: tuple[BatchRule, ...] = ()
 
     def batch_rule(self, name: str) -> BatchRule:
         for rule in self.batch_rules:
@@ -65,18 +67,18 @@ def parse_rules(text: str, origin: str = RULES_FILE) -> RuleBook:
             RowRule(r["name"], r.get("description", ""), r["expectation"], dict(r.get("kwargs") or {}), r["reason"])
             for r in doc.get("row_rules", [])
         )
-        batch_rules = tuple(
+        batch_rules, warning_rules = (tuple(
             BatchRule(
                 r["name"],
                 r.get("description", ""),
                 {k: Threshold(float(v["default"]), v.get("setting")) for k, v in (r.get("thresholds") or {}).items()},
             )
-            for r in doc.get("batch_rules", [])
-        )
-        book = RuleBook(doc["model"], tuple(doc["raw_header"]), row_rules, batch_rules)
+            for r in doc.get(section, [])
+        ) for section in ("batch_rules", "warning_rules"))
+        book = RuleBook(doc["model"], tuple(doc["raw_header"]), row_rules, batch_rules, warning_rules)
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{origin}: a rule is incomplete or malformed ({exc!r})") from exc
-    names = [r.name for r in book.row_rules] + [r.name for r in book.batch_rules]
+    names = [r.name for r in (*book.row_rules, *book.batch_rules, *book.warning_rules)]
     if len(names) != len(set(names)):
         raise ConfigError(f"{origin}: rule names must be unique, got {names}")
     return book
@@ -89,9 +91,9 @@ def load_rules() -> RuleBook:
 
 
 def thresholds(book: RuleBook, settings: dict[str, Any]) -> dict[str, dict[str, float]]:
-    """Each batch rule's thresholds: the rule book's defaults, overridden by settings."""
+    """Each batch and warning rule's thresholds: the rule book's defaults, overridden by settings."""
     out: dict[str, dict[str, float]] = {}
-    for rule in book.batch_rules:
+    for rule in (*book.batch_rules, *book.warning_rules):
         values = {}
         for param, threshold in rule.thresholds.items():
             value: Any = threshold.default
@@ -140,6 +142,13 @@ def derive(df: pd.DataFrame, *, as_of: dt.date, rows_for_key: dict[tuple[str, st
     out["days_after_as_of"] = day.map(offsets).astype("float64")
     forming = out["forming_day"].astype("object")
     out["is_forming"] = (day == forming).where(has_day, None).astype("object")
+    # The jump rule's columns come from the whole batch (series_rules.with_jumps); a frame
+    # without them has no jump to judge.
+    for column in ("jump_factor", "prev_close"):
+        if column not in out:
+            out[column] = float("nan")
+    if "prev_day" not in out:
+        out["prev_day"] = None
     return out
 
 
@@ -233,7 +242,9 @@ def evaluate_batch(
                            f"at most {allowed} raw bodies with another header", len(drifted), example))
     if "row_count_within_bounds" in names:
         lim = limits["row_count_within_bounds"]
-        floor = max(lim["min_rows"], math.ceil(lim["min_share_of_expected"] * expected_rows))
+        # an ingest run that fetched nothing (every answer rejected, each kept with its reason)
+        # lists no rows: reading none is right, and blocking would block every later run too
+        floor = max(lim["min_rows"], math.ceil(lim["min_share_of_expected"] * expected_rows)) if expected_rows else 0
         ok = rows_read >= floor
         example = None if ok else (
             f"the raw table read {rows_read} rows; the manifests list {expected_rows}, "

@@ -33,6 +33,8 @@ FAILING = {
     "trade_date_is_session": (_row(trade_date="2024-03-02"), ["2024-03-02 (Saturday) is not an NYSE session"]),
     "not_after_as_of": (_row(trade_date="2024-03-11"), ["2024-03-11 is after the run's as-of date 2024-03-08"]),
     "bar_complete": (_row(trade_date="2024-03-08", forming_day="2024-03-08"), ["bar still forming at fetch time"]),
+    "no_unexplained_jump": (_row(jump_factor=100.0, prev_day="2024-03-06", prev_close=0.105),
+                            ["AAA 2024-03-07: close 10.5 is 100 times off the close 0.105 of 2024-03-06"]),
 }
 
 
@@ -57,6 +59,7 @@ def test_the_rule_book_declares_every_rule_the_design_asks_for(book):
     assert [r.name for r in book.row_rules] == list(FAILING)
     assert [r.name for r in book.batch_rules] == [
         "schema_as_expected", "row_count_within_bounds", "quarantine_share_below_threshold"]
+    assert [r.name for r in book.warning_rules] == ["series_not_stale", "every_session_present"]
     assert book.raw_header == ("timestamp", "open", "high", "low", "close", "volume")
 
 
@@ -128,7 +131,10 @@ def test_schema_drift_fails_the_schema_rule_naming_the_body(book):
 
 
 def test_row_count_rule_needs_rows_and_most_of_what_the_manifests_promise(book):
-    assert not _batch(book, rows_read=0, expected_rows=0)["row_count_within_bounds"]["success"]
+    assert not _batch(book, rows_read=0, expected_rows=10)["row_count_within_bounds"]["success"]
+    # ingest runs that fetched nothing (every answer rejected) list no rows: nothing to miss, and
+    # blocking would keep them pending, blocking every later run too
+    assert _batch(book, rows_read=0, expected_rows=0)["row_count_within_bounds"]["success"]
     short = _batch(book, rows_read=80, expected_rows=100)["row_count_within_bounds"]
     assert not short["success"] and "at least 90 were expected" in short["example"]
     assert _batch(book, rows_read=90, expected_rows=100)["row_count_within_bounds"]["success"]

@@ -1,0 +1,50 @@
+"""The audit's whole-series facts, from the engine: the price jumps the row rule
+`no_unexplained_jump` looks up per row, and the warnings (stale series, missing sessions).
+What they mean is glue_jobs/series_rules.py; the SQL is sql/audit_*.sql."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from glue_jobs import audit_rules, series_rules, sql_files
+
+log = logging.getLogger(__name__)
+
+# jumps smaller than this never come back from the engine (the rule's own limit is larger)
+REPORT_FACTOR = 10
+
+
+@dataclass
+class SeriesFacts:
+    jumps: dict[tuple[str, str], tuple[float, str, float]] = field(default_factory=dict)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _uses(book: audit_rules.RuleBook, name: str) -> bool:
+    return any(r.name == name for r in [*book.row_rules, *getattr(book, "warning_rules", ())])
+
+
+def gather(engine, book: audit_rules.RuleBook, limits: dict[str, dict[str, float]]) -> SeriesFacts:
+    """Run the series queries on stocks.tmp_daily_prices that the rule book needs."""
+    facts = SeriesFacts()
+    if _uses(book, "no_unexplained_jump"):
+        rows = engine.query(sql_files.render("audit_price_jumps.sql", {"min_factor": REPORT_FACTOR})).to_pylist()
+        facts.jumps = series_rules.jump_lookup(rows)
+    if not getattr(book, "warning_rules", ()):
+        return facts
+    extent = engine.query(sql_files.render("audit_series_extent.sql")).to_pylist()
+    most = int(limits.get("series_not_stale", {}).get("max_identical_closes", 5))
+    identical = engine.query(sql_files.render("audit_identical_closes.sql", {"min_bars": most + 1})).to_pylist()
+    short = series_rules.short_symbols(extent)
+    days: dict[str, set[str]] = {}
+    if short:
+        for row in engine.query(sql_files.render("audit_series_days.sql", {"symbols": short})).to_pylist():
+            days.setdefault(row["symbol"], set()).add(row["trade_day"])
+    facts.warnings = series_rules.warnings(
+        book, limits, identical=identical, stale=series_rules.stale_newest(extent),
+        missing=series_rules.missing_sessions(extent, days))
+    for w in facts.warnings:
+        if not w["success"]:
+            log.warning("audit warning %s: %s", w["rule"], w["example"])
+    return facts

@@ -1,0 +1,61 @@
+-- Runs of at least {{min_bars}} consecutive bars with the same close, per symbol: a series
+-- that stopped moving (a stale feed repeating its last value) for the stale-series warning.
+-- Parameters: min_bars.
+with
+
+valid_bars as (
+    select
+        symbol,
+        trade_date,
+        close
+    from stocks.tmp_daily_prices
+    where parse_error is null
+        and trade_date is not null
+),
+
+changes as (
+    select
+        symbol,
+        trade_date,
+        close,
+        case
+            when close = lag(close) over (partition by symbol order by trade_date) then 0
+            else 1
+        end as starts_run
+    from valid_bars
+),
+
+numbered as (
+    select
+        symbol,
+        trade_date,
+        close,
+        sum(starts_run) over (
+            partition by symbol
+            order by trade_date
+            rows between unbounded preceding and current row
+        ) as run_number
+    from changes
+),
+
+runs as (
+    select
+        symbol,
+        run_number,
+        cast(min(trade_date) as varchar) as first_day,
+        cast(max(trade_date) as varchar) as last_day,
+        count(*) as bars,
+        min(close) as close
+    from numbered
+    group by symbol, run_number
+)
+
+select
+    symbol,
+    first_day,
+    last_day,
+    bars,
+    close
+from runs
+where bars >= {{min_bars}}
+order by symbol, first_day

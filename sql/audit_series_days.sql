@@ -1,0 +1,17 @@
+-- The dates of the valid bars of some symbols (those the extent query found short of
+-- sessions), for the missing-session warning to name the missing dates.
+-- Parameters: symbols.
+with
+
+valid_bars as (
+    select distinct
+        symbol,
+        cast(trade_date as varchar) as trade_day
+    from stocks.tmp_daily_prices
+    where parse_error is null
+        and trade_date is not null
+        and symbol in ({{symbols}})
+)
+
+select * from valid_bars
+order by symbol, trade_day
