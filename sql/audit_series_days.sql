@@ -1,17 +1,16 @@
--- The dates of the valid bars of some symbols (those the extent query found short of
--- sessions), for the missing-session warning to name the missing dates.
+-- The dates of the bars of some symbols (those the extent query found short of sessions),
+-- for the missing-session warning to name the missing dates.
 -- Parameters: symbols.
 with
 
-valid_bars as (
+dated_bars as (
     select distinct
         symbol,
         cast(trade_date as varchar) as trade_day
     from stocks.tmp_daily_prices
-    where parse_error is null
-        and trade_date is not null
+    where trade_date is not null
         and symbol in ({{symbols}})
 )
 
-select * from valid_bars
+select * from dated_bars
 order by symbol, trade_day

@@ -1,16 +1,16 @@
--- Per symbol, what the temporary table's valid bars span: first and newest date, the
+-- Per symbol, what the temporary table's dated bars span: first and newest date, the
 -- weekdays present (for the missing-session warning) and the newest ingest date (for the
--- stale-series warning: a newest bar older than the last session before that fetch).
+-- stale-series warning: a newest bar older than the last session before that fetch). A bar
+-- whose prices did not parse still came (the quarantine says what is wrong with it).
 with
 
-valid_bars as (
+dated_bars as (
     select
         symbol,
         trade_date,
         ingest_date
     from stocks.tmp_daily_prices
-    where parse_error is null
-        and trade_date is not null
+    where trade_date is not null
 ),
 
 extent as (
@@ -23,7 +23,7 @@ extent as (
         count(distinct case
             when mod(date_diff('day', date '1900-01-01', trade_date), 7) < 5 then trade_date
         end) as weekdays
-    from valid_bars
+    from dated_bars
     group by symbol
 )
 
