@@ -19,7 +19,7 @@ from glue_jobs.common.lake_lock import Holder, LakeLock
 from glue_jobs.errors import LockHeld
 from tests.faults import lakes
 
-HOLD_SECONDS = 4
+HOLD_SECONDS = 5
 
 
 def _dead_pid() -> int:
@@ -63,7 +63,8 @@ def test_two_runs_started_together_one_runs_the_other_exits_at_once_naming_it(fa
     loser_err = outputs[loser][1]
 
     assert f"is locked by run {winner_id} (pid {procs[winner].pid} on {socket.gethostname()}, since " in loser_err
-    assert ended[loser] < HOLD_SECONDS + 1, f"the refused run took {ended[loser]:.1f}s to give up"
+    # it gave up at once, not after waiting for the holder
+    assert ended[loser] < HOLD_SECONDS and ended[loser] < ended[winner] - 1, ended
     assert not (lake / "runs" / f"{loser_id}.json").exists(), "a refused run leaves no run log saying it runs"
     assert lakes.read_prod(lake).prices.business == fault_lakes.after.prices.business
     assert lakes.lock_holder(lake) is None
