@@ -60,7 +60,9 @@ def check(case: Case, out: Outcome) -> None:
         assert raw == len(published) + len(held) + case.dropped
 
 
-@pytest.mark.parametrize("case", SHARED, ids=[c.name for c in SHARED])
+@pytest.mark.parametrize("case", [
+    pytest.param(c, marks=pytest.mark.xfail(strict=True, reason=c.known_gap)) if c.known_gap else c for c in SHARED
+], ids=[c.name for c in SHARED])
 def test_shared_case(case: Case, shared: Outcome):
     check(case, shared)
 
