@@ -33,6 +33,7 @@ from glue_jobs import (
 )
 from glue_jobs.adapters.notifier import Alert
 from glue_jobs.adapters.storage import put_json
+from glue_jobs.audit_check import CheckedChunk, RowChecker
 from glue_jobs.common import failpoints, lake_layout
 from glue_jobs.common.run_context import RunContext
 from glue_jobs.errors import AuditBlocked, PipelineError
@@ -61,10 +62,10 @@ def _quiet_ge() -> None:
 
 
 class Suite:
-    """The row rules as a GE suite on an ephemeral context with a pandas data source: built
-    once per run, validated once per chunk."""
+    """The row rules (all of the book's, or those given) as a GE suite on an ephemeral context
+    with a pandas data source: built once per run, validated on many frames."""
 
-    def __init__(self, book: audit_rules.RuleBook):
+    def __init__(self, book: audit_rules.RuleBook, rules: list[audit_rules.RowRule] | None = None):
         # GE stays quiet and local: no progress bars, no analytics, no temporary docs site,
         # nothing below warnings in the logs.
         os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
@@ -88,7 +89,7 @@ class Suite:
         asset = context.data_sources.add_pandas("tickerlake").add_dataframe_asset("tmp_daily_prices_chunk")
         self.batch_definition = asset.add_batch_definition_whole_dataframe("chunk")
         suite = gx.ExpectationSuite(name=SUITE_NAME)
-        for rule in book.row_rules:
+        for rule in book.row_rules if rules is None else rules:
             expectation = _expectation_class(gxe, rule.expectation)(**rule.kwargs, meta={"rule": rule.name})
             suite.add_expectation(expectation)
         self.suite = context.suites.add(suite)
@@ -127,14 +128,6 @@ def _read_chunk(storage, keys: list[str], chunk: list[tuple[int, int]]) -> pa.Ta
         by_file.setdefault(file_no, []).append(group_no)
     tables = [lake_parquet.open_file(storage, keys[f]).read_row_groups(groups) for f, groups in sorted(by_file.items())]
     return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
-
-
-def _frame(table: pa.Table):
-    def day(column: str) -> pa.Array:
-        return table.column(column).cast(pa.string())
-
-    with_days = table.append_column("trade_day", day("trade_date")).append_column("forming_day", day("forming_date"))
-    return with_days.to_pandas()
 
 
 def _quarantine_table(chunk: pa.Table, labels: dict[int, tuple[str, str]], run_id: str) -> pa.Table:
@@ -222,38 +215,49 @@ def run(ctx: RunContext) -> dict:
 
     keys = lake_parquet.data_files(ctx.storage, temp.location)
     chunks = audit_rules.plan_chunks(_row_groups(ctx.storage, keys), chunk_rows)
-    suite = Suite(book)
-    ge_seconds = 0.0
+
+    def read(number: int) -> pa.Table:
+        return series_rules.with_jumps(_read_chunk(ctx.storage, keys, chunks[number]), series.jumps)
+
+    checker = RowChecker(book, as_of=ctx.as_of, rows_for_key=rows_for_key,
+                         suite_for=lambda rules: Suite(book, rules), reread=read)
     failing_by_rule = {r.name: 0 for r in book.row_rules}
     examples: dict[str, str] = {}
-    good_by_year: dict[str, int] = {}
+    rows_by_year: dict[str, int] = {}
     quarantined_by_year: dict[str, int] = {}
     audited = quarantined = 0
-    for number, chunk in enumerate(chunks):
-        table = series_rules.with_jumps(_read_chunk(ctx.storage, keys, chunk), series.jumps)
-        frame = audit_rules.derive(_frame(table), as_of=ctx.as_of, rows_for_key=rows_for_key)
-        t0 = time.monotonic()
-        failing = suite.failing_positions(frame)
-        ge_seconds += time.monotonic() - t0
-        positions = sorted({p for ps in failing.values() for p in ps})
-        rows = dict(zip(positions, frame.iloc[positions].to_dict("records")))
-        labels = audit_rules.quarantine_labels(failing, rows, book, ctx.as_of)
-        for rule, ps in failing.items():
+
+    def record(checked: CheckedChunk) -> None:
+        nonlocal audited, quarantined
+        labels = audit_rules.quarantine_labels(checked.failing, checked.rows, book, ctx.as_of)
+        for rule, ps in checked.failing.items():
             failing_by_rule[rule] += len(ps)
             if ps and rule not in examples:
                 examples[rule] = audit_rules.reason_for(
-                    next(r for r in book.row_rules if r.name == rule), audit_rules.row_values(rows[ps[0]], ctx.as_of)
+                    next(r for r in book.row_rules if r.name == rule),
+                    audit_rules.row_values(checked.rows[ps[0]], ctx.as_of),
                 )
-        for year, n in _count_by_year(table.column("trade_year"), sorted(labels)).items():
-            good_by_year[year] = good_by_year.get(year, 0) + n
+        for year, n in checked.rows_by_year.items():
+            rows_by_year[year] = rows_by_year.get(year, 0) + n
         if labels:
-            q = _quarantine_table(table, labels, ctx.run_id)
-            lake_parquet.write_table(ctx.storage, f"{quarantine.location}part-{number:05d}.parquet", q)
-            failpoints.hit("audit.after_quarantine_write", f"{quarantine.location}part-{number:05d}.parquet")
+            q = _quarantine_table(checked.failing_table, {i: labels[p] for i, p in enumerate(checked.positions)},
+                                  ctx.run_id)
+            part = f"{quarantine.location}part-{checked.number:05d}.parquet"
+            lake_parquet.write_table(ctx.storage, part, q)
+            failpoints.hit("audit.after_quarantine_write", part)
             for year, n in _count_by_year(q.column("trade_year")).items():
                 quarantined_by_year[year] = quarantined_by_year.get(year, 0) + n
-        audited += table.num_rows
+        audited += checked.num_rows
         quarantined += len(labels)
+
+    for number in range(len(chunks)):
+        for checked in checker.check(number, read(number)):
+            record(checked)
+    for checked in checker.finish():
+        record(checked)
+    good_by_year = {y: n - quarantined_by_year.get(y, 0) for y, n in rows_by_year.items()}
+    good_by_year = {y: n for y, n in good_by_year.items() if n > 0}
+    ge_seconds = checker.ge_seconds
 
     outcomes = [
         audit_rules.outcome(r.name, "row", failing_by_rule[r.name] == 0, failing_by_rule[r.name],
@@ -275,6 +279,7 @@ def run(ctx: RunContext) -> dict:
         "good_rows": audited - quarantined,
         "rows_read": rows_read,
         "chunks": len(chunks),
+        "chunks_validated_in_full": checker.chunks_in_full,
         "ge_seconds": round(ge_seconds, 3),
         "seconds": round(time.monotonic() - started, 3),
         "rules": outcomes,
