@@ -122,11 +122,24 @@ def _row_groups(storage, keys: list[str]) -> list[tuple[int, int, int]]:
     return out
 
 
-def _read_chunk(storage, keys: list[str], chunk: list[tuple[int, int]]) -> pa.Table:
+# Provenance only the quarantine needs: read for the chunks that have failing rows.
+_WIDE_COLUMNS = ("raw_line", "source_file")
+# Repeated text, read dictionary-encoded (pandas categories: no Python string per row).
+_REPEATED_TEXT = ["symbol", "run_id", "ingest_date", "parse_error"]
+
+
+def _read_chunk(storage, keys: list[str], chunk: list[tuple[int, int]], *, narrow: bool = False) -> pa.Table:
     by_file: dict[int, list[int]] = {}
     for file_no, group_no in chunk:
         by_file.setdefault(file_no, []).append(group_no)
-    tables = [lake_parquet.open_file(storage, keys[f]).read_row_groups(groups) for f, groups in sorted(by_file.items())]
+    tables = []
+    for f, groups in sorted(by_file.items()):
+        if narrow:
+            parquet = lake_parquet.open_file(storage, keys[f], read_dictionary=_REPEATED_TEXT)
+            columns = [c for c in parquet.schema_arrow.names if c not in _WIDE_COLUMNS]
+            tables.append(parquet.read_row_groups(groups, columns=columns))
+        else:
+            tables.append(lake_parquet.open_file(storage, keys[f]).read_row_groups(groups))
     return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
 
 
@@ -175,6 +188,16 @@ def _drifted(ctx: RunContext, run_ids: set[str]) -> list[dict[str, str]]:
     ]
 
 
+
+def _write_temp_counts(ctx: RunContext) -> dict[str, Any]:
+    """What this run's write_temp counted as it wrote the temp table (raw rows read, keys
+    with more than one row), from the run log; empty when it is not there (a stage run on
+    its own), and the audit counts again."""
+    from glue_jobs.run_log import RunLog
+
+    stage = RunLog.load_or_new(ctx.storage, ctx.run_id).get("stages", {}).get("write_temp", {})
+    return dict(stage.get("counts") or {}) if stage.get("status") == "succeeded" else {}
+
 # -- the stage -------------------------------------------------------------------------------------
 
 
@@ -206,18 +229,24 @@ def run(ctx: RunContext) -> dict:
         )
 
     run_ids = [r.run_id for r in runs]
-    per_fetch = ctx.engine.query(sql_files.render("write_temp_counts.sql", {"ingest_run_ids": run_ids}))
-    rows_read = sum(int(v) for v in per_fetch.column("raw_rows").to_pylist())
-    duplicated = ctx.engine.query(sql_files.render("audit_duplicate_keys.sql")).to_pylist()
-    rows_for_key = {(d["symbol"], d["trade_day"]): int(d["row_count"]) for d in duplicated}
+    written = _write_temp_counts(ctx)
+    if "raw_rows" in written:
+        rows_read = int(written["raw_rows"])
+    else:
+        per_fetch = ctx.engine.query(sql_files.render("write_temp_counts.sql", {"ingest_run_ids": run_ids}))
+        rows_read = sum(int(v) for v in per_fetch.column("raw_rows").to_pylist())
+    rows_for_key: dict[tuple[str, str], int] = {}
+    if written.get("duplicate_keys", 1):
+        duplicated = ctx.engine.query(sql_files.render("audit_duplicate_keys.sql")).to_pylist()
+        rows_for_key = {(d["symbol"], d["trade_day"]): int(d["row_count"]) for d in duplicated}
     # what a row's neighbours say (the jump rule), and the series warnings, over the whole batch
     series = series_checks.gather(ctx.engine, book, limits)
 
     keys = lake_parquet.data_files(ctx.storage, temp.location)
     chunks = audit_rules.plan_chunks(_row_groups(ctx.storage, keys), chunk_rows)
 
-    def read(number: int) -> pa.Table:
-        return series_rules.with_jumps(_read_chunk(ctx.storage, keys, chunks[number]), series.jumps)
+    def read(number: int, narrow: bool = False) -> pa.Table:
+        return series_rules.with_jumps(_read_chunk(ctx.storage, keys, chunks[number], narrow=narrow), series.jumps)
 
     checker = RowChecker(book, as_of=ctx.as_of, rows_for_key=rows_for_key,
                          suite_for=lambda rules: Suite(book, rules), reread=read)
@@ -251,7 +280,7 @@ def run(ctx: RunContext) -> dict:
         quarantined += len(labels)
 
     for number in range(len(chunks)):
-        for checked in checker.check(number, read(number)):
+        for checked in checker.check(number, read(number, narrow=True)):
             record(checked)
     for checked in checker.finish():
         record(checked)

@@ -19,10 +19,20 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from glue_jobs import audit_rules, audit_screen
 
 DEFAULT_FLUSH_ROWS = 250_000
+
+
+def _day_text(dates: pa.ChunkedArray) -> pa.ChunkedArray:
+    """ISO text of a date column, dictionary-encoded: a chunk holds few distinct days."""
+    chunks = []
+    for chunk in dates.chunks:
+        encoded = pc.dictionary_encode(chunk)
+        chunks.append(pa.DictionaryArray.from_arrays(encoded.indices, encoded.dictionary.cast(pa.string())))
+    return pa.chunked_array(chunks, pa.dictionary(pa.int32(), pa.string()))
 
 
 def rule_frame(table: pa.Table) -> pd.DataFrame:
@@ -30,8 +40,8 @@ def rule_frame(table: pa.Table) -> pd.DataFrame:
     reasons of failing rows need it), text as pandas categories (few distinct values per chunk,
     so no Python object per row), and the dates also as ISO text, as derive expects."""
     narrow = table.drop_columns([c for c in ("raw_line",) if c in table.column_names])
-    narrow = narrow.append_column("trade_day", table.column("trade_date").cast(pa.string()))
-    narrow = narrow.append_column("forming_day", table.column("forming_date").cast(pa.string()))
+    narrow = narrow.append_column("trade_day", _day_text(table.column("trade_date")))
+    narrow = narrow.append_column("forming_day", _day_text(table.column("forming_date")))
     return narrow.to_pandas(strings_to_categorical=True)
 
 
@@ -72,7 +82,8 @@ class RowChecker:
                  suite_for: Callable[[list[audit_rules.RowRule]], Any], reread: Callable[[int], pa.Table],
                  flush_rows: int = DEFAULT_FLUSH_ROWS):
         """suite_for(rules) builds a GE suite of those rules (an object with failing_positions);
-        reread(number) reads chunk `number` again, for a chunk GE must validate in full."""
+        reread(number) reads chunk `number` again with every column: check() may be given the
+        chunk without the wide provenance columns, which only failing rows need."""
         self.as_of = as_of
         self.rows_for_key = rows_for_key
         self.reread = reread
@@ -100,6 +111,12 @@ class RowChecker:
         finally:
             self.ge_seconds += time.monotonic() - started
 
+    def _rows(self, number: int, table: pa.Table, positions: list[int]) -> pa.Table:
+        """The chunk's rows at `positions`, every column (read again if `table` is narrow)."""
+        if positions and "raw_line" not in table.column_names:
+            table = self.reread(number)
+        return table.take(pa.array(positions, pa.int64()))
+
     def _in_full(self, number: int, table: pa.Table, frame: pd.DataFrame,
                  whole_failing: dict[str, list[int]]) -> CheckedChunk:
         self.chunks_in_full += 1
@@ -108,7 +125,7 @@ class RowChecker:
             failing.update(self._ge(self.screened_suite, frame))
         positions = sorted({p for ps in failing.values() for p in ps})
         return _checked(number, table.num_rows, failing, positions, frame.iloc[positions],
-                        table.take(pa.array(positions, pa.int64())), _years(table))
+                        self._rows(number, table, positions), _years(table))
 
     # -- the interface -------------------------------------------------------------------------
 
@@ -128,7 +145,7 @@ class RowChecker:
             whole_failing=whole_failing,
             kept=kept,
             kept_frame=frame.iloc[kept],
-            kept_table=table.take(pa.array(kept, pa.int64())),
+            kept_table=self._rows(number, table, kept),
             reduced=frame[self.columns].iloc[screen.reduced],
             rows_by_year=_years(table),
         ))

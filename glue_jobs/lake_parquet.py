@@ -32,22 +32,29 @@ def is_data_file(key: str) -> bool:
     return not base.startswith((".", "_")) and not base.endswith((".json", ".crc"))
 
 
-def open_file(storage: Storage, key: str) -> pq.ParquetFile:
+def open_file(storage: Storage, key: str, *, read_dictionary: list[str] | None = None) -> pq.ParquetFile:
+    """The Parquet file at `key`; columns in `read_dictionary` are read dictionary-encoded (a
+    symbol repeated a million times stays one string and a million small integers)."""
     uri = storage.uri(key)
     if "://" not in uri:
-        return pq.ParquetFile(uri, memory_map=True)
+        return pq.ParquetFile(uri, memory_map=True, read_dictionary=read_dictionary)
     try:
         from pyarrow import fs
 
         filesystem, path = fs.FileSystem.from_uri(uri)
-        return pq.ParquetFile(filesystem.open_input_file(path))
+        return pq.ParquetFile(filesystem.open_input_file(path), read_dictionary=read_dictionary)
     except (ImportError, pa.ArrowException, OSError):
-        return pq.ParquetFile(pa.BufferReader(storage.get_bytes(key)))
+        return pq.ParquetFile(pa.BufferReader(storage.get_bytes(key)), read_dictionary=read_dictionary)
 
 
 def data_files(storage: Storage, location: str) -> list[str]:
     return [k for k in storage.list_keys(location) if is_data_file(k)]
 
+
+
+def row_count(storage: Storage, location: str) -> int:
+    """Rows under a location, from the files' footers (no row is read)."""
+    return sum(open_file(storage, k).metadata.num_rows for k in data_files(storage, location))
 
 def read_table(storage: Storage, location: str, columns: list[str] | None = None) -> pa.Table | None:
     """Every row under a location (None when it holds no files)."""

@@ -79,7 +79,7 @@ def short_symbols(extent: list[dict[str, Any]]) -> list[str]:
         if not row.get("first_day") or not row.get("newest_day"):
             continue
         first, newest = dt.date.fromisoformat(row["first_day"]), dt.date.fromisoformat(row["newest_day"])
-        if int(row["weekdays"]) < len(trading_calendar.sessions_between(first, newest)):
+        if int(row["weekdays"]) < trading_calendar.count_sessions(first, newest):
             out.append(row["symbol"])
     return out
 

@@ -1,13 +1,17 @@
 """Write temp: parse, type and de-duplicate this run's raw rows into stocks.tmp_daily_prices.
 
-The work is sql/write_temp.sql. This module hands it what the raw bodies do not carry:
-when each symbol was fetched and which bar was still forming (from the ingest manifests,
-as the small CSV table stocks.tmp_ingest_fetches), then counts what came in and what the
-de-duplication dropped, for the run log's reconciliation.
+The work is sql/write_temp.sql: every raw row read, typed, written as Parquet (one file per
+trade_year, no sort). This module hands it what the raw bodies do not carry: when each
+symbol was fetched and which bar was still forming (from the ingest manifests, as the small
+CSV table stocks.tmp_ingest_fetches). On what was written it counts the rows read
+(write_temp_read_counts.sql) and looks for duplicated keys (write_temp_duplicates.sql); only
+a batch that has some is rewritten without them (write_temp_dedupe.sql). The counts of what
+came in and what the de-duplication dropped go to the run log's reconciliation.
 """
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import logging
 
@@ -65,15 +69,27 @@ def run(ctx: RunContext) -> dict:
         return {"status": "nothing to do: no pending ingest runs", "ingest_runs": 0,
                 "raw_rows": 0, "temp_rows": 0, "duplicates_dropped": 0}
 
-    per_fetch = ctx.engine.query(sql_files.render("write_temp_counts.sql", {"ingest_run_ids": run_ids})).to_pylist()
+    # Every row read goes to Parquet first, one file per trade_year (no sort); the reads and
+    # the duplicate check then run on that, and only a batch with duplicates is rewritten.
+    staged = dataclasses.replace(temp, location=temp.location + "read/")
+    ctx.engine.write_parquet(sql_files.render("write_temp.sql", {"ingest_run_ids": run_ids}), staged.location,
+                             cluster_by="trade_year")
+    failpoints.hit("write_temp.after_data_write", staged.location)
+    ctx.catalog.create_table(staged, replace=True)
+    per_fetch = ctx.engine.query(sql_files.render("write_temp_read_counts.sql")).to_pylist()
     read = {(r["run_id"], r["symbol"]): int(r["raw_rows"]) for r in per_fetch}
-    raw_rows = sum(read.values())
-
-    ctx.engine.write_parquet(sql_files.render("write_temp.sql", {"ingest_run_ids": run_ids}), temp.location)
-    failpoints.hit("write_temp.after_data_write", temp.location)
-    ctx.catalog.create_table(temp, replace=True)
-    counted = ctx.engine.query(sql_files.render("count_rows.sql", {"table": Identifier(f"{db}.{temp.name}")}))
-    temp_rows = int(counted.column("row_count")[0].as_py())
+    raw_rows = temp_rows = sum(read.values())
+    found = ctx.engine.query(sql_files.render("write_temp_duplicates.sql"))
+    duplicate_keys = int(found.column("duplicate_keys")[0].as_py())
+    if duplicate_keys:
+        deduplicated = dataclasses.replace(temp, location=temp.location + "deduplicated/")
+        ctx.engine.write_parquet(sql_files.render("write_temp_dedupe.sql"), deduplicated.location,
+                                 cluster_by="trade_year")
+        failpoints.hit("write_temp.after_data_write", deduplicated.location)
+        ctx.catalog.create_table(deduplicated, replace=True)
+        ctx.storage.delete(ctx.storage.list_keys(staged.location))
+        counted = ctx.engine.query(sql_files.render("count_rows.sql", {"table": Identifier(f"{db}.{temp.name}")}))
+        temp_rows = int(counted.column("row_count")[0].as_py())
 
     mismatches = compare_with_manifests(runs, read)
     for problem in mismatches[:20]:
@@ -85,6 +101,7 @@ def run(ctx: RunContext) -> dict:
         "manifest_rows": sum(r.expected_rows for r in runs),
         "temp_rows": temp_rows,
         "duplicates_dropped": raw_rows - temp_rows,
+        "duplicate_keys": duplicate_keys,
         "manifest_mismatches": mismatches[:20],
         "temp_table": f"{db}.{temp.name}",
     }

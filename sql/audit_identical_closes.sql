@@ -13,16 +13,34 @@ valid_bars as (
         and trade_date is not null
 ),
 
+lagged as (
+    select
+        symbol,
+        trade_date,
+        close,
+        lag(close) over (partition by symbol order by trade_date) as prev_close
+    from valid_bars
+),
+
+-- A run of N identical closes holds N - 1 bars equal to the bar before: only symbols with
+-- that many go through the run numbering (a second window, and a group per run, over 25
+-- million rows would cost more than everything else the audit does).
+repeating_symbols as (
+    select symbol
+    from lagged
+    where close = prev_close
+    group by symbol
+    having count(*) >= {{min_bars}} - 1
+),
+
 changes as (
     select
         symbol,
         trade_date,
         close,
-        case
-            when close = lag(close) over (partition by symbol order by trade_date) then 0
-            else 1
-        end as starts_run
-    from valid_bars
+        case when close = prev_close then 0 else 1 end as starts_run
+    from lagged
+    where symbol in (select symbol from repeating_symbols)
 ),
 
 numbered as (

@@ -1,12 +1,11 @@
--- Parse, type and de-duplicate the raw rows of this run's ingest runs: the body of the
--- temporary table stocks.tmp_daily_prices (written as Parquet by the engine).
+-- Parse and type the raw rows of this run's ingest runs: the body of the temporary table
+-- stocks.tmp_daily_prices as first written (as Parquet by the engine), every row read.
 --
 -- Every raw value is text. A value that does not parse becomes null and the row keeps a
 -- parse_error naming the field and what arrived, so the audit quarantines it instead of
--- the row vanishing. De-duplication, per symbol and trading date:
---   * exact copies of a row within one fetch are dropped (counted as duplicates);
---   * the latest fetch wins: rows from older fetches are dropped (counted as duplicates);
---   * rows of the same fetch that disagree are all kept, for the uniqueness rule to catch.
+-- the row vanishing. Duplicates are dropped afterwards, by write_temp_dedupe.sql, and only
+-- when write_temp_duplicates.sql finds any: a backfill of millions of rows has none, and
+-- sorting them all to look for some would cost more than reading them.
 -- Parameters: ingest_run_ids (the ingest runs this pipeline run processes).
 with
 
@@ -25,6 +24,34 @@ raw_rows as (
         trim(replace(volume, chr(13), '')) as raw_volume
     from stocks.raw_daily
     where run_id in ({{ingest_run_ids}})
+),
+
+lined as (
+    select
+        *,
+        concat_ws(
+            ',',
+            coalesce(raw_timestamp, ''),
+            coalesce(raw_open, ''),
+            coalesce(raw_high, ''),
+            coalesce(raw_low, ''),
+            coalesce(raw_close, ''),
+            coalesce(raw_volume, '')
+        ) as raw_line
+    from raw_rows
+),
+
+checked as (
+    select
+        *,
+        -- One pattern for the whole line: a line that matches it has six fields (none can
+        -- hold a comma), each of the shape the strict per-field patterns below ask for, so
+        -- nearly every row is typed after one match instead of six.
+        regexp_like(
+            raw_line,
+            '^\d{4}-\d{2}-\d{2},([+-]?(\d+\.?\d*|\.\d+),){4}[+-]?\d{1,18}$'
+        ) as well_formed
+    from lined
 ),
 
 fetches as (
@@ -48,70 +75,73 @@ typed as (
         raw_low,
         raw_close,
         raw_volume,
+        raw_line,
+        well_formed,
         -- strict shapes first, so both engines accept exactly the same text
         case
+            when well_formed then try_cast(raw_timestamp as date)
             when regexp_like(raw_timestamp, '^\d{4}-\d{2}-\d{2}$') then try_cast(raw_timestamp as date)
         end as trade_date,
         case
+            when well_formed then try_cast(raw_open as double)
             when regexp_like(raw_open, '^[+-]?(\d+\.?\d*|\.\d+)$') then try_cast(raw_open as double)
         end as open,
         case
+            when well_formed then try_cast(raw_high as double)
             when regexp_like(raw_high, '^[+-]?(\d+\.?\d*|\.\d+)$') then try_cast(raw_high as double)
         end as high,
         case
+            when well_formed then try_cast(raw_low as double)
             when regexp_like(raw_low, '^[+-]?(\d+\.?\d*|\.\d+)$') then try_cast(raw_low as double)
         end as low,
         case
+            when well_formed then try_cast(raw_close as double)
             when regexp_like(raw_close, '^[+-]?(\d+\.?\d*|\.\d+)$') then try_cast(raw_close as double)
         end as close,
         case
+            when well_formed then try_cast(raw_volume as bigint)
             when regexp_like(raw_volume, '^[+-]?\d{1,18}$') then try_cast(raw_volume as bigint)
-        end as volume,
-        concat_ws(
-            ',',
-            coalesce(raw_timestamp, ''),
-            coalesce(raw_open, ''),
-            coalesce(raw_high, ''),
-            coalesce(raw_low, ''),
-            coalesce(raw_close, ''),
-            coalesce(raw_volume, '')
-        ) as raw_line
-    from raw_rows
+        end as volume
+    from checked
 ),
 
 explained as (
     select
         *,
-        nullif(
-            concat_ws(
-                '; ',
-                case
-                    when coalesce(raw_timestamp, '') = '' then 'timestamp is missing'
-                    when trade_date is null then 'timestamp ''' || raw_timestamp || ''' is not a date (YYYY-MM-DD)'
-                end,
-                case
-                    when coalesce(raw_open, '') = '' then 'open is missing'
-                    when open is null then 'open ''' || raw_open || ''' is not a number'
-                end,
-                case
-                    when coalesce(raw_high, '') = '' then 'high is missing'
-                    when high is null then 'high ''' || raw_high || ''' is not a number'
-                end,
-                case
-                    when coalesce(raw_low, '') = '' then 'low is missing'
-                    when low is null then 'low ''' || raw_low || ''' is not a number'
-                end,
-                case
-                    when coalesce(raw_close, '') = '' then 'close is missing'
-                    when close is null then 'close ''' || raw_close || ''' is not a number'
-                end,
-                case
-                    when coalesce(raw_volume, '') = '' then 'volume is missing'
-                    when volume is null then 'volume ''' || raw_volume || ''' is not a whole number'
-                end
-            ),
-            ''
-        ) as parse_error
+        case
+            -- a well-formed line parsed whole, unless its date does not exist (2024-02-30)
+            when well_formed and trade_date is not null then cast(null as varchar)
+            else nullif(
+                concat_ws(
+                    '; ',
+                    case
+                        when coalesce(raw_timestamp, '') = '' then 'timestamp is missing'
+                        when trade_date is null then 'timestamp ''' || raw_timestamp || ''' is not a date (YYYY-MM-DD)'
+                    end,
+                    case
+                        when coalesce(raw_open, '') = '' then 'open is missing'
+                        when open is null then 'open ''' || raw_open || ''' is not a number'
+                    end,
+                    case
+                        when coalesce(raw_high, '') = '' then 'high is missing'
+                        when high is null then 'high ''' || raw_high || ''' is not a number'
+                    end,
+                    case
+                        when coalesce(raw_low, '') = '' then 'low is missing'
+                        when low is null then 'low ''' || raw_low || ''' is not a number'
+                    end,
+                    case
+                        when coalesce(raw_close, '') = '' then 'close is missing'
+                        when close is null then 'close ''' || raw_close || ''' is not a number'
+                    end,
+                    case
+                        when coalesce(raw_volume, '') = '' then 'volume is missing'
+                        when volume is null then 'volume ''' || raw_volume || ''' is not a whole number'
+                    end
+                ),
+                ''
+            )
+        end as parse_error
     from typed
 ),
 
@@ -126,34 +156,7 @@ with_fetch as (
         and f.symbol = e.symbol
 ),
 
-exact_copies as (
-    select
-        *,
-        row_number() over (
-            partition by run_id, symbol, raw_line
-            order by source_file
-        ) as copy_number
-    from with_fetch
-),
-
-distinct_rows as (
-    select *
-    from exact_copies
-    where copy_number = 1
-),
-
-fetch_order as (
-    select
-        *,
-        -- dense_rank: every row of the winning fetch ranks 1, disagreeing ones included
-        dense_rank() over (
-            partition by symbol, coalesce(cast(trade_date as varchar), raw_timestamp)
-            order by fetched_at desc, run_id desc
-        ) as fetch_rank
-    from distinct_rows
-),
-
-latest_fetch as (
+typed_rows as (
     select
         symbol,
         trade_date,
@@ -171,9 +174,7 @@ latest_fetch as (
         parse_error,
         -- a date that did not parse files under the year it was ingested
         coalesce(year(trade_date), year(cast(ingest_date as date))) as trade_year
-    from fetch_order
-    where fetch_rank = 1
+    from with_fetch
 )
 
-select * from latest_fetch
-order by trade_year, symbol, trade_date, raw_line
+select * from typed_rows

@@ -126,9 +126,12 @@ class AthenaEngine:
         """Run a statement whose result does not matter (CREATE VIEW, DROP VIEW)."""
         self.run(sql, label=label)
 
-    def write_parquet(self, select_sql: str, location: str, *, label: str | None = None) -> list[str]:
+    def write_parquet(self, select_sql: str, location: str, *, label: str | None = None,
+                      cluster_by: str | None = None) -> list[str]:
         """CTAS the SELECT as Parquet into the empty lake prefix `location`; returns the keys
-        written. The CTAS table definition is dropped afterwards, the files stay."""
+        written. The CTAS table definition is dropped afterwards, the files stay. `cluster_by`
+        is a hint Athena does without: its CTAS writes files in parallel and readers prune
+        row groups by their statistics."""
         label = label or describe_sql(select_sql)
         location = location if location.endswith("/") else location + "/"
         existing = self.storage.list_keys(location)

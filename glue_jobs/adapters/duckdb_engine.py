@@ -148,10 +148,13 @@ class DuckDBEngine:
             if re.match(r"\s*(--[^\n]*\n\s*)*(create|drop)\b", sql, re.IGNORECASE):
                 self._views_made.update(self._created_views(sql))
 
-    def write_parquet(self, select_sql: str, location: str) -> list[str]:
-        """Write the SELECT's rows as one Parquet file under `location`, which must hold no
-        files yet (like Athena's CTAS). The file appears under its final name only once
-        complete, so a crash leaves nothing a reader could pick up."""
+    def write_parquet(self, select_sql: str, location: str, *, cluster_by: str | None = None) -> list[str]:
+        """Write the SELECT's rows as Parquet under `location`, which must hold no files yet
+        (like Athena's CTAS): one file, or with `cluster_by` one file per value of that column
+        (<location><column>=<value>/part-00000.parquet, the column kept in the file), which is
+        much cheaper than sorting a big result and lets a reader filtering on the column skip
+        the other files by their statistics. Files appear under their final names only once
+        all are complete, so a crash leaves nothing a reader could pick up."""
         location = location if location.endswith("/") else location + "/"
         existing = self.storage.list_keys(location)
         if existing:
@@ -159,27 +162,41 @@ class DuckDBEngine:
                 f"{_label(select_sql)}: refusing to write into {self.storage.uri(location)}: it already "
                 f"holds {len(existing)} file(s) (e.g. {existing[0]}); a write needs a fresh, empty location"
             )
-        key = location + "part-00000.parquet"
-        final = self._local_path(key)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        partial = final.with_name(".tmp-" + final.name)
+        root = self._local_path(location)
+        options = "format parquet, compression zstd, row_group_size 122880"
+        if cluster_by is None:
+            partial = root / ".tmp-part-00000.parquet"  # hidden from readers until renamed
+            partial.parent.mkdir(parents=True, exist_ok=True)
+        else:
+            # beside the location, not in it: readers list the location, and a partial
+            # partitioned write has files whose names do not say they are partial
+            partial = root.parent / f".tmp-{root.name}"
+            shutil.rmtree(partial, ignore_errors=True)
+            partial.mkdir(parents=True)
+            options += (f", partition_by ({_quote_ident(cluster_by)}), write_partition_columns true, "
+                        "filename_pattern 'part-{i}'")
         with self._lock:
             statements = self._prepare(select_sql)
             if len(statements) != 1:
                 raise QueryError(f"{_label(select_sql)}: write_parquet takes exactly one SELECT")
-            copy = (
-                f"copy ({statements[0]}) to {_quote_str(str(partial))} "
-                f"(format parquet, compression zstd, row_group_size 122880)"
-            )
             try:
-                self._run(copy, select_sql)
+                self._run(f"copy ({statements[0]}) to {_quote_str(str(partial))} ({options})", select_sql)
             except BaseException:
-                if partial.exists():
-                    partial.unlink()
+                _remove(partial)
                 raise
-        failpoints.hit("engine.before_rename", key)
-        os.replace(partial, final)
-        return [key]
+        if cluster_by is None:
+            moves = [(partial, root / "part-00000.parquet")]
+        else:
+            moves = [(f, root / f.parent.name / f"part-{n:05d}.parquet")
+                     for n, f in enumerate(sorted(partial.rglob("*.parquet")))]
+        keys = [location + dest.relative_to(root).as_posix() for _, dest in moves]
+        failpoints.hit("engine.before_rename", keys[0] if keys else location)
+        for source, dest in moves:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, dest)
+        if cluster_by is not None:
+            _remove(partial)
+        return keys
 
     # -- preparing a statement ---------------------------------------------------------------
 
@@ -367,6 +384,13 @@ class DuckDBEngine:
             cols.append('cast(null as VARCHAR) as "$path"')
         return f"select {', '.join(cols)} limit 0"
 
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists():
+        path.unlink()
 
 @lru_cache(maxsize=1)
 def _analysis_views() -> dict[str, str]:

@@ -20,6 +20,8 @@ class Engine(Protocol):
     def execute(self, sql: str) -> None:
         """Run a statement that returns nothing useful (CREATE VIEW, DROP VIEW)."""
 
-    def write_parquet(self, select_sql: str, location: str) -> list[str]:
+    def write_parquet(self, select_sql: str, location: str, *, cluster_by: str | None = None) -> list[str]:
         """Run a SELECT and write its result as Parquet under the lake key prefix `location`,
-        which must not hold files yet (CTAS semantics). Returns the keys written."""
+        which must not hold files yet (CTAS semantics). Returns the keys written. `cluster_by`
+        names a column the engine may split the files by (one value per file), a hint for
+        big writes that later readers filter on; the table stays unpartitioned either way."""

@@ -6,6 +6,7 @@ conservatively treat the regular 16:00 close as the completion time.
 """
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from functools import cache
 from zoneinfo import ZoneInfo
@@ -25,16 +26,34 @@ def is_session(day: dt.date) -> bool:
     return day.weekday() < 5 and day not in _nyse_holidays(day.year)
 
 
+@cache
+def _sessions_of_year(year: int) -> tuple[dt.date, ...]:
+    first = dt.date(year, 1, 1)
+    days = (first + dt.timedelta(days=n) for n in range((dt.date(year + 1, 1, 1) - first).days))
+    return tuple(d for d in days if is_session(d))
+
+
+def _year_slices(start: dt.date, end: dt.date):
+    """(the year's sessions, first index, end index) for each year from start to end."""
+    for year in range(start.year, end.year + 1):
+        days = _sessions_of_year(year)
+        low = bisect.bisect_left(days, start) if year == start.year else 0
+        high = bisect.bisect_right(days, end) if year == end.year else len(days)
+        yield days, low, high
+
+
 def sessions_between(start: dt.date, end: dt.date) -> list[dt.date]:
     """Every session from start to end, both included."""
-    out = []
-    day = start
-    one = dt.timedelta(days=1)
-    while day <= end:
-        if is_session(day):
-            out.append(day)
-        day += one
+    out: list[dt.date] = []
+    for days, low, high in _year_slices(start, end):
+        out.extend(days[low:high])
     return out
+
+
+def count_sessions(start: dt.date, end: dt.date) -> int:
+    """len(sessions_between(start, end)), without listing them: per-symbol checks over 20
+    years of 5,000 symbols call it 5,000 times."""
+    return sum(max(0, high - low) for _, low, high in _year_slices(start, end))
 
 
 def previous_session(day: dt.date) -> dt.date:

@@ -53,9 +53,9 @@ class FaultyEngine:
         self.faults.query(sql)
         return self.inner.query(sql)
 
-    def write_parquet(self, select_sql, location):
+    def write_parquet(self, select_sql, location, **options):
         self.faults.write(select_sql, location, self.inner.storage)
-        return self.inner.write_parquet(select_sql, location)
+        return self.inner.write_parquet(select_sql, location, **options)
 
     def __getattr__(self, name):
         return getattr(self.inner, name)
@@ -183,8 +183,8 @@ CASES = [
              "writing catalog/stocks/daily_prices.json failed: injected: connection reset"))),
     Case("engine-cancelled-count", "engine: write_temp's count query is cancelled", "write_temp",
          "was cancelled", B, B,
-         _query("write_temp_counts.sql", QueryError(
-             "sql/write_temp_counts.sql was cancelled (injected: the workgroup's query was stopped)"))),
+         _query("write_temp_read_counts.sql", QueryError(
+             "sql/write_temp_read_counts.sql was cancelled (injected: the workgroup's query was stopped)"))),
     Case("engine-timeout-audit", "engine: the audit's duplicate-key query times out", "audit",
          "timed out", B, B,
          _query("audit_duplicate_keys.sql", QueryError(

@@ -115,3 +115,22 @@ def test_athena_sql_is_transpiled(lake):
         "from (values (1, 10), (2, 30), (3, 20)) as t (x, y)"
     ).to_pylist()[0]
     assert row == {"ok": True, "m": 2}
+
+
+def test_a_clustered_write_puts_each_value_in_its_own_file_and_keeps_the_column(lake):
+    storage, catalog, engine, _ = lake
+    sql = "select i as n, 2000 + i % 3 as trade_year from unnest(sequence(1, 9)) as t(i)"
+    keys = engine.write_parquet(sql, "tmp/clustered/", cluster_by="trade_year")
+    assert sorted(k.split("/")[2] for k in keys) == ["trade_year=2000", "trade_year=2001", "trade_year=2002"]
+    for key in keys:
+        table = lake_parquet.read_table(storage, key.rsplit("/", 1)[0] + "/")
+        year = int(key.split("trade_year=")[1].split("/")[0])
+        assert set(table.column("trade_year").to_pylist()) == {year} and table.num_rows == 3
+    assert sorted(storage.list_keys("tmp/")) == sorted(keys)  # nothing left beside them
+
+
+def test_a_clustered_write_that_fails_leaves_no_file(lake):
+    storage, _, engine, _ = lake
+    with pytest.raises(QueryError):
+        engine.write_parquet("select cast('x' as integer) as trade_year", "tmp/clustered/", cluster_by="trade_year")
+    assert storage.list_keys("tmp/") == []

@@ -95,3 +95,18 @@ def test_nothing_pending_is_nothing_to_do(ctx):
     counts = write_temp.run(ctx)
     assert counts["raw_rows"] == 0 and counts["duplicates_dropped"] == 0
     assert pending.pending_ingest_runs(ctx.storage) == []
+
+
+def test_a_well_formed_line_whose_date_does_not_exist_still_says_why(ctx):
+    land(ctx.storage, run_id="i1", ingest_date="2024-03-08", bodies={
+        "ODD": csv_body([("2024-02-30", "1", "2", "0.5", "1.5", "10"), ("2024-02-29", "1", "2", "0.5", "1.5", "10")]),
+    })
+    crawl.run(ctx)
+    counts = write_temp.run(ctx)
+    rows = ctx.engine.query("select cast(trade_date as varchar) as day, parse_error, trade_year "
+                            "from stocks.tmp_daily_prices order by raw_line").to_pylist()
+    assert rows == [
+        {"day": "2024-02-29", "parse_error": None, "trade_year": 2024},
+        {"day": None, "parse_error": "timestamp '2024-02-30' is not a date (YYYY-MM-DD)", "trade_year": 2024},
+    ]
+    assert counts["duplicate_keys"] == 0 and counts["temp_rows"] == counts["raw_rows"] == 2
