@@ -15,43 +15,88 @@ raw_rows as (
         run_id,
         ingest_date,
         "$path" as source_file,
-        -- Athena's text reader splits lines on LF only, so a CRLF body leaves a CR behind
-        trim(replace("timestamp", chr(13), '')) as raw_timestamp,
-        trim(replace(open, chr(13), '')) as raw_open,
-        trim(replace(high, chr(13), '')) as raw_high,
-        trim(replace(low, chr(13), '')) as raw_low,
-        trim(replace(close, chr(13), '')) as raw_close,
-        trim(replace(volume, chr(13), '')) as raw_volume
-    from stocks.raw_daily
-    where run_id in ({{ingest_run_ids}})
-),
-
-lined as (
-    select
-        *,
+        "timestamp" as timestamp_text,
+        open as open_text,
+        high as high_text,
+        low as low_text,
+        close as close_text,
+        volume as volume_text,
         concat_ws(
             ',',
-            coalesce(raw_timestamp, ''),
-            coalesce(raw_open, ''),
-            coalesce(raw_high, ''),
-            coalesce(raw_low, ''),
-            coalesce(raw_close, ''),
-            coalesce(raw_volume, '')
-        ) as raw_line
-    from raw_rows
+            coalesce("timestamp", ''),
+            coalesce(open, ''),
+            coalesce(high, ''),
+            coalesce(low, ''),
+            coalesce(close, ''),
+            coalesce(volume, '')
+        ) as line_text
+    from stocks.raw_daily
+    where run_id in ({{ingest_run_ids}})
 ),
 
 checked as (
     select
         *,
-        -- One pattern for the whole line: a line that matches it has six fields (none can
-        -- hold a comma), each of the shape the strict per-field patterns below ask for, so
-        -- nearly every row is typed after one match instead of six.
+        -- One pattern for the whole line as read: a line that matches it has six fields (none
+        -- can hold a comma), each of the shape the strict per-field patterns below ask for,
+        -- with no blank to trim (Athena's text reader leaves a CRLF body's CR at the end). So
+        -- nearly every row is cleaned and typed after one match instead of twelve string
+        -- functions and six matches.
         regexp_like(
-            raw_line,
-            '^\d{4}-\d{2}-\d{2},([+-]?(\d+\.?\d*|\.\d+),){4}[+-]?\d{1,18}$'
+            line_text,
+            '^\d{4}-\d{2}-\d{2},([+-]?(\d+\.?\d*|\.\d+),){4}[+-]?\d{1,18}\r?$'
         ) as well_formed
-    from lined
+    from raw_rows
+),
+
+cleaned as (
+    select
+        symbol,
+        run_id,
+        ingest_date,
+        source_file,
+        well_formed,
+        -- Athena's text reader splits lines on LF only, so a CRLF body leaves a CR behind
+        case when well_formed then timestamp_text else trim(replace(timestamp_text, chr(13), '')) end as raw_timestamp,
+        case when well_formed then open_text else trim(replace(open_text, chr(13), '')) end as raw_open,
+        case when well_formed then high_text else trim(replace(high_text, chr(13), '')) end as raw_high,
+        case when well_formed then low_text else trim(replace(low_text, chr(13), '')) end as raw_low,
+        case when well_formed then close_text else trim(replace(close_text, chr(13), '')) end as raw_close,
+        case
+            when well_formed then replace(volume_text, chr(13), '')
+            else trim(replace(volume_text, chr(13), ''))
+        end as raw_volume,
+        line_text
+    from checked
+),
+
+lined as (
+    select
+        symbol,
+        run_id,
+        ingest_date,
+        source_file,
+        well_formed,
+        raw_timestamp,
+        raw_open,
+        raw_high,
+        raw_low,
+        raw_close,
+        raw_volume,
+        case
+            -- the line as read is already the line of the cleaned fields (but for a CR)
+            when well_formed then replace(line_text, chr(13), '')
+            else concat_ws(
+                ',',
+                coalesce(raw_timestamp, ''),
+                coalesce(raw_open, ''),
+                coalesce(raw_high, ''),
+                coalesce(raw_low, ''),
+                coalesce(raw_close, ''),
+                coalesce(raw_volume, '')
+            )
+        end as raw_line
+    from cleaned
 ),
 
 fetches as (
@@ -102,7 +147,7 @@ typed as (
             when well_formed then try_cast(raw_volume as bigint)
             when regexp_like(raw_volume, '^[+-]?\d{1,18}$') then try_cast(raw_volume as bigint)
         end as volume
-    from checked
+    from lined
 ),
 
 explained as (
