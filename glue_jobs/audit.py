@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -239,14 +240,18 @@ def run(ctx: RunContext) -> dict:
     if written.get("duplicate_keys", 1):
         duplicated = ctx.engine.query(sql_files.render("audit_duplicate_keys.sql")).to_pylist()
         rows_for_key = {(d["symbol"], d["trade_day"]): int(d["row_count"]) for d in duplicated}
-    # what a row's neighbours say (the jump rule), and the series warnings, over the whole batch
-    series = series_checks.gather(ctx.engine, book, limits)
+    # What a row's neighbours say (the jump rule) first: the row rules need it. The series
+    # warnings need nothing from the rows, so the engine works them out while the rows are
+    # checked here (pandas on one core, DuckDB on the others).
+    jumps = series_checks.gather_jumps(ctx.engine, book)
+    background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-series")
+    warnings_done = background.submit(series_checks.gather_warnings, ctx.engine, book, limits)
 
     keys = lake_parquet.data_files(ctx.storage, temp.location)
     chunks = audit_rules.plan_chunks(_row_groups(ctx.storage, keys), chunk_rows)
 
     def read(number: int, narrow: bool = False) -> pa.Table:
-        return series_rules.with_jumps(_read_chunk(ctx.storage, keys, chunks[number], narrow=narrow), series.jumps)
+        return series_rules.with_jumps(_read_chunk(ctx.storage, keys, chunks[number], narrow=narrow), jumps)
 
     checker = RowChecker(book, as_of=ctx.as_of, rows_for_key=rows_for_key,
                          suite_for=lambda rules: Suite(book, rules), reread=read)
@@ -279,11 +284,15 @@ def run(ctx: RunContext) -> dict:
         audited += checked.num_rows
         quarantined += len(labels)
 
-    for number in range(len(chunks)):
-        for checked in checker.check(number, read(number, narrow=True)):
+    try:
+        for number in range(len(chunks)):
+            for checked in checker.check(number, read(number, narrow=True)):
+                record(checked)
+        for checked in checker.finish():
             record(checked)
-    for checked in checker.finish():
-        record(checked)
+    finally:
+        background.shutdown(wait=True)  # never leave a query running behind a failed audit
+    warnings = warnings_done.result()
     good_by_year = {y: n - quarantined_by_year.get(y, 0) for y, n in rows_by_year.items()}
     good_by_year = {y: n for y, n in good_by_year.items() if n > 0}
     ge_seconds = checker.ge_seconds
@@ -301,7 +310,7 @@ def run(ctx: RunContext) -> dict:
         audited_rows=audited,
         quarantined_rows=quarantined,
     )
-    outcomes += series.warnings
+    outcomes += warnings
     result: dict[str, Any] = {
         "audited_rows": audited,
         "quarantined_rows": quarantined,

@@ -121,7 +121,7 @@ def derive(df: pd.DataFrame, *, as_of: dt.date, rows_for_key: dict[tuple[str, st
     temp table's columns; `rows_for_key` counts the rows of each duplicated (symbol, day) over
     the whole batch (every other key has one row)."""
     # Vectorised over the chunk (no per-row Python): a backfill derives 25 million rows.
-    out = df.copy()
+    out = df.copy(deep=False)  # new columns only: the input is never written to
     prices = out[["open", "high", "low", "close"]].to_numpy(dtype="float64", na_value=np.nan)
     complete = ~np.isnan(prices).any(axis=1)
     open_, high, low, close = prices.T

@@ -43,45 +43,65 @@ def screenable(expectation: str, kwargs: dict) -> bool:
     return allowed is not None and "column" in kwargs and set(kwargs) <= allowed
 
 
-def failing_mask(expectation: str, kwargs: dict, frame: pd.DataFrame) -> np.ndarray | None:
-    """True for each row failing the rule as GE judges it (nulls pass every rule but
-    not_null), or None when the column's type is not one this module knows how to compare."""
-    column = frame[kwargs["column"]]
-    present = column.notna().to_numpy()
-    if expectation == NULL:
-        return present
-    if expectation == NOT_NULL:
-        return ~present
-    if expectation == IN_SET:
-        return present & ~column.isin(list(kwargs["value_set"])).to_numpy()
+def _numbers(column: pd.Series) -> np.ndarray | None:
+    """The column as floats (nan for null), or None when it is not numeric."""
     if not pd.api.types.is_numeric_dtype(column.dtype) or pd.api.types.is_bool_dtype(column.dtype):
         return None
-    values = column.to_numpy(dtype="float64", na_value=np.nan)
-    bad = np.zeros(len(values), dtype=bool)
+    return column.to_numpy(dtype="float64", na_value=np.nan)
+
+
+
+def _present(column: pd.Series) -> np.ndarray:
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.codes.to_numpy() >= 0
+    return ~pd.isna(column.to_numpy())
+
+def judge(expectation: str, kwargs: dict, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
+    """(failing mask, witness positions) of a rule over a chunk, or None when the column's
+    type is not one this module knows how to compare. Each column is read once."""
+    column = frame[kwargs["column"]]
+    numbers = _numbers(column)
+    present = ~np.isnan(numbers) if numbers is not None else _present(column)
+    if expectation in (NULL, NOT_NULL):
+        bad = present if expectation == NULL else ~present
+        return bad, np.flatnonzero(~bad)[:1]
+    if expectation == IN_SET:
+        value_set = list(kwargs["value_set"])
+        passing = present & column.isin(value_set).to_numpy()
+        if len(value_set) == 1:
+            firsts = np.flatnonzero(passing)[:1]
+        else:  # one passing row per value of the set that occurs
+            found = [np.flatnonzero(passing & column.isin([v]).to_numpy())[:1] for v in value_set]
+            firsts = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+        return present & ~passing, firsts
+    if numbers is None:
+        return None
+    bad = np.zeros(len(numbers), dtype=bool)
     low, high = kwargs.get("min_value"), kwargs.get("max_value")
     with np.errstate(invalid="ignore"):
         if low is not None:
-            bad |= (values <= low) if kwargs.get("strict_min") else (values < low)
+            bad |= (numbers <= low) if kwargs.get("strict_min") else (numbers < low)
         if high is not None:
-            bad |= (values >= high) if kwargs.get("strict_max") else (values > high)
-    return present & bad
-
-
-def witnesses(expectation: str, kwargs: dict, frame: pd.DataFrame, bad: np.ndarray) -> np.ndarray:
-    """Positions of the passing rows whose verdict stands for every passing row's."""
-    column = frame[kwargs["column"]]
-    passing = ~bad
-    if expectation in (NULL, NOT_NULL):
-        return np.flatnonzero(passing)[:1]
-    present = column.notna().to_numpy() & passing
-    candidates = np.flatnonzero(present)
+            bad |= (numbers >= high) if kwargs.get("strict_max") else (numbers > high)
+    bad &= present
+    candidates = np.flatnonzero(present & ~bad)
     if candidates.size == 0:
-        return candidates
-    if expectation == IN_SET:
-        _, first = np.unique(pd.factorize(column.iloc[candidates])[0], return_index=True)
-        return candidates[first]
-    values = column.to_numpy(dtype="float64", na_value=np.nan)[candidates]
-    return np.unique(candidates[[int(np.argmin(values)), int(np.argmax(values))]])
+        return bad, candidates
+    values = numbers[candidates]
+    return bad, np.unique(candidates[[int(np.argmin(values)), int(np.argmax(values))]])
+
+
+def failing_mask(expectation: str, kwargs: dict, frame: pd.DataFrame) -> np.ndarray | None:
+    """True for each row failing the rule as GE judges it (nulls pass every rule but
+    not_null), or None when the column's type is not one this module knows how to compare."""
+    judged = judge(expectation, kwargs, frame)
+    return None if judged is None else judged[0]
+
+
+def witnesses(expectation: str, kwargs: dict, frame: pd.DataFrame, bad: np.ndarray | None = None) -> np.ndarray:
+    """Positions of the passing rows whose verdict stands for every passing row's."""
+    judged = judge(expectation, kwargs, frame)
+    return np.zeros(0, dtype=np.int64) if judged is None else judged[1]
 
 
 @dataclass
@@ -106,11 +126,11 @@ def screen_chunk(rules: list[tuple[str, str, dict]], frame: pd.DataFrame) -> Chu
     out = ChunkScreen()
     keep: list[np.ndarray] = []
     for name, expectation, kwargs in rules:
-        bad = failing_mask(expectation, kwargs, frame)
-        if bad is None:
+        judged = judge(expectation, kwargs, frame)
+        if judged is None:
             return ChunkScreen(complete=False)
-        out.flagged[name] = np.flatnonzero(bad)
-        keep += [out.flagged[name], witnesses(expectation, kwargs, frame, bad)]
+        out.flagged[name] = np.flatnonzero(judged[0])
+        keep += [out.flagged[name], judged[1]]
     out.reduced = np.unique(np.concatenate(keep)) if keep else np.zeros(0, dtype=np.int64)
     return out
 

@@ -27,12 +27,22 @@ def _uses(book: audit_rules.RuleBook, name: str) -> bool:
 
 def gather(engine, book: audit_rules.RuleBook, limits: dict[str, dict[str, float]]) -> SeriesFacts:
     """Run the series queries on stocks.tmp_daily_prices that the rule book needs."""
-    facts = SeriesFacts()
-    if _uses(book, "no_unexplained_jump"):
-        rows = engine.query(sql_files.render("audit_price_jumps.sql", {"min_factor": REPORT_FACTOR})).to_pylist()
-        facts.jumps = series_rules.jump_lookup(rows)
+    return SeriesFacts(jumps=gather_jumps(engine, book), warnings=gather_warnings(engine, book, limits))
+
+
+def gather_jumps(engine, book: audit_rules.RuleBook) -> dict[tuple[str, str], tuple[float, str, float]]:
+    """The jump rule's lookup (needed before the row rules run)."""
+    if not _uses(book, "no_unexplained_jump"):
+        return {}
+    rows = engine.query(sql_files.render("audit_price_jumps.sql", {"min_factor": REPORT_FACTOR})).to_pylist()
+    return series_rules.jump_lookup(rows)
+
+
+def gather_warnings(engine, book: audit_rules.RuleBook, limits: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
+    """The warning rules' outcomes (independent of the row rules: the audit runs this while
+    it checks the rows)."""
     if not getattr(book, "warning_rules", ()):
-        return facts
+        return []
     extent = engine.query(sql_files.render("audit_series_extent.sql")).to_pylist()
     most = int(limits.get("series_not_stale", {}).get("max_identical_closes", 5))
     identical = engine.query(sql_files.render("audit_identical_closes.sql", {"min_bars": most + 1})).to_pylist()
@@ -41,10 +51,10 @@ def gather(engine, book: audit_rules.RuleBook, limits: dict[str, dict[str, float
     if short:
         for row in engine.query(sql_files.render("audit_series_days.sql", {"symbols": short})).to_pylist():
             days.setdefault(row["symbol"], set()).add(row["trade_day"])
-    facts.warnings = series_rules.warnings(
+    warnings = series_rules.warnings(
         book, limits, identical=identical, stale=series_rules.stale_newest(extent),
         missing=series_rules.missing_sessions(extent, days))
-    for w in facts.warnings:
+    for w in warnings:
         if not w["success"]:
             log.warning("audit warning %s: %s", w["rule"], w["example"])
-    return facts
+    return warnings

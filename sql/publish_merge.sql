@@ -91,17 +91,47 @@ candidates as (
     select * from changed_rows
 ),
 
+-- Only a symbol and date with more than one candidate needs ranking (a backfill has none):
+-- a window over a whole year's rows would sort them all once more.
+contested_keys as (
+    select
+        symbol,
+        trade_date
+    from candidates
+    group by symbol, trade_date
+    having count(*) > 1
+),
+
+uncontested as (
+    select c.*
+    from candidates as c
+    where not exists (
+        select 1
+        from contested_keys as k
+        where k.symbol = c.symbol
+            and k.trade_date = c.trade_date
+    )
+),
+
 ranked as (
     select
-        *,
+        c.*,
         row_number() over (
-            partition by symbol, trade_date
-            order by fetched_at desc, run_id desc
+            partition by c.symbol, c.trade_date
+            order by c.fetched_at desc, c.run_id desc
         ) as recency
-    from candidates
+    from candidates as c
+    where exists (
+        select 1
+        from contested_keys as k
+        where k.symbol = c.symbol
+            and k.trade_date = c.trade_date
+    )
 ),
 
 merged as (
+    select * from uncontested
+    union all
     select
         symbol,
         trade_date,
