@@ -214,7 +214,8 @@ class RunLog:
         stored["problems"] = problems
         stored["updated_at"] = _now()
         failpoints.hit("run_log.before_write", self.run_id)
-        self.storage.put_bytes(self.key, json.dumps(stored, indent=1, default=str).encode() + b"\n")
+        # compact: a big run's log lists thousands of fetches and is saved at every stage step
+        self.storage.put_bytes(self.key, json.dumps(stored, separators=(",", ":"), default=str).encode() + b"\n")
         self.doc = stored
         self._touched.clear()
         self._touched_stages.clear()

@@ -72,8 +72,13 @@ def wap(lake: str, symbols: int, as_of: str) -> dict[str, Any]:
 
     settings = Settings(lake=lake, symbols=symbol_names(symbols), as_of=_date(as_of))
     lines: list[str] = []
+
+    def say(line: str) -> None:  # kept for the result, and shown in the phase's log as it goes
+        lines.append(line)
+        print(line, flush=True)
+
     started = time.monotonic()
-    outcome = run_stages(settings, WAP_STAGES, say=lines.append)
+    outcome = run_stages(settings, WAP_STAGES, say=say)
     seconds = time.monotonic() - started
     doc = RunLog.load(LocalStorage(lake), outcome.run_id).doc
     stages = {name: float(doc["stages"][name].get("seconds") or 0.0) for name in WAP_STAGES}
@@ -179,8 +184,9 @@ def queries(lake: str, as_of: str, sessions: int, repeats: int) -> dict[str, Any
         views[name] = round(_timed(lambda s=sql: engine.query(s))[0], 1)
     for name in sql_files.names("views"):
         view = Path(name).stem
-        sql = sql_files.render("count_rows.sql", {"table": Identifier(f"{lake_layout.DATABASE}.{view}")})
-        views[f"{view} (all rows)"] = round(_timed(lambda s=sql: engine.query(s))[0], 1)
+        sql = sql_files.render("bench/view_for_symbol.sql",
+                               {"view": Identifier(f"{lake_layout.DATABASE}.{view}"), "symbol": symbol})
+        views[f"{view} (one symbol)"] = round(_timed(lambda s=sql: engine.query(s))[0], 1)
     tr = selection.time_range
     return {
         "panels": panels,
