@@ -93,6 +93,63 @@ def _transpile(sql: str) -> tuple[tuple[str, ...], frozenset[str]]:
     return statements, frozenset(sql_files.table_refs(sql))
 
 
+@lru_cache(maxsize=512)
+def _transpile_pruned(sql: str, prunable: frozenset[tuple[str, tuple[str, ...]]]
+                      ) -> tuple[tuple[str, ...], frozenset[str], tuple[tuple[str, str, tuple], ...]]:
+    """Like _transpile, but a SELECT that reads one of the `prunable` (table, partition keys)
+    alone and keeps only some values of a partition key (`run_id in ('a', 'b')`) reads a
+    view of just those partitions instead: (statements, tables read, (view, table, filters)).
+    Athena prunes partitions from the catalog the same way; without it the raw table's view
+    lists every body ever landed, on every run."""
+    from sqlglot import exp
+
+    keys = dict(prunable)
+    try:
+        trees = [t for t in sqlglot.parse(sql, read="trino") if t is not None]
+    except sqlglot.errors.ParseError as exc:
+        raise QueryError(f"{_label(sql)}: not valid Athena SQL: {exc}") from exc
+    pruned: dict[str, tuple[str, tuple]] = {}
+    for tree in trees:
+        for select in tree.find_all(exp.Select):
+            source = select.args.get("from_") or select.args.get("from")  # sqlglot renamed it
+            table = source.this if source is not None else None
+            if not isinstance(table, exp.Table) or select.args.get("joins") or not select.args.get("where"):
+                continue
+            name = table.name.lower()
+            if (table.db or "").lower() != lake_layout.DATABASE or name not in keys:
+                continue
+            filters = _partition_filters(select.args["where"].this, keys[name])
+            if not filters:
+                continue
+            view = f"{name}__partitions_{hashlib.sha1(repr((name, filters)).encode()).hexdigest()[:12]}"
+            pruned[view] = (name, filters)
+            table.set("this", exp.to_identifier(view))
+    statements = tuple(s for tree in trees for s in [tree.sql(dialect="duckdb")] if s.strip())
+    refs = set()
+    for tree in trees:
+        refs |= sql_files.table_refs(tree.sql(dialect="trino"))
+    return statements, frozenset(refs), tuple((v, t, f) for v, (t, f) in sorted(pruned.items()))
+
+
+def _partition_filters(where, partition_keys: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(key, allowed values) of each `key in (literals)` / `key = literal` ANDed into a WHERE."""
+    from sqlglot import exp
+
+    conjuncts = list(where.flatten()) if isinstance(where, exp.And) else [where]
+    found = {}
+    for c in conjuncts:
+        if isinstance(c, exp.In) and isinstance(c.this, exp.Column) and not c.args.get("query"):
+            column, values = c.this, c.expressions
+        elif isinstance(c, exp.EQ) and isinstance(c.this, exp.Column):
+            column, values = c.this, [c.expression]
+        else:
+            continue
+        key = column.name.lower()
+        if key in partition_keys and values and all(isinstance(v, exp.Literal) for v in values):
+            found[key] = tuple(sorted({str(v.this) for v in values}))
+    return tuple(sorted(found.items()))
+
+
 def _label(sql: str) -> str:
     match = re.search(r"--\s*(sql/\S+\.sql)", sql)
     if match:
@@ -279,9 +336,38 @@ class DuckDBEngine:
         statements, refs = _transpile(sql)
         if not statements:
             raise QueryError(f"{_label(sql)}: no statement to run")
+        prunable = frozenset(p for p in (self._prunable(ref) for ref in refs) if p is not None)
+        if prunable:
+            statements, refs, pruned = _transpile_pruned(sql, prunable)
+            for view, table, filters in pruned:
+                self._expose_partitions(view, table, dict(filters))
+            views = {view for view, _, _ in pruned}
+            refs = frozenset(r for r in refs if r.rpartition(".")[2] not in views)
         for ref in sorted(refs):
             self._expose(ref, ())
         return statements
+
+    def _prunable(self, ref: str) -> tuple[str, tuple[str, ...]] | None:
+        """(table, partition keys) for a CSV table with partitions: its statements read only
+        the partitions they keep (the Parquet tables have few partitions, and DuckDB skips
+        the rest by their hive paths itself)."""
+        db, _, name = ref.rpartition(".")
+        if db not in ("", self.database) or name in _analysis_views():
+            return None
+        table = self.catalog.get_table(self.database, name)
+        if table is None or table.format.lower() != "csv" or not table.partition_keys:
+            return None
+        return name, tuple(c.name.lower() for c in table.partition_keys)
+
+    def _expose_partitions(self, view: str, name: str, filters: dict[str, tuple[str, ...]]) -> None:
+        version = self._version(name)
+        if version is None or self._table_versions.get(view) == version:
+            return
+        table = self.catalog.get_table(self.database, name)
+        keep = [p for p in self.catalog.list_partitions(self.database, name)
+                if all(str(p.values.get(k)) in allowed for k, allowed in filters.items())]
+        self._make_table_view(view, table=table, partitions=keep)
+        self._table_versions[view] = version
 
     def _run(self, statement: str, original: str):
         import duckdb
@@ -360,12 +446,16 @@ class DuckDBEngine:
 
     # -- catalog tables as views -------------------------------------------------------------
 
-    def _make_table_view(self, name: str) -> None:
-        table = self.catalog.get_table(self.database, name)
+    def _make_table_view(self, name: str, *, table: TableDef | None = None,
+                         partitions: list[Partition] | None = None) -> None:
+        """A view `name` over the table's files (or over the given partitions' only)."""
+        table = table or self.catalog.get_table(self.database, name)
         if table is None:
             return
-        partitions = self.catalog.list_partitions(self.database, name) if table.partition_keys else []
-        files = self._files(table, partitions)
+        every_partition = partitions is None
+        if partitions is None:
+            partitions = self.catalog.list_partitions(self.database, name) if table.partition_keys else []
+        files = self._files(table, partitions, every_partition=every_partition)
         variable = f"tickerlake_files_{name}"
         self.con.execute(f"set variable {variable} = ?", [files])
         if not files:
@@ -379,7 +469,7 @@ class DuckDBEngine:
         self.con.execute(f"create or replace view {self.database}.{_quote_ident(name)} as {select}")
         log.debug("exposed %s over %d file(s)", table.qualified, len(files))
 
-    def _files(self, table: TableDef, partitions: list[Partition]) -> list[str]:
+    def _files(self, table: TableDef, partitions: list[Partition], *, every_partition: bool = True) -> list[str]:
         wanted = self._is_data_file(table)
         if not table.partition_keys:
             return [self.storage.uri(k) for k in self.storage.list_keys(table.location) if wanted(k)]
@@ -391,7 +481,8 @@ class DuckDBEngine:
                     f"spell its values; the local engine reads partition values from hive-style paths"
                 )
         locations = sorted({p.location for p in partitions})
-        if len(locations) > _LIST_WHOLE_TABLE_ABOVE and all(loc.startswith(table.location) for loc in locations):
+        if (every_partition and len(locations) > _LIST_WHOLE_TABLE_ABOVE
+                and all(loc.startswith(table.location) for loc in locations)):
             registered = set(locations)
             keys = []
             for key in self.storage.list_keys(table.location):

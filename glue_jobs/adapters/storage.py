@@ -76,7 +76,11 @@ class LocalStorage:
         return Path(self.root, *key.split("/"))
 
     def uri(self, key: str) -> str:
-        return str(self._path(key))
+        key = key.lstrip("/")
+        if ".." in key.split("/"):
+            raise StorageError(f"refusing key outside the lake: {key!r}")
+        # plain strings (the same path as _path gives): engines ask for every file of a table
+        return os.path.join(self.root, *[part for part in key.split("/") if part not in ("", ".")])
 
     def put_bytes(self, key: str, data: bytes, *, create_only: bool = False) -> None:
         path = self._path(key)

@@ -134,3 +134,17 @@ def test_a_clustered_write_that_fails_leaves_no_file(lake):
     with pytest.raises(QueryError):
         engine.write_parquet("select cast('x' as integer) as trade_year", "tmp/clustered/", cluster_by="trade_year")
     assert storage.list_keys("tmp/") == []
+
+
+def test_a_statement_keeping_some_runs_reads_only_their_raw_partitions(lake):
+    storage, catalog, engine, _ = lake
+    for run_id, close in (("r1", "1.5"), ("r2", "2.5"), ("r3", "3.5")):
+        _raw(storage, catalog, "IBM", csv_body([("2024-03-08", "1", "2", "0.5", close, "10")]), run_id=run_id)
+    sql = "select run_id, close from stocks.raw_daily where run_id in ('r1', 'r3') and symbol = 'IBM' order by run_id"
+    assert engine.query(sql).to_pylist() == [{"run_id": "r1", "close": "1.5"}, {"run_id": "r3", "close": "3.5"}]
+    views = {name: engine.con.execute(f"select getvariable('tickerlake_files_{name}')").fetchone()[0]
+             for (name,) in engine.con.execute("select view_name from duckdb_views() where view_name like 'raw_daily%'").fetchall()}
+    pruned = [files for name, files in views.items() if name != "raw_daily"]
+    assert pruned and all(len(files) == 2 and all("run_id=r2" not in f for f in files) for files in pruned)
+    # a statement without such a filter still reads every partition
+    assert engine.query("select count(*) as n from stocks.raw_daily").to_pylist() == [{"n": 3}]
