@@ -84,7 +84,9 @@ class LocalCatalog:
             ) from exc
 
     def _write(self, database: str, name: str, doc: dict) -> None:
-        data = json.dumps(doc, indent=1, sort_keys=True).encode() + b"\n"
+        # compact, so the C encoder writes it: the raw table's document lists every partition
+        # ever crawled, and an indented dump of 15,000 took 0.4 s of every crawl
+        data = json.dumps(doc, separators=(",", ":"), sort_keys=True).encode() + b"\n"
         failpoints.hit("catalog.before_write", f"{database}.{name}")
         self.storage.put_bytes(self._key(database, name), data)
         failpoints.hit("catalog.after_write", f"{database}.{name}")
