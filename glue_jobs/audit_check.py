@@ -185,8 +185,9 @@ class RowChecker:
 def _checked(number: int, num_rows: int, failing: dict[str, list[int]], positions: list[int],
              frame: pd.DataFrame, table: pa.Table, rows_by_year: dict[str, int]) -> CheckedChunk:
     records = frame.to_dict("records")
-    raw_lines = table.column("raw_line").to_pylist() if "raw_line" in table.column_names else [None] * len(records)
-    for record, raw_line in zip(records, raw_lines):
-        record["raw_line"] = raw_line
+    # the columns the narrow read left out (raw_line, source_file), for the reasons
+    for record, row in zip(records, table.to_pylist()):
+        for name, value in row.items():
+            record.setdefault(name, value)
     failing = {rule: sorted(ps) for rule, ps in failing.items() if ps}
     return CheckedChunk(number, num_rows, failing, positions, dict(zip(positions, records)), table, rows_by_year)

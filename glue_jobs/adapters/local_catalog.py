@@ -59,6 +59,10 @@ class LocalCatalog:
 
     def __init__(self, storage: Storage):
         self.storage = storage
+        # (database, name) -> (digest of the document's bytes, the document parsed): a raw
+        # table's document lists every partition ever crawled, and each stage and statement
+        # asks for it again; the bytes are still read every time, so a change is never missed
+        self._parsed: dict[tuple[str, str], tuple[bytes, dict]] = {}
 
     # -- documents ---------------------------------------------------------------------------
 
@@ -73,8 +77,23 @@ class LocalCatalog:
 
     def _read(self, database: str, name: str) -> dict | None:
         raw = self._read_raw(database, name)
+        return None if raw is None else self._decode(raw, database, name)
+
+    def _read_shared(self, database: str, name: str) -> dict | None:
+        """The document as stored now, parsed once per content: for reading only (never
+        change what it returns, other callers get the same object)."""
+        raw = self._read_raw(database, name)
         if raw is None:
             return None
+        digest = hashlib.sha1(raw).digest()
+        cached = self._parsed.get((database, name))
+        if cached is not None and cached[0] == digest:
+            return cached[1]
+        doc = self._decode(raw, database, name)
+        self._parsed[(database, name)] = (digest, doc)
+        return doc
+
+    def _decode(self, raw: bytes, database: str, name: str) -> dict:
         try:
             return json.loads(raw)
         except ValueError as exc:
@@ -106,7 +125,7 @@ class LocalCatalog:
     # -- tables ------------------------------------------------------------------------------
 
     def get_table(self, database: str, name: str) -> TableDef | None:
-        doc = self._read(database, name)
+        doc = self._read_shared(database, name)
         return None if doc is None else table_from_dict(doc["table"])
 
     def create_table(self, table: TableDef, *, replace: bool = False) -> None:
@@ -141,7 +160,9 @@ class LocalCatalog:
 
     def list_partitions(self, database: str, name: str) -> list[Partition]:
         """Every registered partition, sorted by values."""
-        doc = self._require(database, name)
+        doc = self._read_shared(database, name)
+        if doc is None:
+            raise CatalogError(f"{database}.{name} does not exist in the local catalog: run the crawl/publish first")
         return [_partition_from_dict(p) for p in doc.get("partitions", [])]
 
     def _checked(self, table: TableDef, partitions: list[Partition]) -> list[Partition]:

@@ -54,7 +54,10 @@ def _warm_imports() -> float:
     import great_expectations  # noqa: F401
 
     import glue_jobs.after_publish  # noqa: F401
+    import glue_jobs.alerts.stage  # noqa: F401
     import glue_jobs.audit  # noqa: F401
+    import glue_jobs.crawl  # noqa: F401
+    import glue_jobs.ledger.stage  # noqa: F401
     import glue_jobs.publish  # noqa: F401
     import glue_jobs.write_temp  # noqa: F401
     import workflows.runner  # noqa: F401
