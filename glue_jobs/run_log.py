@@ -90,6 +90,7 @@ class RunLog:
         self._touched: set[str] = set()
         self._touched_stages: set[str] = set()
         self._clock: dict[str, float] = {}
+        self._written: bytes | None = None  # what this log last wrote (or read) as the stored log
 
     @property
     def key(self) -> str:
@@ -190,9 +191,13 @@ class RunLog:
     def save(self) -> None:
         """Merge what this process changed into the stored log and write it back."""
         try:
-            stored = json.loads(self.storage.get_bytes(self.key))
+            raw = self.storage.get_bytes(self.key)
         except NotFound:
             stored = self._blank(self.run_id)
+        else:
+            # unchanged since this log wrote it: its own document is what is stored (a big run's
+            # log, thousands of fetches, is saved at every stage step)
+            stored = self.doc if raw == self._written else json.loads(raw)
         for key in self._touched:
             stored[key] = self.doc.get(key)
         stages = stored.setdefault("stages", {})
@@ -215,7 +220,9 @@ class RunLog:
         stored["updated_at"] = _now()
         failpoints.hit("run_log.before_write", self.run_id)
         # compact: a big run's log lists thousands of fetches and is saved at every stage step
-        self.storage.put_bytes(self.key, json.dumps(stored, separators=(",", ":"), default=str).encode() + b"\n")
+        data = json.dumps(stored, separators=(",", ":"), default=str).encode() + b"\n"
+        self.storage.put_bytes(self.key, data)
+        self._written = data
         self.doc = stored
         self._touched.clear()
         self._touched_stages.clear()
