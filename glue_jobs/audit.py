@@ -240,21 +240,16 @@ def run(ctx: RunContext) -> dict:
     if written.get("duplicate_keys", 1):
         duplicated = ctx.engine.query(sql_files.render("audit_duplicate_keys.sql")).to_pylist()
         rows_for_key = {(d["symbol"], d["trade_day"]): int(d["row_count"]) for d in duplicated}
-    # What a row's neighbours say (the jump rule) first: the row rules need it. The series
-    # warnings need nothing from the rows, so the engine works them out while the rows are
-    # checked here (pandas on one core, DuckDB on the others).
-    jumps = series_checks.gather_jumps(ctx.engine, book)
+    # The engine works out the whole-series facts (the jumps the jump rule looks up, then the
+    # warnings) while the rows are checked here: pandas on one core, DuckDB on the others.
+    # The rows are checked as if no bar jumped; nothing is recorded before the jumps are
+    # known, and if some bar did jump (a data error, rare) every row is checked again with them.
     background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-series")
+    jumps_done = background.submit(series_checks.gather_jumps, ctx.engine, book)
     warnings_done = background.submit(series_checks.gather_warnings, ctx.engine, book, limits)
 
     keys = lake_parquet.data_files(ctx.storage, temp.location)
     chunks = audit_rules.plan_chunks(_row_groups(ctx.storage, keys), chunk_rows)
-
-    def read(number: int, narrow: bool = False) -> pa.Table:
-        return series_rules.with_jumps(_read_chunk(ctx.storage, keys, chunks[number], narrow=narrow), jumps)
-
-    checker = RowChecker(book, as_of=ctx.as_of, rows_for_key=rows_for_key,
-                         suite_for=lambda rules: Suite(book, rules), reread=read)
     failing_by_rule = {r.name: 0 for r in book.row_rules}
     examples: dict[str, str] = {}
     rows_by_year: dict[str, int] = {}
@@ -284,18 +279,42 @@ def run(ctx: RunContext) -> dict:
         audited += checked.num_rows
         quarantined += len(labels)
 
+    ge_seconds = 0.0
+    chunks_in_full = 0
+
+    def check_rows(jumps: dict, known: bool) -> bool:
+        """Check every chunk; False (nothing recorded) when jumps turn out to matter."""
+        nonlocal ge_seconds, chunks_in_full
+
+        def read(number: int, narrow: bool = False) -> pa.Table:
+            return series_rules.with_jumps(_read_chunk(ctx.storage, keys, chunks[number], narrow=narrow), jumps)
+
+        checker = RowChecker(book, as_of=ctx.as_of, rows_for_key=rows_for_key,
+                             suite_for=lambda rules: Suite(book, rules), reread=read)
+        try:
+            for number in range(len(chunks) + 1):
+                done = checker.check(number, read(number, narrow=True)) if number < len(chunks) else checker.finish()
+                if done and not known:
+                    if jumps_done.result():
+                        return False
+                    known = True
+                for checked in done:
+                    record(checked)
+            if not known and jumps_done.result():
+                return False
+            return True
+        finally:
+            ge_seconds += checker.ge_seconds
+            chunks_in_full += checker.chunks_in_full
+
     try:
-        for number in range(len(chunks)):
-            for checked in checker.check(number, read(number, narrow=True)):
-                record(checked)
-        for checked in checker.finish():
-            record(checked)
+        if not check_rows({}, known=False):
+            check_rows(jumps_done.result(), known=True)
     finally:
         background.shutdown(wait=True)  # never leave a query running behind a failed audit
     warnings = warnings_done.result()
     good_by_year = {y: n - quarantined_by_year.get(y, 0) for y, n in rows_by_year.items()}
     good_by_year = {y: n for y, n in good_by_year.items() if n > 0}
-    ge_seconds = checker.ge_seconds
 
     outcomes = [
         audit_rules.outcome(r.name, "row", failing_by_rule[r.name] == 0, failing_by_rule[r.name],
@@ -317,7 +336,7 @@ def run(ctx: RunContext) -> dict:
         "good_rows": audited - quarantined,
         "rows_read": rows_read,
         "chunks": len(chunks),
-        "chunks_validated_in_full": checker.chunks_in_full,
+        "chunks_validated_in_full": chunks_in_full,
         "ge_seconds": round(ge_seconds, 3),
         "seconds": round(time.monotonic() - started, 3),
         "rules": outcomes,
