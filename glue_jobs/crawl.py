@@ -33,6 +33,16 @@ def partition_for(key: str, header: tuple[str, ...]) -> Partition:
     return Partition({k: values[k] for k in ("ingest_date", "symbol", "run_id")}, location, columns)
 
 
+
+def _head(storage, key: str) -> bytes:
+    """Enough of a body to hold its header line: a backfill's bodies hold 20 years each."""
+    read = getattr(storage, "get_head", None)
+    if read is not None:
+        head = read(key, 4096)
+        if b"\n" in head or len(head) < 4096:
+            return head
+    return storage.get_bytes(key)
+
 def run(ctx: RunContext) -> dict:
     """Register stocks.raw_daily and the partitions of this run's ingest runs."""
     runs = pending.runs_for(ctx.storage, ctx.run_id)
@@ -53,7 +63,7 @@ def run(ctx: RunContext) -> dict:
         location = key.rsplit("/", 1)[0] + "/"
         if location in registered:
             continue
-        new.append(partition_for(key, parse_header(ctx.storage.get_bytes(key))))
+        new.append(partition_for(key, parse_header(_head(ctx.storage, key))))
     ctx.catalog.add_partitions(db, name, new)
 
     drifted = [

@@ -60,6 +60,8 @@ class Storage(Protocol):
 
     # Optional (the janitor falls back to list_keys without ages when a Storage lacks it):
     # def list_objects(self, prefix: str) -> list[ObjectInfo]
+    # Optional (the crawl falls back to get_bytes): the first `size` bytes of an object.
+    # def get_head(self, key: str, size: int) -> bytes
 
 
 class LocalStorage:
@@ -112,6 +114,14 @@ class LocalStorage:
         try:
             with open(self.uri(key), "rb") as fh:
                 return fh.read()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
+            raise NotFound(f"{key} not found in lake {self.root}") from exc
+
+    def get_head(self, key: str, size: int) -> bytes:
+        """The object's first `size` bytes (optional in the Storage protocol)."""
+        try:
+            with open(self.uri(key), "rb") as fh:
+                return fh.read(size)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError) as exc:
             raise NotFound(f"{key} not found in lake {self.root}") from exc
 
