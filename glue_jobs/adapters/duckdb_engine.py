@@ -285,30 +285,32 @@ class DuckDBEngine:
             if whole < table.num_rows:
                 waiting[value] = table.slice(whole).to_batches()
 
-        def consume(batches: queue.Queue) -> None:
-            while True:
-                batch = batches.get()
-                if batch is None:
-                    break
-                values = batch.column(column)
-                for value in pc.unique(values).to_pylist():
-                    part = batch.filter(pc.is_null(values) if value is None else pc.equal(values, value))
-                    waiting.setdefault(value, []).append(part)
-                    if sum(b.num_rows for b in waiting[value]) >= ROW_GROUP_ROWS:
-                        write(value)
-            for value in list(waiting):
-                write(value, final=True)
+        def take(batch: pa.RecordBatch) -> None:
+            values = batch.column(column)
+            for value in pc.unique(values).to_pylist():
+                part = batch.filter(pc.is_null(values) if value is None else pc.equal(values, value))
+                waiting.setdefault(value, []).append(part)
+                if sum(b.num_rows for b in waiting[value]) >= ROW_GROUP_ROWS:
+                    write(value)
 
         # the writer works while DuckDB computes the next batches
         batches: queue.Queue = queue.Queue(maxsize=2)
         failure: list[BaseException] = []
 
         def run_writer() -> None:
+            ended = False
             try:
-                consume(batches)
+                while True:
+                    batch = batches.get()
+                    if batch is None:
+                        ended = True
+                        break
+                    take(batch)
+                for value in list(waiting):
+                    write(value, final=True)
             except BaseException as exc:
                 failure.append(exc)
-                while batches.get() is not None:  # let the producer finish
+                while not ended and batches.get() is not None:  # let the producer finish
                     pass
 
         writer_thread = threading.Thread(target=run_writer, name="tickerlake-parquet-writer", daemon=True)

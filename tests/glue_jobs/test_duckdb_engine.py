@@ -148,3 +148,20 @@ def test_a_statement_keeping_some_runs_reads_only_their_raw_partitions(lake):
     assert pruned and all(len(files) == 2 and all("run_id=r2" not in f for f in files) for files in pruned)
     # a statement without such a filter still reads every partition
     assert engine.query("select count(*) as n from stocks.raw_daily").to_pylist() == [{"n": 3}]
+
+
+@pytest.mark.parametrize("rows", [10, 300_000])  # failing at the last write, or while rows still stream
+def test_a_clustered_write_whose_file_write_fails_raises_and_leaves_nothing(lake, monkeypatch, rows):
+    import pyarrow.parquet as pq
+
+    storage, _, engine, _ = lake
+
+    class FullDisk(pq.ParquetWriter):
+        def write_table(self, *args, **kwargs):
+            raise OSError("No space left on device (injected)")
+
+    monkeypatch.setattr(pq, "ParquetWriter", FullDisk)
+    sql = f"select i as n, 2000 + i % 2 as trade_year from unnest(sequence(1, {rows})) as t(i)"
+    with pytest.raises(OSError, match="No space left"):
+        engine.write_parquet(sql, "tmp/clustered/", cluster_by="trade_year")
+    assert storage.list_keys("tmp/") == []
