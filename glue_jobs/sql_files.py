@@ -129,10 +129,16 @@ def render(name: str, params: dict[str, Any] | None = None) -> str:
 def table_refs(sql: str) -> set[str]:
     """The `schema.table` names a statement reads (lower case); CTE names are not tables."""
     import sqlglot
+
+    return table_refs_of(sqlglot.parse(_blank_placeholders(sql), read="trino"))
+
+
+def table_refs_of(statements: list) -> set[str]:
+    """table_refs of statements sqlglot already parsed (an engine parses each statement once)."""
     from sqlglot import exp
 
     refs: set[str] = set()
-    for statement in sqlglot.parse(_blank_placeholders(sql), read="trino"):
+    for statement in statements:
         if statement is None:
             continue
         ctes = {c.alias_or_name.lower() for c in statement.find_all(exp.CTE)}

@@ -85,12 +85,19 @@ def _struct(pairs: list[tuple[str, str]]) -> str:
 
 
 @lru_cache(maxsize=512)
-def _transpile(sql: str) -> tuple[tuple[str, ...], frozenset[str]]:
+def _parse(sql: str) -> tuple:
+    """The statements of an Athena SQL text, parsed once (callers copy before changing them)."""
     try:
-        statements = tuple(s for s in sqlglot.transpile(sql, read="trino", write="duckdb") if s.strip())
+        return tuple(t for t in sqlglot.parse(sql, read="trino") if t is not None)
     except sqlglot.errors.ParseError as exc:
         raise QueryError(f"{_label(sql)}: not valid Athena SQL: {exc}") from exc
-    return statements, frozenset(sql_files.table_refs(sql))
+
+
+@lru_cache(maxsize=512)
+def _transpile(sql: str) -> tuple[tuple[str, ...], frozenset[str]]:
+    trees = _parse(sql)
+    statements = tuple(s for s in (t.sql(dialect="duckdb") for t in trees) if s.strip())
+    return statements, frozenset(sql_files.table_refs_of(list(trees)))
 
 
 @lru_cache(maxsize=512)
@@ -104,10 +111,7 @@ def _transpile_pruned(sql: str, prunable: frozenset[tuple[str, tuple[str, ...]]]
     from sqlglot import exp
 
     keys = dict(prunable)
-    try:
-        trees = [t for t in sqlglot.parse(sql, read="trino") if t is not None]
-    except sqlglot.errors.ParseError as exc:
-        raise QueryError(f"{_label(sql)}: not valid Athena SQL: {exc}") from exc
+    trees = [t.copy() for t in _parse(sql)]
     pruned: dict[str, tuple[str, tuple]] = {}
     for tree in trees:
         for select in tree.find_all(exp.Select):
@@ -125,9 +129,7 @@ def _transpile_pruned(sql: str, prunable: frozenset[tuple[str, tuple[str, ...]]]
             pruned[view] = (name, filters)
             table.set("this", exp.to_identifier(view))
     statements = tuple(s for tree in trees for s in [tree.sql(dialect="duckdb")] if s.strip())
-    refs = set()
-    for tree in trees:
-        refs |= sql_files.table_refs(tree.sql(dialect="trino"))
+    refs = sql_files.table_refs_of(trees)
     return statements, frozenset(refs), tuple((v, t, f) for v, (t, f) in sorted(pruned.items()))
 
 

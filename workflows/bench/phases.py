@@ -65,6 +65,9 @@ def _warm_imports() -> float:
     from glue_jobs import audit, audit_rules
 
     audit.Suite(audit_rules.load_rules())  # GE's first context in a process sets up its registries
+    import duckdb
+
+    duckdb.connect().close()  # so does DuckDB's first connection
     return time.monotonic() - started
 
 
