@@ -87,22 +87,22 @@ class LocalStorage:
     def put_bytes(self, key: str, data: bytes, *, create_only: bool = False) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        if create_only:
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            except FileExistsError as exc:
-                raise AlreadyExists(f"{key} already exists") from exc
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            return
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
+            if create_only:
+                # link, not O_EXCL then write: a reader racing the creator would see an empty
+                # object (an empty lock reads as a dead holder's, and two runs would take it)
+                try:
+                    os.link(tmp, path)
+                except FileExistsError as exc:
+                    raise AlreadyExists(f"{key} already exists") from exc
+                finally:
+                    os.unlink(tmp)
+                return
             failpoints.hit("storage.before_replace", key)
             os.replace(tmp, path)
         except BaseException:
