@@ -8,11 +8,12 @@ another ingest lands meanwhile; after_publish then marks exactly those runs publ
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 from dataclasses import dataclass, field
 
-from glue_jobs.adapters.storage import AlreadyExists, Storage, put_json
+from glue_jobs.adapters.storage import AlreadyExists, NotFound, Storage, put_json
 from glue_jobs.common import lake_layout
 
 log = logging.getLogger(__name__)
@@ -107,12 +108,6 @@ def fetches_from_manifest(doc: dict, run_id: str) -> tuple[Fetch, ...]:
     return tuple(sorted(out, key=lambda f: f.symbol))
 
 
-def to_dicts(runs: list[IngestRun]) -> list[dict]:
-    # what asdict gives, built directly: asdict deep-copies field by field (0.1 s per 5,000 fetches)
-    return [{"run_id": r.run_id, "ingest_date": r.ingest_date, "manifest_key": r.manifest_key,
-             "fetches": tuple(dict(vars(f)) for f in r.fetches)} for r in runs]
-
-
 def from_dicts(docs: list[dict]) -> list[IngestRun]:
     return [
         IngestRun(
@@ -132,12 +127,27 @@ def published_run_ids(storage: Storage) -> set[str]:
     return {ref[1] for ref in manifest_refs(storage.list_keys(lake_layout.PUBLISHED_MARKER_PREFIX))}
 
 
+# (manifest location, digest of its bytes) -> the run it describes: every stage of a run asks
+# for the same manifests, each listing thousands of fetches
+_read_cache: dict[tuple[str, bytes], IngestRun] = {}
+_READ_CACHE_SIZE = 64
+
+
 def read_ingest_run(storage: Storage, ingest_date: str, run_id: str, key: str) -> IngestRun:
+    raw = storage.get_bytes(key)
+    cache_key = (storage.uri(key), hashlib.sha1(raw).digest())
+    cached = _read_cache.get(cache_key)
+    if cached is not None and (cached.run_id, cached.ingest_date) == (run_id, ingest_date):
+        return cached
     try:
-        doc = json.loads(storage.get_bytes(key))
+        doc = json.loads(raw)
     except ValueError as exc:
         raise ValueError(f"manifest {storage.uri(key)} is not JSON ({exc}); fix or remove it") from exc
-    return IngestRun(run_id, ingest_date, key, fetches_from_manifest(doc, run_id))
+    run = IngestRun(run_id, ingest_date, key, fetches_from_manifest(doc, run_id))
+    if len(_read_cache) >= _READ_CACHE_SIZE:
+        _read_cache.clear()
+    _read_cache[cache_key] = run
+    return run
 
 
 def set_aside_run_ids(storage: Storage) -> set[str]:
@@ -160,9 +170,18 @@ def runs_for(storage: Storage, run_id: str) -> list[IngestRun]:
     run_log = RunLog.load_or_new(storage, run_id)
     chosen = run_log.get("ingest_runs")
     if chosen is not None:
-        return from_dicts(chosen)
+        if any("fetches" in c for c in chosen):  # a log written before the fetches moved out
+            return from_dicts(chosen)
+        try:
+            return [read_ingest_run(storage, c["ingest_date"], c["run_id"], c["manifest_key"]) for c in chosen]
+        except NotFound as exc:
+            raise NotFound(f"run {run_id} processes ingest runs whose manifest is gone ({exc}); restore the "
+                           f"manifest, or start a new run (it picks the pending ingest runs again)") from exc
     runs = pending_ingest_runs(storage)
-    run_log.set("ingest_runs", to_dicts(runs))
+    # The choice, not the fetches: a manifest never changes once written, and a run log that
+    # listed 5,000 fetches was rewritten at every stage step.
+    run_log.set("ingest_runs", [{"run_id": r.run_id, "ingest_date": r.ingest_date, "manifest_key": r.manifest_key}
+                                for r in runs])
     run_log.save()
     return runs
 

@@ -485,16 +485,24 @@ class DuckDBEngine:
                     f"spell its values; the local engine reads partition values from hive-style paths"
                 )
         locations = sorted({p.location for p in partitions})
-        if (every_partition and len(locations) > _LIST_WHOLE_TABLE_ABOVE
-                and all(loc.startswith(table.location) for loc in locations)):
-            registered = set(locations)
-            keys = []
-            for key in self.storage.list_keys(table.location):
-                parent = key.rsplit("/", 1)[0] + "/"
-                if parent in registered and wanted(key):
-                    keys.append(key)
-        else:
+        if len(locations) <= _LIST_WHOLE_TABLE_ABOVE or not all(loc.startswith(table.location) for loc in locations):
             keys = [k for loc in locations for k in self.storage.list_keys(loc) if wanted(k)]
+            return [self.storage.uri(k) for k in keys]
+        # Many partitions: one listing per value of the first partition key they span (a day's
+        # run reads 5,000 raw partitions under one ingest_date), or of the whole table when
+        # every partition is read, instead of one listing per partition.
+        if every_partition:
+            prefixes = [table.location]
+        else:
+            cut = len(table.location)
+            firsts = {loc[cut:].split("/", 1)[0] for loc in locations}
+            prefixes = [table.location] if "" in firsts else sorted(table.location + f + "/" for f in firsts)
+        registered = set(locations)
+        keys = []
+        for prefix in prefixes:
+            for key in self.storage.list_keys(prefix):
+                if key[:key.rfind("/") + 1] in registered and wanted(key):
+                    keys.append(key)
         return [self.storage.uri(k) for k in keys]
 
     @staticmethod

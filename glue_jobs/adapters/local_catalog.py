@@ -59,10 +59,11 @@ class LocalCatalog:
 
     def __init__(self, storage: Storage):
         self.storage = storage
-        # (database, name) -> (digest of the document's bytes, the document parsed): a raw
-        # table's document lists every partition ever crawled, and each stage and statement
-        # asks for it again; the bytes are still read every time, so a change is never missed
-        self._parsed: dict[tuple[str, str], tuple[bytes, dict]] = {}
+        # (database, name) -> (digest of the document's bytes, the document parsed, its
+        # partitions once asked for): a raw table's document lists every partition ever
+        # crawled, and each stage and statement asks for it again; the bytes are still read
+        # every time, so a change is never missed
+        self._parsed: dict[tuple[str, str], tuple[bytes, dict, list[Partition] | None]] = {}
 
     # -- documents ---------------------------------------------------------------------------
 
@@ -90,8 +91,18 @@ class LocalCatalog:
         if cached is not None and cached[0] == digest:
             return cached[1]
         doc = self._decode(raw, database, name)
-        self._parsed[(database, name)] = (digest, doc)
+        self._parsed[(database, name)] = (digest, doc, None)
         return doc
+
+    def _shared_partitions(self, database: str, name: str) -> list[Partition] | None:
+        doc = self._read_shared(database, name)
+        if doc is None:
+            return None
+        digest, cached_doc, partitions = self._parsed[(database, name)]
+        if partitions is None:
+            partitions = [_partition_from_dict(p) for p in doc.get("partitions", [])]
+            self._parsed[(database, name)] = (digest, cached_doc, partitions)
+        return partitions
 
     def _decode(self, raw: bytes, database: str, name: str) -> dict:
         try:
@@ -108,13 +119,17 @@ class LocalCatalog:
         data = json.dumps(doc, separators=(",", ":"), sort_keys=True).encode() + b"\n"
         failpoints.hit("catalog.before_write", f"{database}.{name}")
         self.storage.put_bytes(self._key(database, name), data)
+        # the next read of these bytes (the next statement, the next stage) need not parse them
+        self._parsed[(database, name)] = (hashlib.sha1(data).digest(), doc, None)
         failpoints.hit("catalog.after_write", f"{database}.{name}")
 
     def _require(self, database: str, name: str) -> dict:
-        doc = self._read(database, name)
+        """The stored document, to change: a shallow copy whose top-level keys may be replaced
+        (never change the nested values in place: they are shared with readers)."""
+        doc = self._read_shared(database, name)
         if doc is None:
             raise CatalogError(f"{database}.{name} does not exist in the local catalog: run the crawl/publish first")
-        return doc
+        return dict(doc)
 
     def table_version(self, database: str, name: str) -> str | None:
         """A token that changes whenever the table or any of its partitions changes (None if
@@ -160,10 +175,11 @@ class LocalCatalog:
 
     def list_partitions(self, database: str, name: str) -> list[Partition]:
         """Every registered partition, sorted by values."""
-        doc = self._read_shared(database, name)
-        if doc is None:
+        partitions = self._shared_partitions(database, name)
+        if partitions is None:
             raise CatalogError(f"{database}.{name} does not exist in the local catalog: run the crawl/publish first")
-        return [_partition_from_dict(p) for p in doc.get("partitions", [])]
+        # copies: a caller may change what it got without changing what the next one gets
+        return [Partition(dict(p.values), p.location, p.columns) for p in partitions]
 
     def _checked(self, table: TableDef, partitions: list[Partition]) -> list[Partition]:
         keys = [c.name for c in table.partition_keys]
