@@ -47,8 +47,11 @@ def run(ctx: RunContext) -> dict:
     """Register stocks.raw_daily and the partitions of this run's ingest runs."""
     runs = pending.runs_for(ctx.storage, ctx.run_id)
     db, name = lake_layout.DATABASE, lake_layout.RAW_TABLE
-    if ctx.catalog.get_table(db, name) is None:
-        ctx.catalog.create_table(table_defs.raw_daily())
+    existing, declared = ctx.catalog.get_table(db, name), table_defs.raw_daily()
+    if existing is None:
+        ctx.catalog.create_table(declared)
+    elif existing != declared:  # a lake crawled before the definition changed (extra_field)
+        ctx.catalog.create_table(declared, replace=True)  # its partitions stay registered
     registered = {p.location for p in ctx.catalog.list_partitions(db, name)}
     run_ids = {r.run_id for r in runs}
 

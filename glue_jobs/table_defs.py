@@ -13,6 +13,11 @@ DB = lake_layout.DATABASE
 
 # The header Alpha Vantage's TIME_SERIES_DAILY CSV has; anything else is schema drift.
 RAW_HEADER = ("timestamp", "open", "high", "low", "close", "volume")
+# A 7th column the header does not have: null on a well-formed row. Both engines read CSV
+# fields by position and drop the ones past the last column, so without it a row whose
+# volume arrived as an unquoted 1,234 would read as volume 1; with it the 234 lands here and
+# write_temp.sql makes the row a parse error.
+RAW_EXTRA_FIELD = "extra_field"
 
 PRICE_COLUMNS = [
     Column("symbol", "string"),
@@ -80,7 +85,7 @@ def raw_daily() -> TableDef:
         name=lake_layout.RAW_TABLE,
         location=lake_layout.RAW_PREFIX,
         format="csv",
-        columns=[Column(name, "string") for name in RAW_HEADER],
+        columns=[Column(name, "string") for name in (*RAW_HEADER, RAW_EXTRA_FIELD)],
         partition_keys=[Column("ingest_date", "string"), Column("symbol", "string"), Column("run_id", "string")],
         properties={"skip.header.line.count": "1", "classification": "csv"},
     )

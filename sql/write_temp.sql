@@ -3,8 +3,10 @@
 --
 -- Every raw value is text. A value that does not parse becomes null and the row keeps a
 -- parse_error naming the field and what arrived, so the audit quarantines it instead of
--- the row vanishing. Duplicates are dropped afterwards, by write_temp_dedupe.sql, and only
--- when write_temp_duplicates.sql finds any: a backfill of millions of rows has none, and
+-- the row vanishing. So does a row with a field past volume (extra_field, null on a
+-- well-formed row): an unquoted thousands separator (volume 1,234 read as 1 and 234) must
+-- not publish volume 1. Duplicates are dropped afterwards, by write_temp_dedupe.sql, and
+-- only when write_temp_duplicates.sql finds any: a backfill of millions of rows has none, and
 -- sorting them all to look for some would cost more than reading them.
 -- Parameters: ingest_run_ids (the ingest runs this pipeline run processes).
 with
@@ -21,6 +23,8 @@ raw_rows as (
         low as low_text,
         close as close_text,
         volume as volume_text,
+        extra_field as extra_text,
+        -- concat_ws skips nulls: a row with no 7th field has six fields here
         concat_ws(
             ',',
             coalesce("timestamp", ''),
@@ -28,7 +32,8 @@ raw_rows as (
             coalesce(high, ''),
             coalesce(low, ''),
             coalesce(close, ''),
-            coalesce(volume, '')
+            coalesce(volume, ''),
+            extra_field
         ) as line_text
     from stocks.raw_daily
     where run_id in ({{ingest_run_ids}})
@@ -38,10 +43,10 @@ checked as (
     select
         *,
         -- One pattern for the whole line as read: a line that matches it has six fields (none
-        -- can hold a comma), each of the shape the strict per-field patterns below ask for,
-        -- with no blank to trim (Athena's text reader leaves a CRLF body's CR at the end). So
-        -- nearly every row is cleaned and typed after one match instead of twelve string
-        -- functions and six matches.
+        -- can hold a comma, and there is no 7th), each of the shape the strict per-field
+        -- patterns below ask for, with no blank to trim (Athena's text reader leaves a CRLF
+        -- body's CR at the end). So nearly every row is cleaned and typed after one match
+        -- instead of twelve string functions and six matches.
         regexp_like(
             line_text,
             '^\d{4}-\d{2}-\d{2},([+-]?(\d+\.?\d*|\.\d+),){4}[+-]?\d{1,18}\r?$'
@@ -66,6 +71,8 @@ cleaned as (
             when well_formed then replace(volume_text, chr(13), '')
             else trim(replace(volume_text, chr(13), ''))
         end as raw_volume,
+        -- blank counts as absent: DuckDB reads an empty field as null, Athena as ''
+        case when not well_formed then nullif(trim(replace(extra_text, chr(13), '')), '') end as raw_extra,
         line_text
     from checked
 ),
@@ -83,6 +90,7 @@ lined as (
         raw_low,
         raw_close,
         raw_volume,
+        raw_extra,
         case
             -- the line as read is already the line of the cleaned fields (but for a CR)
             when well_formed then replace(line_text, chr(13), '')
@@ -93,7 +101,8 @@ lined as (
                 coalesce(raw_high, ''),
                 coalesce(raw_low, ''),
                 coalesce(raw_close, ''),
-                coalesce(raw_volume, '')
+                coalesce(raw_volume, ''),
+                raw_extra
             )
         end as raw_line
     from cleaned
@@ -120,6 +129,7 @@ typed as (
         raw_low,
         raw_close,
         raw_volume,
+        raw_extra,
         raw_line,
         well_formed,
         -- strict shapes first, so both engines accept exactly the same text
@@ -182,6 +192,12 @@ explained as (
                     case
                         when coalesce(raw_volume, '') = '' then 'volume is missing'
                         when volume is null then 'volume ''' || raw_volume || ''' is not a whole number'
+                    end,
+                    case
+                        when raw_extra is not null
+                            then 'the row has an extra field ''' || raw_extra || ''' after volume '''
+                            || coalesce(raw_volume, '') || ''' (an unquoted thousands separator, volume '''
+                            || coalesce(raw_volume, '') || ',' || raw_extra || '''?)'
                     end
                 ),
                 ''

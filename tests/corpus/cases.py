@@ -131,8 +131,9 @@ CASES: list[Case] = [
          date=day("EXTRAFIELD", 5),
          body=lambda s: csv_bytes(series(s)).replace(
              (",".join(series(s)[5]) + "\r\n").encode(), (",".join(series(s)[5][:5]) + ",1,234\r\n").encode()),
-         known_gap="both engines read the first 6 fields and drop the 7th: volume 1 is published. Fix: a 7th "
-                   "raw column (null when absent) that write_temp turns into a parse_error"),
+         words=("{symbol} {date}: the row has an extra field '234' after volume '1'",
+                "unquoted thousands separator, volume '1,234'"),
+         note="the raw table's 7th column (extra_field) keeps what both engines would drop"),
     Case("duplicate date, identical rows", "DUPSAME", "dropped", dropped=1, words=(),
          body=edited(lambda rows: rows.insert(6, list(rows[6]))),
          note="an exact copy is not an error: it is counted in the run log (duplicates_dropped), not quarantined"),

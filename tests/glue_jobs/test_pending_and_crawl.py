@@ -1,6 +1,7 @@
+import dataclasses
 import datetime as dt
 
-from glue_jobs import crawl, pending
+from glue_jobs import crawl, pending, table_defs
 from glue_jobs.adapters.notifier import Alert
 from glue_jobs.common import lake_layout
 from tests.glue_jobs.wap_fixtures import csv_body, land
@@ -59,6 +60,19 @@ def test_crawl_registers_new_partitions_once_and_records_a_drifted_header(ctx):
                                                       "volume"]
     again = crawl.run(ctx)
     assert again["partitions_added"] == 0 and again["partitions_already_registered"] == 2
+
+
+def test_crawl_brings_a_raw_table_declared_before_extra_field_up_to_date(ctx):
+    land(ctx.storage, run_id="i1", ingest_date="2024-03-08", bodies={"IBM": csv_body([("2024-03-08", 1, 2, 0.5, 1, 9)])})
+    declared = table_defs.raw_daily()
+    old = dataclasses.replace(declared, columns=[c for c in declared.columns if c.name != "extra_field"])
+    ctx.catalog.create_table(old)
+    assert crawl.run(ctx)["partitions_added"] == 1
+    assert ctx.catalog.get_table("stocks", "raw_daily") == declared
+    ctx.catalog.create_table(old, replace=True)  # registered partitions, old definition
+    assert crawl.run(ctx)["partitions_added"] == 0
+    assert ctx.catalog.get_table("stocks", "raw_daily") == declared
+    assert len(ctx.catalog.list_partitions("stocks", "raw_daily")) == 1  # the upgrade keeps the partitions
 
 
 def test_crawl_header_parsing():

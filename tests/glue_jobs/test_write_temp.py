@@ -110,3 +110,26 @@ def test_a_well_formed_line_whose_date_does_not_exist_still_says_why(ctx):
         {"day": None, "parse_error": "timestamp '2024-02-30' is not a date (YYYY-MM-DD)", "trade_year": 2024},
     ]
     assert counts["duplicate_keys"] == 0 and counts["temp_rows"] == counts["raw_rows"] == 2
+
+
+def test_a_seventh_field_is_a_parse_error_and_a_blank_one_is_not(ctx):
+    # "1,234" unquoted: both engines would read volume 1 and drop the 234 without extra_field
+    land(ctx.storage, run_id="i1", ingest_date="2024-03-08", bodies={
+        "SEV": csv_body([("2024-03-08", "1", "2", "0.5", "1.5", "1", "234"),
+                         ("2024-03-07", "1", "2", "0.5", "1.5", "10", ""),
+                         ("2024-03-06", "1", "2", "0.5", "1.5", "1", "234", "567"),
+                         ("2024-03-05", "1", "2", "0.5", "1.5", "10")]),
+    })
+    crawl.run(ctx)
+    counts = write_temp.run(ctx)
+    rows = ctx.engine.query("select cast(trade_date as varchar) as day, volume, raw_line, parse_error "
+                            "from stocks.tmp_daily_prices order by trade_date desc").to_pylist()
+    extra = ("the row has an extra field '234' after volume '1' "
+             "(an unquoted thousands separator, volume '1,234'?)")
+    assert rows == [
+        {"day": "2024-03-08", "volume": 1, "raw_line": "2024-03-08,1,2,0.5,1.5,1,234", "parse_error": extra},
+        {"day": "2024-03-07", "volume": 10, "raw_line": "2024-03-07,1,2,0.5,1.5,10", "parse_error": None},
+        {"day": "2024-03-06", "volume": 1, "raw_line": "2024-03-06,1,2,0.5,1.5,1,234", "parse_error": extra},
+        {"day": "2024-03-05", "volume": 10, "raw_line": "2024-03-05,1,2,0.5,1.5,10", "parse_error": None},
+    ]
+    assert counts["raw_rows"] == counts["temp_rows"] == 4
