@@ -28,7 +28,7 @@ class TableDef:
         return f"{self.database}.{self.name}"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Partition:
     values: dict[str, str]  # in partition-key order
     location: str  # lake key prefix

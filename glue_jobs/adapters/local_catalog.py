@@ -178,8 +178,8 @@ class LocalCatalog:
         partitions = self._shared_partitions(database, name)
         if partitions is None:
             raise CatalogError(f"{database}.{name} does not exist in the local catalog: run the crawl/publish first")
-        # copies: a caller may change what it got without changing what the next one gets
-        return [Partition(dict(p.values), p.location, p.columns) for p in partitions]
+        # the same (frozen) partitions for every caller until the document changes
+        return list(partitions)
 
     def _checked(self, table: TableDef, partitions: list[Partition]) -> list[Partition]:
         keys = [c.name for c in table.partition_keys]
