@@ -2,6 +2,7 @@
 lake's lock, writing the run log after every stage, showing progress as it goes."""
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import sys
@@ -77,6 +78,18 @@ def run_stages(settings: Settings, names: list[str] | None = None, *, say: Print
     stages = graph.ordered(names)
     run_id = run_id or new_run_id()
     ctx = build_context(settings, run_id)
+    # What is alive now (the modules of pandas, sqlglot, DuckDB: millions of objects) outlives
+    # the run: keep it out of the collector's full passes, which otherwise rescanned it several
+    # times a run (0.3 s of a 3 s day). Unfrozen after, so that exit still frees it.
+    gc.freeze()
+    try:
+        return _run_stages(settings, stages, ctx, say)
+    finally:
+        gc.unfreeze()
+
+
+def _run_stages(settings: Settings, stages: list[graph.Stage], ctx: RunContext, say: Printer) -> RunOutcome:
+    run_id = ctx.run_id
     say(f"tickerlake run {run_id}: as-of {settings.as_of}, {len(settings.symbols)} symbols, "
         f"source {settings.source}, lake {ctx.storage.root}")
     # The lock first: a run refused because another holds the lake leaves no run log behind
