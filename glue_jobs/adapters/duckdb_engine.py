@@ -60,6 +60,7 @@ DEFAULT_MEMORY_LIMIT = "2GB"
 ROW_GROUP_ROWS = 122880
 # Above this many partitions one listing of the table's prefix beats one listing per partition.
 _LIST_WHOLE_TABLE_ABOVE = 50
+SMALL_TEXT_FILE_BYTES = 64 * 1024  # a compact answer (100 bars) is 5 KB, a full one 20 years
 
 
 def _duck_type(hive_type: str) -> str:
@@ -186,6 +187,8 @@ class DuckDBEngine:
             raise ConfigError(f"TICKERLAKE_DUCKDB_MEMORY_LIMIT {limit!r} is not a size DuckDB knows "
                               f"(e.g. 2GB, 512MB): {exc}") from None
         self._lock = threading.RLock()
+        # text files up to this size are read whole and split, bigger ones by read_csv
+        self.small_text_file_bytes = SMALL_TEXT_FILE_BYTES
         self._table_versions: dict[str, str] = {}
         self._views_made: set[str] = set()
         self.con.execute(f"create schema if not exists {database}")
@@ -464,7 +467,7 @@ class DuckDBEngine:
         if not files:
             select = self._empty_select(table)
         elif table.format.lower() == "csv":
-            select = self._csv_select(table, variable)
+            select = self._csv_select(table, variable, files)
         elif table.format.lower() == "parquet":
             select = self._parquet_select(table, variable)
         else:
@@ -520,35 +523,73 @@ class DuckDBEngine:
         return [f"cast({_quote_ident(c.name)} as {_duck_type(c.type)}) as {_quote_ident(c.name)}"
                 for c in [*table.columns, *table.partition_keys]]
 
-    def _csv_select(self, table: TableDef, variable: str) -> str:
+    def _csv_select(self, table: TableDef, variable: str, files: list[str]) -> str:
         """Text files read the way Athena's LazySimpleSerDe reads them: a line per row, fields
-        split at every comma (quotes are text, not quoting), '' for an empty field, null for a
-        missing one, fields past the declared columns dropped, a CR left on the last field,
-        the first `skip.header.line.count` lines of each file skipped. Blank lines are no rows.
+        split at every comma (quotes are text, not quoting), '' for an empty field, \\N for
+        null, null for a missing field, fields past the declared columns dropped, the first
+        `skip.header.line.count` lines of each file skipped, blank lines no rows. (Athena keeps
+        the CR of a CRLF line on the last field; here it goes with the line end. write_temp
+        removes it either way.) A reader that honoured quotes would publish what Athena
+        quarantines.
 
-        read_text and a split, not read_csv: a reader that honoured quotes would publish what
-        Athena quarantines, and read_csv spends 80 us setting up each file (a day's run reads
-        5,000 one-line bodies; the split also reads a backfill's 25 million lines faster)."""
+        Small files are read whole and split here, big ones by read_csv: read_csv spends some
+        80 us setting each file up (0.4 s of a day's 5,000 one-line bodies), and the split
+        keeps a pipeline from running in parallel (3x slower on a backfill's 20-year bodies).
+        Both give the same rows (tests/glue_jobs/test_duckdb_engine.py reads a corpus both ways)."""
         try:
             skip = int(str(table.properties.get("skip.header.line.count") or 0))
         except ValueError:
             raise CatalogError(f"{table.qualified}: skip.header.line.count "
                                f"{table.properties.get('skip.header.line.count')!r} is not a number") from None
+        small, big = [], []
+        for path in files:
+            try:
+                (small if os.path.getsize(path) <= self.small_text_file_bytes else big).append(path)
+            except OSError:
+                big.append(path)  # gone or unreadable: let the reader say so, naming it
+        selects = []
+        if big:
+            self.con.execute(f"set variable {variable}_big = ?", [big])
+            selects.append(self._read_csv_select(table, f"{variable}_big", skip))
+        if small:
+            self.con.execute(f"set variable {variable}_small = ?", [small])
+            selects.append(self._split_text_select(table, f"{variable}_small", skip))
+        return " union all ".join(selects)
+
+    def _read_csv_select(self, table: TableDef, variable: str, skip: int) -> str:
+        options = [
+            f"columns = {_struct([(c.name, 'VARCHAR') for c in table.columns])}",
+            f"skip = {skip}",
+            "header = false",
+            "delim = ','",
+            "quote = ''",
+            "escape = ''",
+            "nullstr = '\\N'",
+            "auto_detect = false",
+            "null_padding = true",
+            "strict_mode = false",
+            "filename = true",
+            f"hive_partitioning = {str(bool(table.partition_keys)).lower()}",
+        ]
+        if table.partition_keys:
+            options.append(f"hive_types = {_struct([(c.name, 'VARCHAR') for c in table.partition_keys])}")
+        columns = [f"{_text_as(_quote_ident(c.name), c.type)} as {_quote_ident(c.name)}"
+                   for c in [*table.columns, *table.partition_keys]]
+        return (f"select {', '.join(columns)}, filename as \"$path\" "
+                f"from read_csv(getvariable('{variable}'), {', '.join(options)})")
+
+    def _split_text_select(self, table: TableDef, variable: str, skip: int) -> str:
         fields = []
         for n, c in enumerate(table.columns, start=1):
-            text = f"f[{n}]"
-            fields.append(text if _duck_type(c.type) == "VARCHAR"
-                          else f"try_cast(nullif({text}, '') as {_duck_type(c.type)})")
-            fields[-1] += f" as {_quote_ident(c.name)}"
+            fields.append(f"{_text_as(f'nullif(f[{n}], {_quote_str(chr(92) + chr(78))})', c.type)} as {_quote_ident(c.name)}")
         for c in table.partition_keys:
             pattern = _quote_str(f".*/{re.escape(c.name)}=([^/]*)/")  # greedy: the last such folder
-            fields.append(f"try_cast(nullif(regexp_extract(filename, {pattern}, 1), '') as {_duck_type(c.type)}) "
-                          f"as {_quote_ident(c.name)}")
+            fields.append(f"{_text_as(f'regexp_extract(filename, {pattern}, 1)', c.type)} as {_quote_ident(c.name)}")
         lines = (f"select filename, unnest(string_split(content, chr(10))[{skip + 1}:]) as line "
                  f"from read_text(getvariable('{variable}'))")
+        ended = f"select filename, regexp_replace(line, '\\r$', '') as line from ({lines})"
         return (f"select {', '.join(fields)}, filename as \"$path\" from ("
-                f"select filename, string_split(line, ',') as f from ({lines}) "
-                f"where line <> '' and line <> chr(13))")
+                f"select filename, string_split(line, ',') as f from ({ended}) where line <> '')")
 
     def _parquet_select(self, table: TableDef, variable: str) -> str:
         hive = bool(table.partition_keys)
@@ -567,6 +608,12 @@ class DuckDBEngine:
         return f"select {', '.join(cols)} limit 0"
 
 
+
+
+def _text_as(expression: str, hive_type: str) -> str:
+    """A text field as its column's type: as LazySimpleSerDe, a field that does not parse is null."""
+    duck = _duck_type(hive_type)
+    return expression if duck == "VARCHAR" else f"try_cast(nullif({expression}, '') as {duck})"
 
 
 def _repetitive_columns(table: pa.Table) -> list[str]:
