@@ -179,13 +179,15 @@ def _count_by_year(years: pa.ChunkedArray, exclude: list[int] | None = None) -> 
     return {str(int(y)): int(n) for y, n in zip(found, counts)}
 
 
-def _drifted(ctx: RunContext, run_ids: set[str]) -> list[dict[str, str]]:
+def _drifted(ctx: RunContext, runs: list[pending.IngestRun]) -> list[dict[str, str]]:
     if ctx.catalog.get_table(lake_layout.DATABASE, lake_layout.RAW_TABLE) is None:
         return []
+    # this run's partitions, not the raw table's history (on Glue, a filtered GetPartitions)
+    where = {"ingest_date": {r.ingest_date for r in runs}, "run_id": {r.run_id for r in runs}}
     return [
         {"partition": p.location, "header": ",".join(c.name for c in p.columns or [])}
-        for p in ctx.catalog.list_partitions(lake_layout.DATABASE, lake_layout.RAW_TABLE)
-        if p.values.get("run_id") in run_ids and p.columns is not None
+        for p in ctx.catalog.list_partitions(lake_layout.DATABASE, lake_layout.RAW_TABLE, where=where)
+        if p.columns is not None
     ]
 
 
@@ -323,7 +325,7 @@ def run(ctx: RunContext) -> dict:
     ]
     outcomes += audit_rules.evaluate_batch(
         book, limits,
-        drifted=_drifted(ctx, set(run_ids)),
+        drifted=_drifted(ctx, runs),
         rows_read=rows_read,
         expected_rows=sum(r.expected_rows for r in runs),
         audited_rows=audited,

@@ -179,9 +179,10 @@ def _offending(ctx, runs: list[pending.IngestRun], failed: list[dict]) -> dict[s
     run_ids = {r.run_id for r in runs}
     drifted: dict[str, int] = {}
     if ctx.catalog.get_table(lake_layout.DATABASE, lake_layout.RAW_TABLE) is not None:
-        for p in ctx.catalog.list_partitions(lake_layout.DATABASE, lake_layout.RAW_TABLE):
+        where = {"ingest_date": {r.ingest_date for r in runs}, "run_id": run_ids}
+        for p in ctx.catalog.list_partitions(lake_layout.DATABASE, lake_layout.RAW_TABLE, where=where):
             run_id = p.values.get("run_id")
-            if run_id in run_ids and p.columns is not None:
+            if p.columns is not None:
                 drifted[run_id] = drifted.get(run_id, 0) + 1
     quarantined: dict[str, int] = {}
     held = lake_parquet.read_table(ctx.storage, table_defs.temp_quarantine(ctx.run_id).location, ["ingest_run_id"])

@@ -50,11 +50,14 @@ def _uncrawled_bodies(lake: str) -> list[str]:
     from glue_jobs.pending import pending_ingest_runs
 
     storage, catalog, _, _ = build_local(lake)
+    runs = pending_ingest_runs(storage)
     registered = set()
     if catalog.get_table(lake_layout.DATABASE, lake_layout.RAW_TABLE) is not None:
-        registered = {p.location for p in catalog.list_partitions(lake_layout.DATABASE, lake_layout.RAW_TABLE)}
+        where = {"ingest_date": {r.ingest_date for r in runs}}
+        registered = {p.location for p in catalog.list_partitions(lake_layout.DATABASE, lake_layout.RAW_TABLE,
+                                                                   where=where)}
     return [
-        f.raw_key for run in pending_ingest_runs(storage) for f in run.fetches
+        f.raw_key for run in runs for f in run.fetches
         if f.raw_key and f.raw_key.rsplit("/", 1)[0] + "/" not in registered
     ]
 

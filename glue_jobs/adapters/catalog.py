@@ -3,8 +3,9 @@ or the Glue Data Catalog. Locations are lake keys (prefixes ending in '/'), rela
 lake root; each adapter turns them into what its runtime needs."""
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Callable, Protocol
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,12 @@ class Partition:
     columns: list[Column] | None = None  # set when a partition's schema differs from its table's
 
 
+def partition_filter(where: Mapping[str, Collection[str]] | None) -> Callable[[Partition], bool]:
+    """Pure: a test that a partition's value of every key in `where` is among the allowed."""
+    wanted = {k: {str(v) for v in allowed} for k, allowed in (where or {}).items()}
+    return lambda p: all(str(p.values.get(k)) in allowed for k, allowed in wanted.items())
+
+
 class CatalogError(RuntimeError):
     """A catalog call failed; the message names the table and partition."""
 
@@ -49,7 +56,10 @@ class Catalog(Protocol):
 
     def list_tables(self, database: str) -> list[str]: ...
 
-    def list_partitions(self, database: str, name: str) -> list[Partition]: ...
+    def list_partitions(self, database: str, name: str,
+                        where: Mapping[str, Collection[str]] | None = None) -> list[Partition]:
+        """Registered partitions, sorted by values; with `where`, only those whose value of
+        each named key is one of the given (a run asks for its own, not the history's)."""
 
     def add_partitions(self, database: str, name: str, partitions: list[Partition]) -> None:
         """Register partitions; ones already registered keep their location."""

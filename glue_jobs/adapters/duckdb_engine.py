@@ -370,8 +370,7 @@ class DuckDBEngine:
         if version is None or self._table_versions.get(view) == version:
             return
         table = self.catalog.get_table(self.database, name)
-        keep = [p for p in self.catalog.list_partitions(self.database, name)
-                if all(str(p.values.get(k)) in allowed for k, allowed in filters.items())]
+        keep = self.catalog.list_partitions(self.database, name, where=filters)
         self._make_table_view(view, table=table, partitions=keep)
         self._table_versions[view] = version
 

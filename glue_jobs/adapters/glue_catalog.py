@@ -6,9 +6,10 @@ entry succeeds or fails on its own, so each error is collected and reported by p
 from __future__ import annotations
 
 import copy
+from collections.abc import Collection, Mapping
 from typing import Any
 
-from glue_jobs.adapters.catalog import CatalogError, Column, Partition, TableDef
+from glue_jobs.adapters.catalog import CatalogError, Column, Partition, TableDef, partition_filter
 from glue_jobs.common import failpoints
 
 # Per-call limits of the Glue API.
@@ -34,6 +35,25 @@ _FORMATS: dict[str, dict[str, Any]] = {
         },
     },
 }
+
+
+EXPRESSION_MAX_CHARS = 2048  # GetPartitions' limit on Expression
+
+
+def partition_expression(where: Mapping[str, Collection[str]] | None) -> str | None:
+    """Pure: GetPartitions' Expression for `where` (key IN ('a', 'b') AND ...), or None when
+    there is nothing to filter or it would exceed Glue's length limit (then the caller filters)."""
+    if not where:
+        return None
+    terms = []
+    for key, allowed in where.items():
+        values = sorted({str(v) for v in allowed})
+        if not values:
+            return None  # nothing allowed: the caller's own filter keeps none
+        quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+        terms.append(f"{key} IN ({quoted})")
+    expression = " AND ".join(terms)
+    return expression if len(expression) <= EXPRESSION_MAX_CHARS else None
 
 
 def _error_code(exc: Exception) -> str:
@@ -179,14 +199,20 @@ class GlueCatalog:
 
     # -- partitions --------------------------------------------------------------------------
 
-    def list_partitions(self, database: str, name: str) -> list[Partition]:
-        """Every registered partition (all pages of GetPartitions), sorted by values."""
+    def list_partitions(self, database: str, name: str,
+                        where: Mapping[str, Collection[str]] | None = None) -> list[Partition]:
+        """Every registered partition (all pages of GetPartitions), sorted by values; with
+        `where`, filtered by Glue (an Expression), so a run does not page through the raw
+        table's whole history to find its own partitions."""
         table = self._require_table(database, name)
         keys = [c.name for c in table.partition_keys]
         table_columns = [(c.name, c.type) for c in table.columns]
         paginator = self.client.get_paginator("get_partitions")
+        expression = partition_expression(where)
+        filtered = {"Expression": expression} if expression else {}
+        wanted = partition_filter(where)
         out: list[Partition] = []
-        for page in paginator.paginate(DatabaseName=database, TableName=name, **self._catalog):
+        for page in paginator.paginate(DatabaseName=database, TableName=name, **filtered, **self._catalog):
             for p in page.get("Partitions", []):
                 sd = p.get("StorageDescriptor", {})
                 cols = [(c["Name"], c["Type"]) for c in sd.get("Columns", [])]
@@ -197,7 +223,8 @@ class GlueCatalog:
                         columns=[Column(n, t) for n, t in cols] if cols and cols != table_columns else None,
                     )
                 )
-        return sorted(out, key=lambda p: list(p.values.values()))
+        # (filtered here too: an Expression too long for Glue is not sent)
+        return sorted(filter(wanted, out), key=lambda p: list(p.values.values()))
 
     def add_partitions(self, database: str, name: str, partitions: list[Partition]) -> None:
         """Register partitions; ones already registered keep their location."""

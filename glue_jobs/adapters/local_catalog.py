@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Collection, Mapping
 from dataclasses import asdict
 
-from glue_jobs.adapters.catalog import CatalogError, Column, Partition, TableDef
+from glue_jobs.adapters.catalog import CatalogError, Column, Partition, TableDef, partition_filter
 from glue_jobs.adapters.storage import NotFound, Storage
 from glue_jobs.common import failpoints, lake_layout
 
@@ -173,12 +174,15 @@ class LocalCatalog:
 
     # -- partitions --------------------------------------------------------------------------
 
-    def list_partitions(self, database: str, name: str) -> list[Partition]:
-        """Every registered partition, sorted by values."""
+    def list_partitions(self, database: str, name: str,
+                        where: Mapping[str, Collection[str]] | None = None) -> list[Partition]:
+        """Every registered partition (or those `where` allows), sorted by values."""
         partitions = self._shared_partitions(database, name)
         if partitions is None:
             raise CatalogError(f"{database}.{name} does not exist in the local catalog: run the crawl/publish first")
         # the same (frozen) partitions for every caller until the document changes
+        if where:
+            return list(filter(partition_filter(where), partitions))
         return list(partitions)
 
     def _checked(self, table: TableDef, partitions: list[Partition]) -> list[Partition]:

@@ -89,3 +89,15 @@ def test_an_unreadable_document_names_itself(catalog):
     catalog.storage.put_bytes(lake_layout.catalog_key("stocks", "daily_prices"), b"{not json")
     with pytest.raises(CatalogError, match="is not JSON"):
         catalog.get_table("stocks", "daily_prices")
+
+
+def test_partitions_are_listed_by_the_values_a_caller_allows(tmp_path):
+    catalog = LocalCatalog(LocalStorage(tmp_path))
+    catalog.create_table(table_defs.raw_daily())
+    parts = [Partition({"ingest_date": d, "symbol": s, "run_id": r}, f"raw/daily/ingest_date={d}/symbol={s}/run_id={r}/")
+             for d, r in (("2024-03-07", "r1"), ("2024-03-08", "r2")) for s in ("IBM", "XOM")]
+    catalog.add_partitions("stocks", "raw_daily", parts)
+    assert catalog.list_partitions("stocks", "raw_daily", where={"ingest_date": ["2024-03-08"]}) == parts[2:]
+    assert catalog.list_partitions("stocks", "raw_daily", where={"run_id": {"r1"}, "symbol": {"XOM"}}) == [parts[1]]
+    assert catalog.list_partitions("stocks", "raw_daily", where={"run_id": set()}) == []
+    assert catalog.list_partitions("stocks", "raw_daily") == parts
