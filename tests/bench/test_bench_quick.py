@@ -23,6 +23,11 @@ def test_quick_bench_measures_every_phase_and_writes_the_table(tmp_path, capsys)
     assert m["backfill"]["rows"] == history_rows == m["floor"]["rows"] == m["naive"]["rows"]
     assert m["backfill"]["published_rows"] == history_rows
     assert m["day_full"]["rows"] == m["day_small"]["rows"] == symbols  # one new session each
+    # the day shown is the median of three measured days, each on the history before it
+    runs = m["day_full"]["runs"]
+    assert len(runs) == 3 and m["day_full"]["seconds"] == sorted(runs)[1]
+    assert [m[f"day_full_{n}"]["history_rows"] for n in (1, 2, 3)] == [
+        history_rows + symbols * n for n in (1, 2, 3)]
     assert m["land_small"]["rows"] * 8 < history_rows  # the small history is about a tenth
     assert not m["queries"]["errors"] and all(m["queries"]["panels"].values())
     # the simulated clock makes the ingestion figures exact: the quota used, no limit answered

@@ -11,6 +11,7 @@ Every phase takes plain JSON-able arguments and returns a dict of figures.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import statistics
 import time
@@ -86,6 +87,8 @@ def wap(lake: str, symbols: int, as_of: str) -> dict[str, Any]:
         lines.append(line)
         print(line, flush=True)
 
+    # what the landing before left for the disk to write would otherwise be written during the run
+    os.sync()
     started = time.monotonic()
     outcome = run_stages(settings, WAP_STAGES, say=say)
     seconds = time.monotonic() - started
