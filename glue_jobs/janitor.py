@@ -101,8 +101,13 @@ def plan(storage: Storage, catalog: Catalog, *, now: dt.datetime | None = None,
     objects = [o for prefix in SCANNED_PREFIXES for o in list_objects(storage, prefix)]
     active, hints = run_states(storage, now)
     active.discard(holder or "")
-    return janitor_plan.plan(objects, catalog_tables(catalog), now=now, retention=retention, grace=grace,
-                             active_runs=active, retired_hints=hints)
+    result = janitor_plan.plan(objects, catalog_tables(catalog), now=now, retention=retention, grace=grace,
+                               active_runs=active, retired_hints=hints)
+    # an ingest lands its bodies, then its manifest: one quiet for the lock's TTL has died
+    result.kept += janitor_plan.unmanifested_raw(list_objects(storage, lake_layout.RAW_PREFIX),
+                                                 storage.list_keys(lake_layout.MANIFEST_PREFIX),
+                                                 now=now, quiet_for=DEFAULT_TTL)
+    return result
 
 
 def _still_unreferenced(catalog: Catalog, deletions: list[janitor_plan.Deletion]) -> list[janitor_plan.Deletion]:

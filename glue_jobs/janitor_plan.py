@@ -289,6 +289,38 @@ def _plan_temps(out: Plan, temps: dict[str, list[ObjectInfo]], temp_runs: dict[s
             tuple(o.key for o in objs), sum(o.size for o in objs)))
 
 
+def unmanifested_raw(raw: list[ObjectInfo], manifest_keys: Iterable[str], *, now: dt.datetime,
+                     quiet_for: dt.timedelta) -> list[Kept]:
+    """Ingest runs with raw bodies but no manifest, quiet for `quiet_for` (an ingest still
+    landing has not written its manifest yet): one whose process died before its manifest.
+    No WAP processes a run without a manifest, so these bodies are never published. They are
+    reported, never deleted: raw is the record of what was received."""
+    listed = set()
+    for key in manifest_keys:
+        parts = lake_layout.parse_hive_key(key.removesuffix(".json") + "/")
+        listed.add((parts.get("ingest_date"), parts.get("run_id")))
+    runs: dict[tuple[str, str], list[ObjectInfo]] = {}
+    for o in raw:
+        parts = lake_layout.parse_hive_key(o.key)
+        ref = (parts.get("ingest_date"), parts.get("run_id"))
+        if None not in ref and ref not in listed and not _is_partial(o.key):
+            runs.setdefault(ref, []).append(o)
+    out = []
+    for (day, run_id), objects in sorted(runs.items()):
+        if now - _newest(objects, now) < quiet_for:
+            continue
+        symbols = sorted({lake_layout.parse_hive_key(o.key).get("symbol") or "?" for o in objects})
+        shown = ", ".join(symbols[:5]) + (f" and {len(symbols) - 5} more" if len(symbols) > 5 else "")
+        out.append(Kept(
+            f"{lake_layout.RAW_PREFIX}ingest_date={day}/*/run_id={run_id}/",
+            f"{len(objects)} raw bod{'y' if len(objects) == 1 else 'ies'} ({shown}) of ingest run {run_id} "
+            f"without a manifest (its ingest died before writing one): no WAP will publish them; "
+            f"fetch those symbols again (`tickerlake ingest --symbols ...`), or delete the bodies by hand "
+            f"if they are not wanted (the janitor never deletes raw data)",
+        ))
+    return out
+
+
 def _retention_text(retention: dt.timedelta) -> str:
     return f"{retention.total_seconds() / 86400:g}-day"
 

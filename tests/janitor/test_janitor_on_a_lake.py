@@ -151,3 +151,14 @@ def test_the_janitor_waits_for_no_one_it_refuses_while_a_run_holds_the_lock(lake
         with pytest.raises(LockHeld, match="20240311T220000Z-busy01"):
             janitor.run(ctx.storage, ctx.catalog, dry_run=False)
     assert os.path.exists(ctx.storage.uri(litter["orphan"]))
+
+
+def test_bodies_an_ingest_left_without_a_manifest_are_reported_and_kept(lake):
+    ctx, _ = lake
+    key = lake_layout.raw_key("2024-03-09", "AAA", "20240309T220000Z-died")
+    ctx.storage.put_bytes(key, b"timestamp,open,high,low,close,volume\r\n2024-03-08,1,2,0.5,1.5,100\r\n")
+    _age(ctx.storage, key, 1)
+    report = janitor.run(ctx.storage, ctx.catalog, dry_run=False)
+    assert ctx.storage.exists(key)
+    line = next(x for x in report["lines"] if "20240309T220000Z-died" in x)
+    assert "1 raw body (AAA) of ingest run 20240309T220000Z-died without a manifest" in line

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from glue_jobs.adapters.storage import ObjectInfo
-from glue_jobs.janitor_plan import TableInfo, describe, plan, run_dir, version_dir
+from glue_jobs.janitor_plan import TableInfo, describe, plan, run_dir, unmanifested_raw, version_dir
 
 NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.timezone.utc)
 WEEK = dt.timedelta(days=7)
@@ -161,3 +161,16 @@ def test_the_dry_run_text_lists_sizes_and_reasons():
     lines = describe(plan(objects, [prices(cur)], now=NOW), dry_run=True)
     assert lines[0] == "janitor would delete 1 object(s), 2.0 KB, and 0 table definition(s)"
     assert lines[1].startswith(f"  - {old}  [1 object(s), 2.0 KB]  daily_prices/trade_year=2024: superseded")
+
+
+def test_raw_bodies_of_an_ingest_that_died_before_its_manifest_are_reported_never_deleted():
+    raw = "raw/daily/ingest_date=2026-11-19/"
+    objects = [obj(f"{raw}symbol={s}/run_id=dead/body.csv", ago(hours=8)) for s in ("AAA", "BBB")]
+    objects += [obj(f"{raw}symbol=AAA/run_id=done/body.csv", ago(hours=8)),
+                obj(f"{raw}symbol=AAA/run_id=landing/body.csv", ago(minutes=5)),  # still landing
+                obj(f"{raw}symbol=BBB/run_id=dead2/.tmp-body", ago(hours=8))]  # a partial only
+    manifests = ["manifests/ingest/ingest_date=2026-11-19/run_id=done.json"]
+    kept = unmanifested_raw(objects, manifests, now=NOW, quiet_for=dt.timedelta(hours=6))
+    assert [k.target for k in kept] == [f"{raw}*/run_id=dead/"]
+    assert "2 raw bodies (AAA, BBB) of ingest run dead without a manifest" in kept[0].reason
+    assert "never deletes raw" in kept[0].reason
