@@ -236,7 +236,8 @@ def run(ctx: RunContext) -> dict:
     if "raw_rows" in written:
         rows_read = int(written["raw_rows"])
     else:
-        per_fetch = ctx.engine.query(sql_files.render("write_temp_counts.sql", {"ingest_run_ids": run_ids}))
+        per_fetch = ctx.engine.query(sql_files.render("write_temp_counts.sql", {
+            "ingest_dates": sorted({r.ingest_date for r in runs}), "ingest_run_ids": run_ids}))
         rows_read = sum(int(v) for v in per_fetch.column("raw_rows").to_pylist())
     rows_for_key: dict[tuple[str, str], int] = {}
     if written.get("duplicate_keys", 1):

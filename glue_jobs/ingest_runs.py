@@ -191,7 +191,8 @@ def _offending(ctx, runs: list[pending.IngestRun], failed: list[dict]) -> dict[s
             quarantined[run_id] = quarantined.get(run_id, 0) + 1
     read: dict[str, int] = {}
     if runs:
-        counts = ctx.engine.query(sql_files.render("write_temp_counts.sql", {"ingest_run_ids": sorted(run_ids)}))
+        counts = ctx.engine.query(sql_files.render("write_temp_counts.sql", {
+            "ingest_dates": sorted({r.ingest_date for r in runs}), "ingest_run_ids": sorted(run_ids)}))
         for row in counts.to_pylist():
             read[row["run_id"]] = read.get(row["run_id"], 0) + int(row["raw_rows"])
     rows = {r.run_id: (read.get(r.run_id, 0), r.expected_rows) for r in runs}

@@ -72,8 +72,9 @@ def run(ctx: RunContext) -> dict:
     # Every row read goes to Parquet first, one file per trade_year (no sort); the reads and
     # the duplicate check then run on that, and only a batch with duplicates is rewritten.
     staged = dataclasses.replace(temp, location=temp.location + "read/")
-    ctx.engine.write_parquet(sql_files.render("write_temp.sql", {"ingest_run_ids": run_ids}), staged.location,
-                             cluster_by="trade_year")
+    read_sql = sql_files.render("write_temp.sql", {"ingest_dates": sorted({r.ingest_date for r in runs}),
+                                                   "ingest_run_ids": run_ids})
+    ctx.engine.write_parquet(read_sql, staged.location, cluster_by="trade_year")
     failpoints.hit("write_temp.after_data_write", staged.location)
     ctx.catalog.create_table(staged, replace=True)
     per_fetch = ctx.engine.query(sql_files.render("write_temp_read_counts.sql")).to_pylist()

@@ -8,7 +8,8 @@
 -- not publish volume 1. Duplicates are dropped afterwards, by write_temp_dedupe.sql, and
 -- only when write_temp_duplicates.sql finds any: a backfill of millions of rows has none, and
 -- sorting them all to look for some would cost more than reading them.
--- Parameters: ingest_run_ids (the ingest runs this pipeline run processes).
+-- Parameters: ingest_dates, ingest_run_ids (the ingest runs this pipeline run processes, and
+-- their dates: the raw table's first partition key, so only their partitions are read).
 with
 
 raw_rows as (
@@ -36,7 +37,8 @@ raw_rows as (
             extra_field
         ) as line_text
     from stocks.raw_daily
-    where run_id in ({{ingest_run_ids}})
+    where ingest_date in ({{ingest_dates}})
+        and run_id in ({{ingest_run_ids}})
 ),
 
 checked as (

@@ -1,6 +1,7 @@
 -- Raw data rows per ingest run and symbol, as the engine reads them: what write_temp starts
 -- from, for the run log's reconciliation and the audit's row-count rule.
--- Parameters: ingest_run_ids.
+-- Parameters: ingest_dates, ingest_run_ids (the ingest dates narrow the partitions read:
+-- the raw table's first partition key).
 with
 
 raw_rows as (
@@ -8,7 +9,8 @@ raw_rows as (
         run_id,
         symbol
     from stocks.raw_daily
-    where run_id in ({{ingest_run_ids}})
+    where ingest_date in ({{ingest_dates}})
+        and run_id in ({{ingest_run_ids}})
 ),
 
 per_fetch as (

@@ -1,9 +1,17 @@
 """The local catalog: one JSON document per table at lake_layout.catalog_key().
 
-Every change rewrites the table's whole document with Storage.put_bytes, which replaces it
+Every change rewrites the table's document with Storage.put_bytes, which replaces it
 atomically, so a reader sees the document before or after a change, never a mix: switching
 any number of partitions in one call is all-or-nothing (stronger than Glue's per-partition
 BatchUpdatePartition). One writer at a time is the lake lock's job, not this module's.
+
+A table partitioned by more than one key (the raw table: a partition per body, 5,000 a day
+at full scale) keeps its partitions in shards, one immutable document per value of its
+first key named by its content (<table>/partitions/<key>=<value>/<digest>.json), and its
+document maps each value to its shard. A change writes the new shards, then the table's
+document: still one atomic switch, and a run reads and rewrites its own day's shard, not
+the whole history. The shard a switch replaced stays until the next switch of that value,
+for readers that read the table's document just before.
 """
 from __future__ import annotations
 
@@ -17,6 +25,7 @@ from glue_jobs.adapters.storage import NotFound, Storage
 from glue_jobs.common import failpoints, lake_layout
 
 FORMAT_VERSION = 1
+SHARDED_FORMAT_VERSION = 2
 
 
 def _values_text(values: dict[str, str]) -> str:
@@ -65,6 +74,8 @@ class LocalCatalog:
         # crawled, and each stage and statement asks for it again; the bytes are still read
         # every time, so a change is never missed
         self._parsed: dict[tuple[str, str], tuple[bytes, dict, list[Partition] | None]] = {}
+        # shard key -> its partitions (as stored, and parsed): shards never change once written
+        self._shards: dict[str, tuple[list[dict], list[Partition]]] = {}
 
     # -- documents ---------------------------------------------------------------------------
 
@@ -95,15 +106,99 @@ class LocalCatalog:
         self._parsed[(database, name)] = (digest, doc, None)
         return doc
 
-    def _shared_partitions(self, database: str, name: str) -> list[Partition] | None:
+    def _shared_partitions(self, database: str, name: str,
+                           where: Mapping[str, Collection[str]] | None = None) -> list[Partition] | None:
         doc = self._read_shared(database, name)
         if doc is None:
             return None
+        if "shards" in doc:
+            first = doc["table"]["partition_keys"][0]["name"]
+            values = sorted(doc["shards"])
+            if where and first in where:
+                allowed = {str(v) for v in where[first]}
+                values = [v for v in values if v in allowed]
+            out: list[Partition] = []
+            for value in values:  # in value order, each sorted: the whole sorted
+                out.extend(self._shard(database, name, first, value, doc["shards"][value])[1])
+            return out
         digest, cached_doc, partitions = self._parsed[(database, name)]
         if partitions is None:
             partitions = [_partition_from_dict(p) for p in doc.get("partitions", [])]
             self._parsed[(database, name)] = (digest, cached_doc, partitions)
         return partitions
+
+    # -- shards ------------------------------------------------------------------------------
+
+    def _shard_prefix(self, database: str, name: str, key: str, value: str) -> str:
+        return f"{lake_layout.CATALOG_PREFIX}{database}/{name}/partitions/{key}={value}/"
+
+    def _shard(self, database: str, name: str, key: str, value: str, digest: str) -> tuple[list[dict], list[Partition]]:
+        path = f"{self._shard_prefix(database, name, key, value)}{digest}.json"
+        cached = self._shards.get(path)
+        if cached is None:
+            try:
+                dicts = json.loads(self.storage.get_bytes(path))["partitions"]
+            except (NotFound, ValueError, KeyError, TypeError) as exc:
+                raise CatalogError(
+                    f"catalog shard {self.storage.uri(path)} of {database}.{name} ({key}={value}) is missing or "
+                    f"not a shard ({exc}); restore it from a backup, or drop {database}.{name}'s document "
+                    f"{self.storage.uri(self._key(database, name))} and re-run the crawl, which registers the "
+                    f"partitions of pending ingest runs again"
+                ) from exc
+            cached = (dicts, [_partition_from_dict(p) for p in dicts])
+            self._shards[path] = cached
+        return cached
+
+    def _write_shard(self, database: str, name: str, key: str, value: str, dicts: list[dict]) -> str:
+        """Store one value's partitions under a name taken from their content; returns it."""
+        data = json.dumps({"partitions": dicts}, separators=(",", ":"), sort_keys=True).encode() + b"\n"
+        digest = hashlib.sha1(data).hexdigest()[:16]
+        path = f"{self._shard_prefix(database, name, key, value)}{digest}.json"
+        if not self.storage.exists(path):
+            self.storage.put_bytes(path, data)
+        self._shards[path] = (dicts, [_partition_from_dict(p) for p in dicts])
+        return digest
+
+    def _retire_shards(self, database: str, name: str, key: str, switched: dict[str, tuple[str | None, str]]) -> None:
+        """After a switch: of each value's shards keep the current one and the one it replaced."""
+        for value, (previous, current) in switched.items():
+            prefix = self._shard_prefix(database, name, key, value)
+            keep = {f"{prefix}{d}.json" for d in (previous, current) if d}
+            self.storage.delete([k for k in self.storage.list_keys(prefix) if k not in keep])
+
+    def _store_partitions(self, database: str, name: str, doc: dict, table: TableDef,
+                          changed: dict[str, list[dict]]) -> None:
+        """Write a sharded table's `doc` with the partitions of each changed first-key value
+        replaced by the given ones: the new shards first, then the document that switches to them."""
+        keys = [c.name for c in table.partition_keys]
+        first = keys[0]
+        shards = dict(doc.get("shards") or {})
+        inline = doc.pop("partitions", None)  # a document from before shards: all move out now
+        if inline is not None:
+            by_value: dict[str, list[dict]] = {}
+            for p in inline:
+                by_value.setdefault(str(p["values"][first]), []).append(p)
+            changed = {**by_value, **changed}
+        switched = {}
+        for value, dicts in changed.items():
+            ordered = sorted(dicts, key=lambda p: tuple(p["values"][k] for k in keys))
+            previous = shards.get(value)
+            if ordered:
+                shards[value] = self._write_shard(database, name, first, value, ordered)
+            else:
+                shards.pop(value, None)
+            switched[value] = (previous, shards.get(value, ""))
+        doc["format_version"] = SHARDED_FORMAT_VERSION
+        doc["shards"] = dict(sorted(shards.items()))
+        self._write(database, name, doc)
+        self._retire_shards(database, name, first, switched)
+
+    def _value_partitions(self, database: str, name: str, doc: dict, first: str, value: str) -> list[dict]:
+        """The stored partitions (as dicts) of one value of the first key."""
+        if "shards" in doc:
+            digest = doc["shards"].get(value)
+            return list(self._shard(database, name, first, value, digest)[0]) if digest else []
+        return [p for p in doc.get("partitions", []) if str(p["values"][first]) == value]
 
     def _decode(self, raw: bytes, database: str, name: str) -> dict:
         try:
@@ -148,22 +243,22 @@ class LocalCatalog:
         """Create the table; with replace, an existing definition is updated and its partitions
         stay registered (dropped only if the partition keys themselves changed)."""
         doc = self._read(table.database, table.name)
-        partitions: list[dict] = []
+        new: dict = {"format_version": FORMAT_VERSION, "table": table_to_dict(table), "partitions": []}
         if doc is not None:
             if not replace:
                 raise CatalogError(f"{table.qualified} already exists in the local catalog")
             old = table_from_dict(doc["table"])
             if [c.name for c in old.partition_keys] == [c.name for c in table.partition_keys]:
-                partitions = doc.get("partitions", [])
-        self._write(
-            table.database,
-            table.name,
-            {"format_version": FORMAT_VERSION, "table": table_to_dict(table), "partitions": partitions},
-        )
+                if "shards" in doc:
+                    new = {"format_version": SHARDED_FORMAT_VERSION, "table": new["table"], "shards": doc["shards"]}
+                else:
+                    new["partitions"] = doc.get("partitions", [])
+        self._write(table.database, table.name, new)
 
     def drop_table(self, database: str, name: str) -> None:
         """Drop the definition only (the files are the caller's); missing tables are ignored."""
         self.storage.delete([self._key(database, name)])
+        self.storage.delete(self.storage.list_keys(f"{lake_layout.CATALOG_PREFIX}{database}/{name}/"))
 
     def list_tables(self, database: str) -> list[str]:
         prefix = f"{lake_layout.CATALOG_PREFIX}{database}/"
@@ -177,7 +272,7 @@ class LocalCatalog:
     def list_partitions(self, database: str, name: str,
                         where: Mapping[str, Collection[str]] | None = None) -> list[Partition]:
         """Every registered partition (or those `where` allows), sorted by values."""
-        partitions = self._shared_partitions(database, name)
+        partitions = self._shared_partitions(database, name, where)
         if partitions is None:
             raise CatalogError(f"{database}.{name} does not exist in the local catalog: run the crawl/publish first")
         # the same (frozen) partitions for every caller until the document changes
@@ -202,13 +297,30 @@ class LocalCatalog:
         doc = self._require(database, name)
         table = table_from_dict(doc["table"])
         keys = [c.name for c in table.partition_keys]
-        current = {tuple(p["values"][k] for k in keys): p for p in doc.get("partitions", [])}
-        for p in self._checked(table, partitions):
-            key = tuple(p.values[k] for k in keys)
-            if replace or key not in current:
-                current[key] = _partition_to_dict(p)
-        doc["partitions"] = [current[k] for k in sorted(current)]
-        self._write(database, name, doc)
+        checked = self._checked(table, partitions)
+        if len(keys) < 2:
+            current = {tuple(p["values"][k] for k in keys): p for p in doc.get("partitions", [])}
+            for p in checked:
+                key = tuple(p.values[k] for k in keys)
+                if replace or key not in current:
+                    current[key] = _partition_to_dict(p)
+            doc["partitions"] = [current[k] for k in sorted(current)]
+            self._write(database, name, doc)
+            return
+        first = keys[0]
+        groups: dict[str, list[Partition]] = {}
+        for p in checked:
+            groups.setdefault(p.values[first], []).append(p)
+        changed = {}
+        for value, group in groups.items():
+            current = {tuple(p["values"][k] for k in keys): p
+                       for p in self._value_partitions(database, name, doc, first, value)}
+            for p in group:
+                key = tuple(p.values[k] for k in keys)
+                if replace or key not in current:
+                    current[key] = _partition_to_dict(p)
+            changed[value] = list(current.values())
+        self._store_partitions(database, name, doc, table, changed)
 
     def add_partitions(self, database: str, name: str, partitions: list[Partition]) -> None:
         """Register partitions; ones already registered keep their location."""
@@ -226,5 +338,12 @@ class LocalCatalog:
         table = table_from_dict(doc["table"])
         keys = [c.name for c in table.partition_keys]
         gone = {tuple(str(v[k]) for k in keys) for v in values}
-        doc["partitions"] = [p for p in doc.get("partitions", []) if tuple(p["values"][k] for k in keys) not in gone]
-        self._write(database, name, doc)
+        if len(keys) < 2:
+            doc["partitions"] = [p for p in doc.get("partitions", [])
+                                 if tuple(p["values"][k] for k in keys) not in gone]
+            self._write(database, name, doc)
+            return
+        changed = {value: [p for p in self._value_partitions(database, name, doc, keys[0], value)
+                           if tuple(p["values"][k] for k in keys) not in gone]
+                   for value in sorted({g[0] for g in gone})}
+        self._store_partitions(database, name, doc, table, changed)

@@ -1,8 +1,10 @@
+import json
+
 import pytest
 
 from glue_jobs import table_defs
 from glue_jobs.adapters.catalog import CatalogError, Column, Partition
-from glue_jobs.adapters.local_catalog import LocalCatalog
+from glue_jobs.adapters.local_catalog import LocalCatalog, table_to_dict
 from glue_jobs.adapters.storage import LocalStorage
 from glue_jobs.common import lake_layout
 
@@ -101,3 +103,112 @@ def test_partitions_are_listed_by_the_values_a_caller_allows(tmp_path):
     assert catalog.list_partitions("stocks", "raw_daily", where={"run_id": {"r1"}, "symbol": {"XOM"}}) == [parts[1]]
     assert catalog.list_partitions("stocks", "raw_daily", where={"run_id": set()}) == []
     assert catalog.list_partitions("stocks", "raw_daily") == parts
+
+
+# -- a table partitioned by several keys (the raw table) keeps a shard per first-key value ----
+
+
+def _raw(day: str, symbol: str, run_id: str = "r1", columns=None) -> Partition:
+    return Partition({"ingest_date": day, "symbol": symbol, "run_id": run_id},
+                     f"raw/daily/ingest_date={day}/symbol={symbol}/run_id={run_id}/", columns)
+
+
+class _Counting(LocalStorage):
+    def __init__(self, root):
+        super().__init__(root)
+        self.read, self.written = [], []
+
+    def get_bytes(self, key):
+        self.read.append(key)
+        return super().get_bytes(key)
+
+    def put_bytes(self, key, data, **kw):
+        self.written.append(key)
+        return super().put_bytes(key, data, **kw)
+
+
+def _raw_catalog(tmp_path):
+    storage = _Counting(tmp_path)
+    catalog = LocalCatalog(storage)
+    catalog.create_table(table_defs.raw_daily())
+    return storage, catalog
+
+
+def test_a_day_of_the_raw_table_is_read_and_written_without_its_history(tmp_path):
+    storage, catalog = _raw_catalog(tmp_path)
+    days = [f"2024-03-{d:02d}" for d in range(1, 11)]
+    for day in days:
+        catalog.add_partitions("stocks", "raw_daily", [_raw(day, s) for s in ("IBM", "XOM")])
+    storage.read.clear(), storage.written.clear()
+    fresh = LocalCatalog(storage)  # another process: nothing cached
+    catalog.add_partitions("stocks", "raw_daily", [_raw("2024-03-11", "IBM")])
+    mine = fresh.list_partitions("stocks", "raw_daily", where={"ingest_date": {"2024-03-11"}, "run_id": {"r1"}})
+    assert mine == [_raw("2024-03-11", "IBM")]
+    shards_touched = {k for k in storage.read + storage.written if "/partitions/" in k}
+    assert shards_touched and all("ingest_date=2024-03-11/" in k for k in shards_touched)
+    # the table's own document names the shards, it does not list the history's partitions
+    doc = storage.get_bytes(lake_layout.catalog_key("stocks", "raw_daily"))
+    assert len(doc) < 2000 and b"symbol=IBM" not in doc
+    assert [p.values["ingest_date"] for p in fresh.list_partitions("stocks", "raw_daily")] == sorted(
+        [d for d in days for _ in (0, 1)] + ["2024-03-11"])
+
+
+def test_a_switch_over_several_days_is_still_one_atomic_document_write(tmp_path, monkeypatch):
+    storage, catalog = _raw_catalog(tmp_path)
+    catalog.add_partitions("stocks", "raw_daily", [_raw("2024-03-07", "IBM"), _raw("2024-03-08", "IBM")])
+    before = catalog.list_partitions("stocks", "raw_daily")
+    real_put = storage.put_bytes
+
+    def dying_on_the_document(key, data, **kw):
+        if key == lake_layout.catalog_key("stocks", "raw_daily"):
+            raise OSError("disk gone mid-switch")
+        return real_put(key, data, **kw)
+
+    monkeypatch.setattr(storage, "put_bytes", dying_on_the_document)
+    moved = [Partition(p.values, p.location.replace("raw/daily/", "raw/moved/")) for p in before]
+    with pytest.raises(OSError):
+        catalog.switch_partitions("stocks", "raw_daily", moved)
+    assert LocalCatalog(LocalStorage(tmp_path)).list_partitions("stocks", "raw_daily") == before
+    monkeypatch.setattr(storage, "put_bytes", real_put)
+    catalog.switch_partitions("stocks", "raw_daily", moved)
+    assert LocalCatalog(LocalStorage(tmp_path)).list_partitions("stocks", "raw_daily") == moved
+
+
+def test_drops_drift_columns_and_redefinitions_survive_in_shards(tmp_path):
+    storage, catalog = _raw_catalog(tmp_path)
+    drifted = _raw("2024-03-08", "XOM", columns=[Column("timestamp", "string"), Column("close", "string")])
+    catalog.add_partitions("stocks", "raw_daily", [_raw("2024-03-07", "IBM"), _raw("2024-03-08", "IBM"), drifted])
+    catalog.drop_partitions("stocks", "raw_daily", [_raw("2024-03-07", "IBM").values])
+    catalog.create_table(table_defs.raw_daily(), replace=True)  # a new definition keeps the partitions
+    assert LocalCatalog(LocalStorage(tmp_path)).list_partitions("stocks", "raw_daily") == [
+        _raw("2024-03-08", "IBM"), drifted]
+    # of a day's shards only the current one and the one it replaced stay
+    for n in range(4):
+        catalog.add_partitions("stocks", "raw_daily", [_raw("2024-03-08", f"S{n}")])
+    assert len(storage.list_keys("catalog/stocks/raw_daily/partitions/ingest_date=2024-03-08/")) == 2
+    doc = json.loads(storage.get_bytes(lake_layout.catalog_key("stocks", "raw_daily")))
+    assert sorted(doc["shards"]) == ["2024-03-08"]  # the emptied day is gone from the document
+    catalog.drop_table("stocks", "raw_daily")
+    assert storage.list_keys("catalog/stocks/") == []
+
+
+def test_a_raw_table_document_from_before_shards_is_read_and_moved_to_shards_at_its_next_change(tmp_path):
+    storage, catalog = _raw_catalog(tmp_path)
+    old = [_raw("2024-03-07", "IBM"), _raw("2024-03-08", "IBM")]
+    storage.put_bytes(lake_layout.catalog_key("stocks", "raw_daily"), json.dumps({
+        "format_version": 1, "table": table_to_dict(table_defs.raw_daily()),
+        "partitions": [{"values": p.values, "location": p.location} for p in old]}).encode())
+    catalog = LocalCatalog(storage)
+    assert catalog.list_partitions("stocks", "raw_daily", where={"ingest_date": ["2024-03-08"]}) == old[1:]
+    catalog.add_partitions("stocks", "raw_daily", [_raw("2024-03-09", "IBM")])
+    doc = json.loads(storage.get_bytes(lake_layout.catalog_key("stocks", "raw_daily")))
+    assert "partitions" not in doc and sorted(doc["shards"]) == ["2024-03-07", "2024-03-08", "2024-03-09"]
+    assert LocalCatalog(storage).list_partitions("stocks", "raw_daily") == [*old, _raw("2024-03-09", "IBM")]
+
+
+def test_a_missing_shard_is_named_with_what_to_do(tmp_path):
+    storage, catalog = _raw_catalog(tmp_path)
+    catalog.add_partitions("stocks", "raw_daily", [_raw("2024-03-08", "IBM")])
+    storage.delete(storage.list_keys("catalog/stocks/raw_daily/partitions/"))
+    with pytest.raises(CatalogError, match=r"catalog shard .*ingest_date=2024-03-08.* of stocks.raw_daily .*re-run the crawl"):
+        LocalCatalog(storage).list_partitions("stocks", "raw_daily")
