@@ -64,6 +64,16 @@ def _partition_from_dict(doc: dict) -> Partition:
     )
 
 
+def _sharded(table: TableDef) -> bool:
+    """Tables partitioned by several keys keep a shard of partitions per first-key value."""
+    return len(table.partition_keys) > 1
+
+
+def _shard_value(table: TableDef, values: dict[str, str]) -> str:
+    """The shard a partition belongs to: its first key's value, or "" (the one document)."""
+    return str(values[table.partition_keys[0].name]) if _sharded(table) else ""
+
+
 class LocalCatalog:
     """Catalog in the lake itself (see glue_jobs.adapters.catalog for the contract)."""
 
@@ -166,11 +176,16 @@ class LocalCatalog:
             keep = {f"{prefix}{d}.json" for d in (previous, current) if d}
             self.storage.delete([k for k in self.storage.list_keys(prefix) if k not in keep])
 
-    def _store_partitions(self, database: str, name: str, doc: dict, table: TableDef,
-                          changed: dict[str, list[dict]]) -> None:
-        """Write a sharded table's `doc` with the partitions of each changed first-key value
-        replaced by the given ones: the new shards first, then the document that switches to them."""
+    def _store(self, database: str, name: str, doc: dict, table: TableDef, changed: dict[str, list[dict]]) -> None:
+        """Write `doc` with the partitions of each changed shard value (see _shard_value)
+        replaced by the given ones; a sharded table's new shards first, then the document
+        that switches to them."""
         keys = [c.name for c in table.partition_keys]
+        if not _sharded(table):
+            doc["partitions"] = sorted(changed.get("", doc.get("partitions", [])),
+                                       key=lambda p: tuple(p["values"][k] for k in keys))
+            self._write(database, name, doc)
+            return
         first = keys[0]
         shards = dict(doc.get("shards") or {})
         inline = doc.pop("partitions", None)  # a document from before shards: all move out now
@@ -193,8 +208,11 @@ class LocalCatalog:
         self._write(database, name, doc)
         self._retire_shards(database, name, first, switched)
 
-    def _value_partitions(self, database: str, name: str, doc: dict, first: str, value: str) -> list[dict]:
-        """The stored partitions (as dicts) of one value of the first key."""
+    def _stored(self, database: str, name: str, doc: dict, table: TableDef, value: str) -> list[dict]:
+        """The stored partitions (as dicts) of one shard value (see _shard_value)."""
+        if not _sharded(table):
+            return list(doc.get("partitions", []))
+        first = table.partition_keys[0].name
         if "shards" in doc:
             digest = doc["shards"].get(value)
             return list(self._shard(database, name, first, value, digest)[0]) if digest else []
@@ -297,30 +315,18 @@ class LocalCatalog:
         doc = self._require(database, name)
         table = table_from_dict(doc["table"])
         keys = [c.name for c in table.partition_keys]
-        checked = self._checked(table, partitions)
-        if len(keys) < 2:
-            current = {tuple(p["values"][k] for k in keys): p for p in doc.get("partitions", [])}
-            for p in checked:
-                key = tuple(p.values[k] for k in keys)
-                if replace or key not in current:
-                    current[key] = _partition_to_dict(p)
-            doc["partitions"] = [current[k] for k in sorted(current)]
-            self._write(database, name, doc)
-            return
-        first = keys[0]
         groups: dict[str, list[Partition]] = {}
-        for p in checked:
-            groups.setdefault(p.values[first], []).append(p)
+        for p in self._checked(table, partitions):
+            groups.setdefault(_shard_value(table, p.values), []).append(p)
         changed = {}
         for value, group in groups.items():
-            current = {tuple(p["values"][k] for k in keys): p
-                       for p in self._value_partitions(database, name, doc, first, value)}
+            current = {tuple(p["values"][k] for k in keys): p for p in self._stored(database, name, doc, table, value)}
             for p in group:
                 key = tuple(p.values[k] for k in keys)
                 if replace or key not in current:
                     current[key] = _partition_to_dict(p)
             changed[value] = list(current.values())
-        self._store_partitions(database, name, doc, table, changed)
+        self._store(database, name, doc, table, changed)
 
     def add_partitions(self, database: str, name: str, partitions: list[Partition]) -> None:
         """Register partitions; ones already registered keep their location."""
@@ -338,12 +344,7 @@ class LocalCatalog:
         table = table_from_dict(doc["table"])
         keys = [c.name for c in table.partition_keys]
         gone = {tuple(str(v[k]) for k in keys) for v in values}
-        if len(keys) < 2:
-            doc["partitions"] = [p for p in doc.get("partitions", [])
-                                 if tuple(p["values"][k] for k in keys) not in gone]
-            self._write(database, name, doc)
-            return
-        changed = {value: [p for p in self._value_partitions(database, name, doc, keys[0], value)
+        changed = {value: [p for p in self._stored(database, name, doc, table, value)
                            if tuple(p["values"][k] for k in keys) not in gone]
-                   for value in sorted({g[0] for g in gone})}
-        self._store_partitions(database, name, doc, table, changed)
+                   for value in sorted({_shard_value(table, dict(zip(keys, g))) for g in gone})}
+        self._store(database, name, doc, table, changed)
