@@ -5,8 +5,8 @@ runs, every `stocks.<table>` it reads is exposed as a DuckDB view built from the
 the way Athena reads a Glue table:
 
 - CSV tables: the partitions' files split into lines and fields as Athena's LazySimpleSerDe
-  does (see _csv_select), plus the partition columns and Athena's `"$path"` pseudo-column (which, unlike Athena, `select *`
-  shows: a view cannot hide a column);
+  does (see _csv_select), plus the partition columns and Athena's `"$path"` pseudo-column
+  (which, unlike Athena, `select *` shows: a view cannot hide a column);
 - Parquet tables: read_parquet over the files of each partition's *current* location only
   (older versions stay on disk until the janitor removes them, invisible to readers).
 
@@ -61,6 +61,7 @@ ROW_GROUP_ROWS = 122880
 # Above this many partitions one listing of the table's prefix beats one listing per partition.
 _LIST_WHOLE_TABLE_ABOVE = 50
 SMALL_TEXT_FILE_BYTES = 64 * 1024  # a compact answer (100 bars) is 5 KB, a full one 20 years
+HIVE_NULL = "\\N"  # LazySimpleSerDe's serialization.null.format
 
 
 def _duck_type(hive_type: str) -> str:
@@ -563,7 +564,7 @@ class DuckDBEngine:
             "delim = ','",
             "quote = ''",
             "escape = ''",
-            "nullstr = '\\N'",
+            f"nullstr = {_quote_str(HIVE_NULL)}",
             "auto_detect = false",
             "null_padding = true",
             "strict_mode = false",
@@ -580,7 +581,7 @@ class DuckDBEngine:
     def _split_text_select(self, table: TableDef, variable: str, skip: int) -> str:
         fields = []
         for n, c in enumerate(table.columns, start=1):
-            fields.append(f"{_text_as(f'nullif(f[{n}], {_quote_str(chr(92) + chr(78))})', c.type)} as {_quote_ident(c.name)}")
+            fields.append(f"{_text_as(f'nullif(f[{n}], {_quote_str(HIVE_NULL)})', c.type)} as {_quote_ident(c.name)}")
         for c in table.partition_keys:
             pattern = _quote_str(f".*/{re.escape(c.name)}=([^/]*)/")  # greedy: the last such folder
             fields.append(f"{_text_as(f'regexp_extract(filename, {pattern}, 1)', c.type)} as {_quote_ident(c.name)}")
