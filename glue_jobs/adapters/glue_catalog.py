@@ -16,6 +16,7 @@ from glue_jobs.common import failpoints
 CREATE_BATCH = 100
 UPDATE_BATCH = 100
 DELETE_BATCH = 25
+EXPRESSION_MAX_CHARS = 2048  # GetPartitions' Expression
 
 _FORMATS: dict[str, dict[str, Any]] = {
     "parquet": {
@@ -35,9 +36,6 @@ _FORMATS: dict[str, dict[str, Any]] = {
         },
     },
 }
-
-
-EXPRESSION_MAX_CHARS = 2048  # GetPartitions' limit on Expression
 
 
 def partition_expression(where: Mapping[str, Collection[str]] | None) -> str | None:
