@@ -183,7 +183,7 @@ def _drifted(ctx: RunContext, runs: list[pending.IngestRun]) -> list[dict[str, s
     if ctx.catalog.get_table(lake_layout.DATABASE, lake_layout.RAW_TABLE) is None:
         return []
     # this run's partitions, not the raw table's history (on Glue, a filtered GetPartitions)
-    where = {"ingest_date": {r.ingest_date for r in runs}, "run_id": {r.run_id for r in runs}}
+    where = pending.raw_partitions_of(runs)
     return [
         {"partition": p.location, "header": ",".join(c.name for c in p.columns or [])}
         for p in ctx.catalog.list_partitions(lake_layout.DATABASE, lake_layout.RAW_TABLE, where=where)
@@ -236,8 +236,7 @@ def run(ctx: RunContext) -> dict:
     if "raw_rows" in written:
         rows_read = int(written["raw_rows"])
     else:
-        per_fetch = ctx.engine.query(sql_files.render("write_temp_counts.sql", {
-            "ingest_dates": sorted({r.ingest_date for r in runs}), "ingest_run_ids": run_ids}))
+        per_fetch = ctx.engine.query(sql_files.render("write_temp_counts.sql", pending.raw_sql_params(runs)))
         rows_read = sum(int(v) for v in per_fetch.column("raw_rows").to_pylist())
     rows_for_key: dict[tuple[str, str], int] = {}
     if written.get("duplicate_keys", 1):

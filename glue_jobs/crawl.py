@@ -53,9 +53,7 @@ def run(ctx: RunContext) -> dict:
     elif existing != declared:  # a lake crawled before the definition changed (extra_field)
         ctx.catalog.create_table(declared, replace=True)  # its partitions stay registered
     run_ids = {r.run_id for r in runs}
-    # the partitions of these ingest dates only: the table lists every body ever crawled
-    registered = {p.location for p in ctx.catalog.list_partitions(db, name,
-                                                                  where={"ingest_date": {r.ingest_date for r in runs}})}
+    registered = {p.location for p in ctx.catalog.list_partitions(db, name, where=pending.raw_partitions_of(runs))}
 
     bodies: list[str] = []
     for ingest_date in sorted({r.ingest_date for r in runs}):

@@ -176,11 +176,10 @@ def blocked_hint_for(ctx, runs: list[pending.IngestRun], failed: list[dict]) -> 
 def _offending(ctx, runs: list[pending.IngestRun], failed: list[dict]) -> dict[str, str]:
     from glue_jobs import lake_parquet, sql_files, table_defs
 
-    run_ids = {r.run_id for r in runs}
     drifted: dict[str, int] = {}
     if ctx.catalog.get_table(lake_layout.DATABASE, lake_layout.RAW_TABLE) is not None:
-        where = {"ingest_date": {r.ingest_date for r in runs}, "run_id": run_ids}
-        for p in ctx.catalog.list_partitions(lake_layout.DATABASE, lake_layout.RAW_TABLE, where=where):
+        for p in ctx.catalog.list_partitions(lake_layout.DATABASE, lake_layout.RAW_TABLE,
+                                             where=pending.raw_partitions_of(runs)):
             run_id = p.values.get("run_id")
             if p.columns is not None:
                 drifted[run_id] = drifted.get(run_id, 0) + 1
@@ -191,8 +190,7 @@ def _offending(ctx, runs: list[pending.IngestRun], failed: list[dict]) -> dict[s
             quarantined[run_id] = quarantined.get(run_id, 0) + 1
     read: dict[str, int] = {}
     if runs:
-        counts = ctx.engine.query(sql_files.render("write_temp_counts.sql", {
-            "ingest_dates": sorted({r.ingest_date for r in runs}), "ingest_run_ids": sorted(run_ids)}))
+        counts = ctx.engine.query(sql_files.render("write_temp_counts.sql", pending.raw_sql_params(runs)))
         for row in counts.to_pylist():
             read[row["run_id"]] = read.get(row["run_id"], 0) + int(row["raw_rows"])
     rows = {r.run_id: (read.get(r.run_id, 0), r.expected_rows) for r in runs}

@@ -163,6 +163,18 @@ def pending_ingest_runs(storage: Storage) -> list[IngestRun]:
     return [read_ingest_run(storage, *ref) for ref in refs]
 
 
+def raw_partitions_of(runs: list[IngestRun]) -> dict[str, set[str]]:
+    """Pure: the raw table's partition values these runs landed under (a catalog `where`),
+    so a stage asks for its own partitions, not every body ever crawled."""
+    return {"ingest_date": {r.ingest_date for r in runs}, "run_id": {r.run_id for r in runs}}
+
+
+def raw_sql_params(runs: list[IngestRun]) -> dict[str, list[str]]:
+    """Pure: the parameters of the SQL that reads these runs' raw rows (write_temp.sql,
+    write_temp_counts.sql); the dates let the engines prune by the first partition key."""
+    return {"ingest_dates": sorted({r.ingest_date for r in runs}), "ingest_run_ids": [r.run_id for r in runs]}
+
+
 def runs_for(storage: Storage, run_id: str) -> list[IngestRun]:
     """The ingest runs pipeline run `run_id` processes: fixed in its run log on first call."""
     from glue_jobs.run_log import RunLog

@@ -54,7 +54,6 @@ def _reset(ctx: RunContext, location: str) -> None:
 def run(ctx: RunContext) -> dict:
     """Build stocks.tmp_daily_prices for the ingest runs this pipeline run processes."""
     runs = pending.runs_for(ctx.storage, ctx.run_id)
-    run_ids = [r.run_id for r in runs]
     db = lake_layout.DATABASE
 
     fetches = table_defs.temp_fetches(ctx.run_id)
@@ -72,9 +71,8 @@ def run(ctx: RunContext) -> dict:
     # Every row read goes to Parquet first, one file per trade_year (no sort); the reads and
     # the duplicate check then run on that, and only a batch with duplicates is rewritten.
     staged = dataclasses.replace(temp, location=temp.location + "read/")
-    read_sql = sql_files.render("write_temp.sql", {"ingest_dates": sorted({r.ingest_date for r in runs}),
-                                                   "ingest_run_ids": run_ids})
-    ctx.engine.write_parquet(read_sql, staged.location, cluster_by="trade_year")
+    ctx.engine.write_parquet(sql_files.render("write_temp.sql", pending.raw_sql_params(runs)), staged.location,
+                             cluster_by="trade_year")
     failpoints.hit("write_temp.after_data_write", staged.location)
     ctx.catalog.create_table(staged, replace=True)
     per_fetch = ctx.engine.query(sql_files.render("write_temp_read_counts.sql")).to_pylist()

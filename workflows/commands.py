@@ -47,15 +47,14 @@ def cmd_crawl(args: argparse.Namespace) -> int:
 def _uncrawled_bodies(lake: str) -> list[str]:
     """Raw bodies of pending ingest runs that the catalog does not list yet."""
     from glue_jobs.local_runtime import build_local
-    from glue_jobs.pending import pending_ingest_runs
+    from glue_jobs.pending import pending_ingest_runs, raw_partitions_of
 
     storage, catalog, _, _ = build_local(lake)
     runs = pending_ingest_runs(storage)
     registered = set()
     if catalog.get_table(lake_layout.DATABASE, lake_layout.RAW_TABLE) is not None:
-        where = {"ingest_date": {r.ingest_date for r in runs}}
         registered = {p.location for p in catalog.list_partitions(lake_layout.DATABASE, lake_layout.RAW_TABLE,
-                                                                   where=where)}
+                                                                   where=raw_partitions_of(runs))}
     return [
         f.raw_key for run in runs for f in run.fetches
         if f.raw_key and f.raw_key.rsplit("/", 1)[0] + "/" not in registered
