@@ -27,11 +27,12 @@ DIST = ROOT / "dist"
 MANIFEST = DIST / "artifacts.json"
 KEY_PREFIX = "tickerlake"
 LAMBDA_PACKAGES = ("ingestion", "glue_jobs", "workflows")
+LEFT_OUT = ("workflows/bench",)  # only a checkout runs the bench
 # Imported by the handler's closure; pinned loosely like pyproject. boto3 is the runtime's.
 LAMBDA_REQUIREMENTS = ("requests>=2.31", "holidays>=0.60", "tzdata")
 LAMBDA_PLATFORM = ("--platform", "manylinux2014_x86_64", "--python-version", "3.12", "--implementation", "cp",
                    "--only-binary=:all:")
-GLUE_SCRIPT = ROOT / "glue_jobs" / "entry" / "glue_stage.py"
+GLUE_SCRIPT = ROOT / "workflows" / "entry" / "glue_stage.py"
 # A fixed timestamp makes the zip's bytes, and so its key, depend on content alone.
 ZIP_DATE = (2020, 1, 1, 0, 0, 0)
 
@@ -44,8 +45,10 @@ def _source_files(package_root: Path, packages: tuple[str, ...]) -> list[tuple[P
     files = []
     for package in packages:
         for path in sorted((package_root / package).rglob("*")):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo"):
-                files.append((path, path.relative_to(package_root).as_posix()))
+            name = path.relative_to(package_root).as_posix()
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo") \
+                    and not name.startswith(LEFT_OUT):
+                files.append((path, name))
     return files
 
 

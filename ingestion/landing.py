@@ -17,9 +17,9 @@ import json
 import logging
 from dataclasses import asdict, dataclass, field
 
-from glue_jobs.adapters.storage import Storage, put_json
-from glue_jobs.common import failpoints, lake_layout
-from ingestion.alphavantage import settings
+from glue_jobs.lake import failpoints, layout
+from glue_jobs.ports.storage import Storage, put_json
+from ingestion.alphavantage import constants
 from ingestion.alphavantage.parse import csv_summary, forming_date_at, parse_json, render_csv
 from ingestion.alphavantage.redact import redact_bytes
 from ingestion.sources import FetchResult
@@ -112,9 +112,9 @@ class Landing:
         symbol = result.symbol
         if result.body.lstrip()[:1] == b"{":
             series = parse_json(result.body, symbol)
-            raw = self._put(lake_layout.raw_key(self.ingest_date, symbol, self.run_id, "json"), result.body, "raw", symbol)
+            raw = self._put(layout.raw_key(self.ingest_date, symbol, self.run_id, "json"), result.body, "raw", symbol)
             rendering = self._put(
-                lake_layout.raw_key(self.ingest_date, symbol, self.run_id, settings.DATATYPE_CSV),
+                layout.raw_key(self.ingest_date, symbol, self.run_id, constants.DATATYPE_CSV),
                 render_csv(series.bars),
                 "raw_csv_rendering",
                 symbol,
@@ -125,7 +125,7 @@ class Landing:
             timed = series.last_refreshed_time is not None
             record.forming_date = series.forming_date if timed else forming_date_at(newest, result.fetched_at)
         else:
-            raw = self._put(lake_layout.raw_key(self.ingest_date, symbol, self.run_id, "csv"), result.body, "raw", symbol)
+            raw = self._put(layout.raw_key(self.ingest_date, symbol, self.run_id, "csv"), result.body, "raw", symbol)
             rows, newest = csv_summary(result.body)
             # CSV carries no Last Refreshed: the newest bar's date is the best stand-in.
             record.last_refreshed = newest
@@ -142,7 +142,7 @@ class Landing:
         body_key = None
         if body:
             ext = _ext(body, result.content_type)
-            body_key = self._put(lake_layout.rejected_key(*where, ext, attempt=attempt), body, "rejected", symbol).key
+            body_key = self._put(layout.rejected_key(*where, ext, attempt=attempt), body, "rejected", symbol).key
             record.rejected_keys.append(body_key)
         reason = {
             "symbol": symbol,
@@ -162,13 +162,13 @@ class Landing:
             "bytes": len(body),
             "sha256": _sha(body) if body else None,
         }
-        reason_key = lake_layout.rejected_reason_key(*where, attempt=attempt)
+        reason_key = layout.rejected_reason_key(*where, attempt=attempt)
         self._put(reason_key, _json_bytes(reason), "reason", symbol)
         log.info("%s: %s answer kept at %s", symbol, result.kind, body_key or reason_key)
 
     def write_manifest(self, manifest: dict) -> str:
         """Write the run's manifest (what the caller built plus every object landed); returns its key."""
-        key = lake_layout.manifest_key(self.ingest_date, self.run_id)
+        key = layout.manifest_key(self.ingest_date, self.run_id)
         doc = dict(manifest)
         doc.update(
             version=MANIFEST_VERSION,

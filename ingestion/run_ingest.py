@@ -23,10 +23,10 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
-from glue_jobs.adapters.storage import Storage
-from glue_jobs.common import failpoints
+from glue_jobs.lake import failpoints
+from glue_jobs.ports.storage import Storage
 from ingestion.alphavantage import classify as kinds
-from ingestion.alphavantage import settings
+from ingestion.alphavantage import constants
 from ingestion.landing import Landing, SymbolRecord
 from ingestion.rate_limit import QuotaSpent, RatePlanner
 from ingestion.sources import FetchResult, Source
@@ -153,11 +153,11 @@ class _Run:
         if self.stop_reason in (kinds.DAILY_CAP, QUOTA_SPENT):
             return (
                 f"{self.stop_message}; {carried}. They are fetched first when the quota resets; "
-                f"raise {settings.ENV_CALLS_PER_DAY} only if your plan allows more calls"
+                f"raise {constants.ENV_CALLS_PER_DAY} only if your plan allows more calls"
             )
         if self.stop_reason == kinds.BAD_KEY:
             return (
-                f"{self.stop_message}; {carried}. Set {settings.ENV_API_KEY} (or {settings.ENV_SECRET_ID}) "
+                f"{self.stop_message}; {carried}. Set {constants.ENV_API_KEY} (or {constants.ENV_SECRET_ID}) "
                 "to a valid key"
             )
         return (

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
-from glue_jobs.errors import ConfigError
-from ingestion.alphavantage import settings
+from glue_jobs.lake.errors import ConfigError
+from ingestion.alphavantage import constants
 from ingestion.alphavantage.classify import Classification
 from ingestion.rate_limit import RatePlanner
 
@@ -32,7 +32,7 @@ class FetchResult:
     status: int
     classification: Classification
     fetched_at: dt.datetime  # UTC
-    datatype: str = settings.DATATYPE_CSV  # what was asked for
+    datatype: str = constants.DATATYPE_CSV  # what was asked for
     attempts: int = 1  # HTTP attempts this result took (transport retries included)
     url: str = ""  # apikey masked
     redacted: bool = False  # the body held the key and was masked before anyone saw it
@@ -62,7 +62,7 @@ def build_source(
     env: Mapping[str, str] | None = None,
     api_key: Any = None,
     base_url: str | None = None,
-    datatype: str = settings.DEFAULT_DATATYPE,
+    datatype: str = constants.DEFAULT_DATATYPE,
     session: Any = None,
     secrets_client: Any = None,
     sleep: Callable[[float], None] | None = None,
@@ -80,8 +80,8 @@ def build_source(
     if name == "alphavantage":
         from ingestion.alphavantage.source import AlphaVantageSource
 
-        if datatype not in settings.DATATYPES:
-            raise ConfigError(f"--datatype must be one of {', '.join(settings.DATATYPES)}, not {datatype!r}")
+        if datatype not in constants.DATATYPES:
+            raise ConfigError(f"--datatype must be one of {', '.join(constants.DATATYPES)}, not {datatype!r}")
         return AlphaVantageSource.from_env(
             env,
             api_key=api_key,
@@ -106,17 +106,17 @@ def build_planner(
     """The rate planner for a source: flags first, then TICKERLAKE_* variables, then the free
     key's defaults. The synthetic source makes no calls worth limiting unless asked to."""
     env = os.environ if env is None else env
-    cpm = _setting(calls_per_minute, env, settings.ENV_CALLS_PER_MINUTE, int, "--calls-per-minute")
-    cpd = _setting(calls_per_day, env, settings.ENV_CALLS_PER_DAY, int, "--calls-per-day")
-    gap = _setting(min_interval_s, env, settings.ENV_MIN_INTERVAL_S, float, "--min-interval")
+    cpm = _setting(calls_per_minute, env, constants.ENV_CALLS_PER_MINUTE, int, "--calls-per-minute")
+    cpd = _setting(calls_per_day, env, constants.ENV_CALLS_PER_DAY, int, "--calls-per-day")
+    gap = _setting(min_interval_s, env, constants.ENV_MIN_INTERVAL_S, float, "--min-interval")
     if source_name == "synthetic":
         return RatePlanner(cpm, cpd, gap or 0.0)
-    per_minute = settings.DEFAULT_CALLS_PER_MINUTE if cpm is None else cpm
+    per_minute = constants.DEFAULT_CALLS_PER_MINUTE if cpm is None else cpm
     if gap is None:
         # The free key's burst spacing, but never wider than an even spread of the per-minute
         # allowance: a premium 75-a-minute key goes every 0.8 s and uses its whole allowance.
-        gap = min(settings.DEFAULT_MIN_INTERVAL_S, 60.0 / per_minute)
-    return RatePlanner(per_minute, settings.FREE_CALLS_PER_DAY if cpd is None else cpd, gap)
+        gap = min(constants.DEFAULT_MIN_INTERVAL_S, 60.0 / per_minute)
+    return RatePlanner(per_minute, constants.FREE_CALLS_PER_DAY if cpd is None else cpd, gap)
 
 
 def _setting(value: Any, env: Mapping[str, str], var: str, kind: type, flag: str) -> Any:

@@ -10,9 +10,9 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 
-from glue_jobs.adapters.storage import NotFound, Storage, put_json
-from glue_jobs.common import lake_layout
-from glue_jobs.errors import PipelineError
+from glue_jobs.lake import layout
+from glue_jobs.lake.errors import PipelineError
+from glue_jobs.ports.storage import NotFound, Storage, put_json
 
 STATE_VERSION = 1
 KEEP_QUOTA_DAYS = 7
@@ -105,17 +105,17 @@ def merge_state(
 def load_state(storage: Storage) -> IngestState:
     """The lake's state, or an empty one on the first run."""
     try:
-        raw = storage.get_bytes(lake_layout.STATE_KEY)
+        raw = storage.get_bytes(layout.STATE_KEY)
     except NotFound:
         return IngestState()
     try:
         return IngestState.from_dict(json.loads(raw))
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise PipelineError(
-            f"ingest state {storage.uri(lake_layout.STATE_KEY)} is unreadable ({exc}): fix it, or delete it "
+            f"ingest state {storage.uri(layout.STATE_KEY)} is unreadable ({exc}): fix it, or delete it "
             "to start afresh (carried symbols are then only those you list)"
         ) from None
 
 
 def save_state(storage: Storage, state: IngestState) -> None:
-    put_json(storage, lake_layout.STATE_KEY, state.to_dict())
+    put_json(storage, layout.STATE_KEY, state.to_dict())

@@ -15,12 +15,12 @@ class Stage:
 
 STAGES: tuple[Stage, ...] = (
     Stage("ingest", "ingestion.run_ingest", None, "lambda"),
-    Stage("crawl", "glue_jobs.crawl", "ingest", "crawler"),
-    Stage("drop_temp", "glue_jobs.drop_temp", "crawl", "pythonshell"),
-    Stage("write_temp", "glue_jobs.write_temp", "drop_temp", "pythonshell"),
-    Stage("audit", "glue_jobs.audit", "write_temp", "pythonshell"),
-    Stage("publish", "glue_jobs.publish", "audit", "pythonshell"),
-    Stage("after_publish", "glue_jobs.after_publish", "publish", "pythonshell"),
+    Stage("crawl", "glue_jobs.wap.crawl", "ingest", "crawler"),
+    Stage("drop_temp", "glue_jobs.wap.drop_temp", "crawl", "pythonshell"),
+    Stage("write_temp", "glue_jobs.wap.write_temp", "drop_temp", "pythonshell"),
+    Stage("audit", "glue_jobs.audit.stage", "write_temp", "pythonshell"),
+    Stage("publish", "glue_jobs.wap.publish", "audit", "pythonshell"),
+    Stage("after_publish", "glue_jobs.after.stage", "publish", "pythonshell"),
 )
 
 WAP_STAGES = ("drop_temp", "write_temp", "audit", "publish")

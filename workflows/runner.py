@@ -10,12 +10,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from glue_jobs.adapters.storage import NotFound
-from glue_jobs.common import failpoints
-from glue_jobs.common.lake_lock import Holder, LakeLock
-from glue_jobs.common.run_context import RunContext, new_run_id
-from glue_jobs.errors import NothingFetched
-from glue_jobs.run_log import RunLog
+from glue_jobs.lake import failpoints
+from glue_jobs.lake.context import RunContext, new_run_id
+from glue_jobs.lake.errors import NothingFetched
+from glue_jobs.lake.lock import Holder, LakeLock
+from glue_jobs.lake.run_log import RunLog
+from glue_jobs.ports.storage import NotFound
+from glue_jobs.runtime import open_runtime
 from workflows import graph
 from workflows.settings import Settings
 
@@ -37,21 +38,16 @@ class RunOutcome:
 
 
 def build_context(settings: Settings, run_id: str) -> RunContext:
-    from glue_jobs.local_runtime import build_local
     from ingestion.sources import build_planner
 
-    storage, catalog, engine, notifier = build_local(settings.lake)
+    runtime = open_runtime(settings.lake, create=True)
     # The limits the planner will really apply (flags, env, or the source's defaults), so the
     # run log and the ledger's quota panel show the allowance in force.
     planner = build_planner(settings.source, calls_per_minute=settings.calls_per_minute,
                             calls_per_day=settings.calls_per_day)
-    return RunContext(
-        run_id=run_id,
-        as_of=settings.as_of,
-        storage=storage,
-        catalog=catalog,
-        engine=engine,
-        notifier=notifier,
+    return runtime.context(
+        run_id,
+        settings.as_of,
         settings={
             "source": settings.source,
             "symbols": list(settings.symbols),
@@ -67,7 +63,7 @@ def build_context(settings: Settings, run_id: str) -> RunContext:
 
 
 def _run_ingest(ctx: RunContext, settings: Settings, say: Printer) -> dict:
-    from workflows.ingest_step import run_ingest_step
+    from ingestion.stage import run_ingest_step
 
     return run_ingest_step(ctx, settings, say)
 
@@ -179,7 +175,7 @@ def _record_in_ledger(ctx: RunContext, run_log: RunLog, say: Printer) -> None:
     """Every run gets its ledger row, failed and blocked ones too; the ledger failing must not
     hide the run's own outcome, so it is a warning."""
     try:
-        from glue_jobs import ledger
+        from glue_jobs.after import ledger
 
         ledger.record_run(ctx, run_log.doc)
     except Exception as exc:
@@ -199,3 +195,16 @@ def _nothing_fetched_message(counts: dict) -> str:
 def _brief(counts: dict) -> str:
     keep = [(k, v) for k, v in counts.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
     return "  ".join(f"{k}={v}" for k, v in keep[:8])
+
+
+def run_wap(ctx: RunContext, stages: tuple[str, ...] | None = None) -> dict[str, dict]:
+    """Run the WAP stages (crawl to after_publish by default) in order on `ctx`, each recorded
+    in the run log; returns their results."""
+    from glue_jobs.lake.run_log import run_stage
+
+    names = stages or tuple(s.name for s in graph.STAGES if s.name != "ingest")
+    results = {}
+    for stage in graph.ordered(list(names)):
+        module = importlib.import_module(stage.module)
+        results[stage.name] = run_stage(ctx.storage, ctx.run_id, stage.name, lambda m=module: m.run(ctx))
+    return results

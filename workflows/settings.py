@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from glue_jobs.common import trading_calendar
-from glue_jobs.errors import ConfigError
+from glue_jobs.lake import trading_calendar
+from glue_jobs.lake.errors import ConfigError
 
 DEFAULT_SYMBOLS = ("AAPL", "MSFT", "GOOGL", "AMZN", "NVDA", "META", "JPM", "V", "XOM", "IBM")
 SOURCES = ("synthetic", "alphavantage")
@@ -31,7 +31,7 @@ class Settings:
     faults: str = ""
     seed: int = 0
     datatype: str = "csv"
-    # Audit thresholds by their rule-book setting names (sql/audit/daily_prices.yml), from
+    # Audit thresholds by their rule-book setting names (sql/wap/audit/daily_prices.yml), from
     # TICKERLAKE_AUDIT_* variables: TICKERLAKE_AUDIT_MAX_QUARANTINE_SHARE=0.1 -> audit_max_quarantine_share.
     audit: dict[str, str] = field(default_factory=dict)
 

@@ -11,11 +11,11 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from glue_jobs.errors import ConfigError
-from ingestion.alphavantage import settings
+from glue_jobs.lake.errors import ConfigError
+from ingestion.alphavantage import constants
 
 # JSON secrets written by hand or by other tools use one of these names.
-_SECRET_FIELDS = ("apikey", "api_key", "apiKey", settings.ENV_API_KEY, "key")
+_SECRET_FIELDS = ("apikey", "api_key", "apiKey", constants.ENV_API_KEY, "key")
 
 
 class ApiKey:
@@ -26,7 +26,7 @@ class ApiKey:
     def __init__(self, value: str):
         value = (value or "").strip()
         if not value:
-            raise ConfigError(f"the Alpha Vantage API key is empty: set {settings.ENV_API_KEY}")
+            raise ConfigError(f"the Alpha Vantage API key is empty: set {constants.ENV_API_KEY}")
         self._value = value
 
     def reveal(self) -> str:
@@ -67,13 +67,13 @@ def resolve_api_key(env: Mapping[str, str] | None = None, *, secrets_client: Any
     the run before any call is made, it is never an empty string.
     """
     env = os.environ if env is None else env
-    direct = (env.get(settings.ENV_API_KEY) or "").strip()
+    direct = (env.get(constants.ENV_API_KEY) or "").strip()
     if direct:
         return ApiKey(direct)
-    secret_id = (env.get(settings.ENV_SECRET_ID) or "").strip()
+    secret_id = (env.get(constants.ENV_SECRET_ID) or "").strip()
     if not secret_id:
         raise ConfigError(
-            f"no Alpha Vantage API key: set {settings.ENV_API_KEY}, or {settings.ENV_SECRET_ID} to the id "
+            f"no Alpha Vantage API key: set {constants.ENV_API_KEY}, or {constants.ENV_SECRET_ID} to the id "
             "of a Secrets Manager secret holding it (plain text or JSON {\"apikey\": ...}); "
             "or run offline with --source synthetic"
         )
@@ -94,7 +94,7 @@ def _read_secret(secret_id: str, client: Any) -> str:
         response = client.get_secret_value(SecretId=secret_id)
     except Exception as exc:  # botocore errors vary; the message is enough
         raise ConfigError(
-            f"could not read Secrets Manager secret {secret_id!r} ({settings.ENV_SECRET_ID}): "
+            f"could not read Secrets Manager secret {secret_id!r} ({constants.ENV_SECRET_ID}): "
             f"{type(exc).__name__}: {exc}. Check the secret exists in this region and the role "
             "may call secretsmanager:GetSecretValue on it"
         ) from None

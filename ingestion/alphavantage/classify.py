@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ingestion.alphavantage import settings
+from ingestion.alphavantage import constants
 from ingestion.alphavantage.redact import redact_text
 
 DATA = "data"
@@ -62,7 +62,7 @@ def classify(
     body: bytes,
     status: int = 200,
     content_type: str = "",
-    requested_datatype: str | None = settings.DATATYPE_CSV,
+    requested_datatype: str | None = constants.DATATYPE_CSV,
     *,
     secrets: Iterable[object] = (),
 ) -> Classification:
@@ -98,16 +98,16 @@ def _classify_json(body: bytes, secrets: tuple, requested: str | None) -> Classi
         return _make(TRUNCATED, f"JSON body does not parse ({exc}); {len(body)} bytes", "json", secrets)
     if not isinstance(doc, dict):
         return _make(UNEXPECTED, f"JSON body is a {type(doc).__name__}, not an object", "json", secrets)
-    series = doc.get(settings.SERIES_KEY)
+    series = doc.get(constants.SERIES_KEY)
     if isinstance(series, dict):
         if not series:
-            return _make(EMPTY_SERIES, f"{settings.SERIES_KEY!r} holds no bar", "json", secrets)
-        return _make(DATA, f"{len(series)} bars", _data_detail(settings.DATATYPE_JSON, requested), secrets)
-    for key in settings.MESSAGE_KEYS:
+            return _make(EMPTY_SERIES, f"{constants.SERIES_KEY!r} holds no bar", "json", secrets)
+        return _make(DATA, f"{len(series)} bars", _data_detail(constants.DATATYPE_JSON, requested), secrets)
+    for key in constants.MESSAGE_KEYS:
         if key in doc:
             return _classify_message(key, str(doc[key]), secrets)
     keys = ", ".join(sorted(map(str, doc))) or "none"
-    return _make(UNEXPECTED, f"JSON body without {settings.SERIES_KEY!r} or a message (keys: {keys})", "json", secrets)
+    return _make(UNEXPECTED, f"JSON body without {constants.SERIES_KEY!r} or a message (keys: {keys})", "json", secrets)
 
 
 def _classify_message(key: str, text: str, secrets: tuple) -> Classification:
@@ -140,10 +140,10 @@ def _looks_like_csv(body: bytes) -> bool:
 def _classify_csv(body: bytes, secrets: tuple, requested: str | None) -> Classification:
     lines = body.splitlines()
     header = tuple(cell.strip().decode("utf-8", "replace") for cell in lines[0].split(b","))
-    if header != settings.CSV_COLUMNS:
+    if header != constants.CSV_COLUMNS:
         return _make(
             UNEXPECTED,
-            f"CSV header {','.join(header)!r} is not {','.join(settings.CSV_COLUMNS)!r}",
+            f"CSV header {','.join(header)!r} is not {','.join(constants.CSV_COLUMNS)!r}",
             "csv header",
             secrets,
         )
@@ -153,9 +153,9 @@ def _classify_csv(body: bytes, secrets: tuple, requested: str | None) -> Classif
     # A body cut in transit stops mid-row: no final newline and a short last row. A cut that
     # falls exactly on a row end cannot be told from a short series.
     last = rows[-1]
-    if not body.endswith(b"\n") and len(last.split(b",")) < len(settings.CSV_COLUMNS):
+    if not body.endswith(b"\n") and len(last.split(b",")) < len(constants.CSV_COLUMNS):
         return _make(TRUNCATED, f"CSV cut mid-row after {len(rows) - 1} complete rows", "csv", secrets)
-    return _make(DATA, f"{len(rows)} rows", _data_detail(settings.DATATYPE_CSV, requested), secrets)
+    return _make(DATA, f"{len(rows)} rows", _data_detail(constants.DATATYPE_CSV, requested), secrets)
 
 
 def _data_detail(received: str, requested: str | None) -> str:

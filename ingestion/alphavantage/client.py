@@ -14,7 +14,7 @@ from typing import Callable
 
 import requests
 
-from ingestion.alphavantage import settings
+from ingestion.alphavantage import constants
 from ingestion.alphavantage.api_key import ApiKey
 from ingestion.alphavantage.redact import guard_logger, redact_text, redact_url
 
@@ -50,12 +50,12 @@ class AlphaVantageClient:
         self,
         api_key: ApiKey,
         *,
-        base_url: str = settings.DEFAULT_BASE_URL,
+        base_url: str = constants.DEFAULT_BASE_URL,
         session: requests.Session | None = None,
-        timeout_s: float = settings.DEFAULT_TIMEOUT_S,
-        max_attempts: int = settings.DEFAULT_MAX_ATTEMPTS,
-        backoff_base_s: float = settings.DEFAULT_BACKOFF_BASE_S,
-        backoff_max_s: float = settings.DEFAULT_BACKOFF_MAX_S,
+        timeout_s: float = constants.DEFAULT_TIMEOUT_S,
+        max_attempts: int = constants.DEFAULT_MAX_ATTEMPTS,
+        backoff_base_s: float = constants.DEFAULT_BACKOFF_BASE_S,
+        backoff_max_s: float = constants.DEFAULT_BACKOFF_MAX_S,
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[], float] = random.random,
         monotonic: Callable[[], float] = time.monotonic,
@@ -84,14 +84,14 @@ class AlphaVantageClient:
         self,
         symbol: str,
         *,
-        outputsize: str = settings.OUTPUTSIZE_COMPACT,
-        datatype: str = settings.DEFAULT_DATATYPE,
+        outputsize: str = constants.OUTPUTSIZE_COMPACT,
+        datatype: str = constants.DEFAULT_DATATYPE,
         pace: Callable[[], None] | None = None,
     ) -> Response:
         """GET one symbol's daily series. Raises FetchError once max_attempts transport errors
         or 5xx answers in a row are spent; any other answer is returned as received."""
         params = {
-            "function": settings.FUNCTION,
+            "function": constants.FUNCTION,
             "symbol": symbol,
             "outputsize": outputsize,
             "datatype": datatype,
@@ -126,9 +126,9 @@ class AlphaVantageClient:
             if attempt < self.max_attempts:
                 self._sleep(self.backoff_s(attempt))
         raise FetchError(
-            f"{symbol}: GET {settings.FUNCTION} failed {self.max_attempts} times, last: {last_error}. "
+            f"{symbol}: GET {constants.FUNCTION} failed {self.max_attempts} times, last: {last_error}. "
             "The symbol is carried to the next run; if it keeps failing check the network and "
-            f"{settings.ENV_BASE_URL}",
+            f"{constants.ENV_BASE_URL}",
             symbol=symbol,
             attempts=self.max_attempts,
             responses=tuple(failures),

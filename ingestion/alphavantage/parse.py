@@ -13,8 +13,8 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from glue_jobs.common.trading_calendar import CLOSE_TIME, NEW_YORK
-from ingestion.alphavantage import settings
+from glue_jobs.lake.trading_calendar import CLOSE_TIME, NEW_YORK
+from ingestion.alphavantage import constants
 
 
 class ParseError(ValueError):
@@ -40,13 +40,13 @@ class ParsedSeries:
     last_refreshed: str | None  # as received: '2026-11-20' or '2026-11-20 13:14:34'
     time_zone: str | None
     bars: list[Bar]  # newest first
-    columns: tuple[str, ...] = settings.CSV_COLUMNS
-    datatype: str = settings.DATATYPE_CSV
+    columns: tuple[str, ...] = constants.CSV_COLUMNS
+    datatype: str = constants.DATATYPE_CSV
     problems: list[str] = field(default_factory=list)
 
     @property
     def header_ok(self) -> bool:
-        return tuple(self.columns) == settings.CSV_COLUMNS
+        return tuple(self.columns) == constants.CSV_COLUMNS
 
     @property
     def newest_date(self) -> str | None:
@@ -98,14 +98,14 @@ def forming_date_at(newest_date: str | None, fetched_at: dt.datetime | None) -> 
 def parse_body(body: bytes, datatype: str | None = None, symbol: str | None = None) -> ParsedSeries:
     """Parse a data body; the datatype is sniffed when not given. Raises ParseError if it is not a series."""
     kind = datatype or sniff_datatype(body)
-    if kind == settings.DATATYPE_JSON:
+    if kind == constants.DATATYPE_JSON:
         return parse_json(body, symbol)
     return parse_csv(body, symbol)
 
 
 def sniff_datatype(body: bytes) -> str:
     head = body.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
-    return settings.DATATYPE_JSON if head in (b"{", b"[") else settings.DATATYPE_CSV
+    return constants.DATATYPE_JSON if head in (b"{", b"[") else constants.DATATYPE_CSV
 
 
 def parse_json(body: bytes, symbol: str | None = None) -> ParsedSeries:
@@ -114,28 +114,28 @@ def parse_json(body: bytes, symbol: str | None = None) -> ParsedSeries:
         doc = json.loads(body.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise ParseError(f"JSON body does not parse: {exc}") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get(settings.SERIES_KEY), dict):
-        raise ParseError(f"JSON body has no {settings.SERIES_KEY!r} object")
-    meta = doc.get(settings.META_KEY) if isinstance(doc.get(settings.META_KEY), dict) else {}
+    if not isinstance(doc, dict) or not isinstance(doc.get(constants.SERIES_KEY), dict):
+        raise ParseError(f"JSON body has no {constants.SERIES_KEY!r} object")
+    meta = doc.get(constants.META_KEY) if isinstance(doc.get(constants.META_KEY), dict) else {}
     problems: list[str] = []
     bars = []
-    for date, fields in doc[settings.SERIES_KEY].items():
+    for date, fields in doc[constants.SERIES_KEY].items():
         if not isinstance(fields, dict):
             problems.append(f"{date}: bar is not an object")
             fields = {}
-        values = [_as_text(fields.get(name)) for name in settings.BAR_FIELDS]
-        missing = [name for name in settings.BAR_FIELDS if name not in fields]
+        values = [_as_text(fields.get(name)) for name in constants.BAR_FIELDS]
+        missing = [name for name in constants.BAR_FIELDS if name not in fields]
         if missing and isinstance(fields, dict) and fields:
             problems.append(f"{date}: missing {', '.join(missing)}")
         bars.append(Bar(str(date), *values))
     bars.sort(key=lambda b: b.trade_date, reverse=True)
     return ParsedSeries(
-        symbol=_as_text(meta.get(settings.META_SYMBOL)) or symbol,
-        last_refreshed=_as_text(meta.get(settings.META_LAST_REFRESHED)) or None,
-        time_zone=_as_text(meta.get(settings.META_TIME_ZONE)) or None,
+        symbol=_as_text(meta.get(constants.META_SYMBOL)) or symbol,
+        last_refreshed=_as_text(meta.get(constants.META_LAST_REFRESHED)) or None,
+        time_zone=_as_text(meta.get(constants.META_TIME_ZONE)) or None,
         bars=bars,
-        columns=settings.CSV_COLUMNS,
-        datatype=settings.DATATYPE_JSON,
+        columns=constants.CSV_COLUMNS,
+        datatype=constants.DATATYPE_JSON,
         problems=problems,
     )
 
@@ -161,16 +161,16 @@ def parse_csv(body: bytes, symbol: str | None = None) -> ParsedSeries:
         raise ParseError("CSV body is empty")
     columns = tuple(cell.strip() for cell in rows[0])
     problems = []
-    if columns != settings.CSV_COLUMNS:
+    if columns != constants.CSV_COLUMNS:
         problems.append(f"unexpected CSV header {','.join(columns)!r}")
-    width = len(settings.CSV_COLUMNS)
+    width = len(constants.CSV_COLUMNS)
     bars = []
     for number, row in enumerate(rows[1:], start=2):
         if len(row) != width:
             problems.append(f"line {number}: {len(row)} fields, expected {width}")
             row = (list(row) + [""] * width)[:width]
         bars.append(Bar(*row))
-    return ParsedSeries(symbol, None, None, bars, columns, settings.DATATYPE_CSV, problems)
+    return ParsedSeries(symbol, None, None, bars, columns, constants.DATATYPE_CSV, problems)
 
 
 def csv_summary(body: bytes) -> tuple[int, str | None]:
@@ -188,6 +188,6 @@ def render_csv(bars: Sequence[Bar]) -> bytes:
     """Canonical CSV bytes (the API's own layout: header, CRLF, rows in the order given)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(settings.CSV_COLUMNS)
+    writer.writerow(constants.CSV_COLUMNS)
     writer.writerows(bar.as_row() for bar in bars)
     return out.getvalue().encode("utf-8")

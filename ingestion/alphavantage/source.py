@@ -7,7 +7,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, Callable
 
-from ingestion.alphavantage import settings
+from ingestion.alphavantage import constants
 from ingestion.alphavantage.api_key import ApiKey, resolve_api_key
 from ingestion.alphavantage.classify import SERVER_ERROR, Classification, classify
 from ingestion.alphavantage.client import AlphaVantageClient, FetchError, Response
@@ -25,7 +25,7 @@ class AlphaVantageSource:
         client: AlphaVantageClient,
         api_key: ApiKey,
         *,
-        datatype: str = settings.DEFAULT_DATATYPE,
+        datatype: str = constants.DEFAULT_DATATYPE,
         clock: Callable[[], float] = time.time,
     ):
         self._client = client
@@ -40,7 +40,7 @@ class AlphaVantageSource:
         *,
         api_key: Any = None,
         base_url: str | None = None,
-        datatype: str = settings.DEFAULT_DATATYPE,
+        datatype: str = constants.DEFAULT_DATATYPE,
         session: Any = None,
         secrets_client: Any = None,
         sleep: Callable[[float], None] | None = None,
@@ -50,7 +50,7 @@ class AlphaVantageSource:
             key = resolve_api_key(env, secrets_client=secrets_client)
         else:
             key = api_key if isinstance(api_key, ApiKey) else ApiKey(str(api_key))
-        url = base_url or (env.get(settings.ENV_BASE_URL) or "").strip() or settings.DEFAULT_BASE_URL
+        url = base_url or (env.get(constants.ENV_BASE_URL) or "").strip() or constants.DEFAULT_BASE_URL
         client = AlphaVantageClient(key, base_url=url, session=session, sleep=sleep or time.sleep)
         return cls(client, key, datatype=datatype, clock=clock)
 
@@ -59,7 +59,7 @@ class AlphaVantageSource:
     ) -> FetchResult:
         """compact (last 100 sessions) for a daily run; full when a start date asks for history
         (premium keys only: a free key gets a `premium` answer)."""
-        outputsize = settings.OUTPUTSIZE_FULL if start is not None else settings.OUTPUTSIZE_COMPACT
+        outputsize = constants.OUTPUTSIZE_FULL if start is not None else constants.OUTPUTSIZE_COMPACT
         try:
             response = self._client.get_daily(symbol, outputsize=outputsize, datatype=self.datatype, pace=pace)
         except FetchError as exc:

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from glue_jobs.common.trading_calendar import is_session
-from glue_jobs.errors import ConfigError
+from glue_jobs.lake.errors import ConfigError
+from glue_jobs.lake.trading_calendar import is_session
 
 FAULT_KINDS = ("bad_rows", "duplicates", "gaps", "weekend", "future")
 ALL = "*"

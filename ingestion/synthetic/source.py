@@ -16,8 +16,8 @@ from typing import Callable
 
 import numpy as np
 
-from glue_jobs.common.trading_calendar import sessions_between
-from ingestion.alphavantage import settings
+from glue_jobs.lake.trading_calendar import sessions_between
+from ingestion.alphavantage import constants
 from ingestion.alphavantage.classify import DATA, EMPTY_SERIES, Classification
 from ingestion.alphavantage.parse import Bar, render_csv
 from ingestion.sources import FetchResult, Pace
@@ -26,7 +26,7 @@ from ingestion.synthetic.faults import apply_faults, faults_for, parse_fault_spe
 EPOCH = dt.date(1999, 11, 1)  # first session of every synthetic series
 SCALE = 10_000  # prices are generated as integers of 1/10000 (the API's 4 decimals)
 CONTENT_TYPE = "text/csv"
-_HEADER = (",".join(settings.CSV_COLUMNS) + "\r\n").encode()
+_HEADER = (",".join(constants.CSV_COLUMNS) + "\r\n").encode()
 
 
 @lru_cache(maxsize=4)
@@ -112,7 +112,7 @@ class SyntheticSource:
     def _window(self, symbol: str, as_of: dt.date, start: dt.date | None):
         dates, chars = _sessions_through_year(as_of.year)
         end = int(np.searchsorted(dates, np.datetime64(as_of, "D"), side="right"))
-        first = max(0, end - settings.COMPACT_BARS) if start is None else int(
+        first = max(0, end - constants.COMPACT_BARS) if start is None else int(
             np.searchsorted(dates, np.datetime64(start, "D"), side="left")
         )
         first = min(first, end)
@@ -147,7 +147,7 @@ class SyntheticSource:
         body = self.csv_bytes(symbol, as_of=as_of, start=start)
         rows = body.count(b"\n") - 1
         verdict = (
-            Classification(DATA, False, f"{rows} rows", settings.DATATYPE_CSV)
+            Classification(DATA, False, f"{rows} rows", constants.DATATYPE_CSV)
             if rows > 0
             else Classification(EMPTY_SERIES, False, f"no session between {EPOCH} and {as_of}", "csv")
         )
@@ -158,6 +158,6 @@ class SyntheticSource:
             status=200,
             classification=verdict,
             fetched_at=dt.datetime.fromtimestamp(self._clock(), tz=dt.timezone.utc),
-            datatype=settings.DATATYPE_CSV,
+            datatype=constants.DATATYPE_CSV,
             url=f"synthetic://{symbol}?as_of={as_of}" + (f"&start={start}" if start else ""),
         )

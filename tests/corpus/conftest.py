@@ -22,8 +22,8 @@ from tests.corpus.harness import (
     run_pipeline,
     series,
 )
-from tests.fakes.alphavantage_server import FakeAlphaVantage
-from tests.glue_jobs.wap_fixtures import land
+from tests.support.alphavantage_server import FakeAlphaVantage
+from tests.support.wap_fixtures import land
 
 INGEST_RUN = "20261120T220000Z-corpus"
 WAP_RUN = "20261120T230000Z-corpus"

@@ -19,16 +19,16 @@ from urllib.parse import urlencode
 
 import requests
 
-from glue_jobs import merge_plan
-from glue_jobs.common import lake_layout
-from glue_jobs.errors import AuditBlocked
-from glue_jobs.local_runtime import local_context, run_wap
-from glue_jobs.run_log import RunLog
+from glue_jobs.lake import layout, merge_plan
+from glue_jobs.lake.errors import AuditBlocked
+from glue_jobs.lake.run_log import RunLog
+from glue_jobs.runtime import local_context
 from ingestion.rate_limit import RatePlanner
 from ingestion.run_ingest import IngestResult, ingest
 from ingestion.sources import build_source
 from ingestion.synthetic.source import SyntheticSource
-from tests.fakes.clock import FakeClock
+from tests.support.clock import FakeClock
+from workflows.runner import run_wap
 
 AS_OF = dt.date(2026, 11, 20)  # a Friday; the fake server's as-of date
 AFTER_CLOSE = dt.datetime(2026, 11, 20, 22, 30, tzinfo=dt.timezone.utc)  # 17:30 in New York
@@ -145,7 +145,7 @@ class Outcome:
         return self.ctx.engine.query(sql).to_pylist()
 
     def rejected(self, symbol: str) -> list[dict]:
-        keys = [k for k in self.storage.list_keys(lake_layout.REJECTED_PREFIX)
+        keys = [k for k in self.storage.list_keys(layout.REJECTED_PREFIX)
                 if f"/symbol={symbol}/" in k and k.rsplit("/", 1)[1].startswith("reason")]
         return [json.loads(self.storage.get_bytes(k)) for k in keys]
 
@@ -160,7 +160,7 @@ class Outcome:
 
     def raw_rows(self, symbol: str) -> int:
         """Data rows of the symbol's raw CSV bodies (the JSON rendering for a JSON answer)."""
-        keys = [k for k in self.storage.list_keys(lake_layout.RAW_PREFIX)
+        keys = [k for k in self.storage.list_keys(layout.RAW_PREFIX)
                 if f"/symbol={symbol}/" in k and k.endswith(".csv")]
         return sum(len([line for line in self.storage.get_bytes(k).splitlines()[1:] if line.strip()]) for k in keys)
 
@@ -184,7 +184,7 @@ class Outcome:
         return {o["rule"]: o for o in details.get("rules") or []}
 
     def run_log(self) -> dict:
-        return json.loads(self.storage.get_bytes(lake_layout.run_log_key(self.ctx.run_id)))
+        return json.loads(self.storage.get_bytes(layout.run_log_key(self.ctx.run_id)))
 
     def prod_checksum(self) -> str:
         if self.ctx.catalog.get_table("stocks", "daily_prices") is None:

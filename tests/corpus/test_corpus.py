@@ -9,7 +9,7 @@ import pytest
 from tests.corpus.cases import CASES, SHARED, Case
 from tests.corpus.conftest import FIXTURE_KEY, GOOD, INGEST_RUN
 from tests.corpus.harness import KEY, Outcome
-from tests.fakes.recorded import lake_files
+from tests.support.recorded import lake_files
 
 
 def check(case: Case, out: Outcome) -> None:

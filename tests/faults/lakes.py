@@ -54,19 +54,19 @@ def clean_env(**extra: str) -> dict[str, str]:
 def run_process(argv: list[str], *, env: dict[str, str] | None = None, timeout: float = 120,
                 ) -> subprocess.CompletedProcess:
     """`tickerlake <argv>` as its own process (it may be killed by a failpoint)."""
-    return subprocess.run([sys.executable, "-m", "workflows.cli", *argv], capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "workflows.cli.main", *argv], capture_output=True, text=True,
                           env=env or clean_env(), timeout=timeout, cwd=REPO)
 
 
 def start_process(argv: list[str], *, env: dict[str, str] | None = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "workflows.cli", *argv], stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-m", "workflows.cli.main", *argv], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env or clean_env(), cwd=REPO)
 
 
 def run_in_process(argv: list[str]) -> tuple[int, str, str]:
     """`tickerlake <argv>` through the CLI's main in this process: (exit code, stdout, stderr).
     Cheaper than a process once Great Expectations is imported; same code path."""
-    from workflows.cli import main
+    from workflows.cli.main import main
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -107,7 +107,7 @@ def read_table(engine, table: str, business: list[str]) -> TableView:
 
 def read_prod(lake: Path) -> ProdView:
     """Both prod tables as a fresh reader (a new engine on the lake) sees them."""
-    from glue_jobs.local_runtime import build_local
+    from glue_jobs.runtime import build_local
 
     _, _, engine, _ = build_local(lake)
     try:
@@ -127,7 +127,7 @@ def classify(seen: TableView, before: TableView, after: TableView) -> str:
 
 def views_readable(lake: Path) -> None:
     """Every analysis view and the example queries run without error (a reader's other paths)."""
-    from glue_jobs.local_runtime import build_local
+    from glue_jobs.runtime import build_local
 
     _, _, engine, _ = build_local(lake)
     try:

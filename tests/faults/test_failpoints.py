@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from glue_jobs.common import failpoints
-from glue_jobs.common.failpoints import InjectedFault
+from glue_jobs.lake import failpoints
+from glue_jobs.lake.failpoints import InjectedFault
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -52,7 +52,7 @@ def test_a_bad_action_is_refused_naming_the_setting():
 
 
 def test_kill_ends_the_process_with_sigkill_and_says_where():
-    code = "from glue_jobs.common import failpoints; failpoints.hit('ledger.after_data_write', 'x'); print('survived')"
+    code = "from glue_jobs.lake import failpoints; failpoints.hit('ledger.after_data_write', 'x'); print('survived')"
     env = {"PATH": "/usr/bin:/bin", failpoints.ENV_POINT: "ledger.after_data_write"}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=REPO)
     assert done.returncode == -9 and "survived" not in done.stdout

@@ -13,10 +13,10 @@ import time
 
 import pytest
 
-from glue_jobs.adapters.storage import LocalStorage
-from glue_jobs.common.lake_layout import LOCK_KEY
-from glue_jobs.common.lake_lock import Holder, LakeLock
-from glue_jobs.errors import LockHeld
+from glue_jobs.adapters.local.storage import LocalStorage
+from glue_jobs.lake.errors import LockHeld
+from glue_jobs.lake.layout import LOCK_KEY
+from glue_jobs.lake.lock import Holder, LakeLock
 from tests.faults import lakes
 
 HOLD_SECONDS = 5
@@ -130,7 +130,7 @@ def lake_storage(request, tmp_path, monkeypatch):
     import boto3
     from moto import mock_aws
 
-    from glue_jobs.adapters.s3_storage import S3Storage
+    from glue_jobs.adapters.aws.s3_storage import S3Storage
 
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                         "AWS_DEFAULT_REGION": "us-east-1"}.items():

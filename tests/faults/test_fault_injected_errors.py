@@ -11,11 +11,11 @@ from typing import Callable
 
 import pytest
 
-from glue_jobs.adapters.catalog import CatalogError
-from glue_jobs.adapters.duckdb_engine import DuckDBEngine
-from glue_jobs.adapters.engine import QueryError
-from glue_jobs.adapters.local_catalog import LocalCatalog
-from glue_jobs.adapters.storage import StorageError
+from glue_jobs.adapters.local.catalog import LocalCatalog
+from glue_jobs.adapters.local.duckdb_engine import DuckDBEngine
+from glue_jobs.ports.catalog import CatalogError
+from glue_jobs.ports.engine import QueryError
+from glue_jobs.ports.storage import StorageError
 from tests.faults import lakes
 from workflows import runner
 
@@ -138,7 +138,7 @@ def _orphaning_write(prefix):
             if not f.fired and location.startswith(prefix):
                 f.fired.append("write")
                 storage.put_bytes(location + "orphan-from-a-failed-ctas.parquet", b"PAR1 not a whole file")
-                raise QueryError("sql/publish_merge.sql failed on Athena: HIVE_WRITER_CLOSE_ERROR (injected); "
+                raise QueryError("sql/wap/publish/merge.sql failed on Athena: HIVE_WRITER_CLOSE_ERROR (injected); "
                                  "its files may remain at the target location")
 
         f.write = write
@@ -183,12 +183,12 @@ CASES = [
              "writing catalog/stocks/daily_prices.json failed: injected: connection reset"))),
     Case("engine-cancelled-count", "engine: write_temp's count query is cancelled", "write_temp",
          "was cancelled", B, B,
-         _query("write_temp_read_counts.sql", QueryError(
-             "sql/write_temp_read_counts.sql was cancelled (injected: the workgroup's query was stopped)"))),
+         _query("wap/write_temp/read_counts.sql", QueryError(
+             "sql/wap/write_temp/read_counts.sql was cancelled (injected: the workgroup's query was stopped)"))),
     Case("engine-timeout-audit", "engine: the audit's duplicate-key query times out", "audit",
          "timed out", B, B,
-         _query("audit_duplicate_keys.sql", QueryError(
-             "sql/audit_duplicate_keys.sql timed out after 600 s (injected)"))),
+         _query("wap/audit/duplicate_keys.sql", QueryError(
+             "sql/wap/audit/duplicate_keys.sql timed out after 600 s (injected)"))),
     Case("engine-failed-ctas", "engine: the publish merge fails leaving orphan files at its fresh location",
          "publish", "HIVE_WRITER_CLOSE_ERROR", B, B, _orphaning_write("warehouse/daily_prices/")),
     Case("catalog-fails", "catalog: the partition switch fails (nothing switched)", "publish",

@@ -14,8 +14,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from tests.fakes.alphavantage_server import FakeAlphaVantage
 from tests.faults import lakes
+from tests.support.alphavantage_server import FakeAlphaVantage
 
 KEY = "SECRETKEY-9f3a1c"
 BAD_KEY = "SECRETKEY-bad-5e72d0"  # a key the server refuses: it must not leak either

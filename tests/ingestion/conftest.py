@@ -2,19 +2,12 @@
 temporary directory and the fake Alpha Vantage server."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # `tests.fakes` must import however pytest was started
-    sys.path.insert(0, str(ROOT))
-
-from glue_jobs.adapters.storage import LocalStorage  # noqa: E402
-from ingestion.alphavantage.api_key import clear_cache  # noqa: E402
-from tests.fakes.alphavantage_server import FakeAlphaVantage  # noqa: E402
-from tests.fakes.clock import FakeClock  # noqa: E402
+from glue_jobs.adapters.local.storage import LocalStorage
+from ingestion.alphavantage.api_key import clear_cache
+from tests.support.alphavantage_server import FakeAlphaVantage
+from tests.support.clock import FakeClock
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from ingestion.alphavantage.classify import KINDS, classify
-from tests.fakes.recorded import recorded
+from tests.support.recorded import recorded
 
 FIXTURE_KEY = "FIXTUREKEY0123456"
 

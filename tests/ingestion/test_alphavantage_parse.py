@@ -16,7 +16,7 @@ from ingestion.alphavantage.parse import (
     parse_json,
     render_csv,
 )
-from tests.fakes.recorded import recorded
+from tests.support.recorded import recorded
 
 
 def test_json_and_csv_of_the_same_series_give_the_same_bars():

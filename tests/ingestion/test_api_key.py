@@ -7,7 +7,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from glue_jobs.errors import ConfigError
+from glue_jobs.lake.errors import ConfigError
 from ingestion.alphavantage.api_key import ApiKey, resolve_api_key
 
 KEY = "SECRETKEY9Q2W8E"

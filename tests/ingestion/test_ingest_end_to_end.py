@@ -8,13 +8,13 @@ import logging
 
 import pytest
 
-from glue_jobs.common import lake_layout
+from glue_jobs.lake import layout
 from ingestion.alphavantage.parse import parse_csv, parse_json
 from ingestion.rate_limit import RatePlanner
 from ingestion.run_ingest import ingest
 from ingestion.sources import build_planner, build_source
 from ingestion.state import load_state
-from tests.fakes.recorded import lake_files
+from tests.support.recorded import lake_files
 
 AS_OF = dt.date(2026, 11, 20)
 DAY = 86_400.0
@@ -57,7 +57,7 @@ def test_a_clean_run_lands_exactly_what_the_server_sent(lake, fake_av, clock, ca
         "symbols_rejected": 0, "raw_objects": 3, "raw_rows": 300, "rejected_objects": 0, "api_calls": 3,
     }
     for call in server.calls:
-        assert lake.get_bytes(lake_layout.raw_key("2026-11-20", call.symbol, "r1")) == call.body
+        assert lake.get_bytes(layout.raw_key("2026-11-20", call.symbol, "r1")) == call.body
     doc = manifest(lake, result)
     assert doc["status"] == "ok" and doc["plan"] == ["AAPL", "MSFT", "IBM"]
     for entry in doc["symbols"].values():
@@ -78,7 +78,7 @@ def test_bad_answers_are_kept_with_reasons_and_an_unknown_symbol_fails_alone(lak
     assert result.counts["symbols_rejected"] == 3 and result.counts["rejected_objects"] == 4
     assert len(result.problems) == 1 and result.problems[0].startswith("NOPE: not a symbol")
     reasons = {
-        key: json.loads(lake.get_bytes(key)) for key in lake.list_keys(lake_layout.REJECTED_PREFIX)
+        key: json.loads(lake.get_bytes(key)) for key in lake.list_keys(layout.REJECTED_PREFIX)
         if key.rsplit("/", 1)[1].startswith("reason")
     }
     assert sorted((r["symbol"], r["kind"]) for r in reasons.values()) == [
@@ -217,7 +217,7 @@ def test_an_unexpected_error_still_records_the_run_and_carries_the_rest(lake, cl
     source = Exploding(build_source("synthetic", clock=clock.now))
     with pytest.raises(RuntimeError, match="disk on fire"):
         run(lake, source, clock, ["A", "B", "C"], planner=build_planner("synthetic", env={}))
-    keys = lake.list_keys(lake_layout.MANIFEST_PREFIX)
+    keys = lake.list_keys(layout.MANIFEST_PREFIX)
     doc = json.loads(lake.get_bytes(keys[0]))
     assert doc["status"] == "aborted" and doc["symbols"]["A"]["status"] == "fetched"
     assert load_state(lake).carried_symbols() == ["B", "C"]

@@ -4,8 +4,8 @@ import datetime as dt
 
 import pytest
 
-from glue_jobs.common import lake_layout
-from glue_jobs.errors import PipelineError
+from glue_jobs.lake import layout
+from glue_jobs.lake.errors import PipelineError
 from ingestion.state import CarriedSymbol, IngestState, load_state, merge_state, plan_symbols, save_state
 
 AS_OF = dt.date(2026, 11, 20)
@@ -62,6 +62,6 @@ def test_state_round_trips_through_the_lake(lake):
 
 
 def test_an_unreadable_state_says_how_to_recover(lake):
-    lake.put_bytes(lake_layout.STATE_KEY, b"{not json")
+    lake.put_bytes(layout.STATE_KEY, b"{not json")
     with pytest.raises(PipelineError, match="unreadable.*delete it"):
         load_state(lake)

@@ -4,12 +4,12 @@ import datetime as dt
 import hashlib
 import json
 
-from glue_jobs.common import lake_layout
+from glue_jobs.lake import layout
 from ingestion.alphavantage.classify import classify
 from ingestion.alphavantage.parse import parse_csv, parse_json
 from ingestion.landing import Landing, SymbolRecord
 from ingestion.sources import FetchResult
-from tests.fakes.recorded import recorded
+from tests.support.recorded import recorded
 
 AS_OF = dt.date(2026, 11, 20)
 FETCHED = dt.datetime(2026, 11, 20, 18, 30, tzinfo=dt.timezone.utc)  # 13:30 in New York
@@ -27,7 +27,7 @@ def test_a_csv_body_lands_byte_exact(lake):
     land, record = landing(lake), SymbolRecord("IBM")
     body = recorded("data_compact.csv")
     land.land(result(body), record)
-    key = lake_layout.raw_key("2026-11-20", "IBM", "r1", "csv")
+    key = layout.raw_key("2026-11-20", "IBM", "r1", "csv")
     assert lake.get_bytes(key) == body
     assert (record.raw_key, record.rows, record.bytes) == (key, 6, len(body))
     assert record.sha256 == hashlib.sha256(body).hexdigest()
@@ -38,7 +38,7 @@ def test_a_json_body_lands_as_received_with_a_csv_rendering_next_to_it(lake):
     land, record = landing(lake), SymbolRecord("IBM")
     body = recorded("data_compact.json")
     land.land(result(body, datatype="json"), record)
-    assert lake.get_bytes(lake_layout.raw_key("2026-11-20", "IBM", "r1", "json")) == body
+    assert lake.get_bytes(layout.raw_key("2026-11-20", "IBM", "r1", "json")) == body
     rendering = lake.get_bytes(record.csv_key)
     assert parse_csv(rendering).bars == parse_json(body).bars
     assert record.last_refreshed == "2026-11-20 13:14:34" and record.forming_date == "2026-11-20"
@@ -52,11 +52,11 @@ def test_a_rejected_body_lands_with_its_reason_and_the_echoed_key_masked(lake):
     stored = lake.get_bytes(record.rejected_keys[0])
     assert b"FIXTUREKEY0123456" not in stored
     assert stored == body.replace(b"FIXTUREKEY0123456", b"***")
-    reason = json.loads(lake.get_bytes(lake_layout.rejected_reason_key("2026-11-20", "IBM", "r1")))
+    reason = json.loads(lake.get_bytes(layout.rejected_reason_key("2026-11-20", "IBM", "r1")))
     assert reason["kind"] == "daily_cap" and reason["redacted"] is True
     assert reason["symbol"] == "IBM" and reason["run_id"] == "r1" and reason["http_status"] == 200
     assert reason["fetched_at"] == FETCHED.isoformat() and "FIXTUREKEY0123456" not in reason["message"]
-    assert not lake.list_keys(lake_layout.RAW_PREFIX)
+    assert not lake.list_keys(layout.RAW_PREFIX)
 
 
 def test_every_bad_answer_of_a_symbol_is_kept(lake):
@@ -64,7 +64,7 @@ def test_every_bad_answer_of_a_symbol_is_kept(lake):
     land.land(result(recorded("note_per_minute.json")), record)
     page = result(recorded("html_502.html"), status=502)
     land.land(result(recorded("data_compact.csv"), earlier=(page,)), record)
-    keys = lake.list_keys(lake_layout.REJECTED_PREFIX)
+    keys = lake.list_keys(layout.REJECTED_PREFIX)
     assert [k.rsplit("/", 1)[1] for k in keys] == ["body-2.html", "body.json", "reason-2.json", "reason.json"]
     assert record.rejected_keys == [keys[1], keys[0]] and record.raw_key
 

@@ -4,8 +4,8 @@ import datetime as dt
 
 import pytest
 
-from glue_jobs.common.trading_calendar import is_session, last_sessions, sessions_between
-from glue_jobs.errors import ConfigError
+from glue_jobs.lake.errors import ConfigError
+from glue_jobs.lake.trading_calendar import is_session, last_sessions, sessions_between
 from ingestion.alphavantage.classify import classify
 from ingestion.alphavantage.parse import parse_csv, render_csv
 from ingestion.synthetic.faults import parse_fault_spec

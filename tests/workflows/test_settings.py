@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from glue_jobs.errors import ConfigError
+from glue_jobs.lake.errors import ConfigError
 from workflows.settings import DEFAULT_SYMBOLS, build_settings, parse_symbols
 
 FIXED_ENV: dict[str, str] = {}

@@ -1,4 +1,4 @@
-"""Ingestion planning on a simulated clock against the fake Alpha Vantage (tests/fakes), which
+"""Ingestion planning on a simulated clock against the fake Alpha Vantage (tests/support), which
 enforces the key's limits and answers a limit body when they are broken. Time moves only when
 the ingest loop sleeps, so days of calls take seconds; every call is a real HTTP request.
 
@@ -26,18 +26,18 @@ DAY_S = 86_400.0
 def _fakes():
     """The fake server and clock live with the tests: a repository checkout is needed."""
     root = Path(__file__).resolve().parents[2]
-    if not (root / "tests" / "fakes" / "alphavantage_server.py").is_file():
-        raise RuntimeError("the ingestion benchmark needs tests/fakes/ from a tickerlake checkout")
+    if not (root / "tests" / "support" / "alphavantage_server.py").is_file():
+        raise RuntimeError("the ingestion benchmark needs tests/support/ from a tickerlake checkout")
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
-    from tests.fakes.alphavantage_server import FakeAlphaVantage
-    from tests.fakes.clock import FakeClock
+    from tests.support.alphavantage_server import FakeAlphaVantage
+    from tests.support.clock import FakeClock
 
     return FakeAlphaVantage, FakeClock
 
 
 def _ingest(lake: Path, server, clock, planner, symbols: list[str], run_id: str):
-    from glue_jobs.adapters.storage import LocalStorage
+    from glue_jobs.adapters.local.storage import LocalStorage
     from ingestion.run_ingest import ingest
     from ingestion.sources import build_source
 

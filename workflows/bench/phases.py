@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from glue_jobs.common import lake_layout
+from glue_jobs.lake import layout
 
 WAP_STAGES = ["crawl", "drop_temp", "write_temp", "audit", "publish", "after_publish"]
 
@@ -34,7 +34,7 @@ def _date(text: str) -> dt.date:
 
 def land(lake: str, symbols: int, start: str, as_of: str, run_id: str) -> dict[str, Any]:
     """One synthetic ingest run: every symbol's sessions from `start` to `as_of`."""
-    from glue_jobs.adapters.storage import LocalStorage
+    from glue_jobs.adapters.local.storage import LocalStorage
     from ingestion.run_ingest import ingest
     from ingestion.sources import build_planner, build_source
 
@@ -55,17 +55,11 @@ def _warm_imports() -> float:
     started = time.monotonic()
     import great_expectations  # noqa: F401
 
-    import glue_jobs.after_publish  # noqa: F401
-    import glue_jobs.alerts.stage  # noqa: F401
-    import glue_jobs.audit  # noqa: F401
-    import glue_jobs.crawl  # noqa: F401
-    import glue_jobs.ledger.stage  # noqa: F401
-    import glue_jobs.publish  # noqa: F401
-    import glue_jobs.write_temp  # noqa: F401
     import workflows.runner  # noqa: F401
-    from glue_jobs import audit, audit_rules
+    from glue_jobs.audit import rules
+    from glue_jobs.audit import stage as audit
 
-    audit.Suite(audit_rules.load_rules())  # GE's first context in a process sets up its registries
+    audit.Suite(rules.load_rules())  # GE's first context in a process sets up its registries
     import duckdb
 
     duckdb.connect().close()  # so does DuckDB's first connection
@@ -75,8 +69,8 @@ def _warm_imports() -> float:
 def wap(lake: str, symbols: int, as_of: str) -> dict[str, Any]:
     """Raw to published: crawl, drop temp, write temp, audit, publish, after publish."""
     import_seconds = _warm_imports()
-    from glue_jobs.adapters.storage import LocalStorage
-    from glue_jobs.run_log import RunLog
+    from glue_jobs.adapters.local.storage import LocalStorage
+    from glue_jobs.lake.run_log import RunLog
     from workflows.runner import run_stages
     from workflows.settings import Settings
 
@@ -112,24 +106,23 @@ def wap(lake: str, symbols: int, as_of: str) -> dict[str, Any]:
 
 
 def _raw_files(lake: str) -> list[str]:
-    from glue_jobs.adapters.storage import LocalStorage
+    from glue_jobs.adapters.local.storage import LocalStorage
 
     storage = LocalStorage(lake)
-    return [storage.uri(k) for k in storage.list_keys(lake_layout.RAW_PREFIX) if k.endswith(".csv")]
+    return [storage.uri(k) for k in storage.list_keys(layout.RAW_PREFIX) if k.endswith(".csv")]
 
 
 def floor(lake: str) -> dict[str, Any]:
     """The engine reads the raw table (every ingest run in it) and writes it as Parquet."""
     import pyarrow.parquet as pq
 
-    from glue_jobs import sql_files
-    from glue_jobs.local_runtime import build_local
+    from glue_jobs.runtime import build_local
 
     storage, catalog, engine, _ = build_local(lake)
-    run_ids = sorted({p.values["run_id"] for p in catalog.list_partitions(lake_layout.DATABASE, lake_layout.RAW_TABLE)})
+    run_ids = sorted({p.values["run_id"] for p in catalog.list_partitions(layout.DATABASE, layout.RAW_TABLE)})
     location = "bench/floor/"
     storage.delete(storage.list_keys(location))
-    sql = sql_files.render("bench/raw_as_parquet.sql", {"ingest_run_ids": run_ids})
+    sql = _bench_sql("raw_as_parquet.sql", {"ingest_run_ids": run_ids})
     started = time.monotonic()
     keys = engine.write_parquet(sql, location)
     seconds = time.monotonic() - started
@@ -148,7 +141,7 @@ def naive(lake: str, out: str) -> dict[str, Any]:
     frames = []
     for path in files:
         frame = pd.read_csv(path)
-        frame["symbol"] = lake_layout.parse_hive_key(path)["symbol"]
+        frame["symbol"] = layout.parse_hive_key(path)["symbol"]
         frames.append(frame)
     prices = pd.concat(frames, ignore_index=True)
     prices = prices.drop_duplicates(["symbol", "timestamp"], keep="last")
@@ -169,11 +162,11 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 def queries(lake: str, as_of: str, sessions: int, repeats: int) -> dict[str, Any]:
     """Every dashboard panel query (as the page runs them: the dashboard's default range of
     `sessions` sessions and its default symbols), then the analysis queries and views."""
-    from glue_jobs import sql_files
-    from glue_jobs.dashboards.panels import load_spec
-    from glue_jobs.dashboards.render import resolve_selection, run_panel
-    from glue_jobs.local_runtime import build_local
-    from glue_jobs.sql_files import Identifier
+    from glue_jobs.lake import sql_files
+    from glue_jobs.lake.sql_files import Identifier
+    from glue_jobs.runtime import build_local
+    from workflows.dashboards.panels import load_spec
+    from workflows.dashboards.render import resolve_selection, run_panel
 
     _, _, engine, _ = build_local(lake)
     spec = load_spec()
@@ -196,8 +189,8 @@ def queries(lake: str, as_of: str, sessions: int, repeats: int) -> dict[str, Any
         views[name] = round(_timed(lambda s=sql: engine.query(s))[0], 1)
     for name in sql_files.names("views"):
         view = Path(name).stem
-        sql = sql_files.render("bench/view_for_symbol.sql",
-                               {"view": Identifier(f"{lake_layout.DATABASE}.{view}"), "symbol": symbol})
+        sql = _bench_sql("view_for_symbol.sql",
+                               {"view": Identifier(f"{layout.DATABASE}.{view}"), "symbol": symbol})
         views[f"{view} (one symbol)"] = round(_timed(lambda s=sql: engine.query(s))[0], 1)
     tr = selection.time_range
     return {
@@ -228,3 +221,11 @@ PHASES: dict[str, Callable[..., dict[str, Any]]] = {
     "queries": queries,
     "ingestion": ingestion,
 }
+
+
+def _bench_sql(name: str, params: dict) -> str:
+    """The bench's own SQL (workflows/bench/sql/): it measures, it is not part of the pipeline."""
+    from glue_jobs.lake import sql_files
+
+    path = Path(__file__).parent / "sql" / name
+    return sql_files.render_text(path.read_text(encoding="utf-8"), params, origin=f"workflows/bench/sql/{name}")

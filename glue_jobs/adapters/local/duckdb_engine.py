@@ -1,0 +1,636 @@
+"""DuckDB behind the Engine interface: the local runtime's Athena.
+
+Statements arrive in Athena's dialect and are transpiled with sqlglot. Before a statement
+runs, every `stocks.<table>` it reads is exposed as a DuckDB view built from the catalog,
+the way Athena reads a Glue table:
+
+- CSV tables: the partitions' files split into lines and fields as Athena's LazySimpleSerDe
+  does (see _csv_select), plus the partition columns and Athena's `"$path"` pseudo-column
+  (which, unlike Athena, `select *` shows: a view cannot hide a column);
+- Parquet tables: read_parquet over the files of each partition's *current* location only
+  (older versions stay on disk until the janitor removes them, invisible to readers).
+
+Views are rebuilt only when the table's catalog version changes, and only for tables a
+statement reads, so the dashboard's many small queries pay a file read and a hash each.
+The analysis views of sql/views/ are exposed the same way, so `select * from
+stocks.daily_returns` works whether or not after_publish has run in this process.
+"""
+from __future__ import annotations
+
+import atexit
+import hashlib
+import logging
+import os
+import queue
+import re
+import shutil
+import tempfile
+import threading
+from functools import lru_cache
+from pathlib import Path
+
+import pyarrow as pa
+import sqlglot
+
+from glue_jobs.lake import failpoints, layout, sql_files
+from glue_jobs.lake.errors import ConfigError
+from glue_jobs.ports.catalog import Catalog, CatalogError, Partition, TableDef
+from glue_jobs.ports.engine import QueryError
+from glue_jobs.ports.storage import Storage
+
+log = logging.getLogger(__name__)
+
+_DUCK_TYPES = {
+    "string": "VARCHAR",
+    "varchar": "VARCHAR",
+    "date": "DATE",
+    "double": "DOUBLE",
+    "float": "FLOAT",
+    "real": "FLOAT",
+    "bigint": "BIGINT",
+    "int": "INTEGER",
+    "integer": "INTEGER",
+    "smallint": "SMALLINT",
+    "tinyint": "TINYINT",
+    "timestamp": "TIMESTAMP",
+    "boolean": "BOOLEAN",
+}
+DEFAULT_MEMORY_LIMIT = "2GB"
+ROW_GROUP_ROWS = 122880
+# Above this many partitions one listing of the table's prefix beats one listing per partition.
+_LIST_WHOLE_TABLE_ABOVE = 50
+SMALL_TEXT_FILE_BYTES = 64 * 1024  # a compact answer (100 bars) is 5 KB, a full one 20 years
+HIVE_NULL = "\\N"  # LazySimpleSerDe's serialization.null.format
+
+
+def _duck_type(hive_type: str) -> str:
+    t = hive_type.lower()
+    if t in _DUCK_TYPES:
+        return _DUCK_TYPES[t]
+    if t.startswith(("decimal", "varchar", "char")):
+        return t.upper()
+    raise CatalogError(f"the local engine does not know the column type {hive_type!r}")
+
+
+def _quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _quote_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _struct(pairs: list[tuple[str, str]]) -> str:
+    return "{" + ", ".join(f"{_quote_str(n)}: {_quote_str(t)}" for n, t in pairs) + "}"
+
+
+@lru_cache(maxsize=512)
+def _parse(sql: str) -> tuple:
+    """The statements of an Athena SQL text, parsed once (callers copy before changing them)."""
+    try:
+        return tuple(t for t in sqlglot.parse(sql, read="trino") if t is not None)
+    except sqlglot.errors.ParseError as exc:
+        raise QueryError(f"{_label(sql)}: not valid Athena SQL: {exc}") from exc
+
+
+@lru_cache(maxsize=512)
+def _transpile(sql: str) -> tuple[tuple[str, ...], frozenset[str]]:
+    trees = _parse(sql)
+    statements = tuple(s for s in (t.sql(dialect="duckdb") for t in trees) if s.strip())
+    return statements, frozenset(sql_files.table_refs_of(list(trees)))
+
+
+@lru_cache(maxsize=512)
+def _transpile_pruned(sql: str, prunable: frozenset[tuple[str, tuple[str, ...]]]
+                      ) -> tuple[tuple[str, ...], frozenset[str], tuple[tuple[str, str, tuple], ...]]:
+    """Like _transpile, but a SELECT that reads one of the `prunable` (table, partition keys)
+    alone and keeps only some values of a partition key (`run_id in ('a', 'b')`) reads a
+    view of just those partitions instead: (statements, tables read, (view, table, filters)).
+    Athena prunes partitions from the catalog the same way; without it the raw table's view
+    lists every body ever landed, on every run."""
+    from sqlglot import exp
+
+    keys = dict(prunable)
+    trees = [t.copy() for t in _parse(sql)]
+    pruned: dict[str, tuple[str, tuple]] = {}
+    for tree in trees:
+        for select in tree.find_all(exp.Select):
+            source = select.args.get("from_") or select.args.get("from")  # sqlglot renamed it
+            table = source.this if source is not None else None
+            if not isinstance(table, exp.Table) or select.args.get("joins") or not select.args.get("where"):
+                continue
+            name = table.name.lower()
+            if (table.db or "").lower() != layout.DATABASE or name not in keys:
+                continue
+            filters = _partition_filters(select.args["where"].this, keys[name])
+            if not filters:
+                continue
+            view = f"{name}__partitions_{hashlib.sha1(repr((name, filters)).encode()).hexdigest()[:12]}"
+            pruned[view] = (name, filters)
+            table.set("this", exp.to_identifier(view))
+    statements = tuple(s for tree in trees for s in [tree.sql(dialect="duckdb")] if s.strip())
+    refs = sql_files.table_refs_of(trees)
+    return statements, frozenset(refs), tuple((v, t, f) for v, (t, f) in sorted(pruned.items()))
+
+
+def _partition_filters(where, partition_keys: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(key, allowed values) of each `key in (literals)` / `key = literal` ANDed into a WHERE."""
+    from sqlglot import exp
+
+    conjuncts = list(where.flatten()) if isinstance(where, exp.And) else [where]
+    found = {}
+    for c in conjuncts:
+        if isinstance(c, exp.In) and isinstance(c.this, exp.Column) and not c.args.get("query"):
+            column, values = c.this, c.expressions
+        elif isinstance(c, exp.EQ) and isinstance(c.this, exp.Column):
+            column, values = c.this, [c.expression]
+        else:
+            continue
+        key = column.name.lower()
+        if key in partition_keys and values and all(isinstance(v, exp.Literal) for v in values):
+            found[key] = tuple(sorted({str(v.this) for v in values}))
+    return tuple(sorted(found.items()))
+
+
+def _label(sql: str) -> str:
+    match = re.search(r"--\s*(sql/\S+\.sql)", sql)
+    if match:
+        return match.group(1)
+    first = next((line.strip() for line in sql.splitlines() if line.strip() and not line.strip().startswith("--")), "")
+    return f"statement {first[:80]!r}"
+
+
+class DuckDBEngine:
+    """The Engine for a lake in a local directory (see glue_jobs.ports.engine)."""
+
+    def __init__(self, storage: Storage, catalog: Catalog, database_path: str | None = None,
+                 database: str = layout.DATABASE, memory_limit: str | None = None):
+        import duckdb
+
+        self.storage = storage
+        self.catalog = catalog
+        self.database = database
+        self.con = duckdb.connect(database_path or ":memory:")
+        # Big sorts and window functions (a backfill's write-temp) spill here instead of
+        # failing on memory; a directory per process, removed when it exits.
+        spill = tempfile.mkdtemp(prefix="tickerlake-duckdb-")
+        atexit.register(shutil.rmtree, spill, True)
+        self.con.execute("set temp_directory = ?", [spill])
+        # progress belongs to the runner's lines; DuckDB's bar would interleave with them
+        self.con.execute("set enable_progress_bar = false")
+        # Bounded by default (a 5M-row write-temp peaks near the limit, a little slower than
+        # unbounded), so a backfill fits a laptop or a small runner; raise it for speed.
+        limit = memory_limit or os.environ.get("TICKERLAKE_DUCKDB_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
+        try:
+            self.con.execute(f"set memory_limit = {_quote_str(limit)}")
+        except duckdb.Error as exc:
+            raise ConfigError(f"TICKERLAKE_DUCKDB_MEMORY_LIMIT {limit!r} is not a size DuckDB knows "
+                              f"(e.g. 2GB, 512MB): {exc}") from None
+        self._lock = threading.RLock()
+        # text files up to this size are read whole and split, bigger ones by read_csv
+        self.small_text_file_bytes = SMALL_TEXT_FILE_BYTES
+        self._table_versions: dict[str, str] = {}
+        self._views_made: set[str] = set()
+        self.con.execute(f"create schema if not exists {database}")
+        # Athena resolves unqualified names in the default database; so does this engine.
+        self.con.execute(f"set search_path = '{database},main'")
+
+    # -- the Engine interface ----------------------------------------------------------------
+
+    def query(self, sql: str) -> pa.Table:
+        """Run a SELECT (Athena SQL) and return its rows."""
+        with self._lock:
+            statements = self._prepare(sql)
+            for statement in statements[:-1]:
+                self._run(statement, sql)
+            return self._fetch(statements[-1], sql)
+
+    def execute(self, sql: str) -> None:
+        """Run statements whose result does not matter (CREATE OR REPLACE VIEW, DROP VIEW)."""
+        with self._lock:
+            for statement in self._prepare(sql):
+                self._run(statement, sql)
+            if re.match(r"\s*(--[^\n]*\n\s*)*(create|drop)\b", sql, re.IGNORECASE):
+                self._views_made.update(self._created_views(sql))
+
+    def write_parquet(self, select_sql: str, location: str, *, cluster_by: str | None = None) -> list[str]:
+        """Write the SELECT's rows as Parquet under `location`, which must hold no files yet
+        (like Athena's CTAS): one file, or with `cluster_by` one file per value of that column
+        (<location><column>=<value>/part-00000.parquet, the column kept in the file), which is
+        much cheaper than sorting a big result and lets a reader filtering on the column skip
+        the other files by their statistics. Files appear under their final names only once
+        all are complete, so a crash leaves nothing a reader could pick up."""
+        location = location if location.endswith("/") else location + "/"
+        existing = self.storage.list_keys(location)
+        if existing:
+            raise QueryError(
+                f"{_label(select_sql)}: refusing to write into {self.storage.uri(location)}: it already "
+                f"holds {len(existing)} file(s) (e.g. {existing[0]}); a write needs a fresh, empty location"
+            )
+        root = self._local_path(location)
+        if cluster_by is None:
+            partial = root / ".tmp-part-00000.parquet"  # hidden from readers until renamed
+            partial.parent.mkdir(parents=True, exist_ok=True)
+        else:
+            # beside the location, not in it: readers list the location, and a partial
+            # clustered write has files whose names do not say they are partial
+            partial = root.parent / f".tmp-{root.name}"
+            shutil.rmtree(partial, ignore_errors=True)
+            partial.mkdir(parents=True)
+        with self._lock:
+            statements = self._prepare(select_sql)
+            if len(statements) != 1:
+                raise QueryError(f"{_label(select_sql)}: write_parquet takes exactly one SELECT")
+            try:
+                if cluster_by is None:
+                    self._run(f"copy ({statements[0]}) to {_quote_str(str(partial))} "
+                              f"(format parquet, compression zstd, row_group_size {ROW_GROUP_ROWS})", select_sql)
+                else:
+                    self._write_clustered(statements[0], select_sql, partial, cluster_by)
+            except BaseException:
+                _remove(partial)
+                raise
+        if cluster_by is None:
+            moves = [(partial, root / "part-00000.parquet")]
+        else:
+            moves = [(f, root / f.parent.name / f"part-{n:05d}.parquet")
+                     for n, f in enumerate(sorted(partial.rglob("*.parquet")))]
+        keys = [location + dest.relative_to(root).as_posix() for _, dest in moves]
+        failpoints.hit("engine.before_rename", keys[0] if keys else location)
+        for source, dest in moves:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(source, dest)
+        if cluster_by is not None:
+            _remove(partial)
+        return keys
+
+    def _write_clustered(self, statement: str, original: str, directory: Path, column: str) -> None:
+        """The statement's rows into directory/<column>=<value>/part-0.parquet, one writer per
+        value fed from the result as it streams. DuckDB's own partitioned COPY takes twice as
+        long on a 25-million-row write-temp."""
+        import duckdb
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        writers: dict[object, pq.ParquetWriter] = {}
+        waiting: dict[object, list[pa.RecordBatch]] = {}
+
+        def write(value: object, final: bool = False) -> None:
+            table = pa.Table.from_batches(waiting.pop(value))
+            whole = table.num_rows if final else table.num_rows - table.num_rows % ROW_GROUP_ROWS
+            if whole:
+                if value not in writers:
+                    name = "__HIVE_DEFAULT_PARTITION__" if value is None else value
+                    path = directory / f"{column}={name}" / "part-0.parquet"
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    writers[value] = pq.ParquetWriter(path, table.schema, compression="zstd",
+                                                      use_dictionary=_repetitive_columns(table))
+                writers[value].write_table(table.slice(0, whole), row_group_size=ROW_GROUP_ROWS)
+            if whole < table.num_rows:
+                waiting[value] = table.slice(whole).to_batches()
+
+        def take(batch: pa.RecordBatch) -> None:
+            values = batch.column(column)
+            for value in pc.unique(values).to_pylist():
+                part = batch.filter(pc.is_null(values) if value is None else pc.equal(values, value))
+                waiting.setdefault(value, []).append(part)
+                if sum(b.num_rows for b in waiting[value]) >= ROW_GROUP_ROWS:
+                    write(value)
+
+        # the writer works while DuckDB computes the next batches
+        batches: queue.Queue = queue.Queue(maxsize=2)
+        failure: list[BaseException] = []
+
+        def run_writer() -> None:
+            ended = False
+            try:
+                while True:
+                    batch = batches.get()
+                    if batch is None:
+                        ended = True
+                        break
+                    take(batch)
+                for value in list(waiting):
+                    write(value, final=True)
+            except BaseException as exc:
+                failure.append(exc)
+                while not ended and batches.get() is not None:  # let the producer finish
+                    pass
+
+        writer_thread = threading.Thread(target=run_writer, name="tickerlake-parquet-writer", daemon=True)
+        writer_thread.start()
+        try:
+            relation = self.con.sql(statement)
+            read = getattr(relation, "to_arrow_reader", None) or relation.fetch_record_batch
+            for batch in read(1_000_000):
+                if failure:
+                    break
+                batches.put(batch)
+        except duckdb.Error as exc:
+            raise QueryError(f"{_label(original)} failed on the local engine (DuckDB): {exc}") from exc
+        finally:
+            batches.put(None)
+            writer_thread.join()
+            for writer in writers.values():
+                writer.close()
+        if failure:
+            raise failure[0]
+
+    # -- preparing a statement ---------------------------------------------------------------
+
+    def _prepare(self, sql: str) -> tuple[str, ...]:
+        statements, refs = _transpile(sql)
+        if not statements:
+            raise QueryError(f"{_label(sql)}: no statement to run")
+        prunable = frozenset(p for p in (self._prunable(ref) for ref in refs) if p is not None)
+        if prunable:
+            statements, refs, pruned = _transpile_pruned(sql, prunable)
+            for view, table, filters in pruned:
+                self._expose_partitions(view, table, dict(filters))
+            views = {view for view, _, _ in pruned}
+            refs = frozenset(r for r in refs if r.rpartition(".")[2] not in views)
+        for ref in sorted(refs):
+            self._expose(ref, ())
+        return statements
+
+    def _prunable(self, ref: str) -> tuple[str, tuple[str, ...]] | None:
+        """(table, partition keys) for a CSV table with partitions: its statements read only
+        the partitions they keep (the Parquet tables have few partitions, and DuckDB skips
+        the rest by their hive paths itself)."""
+        db, _, name = ref.rpartition(".")
+        if db not in ("", self.database) or name in _analysis_views():
+            return None
+        table = self.catalog.get_table(self.database, name)
+        if table is None or table.format.lower() != "csv" or not table.partition_keys:
+            return None
+        return name, tuple(c.name.lower() for c in table.partition_keys)
+
+    def _expose_partitions(self, view: str, name: str, filters: dict[str, tuple[str, ...]]) -> None:
+        version = self._version(name)
+        if version is None or self._table_versions.get(view) == version:
+            return
+        table = self.catalog.get_table(self.database, name)
+        keep = self.catalog.list_partitions(self.database, name, where=filters)
+        self._make_table_view(view, table=table, partitions=keep)
+        self._table_versions[view] = version
+
+    def _run(self, statement: str, original: str):
+        import duckdb
+
+        try:
+            return self.con.execute(statement)
+        except duckdb.Error as exc:
+            raise QueryError(f"{_label(original)} failed on the local engine (DuckDB): {exc}") from exc
+
+    def _fetch(self, statement: str, original: str) -> pa.Table:
+        import duckdb
+
+        try:
+            relation = self.con.sql(statement)
+            if relation is None:  # not a query: nothing to return
+                return pa.table({})
+            fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
+            return fetch()
+        except duckdb.Error as exc:
+            raise QueryError(f"{_label(original)} failed on the local engine (DuckDB): {exc}") from exc
+
+    def _local_path(self, key: str) -> Path:
+        uri = self.storage.uri(key)
+        if "://" in uri:
+            raise QueryError(f"the DuckDB engine reads local lakes only; {uri} is not a local path")
+        return Path(uri)
+
+    def _expose(self, ref: str, stack: tuple[str, ...]) -> None:
+        db, _, name = ref.rpartition(".")
+        if db not in ("", self.database):
+            return
+        views = _analysis_views()
+        if name in views:
+            if name in stack:
+                return
+            if name not in self._views_made:
+                self._make_analysis_view(name, views[name], stack + (name,))
+            return
+        version = self._version(name)
+        if version is None:
+            if name in self._table_versions:
+                self.con.execute(f"drop view if exists {self.database}.{_quote_ident(name)}")
+                del self._table_versions[name]
+            return
+        if self._table_versions.get(name) != version:
+            self._make_table_view(name)
+            self._table_versions[name] = version
+
+    def _version(self, name: str) -> str | None:
+        versioned = getattr(self.catalog, "table_version", None)
+        if versioned is not None:
+            return versioned(self.database, name)
+        table = self.catalog.get_table(self.database, name)
+        if table is None:
+            return None
+        parts = self.catalog.list_partitions(self.database, name) if table.partition_keys else []
+        return hashlib.sha1(repr((table, parts)).encode()).hexdigest()
+
+    def _make_analysis_view(self, name: str, sql: str, stack: tuple[str, ...]) -> None:
+        statements, refs = _transpile(sql)
+        for ref in sorted(refs):
+            self._expose(ref, stack)
+        for statement in statements:
+            self._run(statement, sql)
+        self._views_made.add(name)
+
+    def _created_views(self, sql: str) -> set[str]:
+        from sqlglot import exp
+
+        out = set()
+        for statement in sqlglot.parse(sql, read="trino"):
+            if isinstance(statement, exp.Create) and (statement.args.get("kind") or "").upper() == "VIEW":
+                table = statement.this if isinstance(statement.this, exp.Table) else statement.this.this
+                out.add(table.name.lower())
+        return out
+
+    # -- catalog tables as views -------------------------------------------------------------
+
+    def _make_table_view(self, name: str, *, table: TableDef | None = None,
+                         partitions: list[Partition] | None = None) -> None:
+        """A view `name` over the table's files (or over the given partitions' only)."""
+        table = table or self.catalog.get_table(self.database, name)
+        if table is None:
+            return
+        every_partition = partitions is None
+        if partitions is None:
+            partitions = self.catalog.list_partitions(self.database, name) if table.partition_keys else []
+        files = self._files(table, partitions, every_partition=every_partition)
+        variable = f"tickerlake_files_{name}"
+        self.con.execute(f"set variable {variable} = ?", [files])
+        if not files:
+            select = self._empty_select(table)
+        elif table.format.lower() == "csv":
+            select = self._csv_select(table, variable, files)
+        elif table.format.lower() == "parquet":
+            select = self._parquet_select(table, variable)
+        else:
+            raise CatalogError(f"{table.qualified}: the local engine reads csv and parquet, not {table.format!r}")
+        self.con.execute(f"create or replace view {self.database}.{_quote_ident(name)} as {select}")
+        log.debug("exposed %s over %d file(s)", table.qualified, len(files))
+
+    def _files(self, table: TableDef, partitions: list[Partition], *, every_partition: bool = True) -> list[str]:
+        wanted = self._is_data_file(table)
+        if not table.partition_keys:
+            return [self.storage.uri(k) for k in self.storage.list_keys(table.location) if wanted(k)]
+        for p in partitions:
+            in_path = layout.parse_hive_key(p.location)
+            if any(in_path.get(k) != str(v) for k, v in p.values.items()):
+                raise CatalogError(
+                    f"{table.qualified}: partition {p.values} sits at {p.location}, whose path does not "
+                    f"spell its values; the local engine reads partition values from hive-style paths"
+                )
+        locations = sorted({p.location for p in partitions})
+        if len(locations) <= _LIST_WHOLE_TABLE_ABOVE or not all(loc.startswith(table.location) for loc in locations):
+            keys = [k for loc in locations for k in self.storage.list_keys(loc) if wanted(k)]
+            return [self.storage.uri(k) for k in keys]
+        # Many partitions: one listing per value of the first partition key they span (a day's
+        # run reads 5,000 raw partitions under one ingest_date), or of the whole table when
+        # every partition is read, instead of one listing per partition.
+        if every_partition:
+            prefixes = [table.location]
+        else:
+            cut = len(table.location)
+            firsts = {loc[cut:].split("/", 1)[0] for loc in locations}
+            prefixes = [table.location] if "" in firsts else sorted(table.location + f + "/" for f in firsts)
+        registered = set(locations)
+        keys = []
+        for prefix in prefixes:
+            for key in self.storage.list_keys(prefix):
+                if key[:key.rfind("/") + 1] in registered and wanted(key):
+                    keys.append(key)
+        return [self.storage.uri(k) for k in keys]
+
+    @staticmethod
+    def _is_data_file(table: TableDef):
+        csv = table.format.lower() == "csv"
+
+        def wanted(key: str) -> bool:
+            base = key.rsplit("/", 1)[-1]
+            if base.startswith((".", "_")):
+                return False  # hidden and marker files, as Hive skips them
+            return base.endswith(".csv") if csv else not base.endswith((".json", ".crc"))
+
+        return wanted
+
+    def _columns_sql(self, table: TableDef) -> list[str]:
+        return [f"cast({_quote_ident(c.name)} as {_duck_type(c.type)}) as {_quote_ident(c.name)}"
+                for c in [*table.columns, *table.partition_keys]]
+
+    def _csv_select(self, table: TableDef, variable: str, files: list[str]) -> str:
+        """Text files read the way Athena's LazySimpleSerDe reads them: a line per row, fields
+        split at every comma (quotes are text, not quoting), '' for an empty field, \\N for
+        null, null for a missing field, fields past the declared columns dropped, the first
+        `skip.header.line.count` lines of each file skipped, blank lines no rows. (Athena keeps
+        the CR of a CRLF line on the last field; here it goes with the line end. write_temp
+        removes it either way.) A reader that honoured quotes would publish what Athena
+        quarantines.
+
+        Small files are read whole and split here, big ones by read_csv: read_csv spends some
+        80 us setting each file up (0.4 s of a day's 5,000 one-line bodies), and the split
+        keeps a pipeline from running in parallel (3x slower on a backfill's 20-year bodies).
+        Both give the same rows (tests/glue_jobs/test_duckdb_engine.py reads a corpus both ways)."""
+        try:
+            skip = int(str(table.properties.get("skip.header.line.count") or 0))
+        except ValueError:
+            raise CatalogError(f"{table.qualified}: skip.header.line.count "
+                               f"{table.properties.get('skip.header.line.count')!r} is not a number") from None
+        small, big = [], []
+        for path in files:
+            try:
+                (small if os.path.getsize(path) <= self.small_text_file_bytes else big).append(path)
+            except OSError:
+                big.append(path)  # gone or unreadable: let the reader say so, naming it
+        selects = []
+        if big:
+            self.con.execute(f"set variable {variable}_big = ?", [big])
+            selects.append(self._read_csv_select(table, f"{variable}_big", skip))
+        if small:
+            self.con.execute(f"set variable {variable}_small = ?", [small])
+            selects.append(self._split_text_select(table, f"{variable}_small", skip))
+        return " union all ".join(selects)
+
+    def _read_csv_select(self, table: TableDef, variable: str, skip: int) -> str:
+        options = [
+            f"columns = {_struct([(c.name, 'VARCHAR') for c in table.columns])}",
+            f"skip = {skip}",
+            "header = false",
+            "delim = ','",
+            "quote = ''",
+            "escape = ''",
+            f"nullstr = {_quote_str(HIVE_NULL)}",
+            "auto_detect = false",
+            "null_padding = true",
+            "strict_mode = false",
+            "filename = true",
+            f"hive_partitioning = {str(bool(table.partition_keys)).lower()}",
+        ]
+        if table.partition_keys:
+            options.append(f"hive_types = {_struct([(c.name, 'VARCHAR') for c in table.partition_keys])}")
+        columns = [f"{_text_as(_quote_ident(c.name), c.type)} as {_quote_ident(c.name)}"
+                   for c in [*table.columns, *table.partition_keys]]
+        return (f"select {', '.join(columns)}, filename as \"$path\" "
+                f"from read_csv(getvariable('{variable}'), {', '.join(options)})")
+
+    def _split_text_select(self, table: TableDef, variable: str, skip: int) -> str:
+        fields = []
+        for n, c in enumerate(table.columns, start=1):
+            fields.append(f"{_text_as(f'nullif(f[{n}], {_quote_str(HIVE_NULL)})', c.type)} as {_quote_ident(c.name)}")
+        for c in table.partition_keys:
+            pattern = _quote_str(f".*/{re.escape(c.name)}=([^/]*)/")  # greedy: the last such folder
+            fields.append(f"{_text_as(f'regexp_extract(filename, {pattern}, 1)', c.type)} as {_quote_ident(c.name)}")
+        lines = (f"select filename, unnest(string_split(content, chr(10))[{skip + 1}:]) as line "
+                 f"from read_text(getvariable('{variable}'))")
+        ended = f"select filename, regexp_replace(line, '\\r$', '') as line from ({lines})"
+        return (f"select {', '.join(fields)}, filename as \"$path\" from ("
+                f"select filename, string_split(line, ',') as f from ({ended}) where line <> '')")
+
+    def _parquet_select(self, table: TableDef, variable: str) -> str:
+        hive = bool(table.partition_keys)
+        options = ["filename = true", "union_by_name = true", f"hive_partitioning = {str(hive).lower()}"]
+        if hive:
+            options.append(
+                f"hive_types = {_struct([(c.name, _duck_type(c.type)) for c in table.partition_keys])}"
+            )
+        return f"select {', '.join(self._columns_sql(table))} from read_parquet(getvariable('{variable}'), {', '.join(options)})"
+
+    def _empty_select(self, table: TableDef) -> str:
+        cols = [f"cast(null as {_duck_type(c.type)}) as {_quote_ident(c.name)}" for c in table.columns]
+        cols += [f"cast(null as {_duck_type(c.type)}) as {_quote_ident(c.name)}" for c in table.partition_keys]
+        if table.format.lower() == "csv":
+            cols.append('cast(null as VARCHAR) as "$path"')
+        return f"select {', '.join(cols)} limit 0"
+
+
+
+
+def _text_as(expression: str, hive_type: str) -> str:
+    """A text field as its column's type: as LazySimpleSerDe, a field that does not parse is null."""
+    duck = _duck_type(hive_type)
+    return expression if duck == "VARCHAR" else f"try_cast(nullif({expression}, '') as {duck})"
+
+
+def _repetitive_columns(table: pa.Table) -> list[str]:
+    """Columns worth dictionary-encoding: few distinct values among the rows at hand. Trying
+    a dictionary on a column of unique values (raw lines, prices) costs a third of a write."""
+    import pyarrow.compute as pc
+
+    sample = table.slice(0, 50_000)
+    return [name for name in sample.column_names
+            if sample.num_rows == 0 or pc.count_distinct(sample.column(name)).as_py() <= sample.num_rows // 10]
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists():
+        path.unlink()
+
+@lru_cache(maxsize=1)
+def _analysis_views() -> dict[str, str]:
+    """sql/views/<name>.sql, by view name."""
+    return {Path(n).stem: sql_files.load(n) for n in sql_files.names("views")}

@@ -1,0 +1,10 @@
+"""The after_publish hook: record this run in the ledger as it stands at the end of its
+last stage (the runner records it again once the run log is finished)."""
+from __future__ import annotations
+
+from glue_jobs.after.ledger.record import record_run
+from glue_jobs.lake.context import RunContext
+
+
+def run(ctx: RunContext) -> dict:
+    return record_run(ctx)

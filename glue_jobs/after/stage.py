@@ -1,0 +1,67 @@
+"""After publish: (re)create the analysis views of sql/views/ (daily returns, moving averages,
+20-day volatility, 52-week high/low), run the follow-up hooks (alerts, run ledger), and mark
+this run's ingest runs published so no later WAP processes them again.
+
+Each view file is a complete `create or replace view` in Athena's dialect; the DuckDB
+engine also exposes them on its own, so running them here matters on Athena, and locally it
+checks that every view still compiles against the published table.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from glue_jobs.after.alerts import hook as alerts_hook
+from glue_jobs.after.ledger import hook as ledger_hook
+from glue_jobs.lake import failpoints, ingest_queue, layout, sql_files
+from glue_jobs.lake.context import RunContext
+from glue_jobs.ports.storage import NotFound
+
+log = logging.getLogger(__name__)
+
+# Hooks called after the views, in order, each `run(ctx) -> dict`: the alerts (price
+# threshold, daily move, volume spike) and the run ledger tables. A hook that fails fails the
+# stage before the ingest runs are marked published, so a re-run retries it.
+HOOKS = (("glue_jobs.after.alerts.hook", alerts_hook.run), ("glue_jobs.after.ledger.hook", ledger_hook.run))
+
+
+def view_statements() -> list[tuple[str, str]]:
+    """(view name, its CREATE OR REPLACE VIEW statement), each after the views it reads."""
+    views = {Path(n).stem: sql_files.load(n) for n in sql_files.names("views")}
+    return [(name, views[name]) for name in sql_files.view_order(views)]
+
+
+def _run_hooks(ctx: RunContext) -> dict:
+    return {name: hook(ctx) for name, hook in HOOKS}
+
+
+def _audited_runs(ctx: RunContext, runs: list[ingest_queue.IngestRun]) -> list[ingest_queue.IngestRun]:
+    """The runs to mark published: only those the audit passed (so a run that landed after
+    the audit can never be marked without being processed)."""
+    try:
+        verdict = json.loads(ctx.storage.get_bytes(layout.audit_marker_key(ctx.run_id)))
+    except NotFound:
+        log.warning("after_publish: run %s has no audit verdict; no ingest run is marked published", ctx.run_id)
+        return []
+    audited = set(verdict.get("ingest_run_ids") or []) if verdict.get("passed") else set()
+    return [r for r in runs if r.run_id in audited]
+
+
+def run(ctx: RunContext) -> dict:
+    runs = _audited_runs(ctx, ingest_queue.runs_for(ctx.storage, ctx.run_id))
+    published = ctx.catalog.get_table(layout.DATABASE, layout.PUBLISHED_TABLE) is not None
+    views = []
+    if published:
+        for name, statement in view_statements():
+            ctx.engine.execute(f"-- sql/views/{name}.sql\n{statement}")
+            views.append(f"{layout.DATABASE}.{name}")
+    hooks = _run_hooks(ctx)
+    failpoints.hit("after_publish.before_mark", ctx.run_id)
+    marked = ingest_queue.mark_published(ctx.storage, runs, by_run_id=ctx.run_id)
+    return {
+        "views_refreshed": len(views),
+        "views": views,
+        "ingest_runs_marked_published": marked,
+        "hooks": hooks,
+    }

@@ -1,0 +1,29 @@
+"""What every stage receives: the run's identity and the runtime's adapters."""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from glue_jobs.ports.catalog import Catalog
+from glue_jobs.ports.engine import Engine
+from glue_jobs.ports.notifier import Notifier
+from glue_jobs.ports.storage import Storage
+
+
+def new_run_id(now: dt.datetime | None = None) -> str:
+    """Sortable by start time, unique across concurrent starts: 20261120T220001Z-3f9a1c."""
+    now = now or dt.datetime.now(dt.timezone.utc)
+    return now.strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+@dataclass
+class RunContext:
+    run_id: str
+    as_of: dt.date
+    storage: Storage
+    catalog: Catalog
+    engine: Engine
+    notifier: Notifier
+    settings: dict[str, Any] = field(default_factory=dict)

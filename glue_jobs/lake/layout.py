@@ -1,0 +1,127 @@
+"""Every key in the lake is built here, so the layout is read in one place.
+
+    raw/daily/ingest_date=D/symbol=S/run_id=R/body.csv      bytes exactly as received (data)
+    rejected/daily/ingest_date=D/symbol=S/run_id=R/body[-N].<ext> + reason[-N].json   non-data bodies
+    manifests/ingest/ingest_date=D/run_id=R.json            what one ingest run fetched
+    manifests/published/ingest_date=D/run_id=R.json         that WAP published that ingest run
+    manifests/set_aside/ingest_date=D/run_id=R.json         that an operator set the ingest run aside
+    state/ingestion.json                                    carried symbols, daily quota used
+    catalog/<database>/<table>.json                         local catalog (tables, partitions)
+    tmp/<table>/run_id=R/...                                WAP temporary tables
+    warehouse/<table>/<partition>/v=R/part-0.parquet        published partition versions
+    runs/<run_id>.json                                      run log
+    alerts/alerts.jsonl                                     alerts sent (local notifier)
+    locks/pipeline.lock                                     one writer at a time
+    maintenance/janitor/<run_id>.json                       what a janitor run deleted
+"""
+from __future__ import annotations
+
+import hashlib
+
+DATABASE = "stocks"
+
+RAW_PREFIX = "raw/daily/"
+REJECTED_PREFIX = "rejected/daily/"
+MANIFEST_PREFIX = "manifests/ingest/"
+PUBLISHED_MARKER_PREFIX = "manifests/published/"
+SET_ASIDE_PREFIX = "manifests/set_aside/"
+STATE_KEY = "state/ingestion.json"
+CATALOG_PREFIX = "catalog/"
+TMP_PREFIX = "tmp/"
+WAREHOUSE_PREFIX = "warehouse/"
+RUNS_PREFIX = "runs/"
+ALERTS_KEY = "alerts/alerts.jsonl"
+SENT_PREFIX = "alerts/sent/"  # a marker per alert delivered, so a re-run sends it once
+LOCK_KEY = "locks/pipeline.lock"
+JANITOR_PREFIX = "maintenance/janitor/"
+
+RAW_TABLE = "raw_daily"
+TEMP_TABLE = "tmp_daily_prices"
+PUBLISHED_TABLE = "daily_prices"
+QUARANTINE_TABLE = "daily_prices_quarantine"
+TEMP_QUARANTINE_TABLE = "tmp_daily_prices_quarantine"
+TEMP_FETCHES_TABLE = "tmp_ingest_fetches"
+TEMP_TABLE_PREFIX = "tmp_"  # every table named so is dropped by drop_temp
+
+
+def raw_key(ingest_date: str, symbol: str, run_id: str, ext: str = "csv") -> str:
+    return f"{RAW_PREFIX}ingest_date={ingest_date}/symbol={symbol}/run_id={run_id}/body.{ext}"
+
+
+def _attempt_suffix(attempt: int) -> str:
+    # A symbol can be answered badly more than once in a run (a rate-limit page, then a 502):
+    # the first answer keeps the plain name, later ones are numbered, so none is overwritten.
+    return "" if attempt <= 1 else f"-{attempt}"
+
+
+def rejected_key(ingest_date: str, symbol: str, run_id: str, ext: str, *, attempt: int = 1) -> str:
+    return (
+        f"{REJECTED_PREFIX}ingest_date={ingest_date}/symbol={symbol}/run_id={run_id}/"
+        f"body{_attempt_suffix(attempt)}.{ext}"
+    )
+
+
+def rejected_reason_key(ingest_date: str, symbol: str, run_id: str, *, attempt: int = 1) -> str:
+    return (
+        f"{REJECTED_PREFIX}ingest_date={ingest_date}/symbol={symbol}/run_id={run_id}/"
+        f"reason{_attempt_suffix(attempt)}.json"
+    )
+
+
+def manifest_key(ingest_date: str, run_id: str) -> str:
+    return f"{MANIFEST_PREFIX}ingest_date={ingest_date}/run_id={run_id}.json"
+
+
+def published_marker_key(ingest_date: str, run_id: str) -> str:
+    """Written (create-only) once a WAP has published the ingest run, so no later WAP redoes it."""
+    return f"{PUBLISHED_MARKER_PREFIX}ingest_date={ingest_date}/run_id={run_id}.json"
+
+
+def set_aside_marker_key(ingest_date: str, run_id: str) -> str:
+    """Written when an operator sets a bad ingest run aside: it stays in raw, no WAP processes it."""
+    return f"{SET_ASIDE_PREFIX}ingest_date={ingest_date}/run_id={run_id}.json"
+
+
+def janitor_report_key(run_id: str) -> str:
+    return f"{JANITOR_PREFIX}{run_id}.json"
+
+
+def audit_marker_key(run_id: str) -> str:
+    """The audit's verdict for a WAP run; publish refuses to run without a passing one."""
+    return f"{TMP_PREFIX}audit/run_id={run_id}/passed.json"
+
+
+def catalog_key(database: str, table: str) -> str:
+    return f"{CATALOG_PREFIX}{database}/{table}.json"
+
+
+def table_prefix(table: str) -> str:
+    return f"{WAREHOUSE_PREFIX}{table}/"
+
+
+def partition_version_prefix(table: str, partition: dict[str, str], version: str) -> str:
+    """A fresh location for one partition: readers keep the old one until the catalog switches."""
+    parts = "/".join(f"{k}={v}" for k, v in partition.items())
+    return f"{WAREHOUSE_PREFIX}{table}/{parts}/v={version}/"
+
+
+def temp_prefix(table: str, run_id: str) -> str:
+    return f"{TMP_PREFIX}{table}/run_id={run_id}/"
+
+
+def run_log_key(run_id: str) -> str:
+    return f"{RUNS_PREFIX}{run_id}.json"
+
+
+def parse_hive_key(key: str) -> dict[str, str]:
+    """The `name=value` segments of a key, in order."""
+    out: dict[str, str] = {}
+    for seg in key.split("/"):
+        if "=" in seg:
+            name, _, value = seg.partition("=")
+            out[name] = value
+    return out
+
+
+def sent_marker_key(dedupe_key: str) -> str:
+    return SENT_PREFIX + hashlib.sha256(dedupe_key.encode()).hexdigest()[:32] + ".json"

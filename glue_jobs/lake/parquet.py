@@ -1,0 +1,70 @@
+"""Parquet files of the lake read and written through Storage, for the stages that handle
+rows in Python (the audit, publish's checksums). A local file is memory-mapped; an s3://
+object is opened through pyarrow's filesystem layer so only the footer and the row groups
+asked for are fetched."""
+from __future__ import annotations
+
+import io
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from glue_jobs.ports.catalog import Column
+from glue_jobs.ports.storage import Storage
+
+_ARROW_TYPES = {
+    "string": pa.string(),
+    "date": pa.date32(),
+    "double": pa.float64(),
+    "bigint": pa.int64(),
+    "int": pa.int32(),
+    "timestamp": pa.timestamp("us"),
+    "boolean": pa.bool_(),
+}
+
+
+def schema_of(columns: list[Column]) -> pa.Schema:
+    return pa.schema([(c.name, _ARROW_TYPES[c.type]) for c in columns])
+
+
+def is_data_file(key: str) -> bool:
+    base = key.rsplit("/", 1)[-1]
+    return not base.startswith((".", "_")) and not base.endswith((".json", ".crc"))
+
+
+def open_file(storage: Storage, key: str, *, read_dictionary: list[str] | None = None) -> pq.ParquetFile:
+    """The Parquet file at `key`; columns in `read_dictionary` are read dictionary-encoded (a
+    symbol repeated a million times stays one string and a million small integers)."""
+    uri = storage.uri(key)
+    if "://" not in uri:
+        return pq.ParquetFile(uri, memory_map=True, read_dictionary=read_dictionary)
+    try:
+        from pyarrow import fs
+
+        filesystem, path = fs.FileSystem.from_uri(uri)
+        return pq.ParquetFile(filesystem.open_input_file(path), read_dictionary=read_dictionary)
+    except (ImportError, pa.ArrowException, OSError):
+        return pq.ParquetFile(pa.BufferReader(storage.get_bytes(key)), read_dictionary=read_dictionary)
+
+
+def data_files(storage: Storage, location: str) -> list[str]:
+    return [k for k in storage.list_keys(location) if is_data_file(k)]
+
+
+
+def row_count(storage: Storage, location: str) -> int:
+    """Rows under a location, from the files' footers (no row is read)."""
+    return sum(open_file(storage, k).metadata.num_rows for k in data_files(storage, location))
+
+def read_table(storage: Storage, location: str, columns: list[str] | None = None) -> pa.Table | None:
+    """Every row under a location (None when it holds no files)."""
+    tables = [open_file(storage, k).read(columns=columns) for k in data_files(storage, location)]
+    if not tables:
+        return None
+    return pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]
+
+
+def write_table(storage: Storage, key: str, table: pa.Table) -> None:
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="zstd")
+    storage.put_bytes(key, buffer.getvalue())

@@ -1,0 +1,69 @@
+"""The storage port: one interface for the lake in a local directory and in an S3 bucket.
+
+Keys are always '/'-separated and relative to the lake root, so every other module
+builds keys with `glue_jobs.lake.layout` and never knows where the lake lives.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class StorageError(RuntimeError):
+    """A storage call failed; the message names the key."""
+
+
+class NotFound(StorageError):
+    pass
+
+
+class AlreadyExists(StorageError):
+    """A create-only write found the key already there (a lock, a marker)."""
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """One object as a listing sees it: for cleanup, which needs sizes and ages."""
+
+    key: str
+    size: int
+    modified: dt.datetime | None  # UTC; None when the store cannot say
+
+
+class Storage(Protocol):
+    root: str
+
+    def uri(self, key: str) -> str:
+        """Where an engine reads the key: an absolute path or an s3:// URI."""
+
+    def put_bytes(self, key: str, data: bytes, *, create_only: bool = False) -> None:
+        """Write the whole object atomically; with create_only, raise AlreadyExists if present."""
+
+    def get_bytes(self, key: str) -> bytes:
+        """Read the whole object or raise NotFound."""
+
+    def exists(self, key: str) -> bool: ...
+
+    def list_keys(self, prefix: str) -> list[str]:
+        """Every key below prefix, recursively, sorted."""
+
+    def delete(self, keys: Iterable[str]) -> None:
+        """Delete keys; missing ones are ignored."""
+
+    # Optional (the janitor falls back to list_keys without ages when a Storage lacks it):
+    # def list_objects(self, prefix: str) -> list[ObjectInfo]
+    # Optional (the crawl falls back to get_bytes): the first `size` bytes of an object.
+    # def get_head(self, key: str, size: int) -> bytes
+
+
+def put_json(storage: Storage, key: str, obj: object, *, create_only: bool = False) -> None:
+    storage.put_bytes(
+        key, json.dumps(obj, indent=2, sort_keys=True, default=str).encode() + b"\n", create_only=create_only
+    )
+
+
+def get_json(storage: Storage, key: str) -> object:
+    return json.loads(storage.get_bytes(key))

@@ -1,0 +1,158 @@
+"""The one place that reads a lake's URI and chooses the adapters for it.
+
+    runtime = open_runtime("lake")                      # a directory: files, JSON catalog, DuckDB
+    runtime = open_runtime("s3://bucket/prefix",        # S3, the Glue catalog, Athena, SNS
+                           workgroup="tickerlake")
+    ctx = runtime.context(run_id, as_of, settings={...})
+
+Every command, the Glue jobs and the Lambda build their adapters here, so the same `--lake`
+value means the same lake everywhere. Nothing else imports an adapter.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from glue_jobs.lake import trading_calendar
+from glue_jobs.lake.context import RunContext, new_run_id
+from glue_jobs.lake.errors import ConfigError
+from glue_jobs.lake.layout import DATABASE
+from glue_jobs.ports.catalog import Catalog
+from glue_jobs.ports.engine import Engine
+from glue_jobs.ports.notifier import Notifier
+from glue_jobs.ports.storage import Storage
+
+log = logging.getLogger("tickerlake.runtime")
+
+SUPPORTED = "a directory (e.g. ./lake) or s3://bucket[/prefix]"
+ENV_WORKGROUP = "TICKERLAKE_WORKGROUP"
+ENV_TOPIC_ARN = "TICKERLAKE_TOPIC_ARN"
+
+
+def lake_kind(lake: str) -> str:
+    """"local" or "aws" for a --lake value; any other URI scheme is a usage error."""
+    if not lake or not lake.strip():
+        raise ConfigError(f"--lake is empty: give {SUPPORTED}")
+    scheme, sep, rest = lake.partition("://")
+    if not sep:
+        return "local"
+    if scheme == "s3":
+        if not rest.split("/", 1)[0]:
+            raise ConfigError(f"--lake {lake!r} names no bucket: use s3://bucket[/prefix]")
+        return "aws"
+    raise ConfigError(f"--lake {lake!r}: the {scheme}:// scheme is not supported; a lake is {SUPPORTED}")
+
+
+class NoEngine:
+    """The engine of an s3 lake opened without an Athena workgroup: commands that only read and
+    write objects and the catalog (runs, janitor, set-aside) work; one that runs SQL says what
+    is missing instead of failing somewhere inside boto3."""
+
+    def __init__(self, lake: str):
+        self.lake = lake
+
+    def _missing(self, *_: Any, **__: Any) -> Any:
+        raise ConfigError(f"running SQL on {self.lake} needs an Athena workgroup: pass --workgroup NAME "
+                          f"or set {ENV_WORKGROUP} (the stack output AthenaWorkGroupName)")
+
+    query = execute = write_parquet = _missing
+
+
+@dataclass
+class Runtime:
+    """The adapters for one lake: where objects live, the catalog, the SQL engine, the notifier."""
+
+    lake: str
+    kind: str  # "local" or "aws"
+    storage: Storage
+    catalog: Catalog
+    engine: Engine
+    notifier: Notifier
+    settings: dict[str, Any] = field(default_factory=dict)  # what the runtime itself was given
+
+    def context(self, run_id: str | None = None, as_of: dt.date | None = None,
+                settings: Mapping[str, Any] | None = None) -> RunContext:
+        """A RunContext on these adapters (a new run id and the latest session by default)."""
+        return RunContext(
+            run_id=run_id or new_run_id(),
+            as_of=as_of or trading_calendar.latest_completed_session(),
+            storage=self.storage,
+            catalog=self.catalog,
+            engine=self.engine,
+            notifier=self.notifier,
+            settings={**self.settings, **dict(settings or {})},
+        )
+
+
+def open_runtime(lake: str, *, create: bool = False, workgroup: str | None = None,
+                 topic_arn: str | None = None, database: str = DATABASE, session: Any = None,
+                 env: Mapping[str, str] | None = None) -> Runtime:
+    """The adapters for `lake`. A local lake must exist unless `create` (a run makes it; a
+    query or an operator command on a missing one is a mistake). On s3 the workgroup and topic
+    come from the arguments or TICKERLAKE_WORKGROUP / TICKERLAKE_TOPIC_ARN; `session` is an
+    optional boto3 Session (credentials and region from the environment by default)."""
+    env = os.environ if env is None else env
+    if lake_kind(lake) == "local":
+        return _local(lake, create=create)
+    return _aws(lake, workgroup=workgroup or env.get(ENV_WORKGROUP) or None,
+                topic_arn=topic_arn or env.get(ENV_TOPIC_ARN) or None, database=database, session=session)
+
+
+def _local(lake: str, *, create: bool) -> Runtime:
+    from glue_jobs.adapters.local.catalog import LocalCatalog
+    from glue_jobs.adapters.local.duckdb_engine import DuckDBEngine
+    from glue_jobs.adapters.local.notifier import LocalNotifier
+    from glue_jobs.adapters.local.storage import LocalStorage
+
+    if create:
+        os.makedirs(lake, exist_ok=True)
+    elif not os.path.isdir(lake):
+        raise ConfigError(f"no lake at {lake}: run `tickerlake run` first, or pass --lake DIR")
+    storage = LocalStorage(lake)
+    catalog = LocalCatalog(storage)
+    return Runtime(lake, "local", storage, catalog, DuckDBEngine(storage, catalog), LocalNotifier(storage),
+                   {"runtime": "local"})
+
+
+def _aws(lake: str, *, workgroup: str | None, topic_arn: str | None, database: str, session: Any) -> Runtime:
+    from glue_jobs.adapters.aws.athena_engine import AthenaEngine
+    from glue_jobs.adapters.aws.glue_catalog import GlueCatalog
+    from glue_jobs.adapters.aws.s3_storage import S3Storage
+    from glue_jobs.adapters.aws.sns_notifier import SnsNotifier
+    from glue_jobs.adapters.log_notifier import LogNotifier
+
+    if session is None:
+        import boto3
+
+        session = boto3.session.Session()
+    storage = S3Storage.from_uri(lake, client=session.client("s3"))
+    glue = session.client("glue")
+    catalog = GlueCatalog(storage.root, client=glue)
+    engine: Engine
+    if workgroup:
+        engine = AthenaEngine(workgroup=workgroup, storage=storage, database=database,
+                              client=session.client("athena"), glue_client=glue)
+    else:
+        engine = NoEngine(lake)  # type: ignore[assignment]
+    notifier = SnsNotifier(topic_arn, client=session.client("sns"), storage=storage) if topic_arn else LogNotifier()
+    return Runtime(lake, "aws", storage, catalog, engine, notifier,
+                   {"runtime": "aws", "workgroup": workgroup, "database": database})
+
+
+# -- shorthands for tests, benchmarks and a notebook ------------------------------------------
+
+
+def build_local(lake_dir: str | os.PathLike[str]):
+    """(storage, catalog, engine, notifier) for a local lake in `lake_dir` (created if absent)."""
+    runtime = open_runtime(os.fspath(lake_dir), create=True)
+    return runtime.storage, runtime.catalog, runtime.engine, runtime.notifier
+
+
+def local_context(lake_dir: str | os.PathLike[str], *, run_id: str | None = None, as_of: dt.date | None = None,
+                  settings: Mapping[str, Any] | None = None) -> RunContext:
+    """A RunContext on a local lake in `lake_dir` (created if absent)."""
+    return open_runtime(os.fspath(lake_dir), create=True).context(run_id, as_of, settings)

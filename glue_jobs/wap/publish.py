@@ -1,0 +1,121 @@
+"""Publish: merge the audited rows into stocks.daily_prices and append the quarantined ones
+to stocks.daily_prices_quarantine, touching only the trade_year partitions this run has
+rows for.
+
+Per partition: the merge (sql/wap/publish/merge.sql, sql/wap/publish/quarantine.sql) is written to a
+fresh location, compared with the current version by content checksum, and either dropped
+(unchanged: re-running a day changes nothing) or kept; then one catalog call switches every
+kept partition of the table (the local catalog does that atomically). Nothing published is
+ever deleted or overwritten here: old versions stay until the janitor removes them.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+from glue_jobs.lake import failpoints, layout, merge_plan, parquet, publish_record, sql_files, tables
+from glue_jobs.lake.context import RunContext
+from glue_jobs.lake.errors import PipelineError
+from glue_jobs.ports.catalog import Partition, TableDef
+from glue_jobs.ports.storage import NotFound
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Target:
+    table: TableDef
+    sql: str  # the merge, one partition at a time
+    rows_by_year_key: str  # where the audit verdict lists the run's rows per trade_year
+
+
+PRICES = Target(tables.daily_prices(), "wap/publish/merge.sql", "good_rows_by_year")
+QUARANTINE = Target(tables.daily_prices_quarantine(), "wap/publish/quarantine.sql", "quarantined_rows_by_year")
+
+
+def audit_verdict(ctx: RunContext) -> dict:
+    key = layout.audit_marker_key(ctx.run_id)
+    try:
+        verdict = json.loads(ctx.storage.get_bytes(key))
+    except NotFound:
+        verdict = None
+    if not verdict or not verdict.get("passed"):
+        raise PipelineError(
+            f"publish: run {ctx.run_id} has no passing audit verdict ({ctx.storage.uri(key)}); nothing was "
+            f"published. Run the audit of this run first (tickerlake wap runs every stage in order)."
+        )
+    return verdict
+
+
+
+def _same_rows(ctx: RunContext, current: str, merged: str) -> bool:
+    """Whether the merged partition holds exactly the current one's rows. Row counts from the
+    files' footers first: a day that adds rows is told apart without reading a year's rows."""
+    if parquet.row_count(ctx.storage, current) != parquet.row_count(ctx.storage, merged):
+        return False
+    before = merge_plan.content_checksum(parquet.read_table(ctx.storage, current))
+    return before == merge_plan.content_checksum(parquet.read_table(ctx.storage, merged))
+
+def _publish(ctx: RunContext, target: Target, years: list[str]) -> dict:
+    db, name = target.table.database, target.table.name
+    if ctx.catalog.get_table(db, name) is None:
+        ctx.catalog.create_table(target.table)
+    current = {p.values["trade_year"]: p.location for p in ctx.catalog.list_partitions(db, name)}
+    # Versions already on disk (older runs, or an earlier attempt of this one) are never reused.
+    occupied = set()
+    for year in years:
+        versions_prefix = layout.partition_version_prefix(name, {"trade_year": year}, "_").rsplit("v=_/", 1)[0]
+        occupied.update(k.rsplit("/", 1)[0] + "/" for k in ctx.storage.list_keys(versions_prefix))
+    writes = merge_plan.plan_writes(name, "trade_year", years, current, ctx.run_id, occupied)
+    switch: list[Partition] = []
+    previous: dict[str, str | None] = {}  # what each switched partition pointed to: rollback's way back
+    unchanged: list[str] = []
+    limit = merge_plan.max_partitions(ctx.settings)
+    for group in merge_plan.statements(writes, limit):
+        for write in group:
+            year = write.values["trade_year"]
+            keys = ctx.engine.write_parquet(sql_files.render(target.sql, {"trade_year": int(year)}), write.target)
+            failpoints.hit("publish.after_data_write", f"{name}/trade_year={year}")
+            if write.current is not None and _same_rows(ctx, write.current, write.target):
+                # never visible to a reader: the catalog still points at the current version
+                ctx.storage.delete(keys)
+                unchanged.append(year)
+                continue
+            switch.append(Partition(dict(write.values), write.target))
+            previous[year] = write.current
+            failpoints.hit("publish.between_partitions", f"{name}/trade_year={year}")
+    failpoints.hit("publish.before_switch", name)
+    publish_record.record_publish(ctx, name, {p.values["trade_year"]: (p.location, previous[p.values["trade_year"]])
+                                        for p in switch})
+    for group in merge_plan.chunked(switch, limit):
+        ctx.catalog.switch_partitions(db, name, group)
+    return {
+        "written": [p.values["trade_year"] for p in switch],
+        "unchanged": unchanged,
+        "locations": {p.values["trade_year"]: p.location for p in switch},
+        "previous": previous,
+    }
+
+
+def run(ctx: RunContext) -> dict:
+    """Publish this run's audited and quarantined rows."""
+    verdict = audit_verdict(ctx)
+    good = {str(k): int(v) for k, v in verdict.get("good_rows_by_year", {}).items() if int(v) > 0}
+    held = {str(k): int(v) for k, v in verdict.get("quarantined_rows_by_year", {}).items() if int(v) > 0}
+    prices = _publish(ctx, PRICES, sorted(good))
+    failpoints.hit("publish.between_tables", ctx.run_id)
+    quarantine = _publish(ctx, QUARANTINE, sorted(held))
+    log.info("published %d rows of run %s: partitions written %s, unchanged %s", sum(good.values()),
+             ctx.run_id, prices["written"], prices["unchanged"])
+    return {
+        "published_rows": sum(good.values()),
+        "quarantined_rows_published": sum(held.values()),
+        "partitions_written": len(prices["written"]),
+        "partitions_unchanged": len(prices["unchanged"]),
+        "quarantine_partitions_written": len(quarantine["written"]),
+        "quarantine_partitions_unchanged": len(quarantine["unchanged"]),
+        "daily_prices": prices,
+        "daily_prices_quarantine": quarantine,
+        "status": "nothing to publish" if verdict.get("skipped") else "published",
+    }

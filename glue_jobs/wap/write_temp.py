@@ -1,0 +1,105 @@
+"""Write temp: parse, type and de-duplicate this run's raw rows into stocks.tmp_daily_prices.
+
+The work is sql/wap/write_temp/write_temp.sql: every raw row read, typed, written as Parquet (one file per
+trade_year, no sort). This module hands it what the raw bodies do not carry: when each
+symbol was fetched and which bar was still forming (from the ingest manifests, as the small
+CSV table stocks.tmp_ingest_fetches). On what was written it counts the rows read
+(wap/write_temp/read_counts.sql) and looks for duplicated keys (wap/write_temp/duplicates.sql); only
+a batch that has some is rewritten without them (wap/write_temp/dedupe.sql). The counts of what
+came in and what the de-duplication dropped go to the run log's reconciliation.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import logging
+
+from glue_jobs.lake import failpoints, ingest_queue, layout, sql_files, tables
+from glue_jobs.lake.context import RunContext
+from glue_jobs.lake.sql_files import Identifier
+
+log = logging.getLogger(__name__)
+
+
+def fetches_csv(runs: list[ingest_queue.IngestRun]) -> bytes:
+    """Pure: the body of stocks.tmp_ingest_fetches for these ingest runs."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([c.name for c in tables.FETCHES_COLUMNS])
+    for run in runs:
+        for f in run.fetches:
+            writer.writerow([run.run_id, f.symbol, f.fetched_at, f.forming_date or "", "" if f.rows is None else f.rows])
+    return out.getvalue().encode()
+
+
+def compare_with_manifests(runs: list[ingest_queue.IngestRun], read: dict[tuple[str, str], int]) -> list[str]:
+    """Pure: fetches whose row count as read differs from the manifest's count."""
+    problems = []
+    for run in runs:
+        for f in run.fetches:
+            got = read.get((run.run_id, f.symbol), 0)
+            if f.rows is not None and got != f.rows:
+                problems.append(f"{f.symbol} in ingest run {run.run_id}: manifest says {f.rows} rows, "
+                                f"the raw table reads {got} ({f.raw_key})")
+    return problems
+
+
+def _reset(ctx: RunContext, location: str) -> None:
+    # A re-run of this stage replaces its own temporary output (never anything published).
+    ctx.storage.delete(ctx.storage.list_keys(location))
+
+
+def run(ctx: RunContext) -> dict:
+    """Build stocks.tmp_daily_prices for the ingest runs this pipeline run processes."""
+    runs = ingest_queue.runs_for(ctx.storage, ctx.run_id)
+    db = layout.DATABASE
+
+    fetches = tables.temp_fetches(ctx.run_id)
+    _reset(ctx, fetches.location)
+    ctx.storage.put_bytes(fetches.location + "fetches.csv", fetches_csv(runs))
+    ctx.catalog.create_table(fetches, replace=True)
+
+    temp = tables.temp_prices(ctx.run_id)
+    _reset(ctx, temp.location)
+    if not runs or ctx.catalog.get_table(db, layout.RAW_TABLE) is None:
+        ctx.catalog.drop_table(db, temp.name)
+        return {"status": "nothing to do: no pending ingest runs", "ingest_runs": 0,
+                "raw_rows": 0, "temp_rows": 0, "duplicates_dropped": 0}
+
+    # Every row read goes to Parquet first, one file per trade_year (no sort); the reads and
+    # the duplicate check then run on that, and only a batch with duplicates is rewritten.
+    staged = dataclasses.replace(temp, location=temp.location + "read/")
+    ctx.engine.write_parquet(sql_files.render("wap/write_temp/write_temp.sql", ingest_queue.raw_sql_params(runs)), staged.location,
+                             cluster_by="trade_year")
+    failpoints.hit("write_temp.after_data_write", staged.location)
+    ctx.catalog.create_table(staged, replace=True)
+    per_fetch = ctx.engine.query(sql_files.render("wap/write_temp/read_counts.sql")).to_pylist()
+    read = {(r["run_id"], r["symbol"]): int(r["raw_rows"]) for r in per_fetch}
+    raw_rows = temp_rows = sum(read.values())
+    found = ctx.engine.query(sql_files.render("wap/write_temp/duplicates.sql"))
+    duplicate_keys = int(found.column("duplicate_keys")[0].as_py())
+    if duplicate_keys:
+        deduplicated = dataclasses.replace(temp, location=temp.location + "deduplicated/")
+        ctx.engine.write_parquet(sql_files.render("wap/write_temp/dedupe.sql"), deduplicated.location,
+                                 cluster_by="trade_year")
+        failpoints.hit("write_temp.after_data_write", deduplicated.location)
+        ctx.catalog.create_table(deduplicated, replace=True)
+        ctx.storage.delete(ctx.storage.list_keys(staged.location))
+        counted = ctx.engine.query(sql_files.render("wap/write_temp/count_rows.sql", {"table": Identifier(f"{db}.{temp.name}")}))
+        temp_rows = int(counted.column("row_count")[0].as_py())
+
+    mismatches = compare_with_manifests(runs, read)
+    for problem in mismatches[:20]:
+        log.warning("write_temp: %s", problem)
+    return {
+        "ingest_runs": len(runs),
+        "fetches": sum(len(r.fetches) for r in runs),
+        "raw_rows": raw_rows,
+        "manifest_rows": sum(r.expected_rows for r in runs),
+        "temp_rows": temp_rows,
+        "duplicates_dropped": raw_rows - temp_rows,
+        "duplicate_keys": duplicate_keys,
+        "manifest_mismatches": mismatches[:20],
+        "temp_table": f"{db}.{temp.name}",
+    }

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import pytest
+
+from glue_jobs.adapters.aws.s3_storage import S3Storage, split_s3_uri
+from glue_jobs.ports.storage import AlreadyExists, NotFound, StorageError
+from glue_jobs.runtime import open_runtime
+
+BUCKET = "tickerlake-test-lake"  # made by the s3 fixture
+
+
+def test_open_runtime_gives_an_s3_lake_rooted_at_the_prefix(s3):
+    storage = open_runtime(f"s3://{BUCKET}/team/lake").storage
+    assert isinstance(storage, S3Storage)
+    storage.put_bytes("raw/daily/a.csv", b"x")
+    assert s3.get_object(Bucket=BUCKET, Key="team/lake/raw/daily/a.csv")["Body"].read() == b"x"
+    assert storage.uri("raw/daily/a.csv") == f"s3://{BUCKET}/team/lake/raw/daily/a.csv"
+    assert storage.root == f"s3://{BUCKET}/team/lake"
+
+
+@pytest.mark.parametrize(
+    "uri, expected",
+    [("s3://b", ("b", "")), ("s3://b/", ("b", "")), ("s3://b/p/q/", ("b", "p/q/")), ("s3://b/p", ("b", "p/"))],
+)
+def test_split_s3_uri(uri, expected):
+    assert split_s3_uri(uri) == expected
+
+
+@pytest.mark.parametrize("uri", ["s3://", "/tmp/lake", "s3:///prefix"])
+def test_split_s3_uri_rejects_what_names_no_bucket(uri):
+    with pytest.raises(StorageError):
+        split_s3_uri(uri)
+
+
+def test_create_only_write_has_one_winner_and_keeps_the_first_bytes(s3):
+    storage = S3Storage(BUCKET, client=s3)
+    storage.put_bytes("locks/pipeline.lock", b"run-1", create_only=True)
+    with pytest.raises(AlreadyExists, match="locks/pipeline.lock"):
+        storage.put_bytes("locks/pipeline.lock", b"run-2", create_only=True)
+    assert storage.get_bytes("locks/pipeline.lock") == b"run-1"
+    storage.put_bytes("locks/pipeline.lock", b"run-3")  # a plain write replaces
+    assert storage.get_bytes("locks/pipeline.lock") == b"run-3"
+
+
+def test_missing_key_is_not_found_and_does_not_exist(s3):
+    storage = S3Storage(BUCKET, "lake", client=s3)
+    assert not storage.exists("state/ingestion.json")
+    with pytest.raises(NotFound, match="state/ingestion.json"):
+        storage.get_bytes("state/ingestion.json")
+
+
+def test_list_keys_pages_through_everything_below_a_prefix_relative_to_the_root(s3):
+    storage = S3Storage(BUCKET, "lake", client=s3)
+    keys = [f"tmp/t/run_id=r/part-{i:04d}.parquet" for i in range(1005)]  # more than one page
+    for key in keys:
+        storage.put_bytes(key, b"")
+    storage.put_bytes("tmp/other/x", b"")
+    s3.put_object(Bucket=BUCKET, Key="outside/tmp/t/y", Body=b"")
+    assert storage.list_keys("tmp/t/") == sorted(keys)
+    assert storage.list_keys("nothing/") == []
+
+
+def test_delete_removes_more_than_one_batch_and_ignores_missing_keys(s3):
+    storage = S3Storage(BUCKET, client=s3)
+    keys = [f"tmp/t/{i}" for i in range(1203)]
+    for key in keys:
+        storage.put_bytes(key, b"1")
+    storage.put_bytes("keep/me", b"1")
+    storage.delete(keys + ["tmp/never-there"])
+    assert storage.list_keys("tmp/") == []
+    assert storage.exists("keep/me")
+
+
+def test_keys_cannot_escape_the_lake(s3):
+    storage = S3Storage(BUCKET, "lake", client=s3)
+    with pytest.raises(StorageError, match="outside the lake"):
+        storage.put_bytes("../secrets", b"")

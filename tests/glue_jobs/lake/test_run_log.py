@@ -1,0 +1,105 @@
+import json
+
+import pytest
+
+from glue_jobs.lake import run_log
+from glue_jobs.adapters.local.storage import LocalStorage
+from glue_jobs.lake import layout
+from glue_jobs.lake.errors import AuditBlocked
+from glue_jobs.lake.run_log import RunLog
+
+
+@pytest.fixture
+def storage(tmp_path):
+    return LocalStorage(tmp_path)
+
+
+def _stored(storage, run_id="r1"):
+    return json.loads(storage.get_bytes(layout.run_log_key(run_id)))
+
+
+def _finish(log, name, counts):
+    log.stage_started(name)
+    log.stage_finished(name, counts)
+
+
+def test_stages_record_status_time_counts_and_details(storage):
+    log = RunLog.start(storage, run_id="r1", as_of="2024-03-08", stages=["crawl", "write_temp"])
+    assert _stored(storage)["stages"]["crawl"]["status"] == "pending"
+    _finish(log, "crawl", {"partitions_added": 3, "schema_drift": [], "status": "ok"})
+    log.save()
+    crawl = _stored(storage)["stages"]["crawl"]
+    assert crawl["status"] == "succeeded" and crawl["seconds"] >= 0
+    assert crawl["counts"] == {"partitions_added": 3}
+    assert crawl["details"] == {"schema_drift": [], "status": "ok"}
+
+
+def test_reconciliation_holds_or_is_recorded_loudly(storage, caplog):
+    log = RunLog.start(storage, run_id="r1", stages=["write_temp", "audit", "publish"])
+    _finish(log, "write_temp", {"raw_rows": 10, "duplicates_dropped": 2})
+    _finish(log, "audit", {"quarantined_rows": 1})
+    _finish(log, "publish", {"published_rows": 7})
+    log.finish()
+    log.save()
+    totals = _stored(storage)["totals"]
+    assert totals["reconciled"] is True and totals["reconciliation"]["difference"] == 0
+
+    _finish(log, "publish", {"published_rows": 6})
+    log.save()
+    stored = _stored(storage)
+    assert stored["totals"]["reconciled"] is False
+    assert stored["totals"]["reconciliation"]["difference"] == 1
+    assert any("reconciliation failed" in p for p in stored["problems"])
+    assert "reconciliation failed for run r1" in caplog.text
+
+
+def test_reconciliation_is_not_claimed_when_publish_did_not_run(storage):
+    log = RunLog.start(storage, run_id="r1", stages=["write_temp", "audit", "publish"])
+    _finish(log, "write_temp", {"raw_rows": 10, "duplicates_dropped": 0})
+    log.stage_started("audit")
+    blocked = AuditBlocked("quarantine share too high")
+    blocked.details = {"quarantined_rows": 9, "rules": [{"rule": "quarantine_share_below_threshold"}]}
+    log.stage_failed("audit", blocked)
+    log.finish()
+    log.save()
+    stored = _stored(storage)
+    assert stored["status"] == "blocked"
+    assert stored["stages"]["audit"]["exit_code"] == 3
+    assert stored["stages"]["audit"]["details"]["rules"] == [{"rule": "quarantine_share_below_threshold"}]
+    assert stored["totals"]["reconciled"] is None
+
+
+def test_separate_jobs_add_their_stage_without_clobbering_each_other(storage):
+    runner = RunLog.start(storage, run_id="r1", stages=["crawl", "write_temp"])
+    # another process (a Glue job, or pending.runs_for) records something meanwhile
+    other = RunLog.load(storage, "r1")
+    other.set("ingest_runs", [{"run_id": "i1"}])
+    _finish(other, "crawl", {"partitions_added": 1})
+    other.save()
+    _finish(runner, "write_temp", {"raw_rows": 5})
+    runner.save()
+    stored = _stored(storage)
+    assert stored["ingest_runs"] == [{"run_id": "i1"}]
+    assert stored["stages"]["crawl"]["counts"] == {"partitions_added": 1}
+    assert stored["stages"]["write_temp"]["counts"] == {"raw_rows": 5}
+    assert list(stored["stages"]) == ["crawl", "write_temp"]
+
+
+def test_run_stage_records_a_failure_and_lets_it_through(storage):
+    def boom():
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        run_log.run_stage(storage, "r2", "publish", boom)
+    stage = _stored(storage, "r2")["stages"]["publish"]
+    assert stage["status"] == "failed" and stage["error"] == "disk full"
+    assert run_log.run_stage(storage, "r2", "publish", lambda: {"published_rows": 4}) == {"published_rows": 4}
+    assert _stored(storage, "r2")["stages"]["publish"]["status"] == "succeeded"
+
+
+def test_list_runs_shows_the_newest_first(storage):
+    for run_id in ("20240307T220000Z-a", "20240308T220000Z-b"):
+        RunLog.start(storage, run_id=run_id, stages=[])
+    rows = run_log.list_runs(storage, limit=5)
+    assert [r["run_id"] for r in rows] == ["20240308T220000Z-b", "20240307T220000Z-a"]
+    assert rows[0]["status"] == "running"

@@ -1,0 +1,140 @@
+"""write_temp's de-duplication and parsing, on the local engine with hand-made raw bodies."""
+import datetime as dt
+
+from glue_jobs.lake import ingest_queue
+from glue_jobs.wap import crawl, drop_temp, write_temp
+from tests.support.wap_fixtures import csv_body, land
+
+UTC = dt.timezone.utc
+
+
+def _temp_rows(ctx):
+    sql = ("select symbol, cast(trade_date as varchar) as day, close, run_id, parse_error "
+           "from stocks.tmp_daily_prices order by symbol, trade_date, close")
+    return ctx.engine.query(sql).to_pylist()
+
+
+def test_latest_fetch_wins_exact_copies_drop_and_disagreeing_rows_of_one_fetch_stay(ctx):
+    land(ctx.storage, run_id="i1", ingest_date="2024-03-07", fetched_at=dt.datetime(2024, 3, 7, 21, 30, tzinfo=UTC),
+         bodies={"AAA": csv_body([("2024-03-07", 12, 12, 12, 12, 1), ("2024-03-06", 11, 11, 11, 11, 1),
+                                  ("2024-03-05", 10, 10, 10, 10, 1)])})
+    land(ctx.storage, run_id="i2", ingest_date="2024-03-08", fetched_at=dt.datetime(2024, 3, 8, 21, 30, tzinfo=UTC),
+         bodies={"AAA": csv_body([("2024-03-08", 13, 13, 13, 13, 1), ("2024-03-08", 13, 13, 13, 13, 1),
+                                  ("2024-03-08", 13.2, 13.2, 13.2, 13.2, 1), ("2024-03-07", 12, 12, 12, 12, 1),
+                                  ("2024-03-06", 11.5, 11.5, 11.5, 11.5, 1)])})
+    crawl.run(ctx)
+    drop_temp.run(ctx)
+    counts = write_temp.run(ctx)
+
+    assert _temp_rows(ctx) == [
+        {"symbol": "AAA", "day": "2024-03-05", "close": 10.0, "run_id": "i1", "parse_error": None},
+        {"symbol": "AAA", "day": "2024-03-06", "close": 11.5, "run_id": "i2", "parse_error": None},
+        {"symbol": "AAA", "day": "2024-03-07", "close": 12.0, "run_id": "i2", "parse_error": None},
+        {"symbol": "AAA", "day": "2024-03-08", "close": 13.0, "run_id": "i2", "parse_error": None},
+        {"symbol": "AAA", "day": "2024-03-08", "close": 13.2, "run_id": "i2", "parse_error": None},
+    ]
+    assert counts["raw_rows"] == 8
+    assert counts["temp_rows"] == 5
+    assert counts["duplicates_dropped"] == 3  # i1's 03-06 and 03-07, and the copy of 03-08
+    assert counts["manifest_mismatches"] == []
+
+
+def test_the_newest_fetch_wins_by_fetch_time_not_by_ingest_order(ctx):
+    # a late re-ingest of an old day must not override a newer fetch
+    land(ctx.storage, run_id="i1", ingest_date="2024-03-08", fetched_at=dt.datetime(2024, 3, 8, 22, tzinfo=UTC),
+         bodies={"AAA": csv_body([("2024-03-07", 12, 12, 12, 12, 1)])})
+    land(ctx.storage, run_id="i0", ingest_date="2024-03-07", fetched_at=dt.datetime(2024, 3, 7, 22, tzinfo=UTC),
+         bodies={"AAA": csv_body([("2024-03-07", 99, 99, 99, 99, 1)])})
+    crawl.run(ctx)
+    write_temp.run(ctx)
+    assert [(r["close"], r["run_id"]) for r in _temp_rows(ctx)] == [(12.0, "i1")]
+
+
+def test_values_that_do_not_parse_stay_as_rows_naming_field_and_value(ctx):
+    land(ctx.storage, run_id="i1", ingest_date="2024-03-08", bodies={
+        "BAD": csv_body([
+            ("2024-03-08", "NaN", "1.5", "", "-1", '"1,234"'),
+            ("03/07/2024", "1", "2", "0.5", "1.5", "1e3"),
+            ("2024-03-06", "1", "2", "0.5", "1.5"),
+        ]),
+    })
+    crawl.run(ctx)
+    write_temp.run(ctx)
+    errors = {r["day"] or "?": r["parse_error"] for r in _temp_rows(ctx)}
+    assert errors == {
+        # a quoted "1,234" is two fields, as on Athena (LazySimpleSerDe has no quoting)
+        "2024-03-08": "open 'NaN' is not a number; low is missing; volume '\"1' is not a whole number; "
+                      "the row has an extra field '234\"' after volume '\"1' (an unquoted thousands "
+                      "separator, volume '\"1,234\"'?)",
+        "?": "timestamp '03/07/2024' is not a date (YYYY-MM-DD); volume '1e3' is not a whole number",
+        "2024-03-06": "volume is missing",
+    }
+    rows = ctx.engine.query("select close, volume, raw_line, trade_year from stocks.tmp_daily_prices "
+                            "where trade_date = date '2024-03-08'").to_pylist()
+    # the line as received, quotes and all
+    assert rows == [{"close": -1.0, "volume": None, "raw_line": '2024-03-08,NaN,1.5,,-1,"1,234"', "trade_year": 2024}]
+
+
+def test_crlf_and_lf_bodies_read_the_same(ctx):
+    rows = [("2024-03-08", "1.5", "2", "1", "1.75", "100")]
+    land(ctx.storage, run_id="i1", ingest_date="2024-03-08",
+         bodies={"CR": csv_body(rows, crlf=True), "LF": csv_body(rows, crlf=False)})
+    crawl.run(ctx)
+    write_temp.run(ctx)
+    got = ctx.engine.query("select symbol, open, high, low, close, volume, parse_error from stocks.tmp_daily_prices "
+                           "order by symbol").to_pylist()
+    assert [{k: v for k, v in r.items() if k != "symbol"} for r in got] == [
+        {"open": 1.5, "high": 2.0, "low": 1.0, "close": 1.75, "volume": 100, "parse_error": None}] * 2
+
+
+def test_fetched_at_and_forming_date_come_from_the_manifest(ctx):
+    land(ctx.storage, run_id="i1", ingest_date="2024-03-08", fetched_at=dt.datetime(2024, 3, 8, 15, 0, tzinfo=UTC),
+         forming={"AAA": "2024-03-08"}, bodies={"AAA": csv_body([("2024-03-08", 1, 2, 0.5, 1.5, 10)])})
+    crawl.run(ctx)
+    write_temp.run(ctx)
+    row = ctx.engine.query("select fetched_at, forming_date from stocks.tmp_daily_prices").to_pylist()[0]
+    assert row == {"fetched_at": dt.datetime(2024, 3, 8, 15, 0), "forming_date": dt.date(2024, 3, 8)}
+
+
+def test_nothing_pending_is_nothing_to_do(ctx):
+    counts = write_temp.run(ctx)
+    assert counts["raw_rows"] == 0 and counts["duplicates_dropped"] == 0
+    assert ingest_queue.pending_ingest_runs(ctx.storage) == []
+
+
+def test_a_well_formed_line_whose_date_does_not_exist_still_says_why(ctx):
+    land(ctx.storage, run_id="i1", ingest_date="2024-03-08", bodies={
+        "ODD": csv_body([("2024-02-30", "1", "2", "0.5", "1.5", "10"), ("2024-02-29", "1", "2", "0.5", "1.5", "10")]),
+    })
+    crawl.run(ctx)
+    counts = write_temp.run(ctx)
+    rows = ctx.engine.query("select cast(trade_date as varchar) as day, parse_error, trade_year "
+                            "from stocks.tmp_daily_prices order by raw_line").to_pylist()
+    assert rows == [
+        {"day": "2024-02-29", "parse_error": None, "trade_year": 2024},
+        {"day": None, "parse_error": "timestamp '2024-02-30' is not a date (YYYY-MM-DD)", "trade_year": 2024},
+    ]
+    assert counts["duplicate_keys"] == 0 and counts["temp_rows"] == counts["raw_rows"] == 2
+
+
+def test_a_seventh_field_is_a_parse_error_and_a_blank_one_is_not(ctx):
+    # "1,234" unquoted: both engines would read volume 1 and drop the 234 without extra_field
+    land(ctx.storage, run_id="i1", ingest_date="2024-03-08", bodies={
+        "SEV": csv_body([("2024-03-08", "1", "2", "0.5", "1.5", "1", "234"),
+                         ("2024-03-07", "1", "2", "0.5", "1.5", "10", ""),
+                         ("2024-03-06", "1", "2", "0.5", "1.5", "1", "234", "567"),
+                         ("2024-03-05", "1", "2", "0.5", "1.5", "10")]),
+    })
+    crawl.run(ctx)
+    counts = write_temp.run(ctx)
+    rows = ctx.engine.query("select cast(trade_date as varchar) as day, volume, raw_line, parse_error "
+                            "from stocks.tmp_daily_prices order by trade_date desc").to_pylist()
+    extra = ("the row has an extra field '234' after volume '1' "
+             "(an unquoted thousands separator, volume '1,234'?)")
+    assert rows == [
+        {"day": "2024-03-08", "volume": 1, "raw_line": "2024-03-08,1,2,0.5,1.5,1,234", "parse_error": extra},
+        {"day": "2024-03-07", "volume": 10, "raw_line": "2024-03-07,1,2,0.5,1.5,10", "parse_error": None},
+        {"day": "2024-03-06", "volume": 1, "raw_line": "2024-03-06,1,2,0.5,1.5,1,234", "parse_error": extra},
+        {"day": "2024-03-05", "volume": 10, "raw_line": "2024-03-05,1,2,0.5,1.5,10", "parse_error": None},
+    ]
+    assert counts["raw_rows"] == counts["temp_rows"] == 4

@@ -1,0 +1,223 @@
+"""What each CLI subcommand does, given parsed arguments and validated settings."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+
+from glue_jobs.lake import layout
+from glue_jobs.lake.errors import ConfigError
+from glue_jobs.ports.engine import QueryError
+from glue_jobs.runtime import Runtime, open_runtime
+from workflows import graph
+from workflows.cli import output
+from workflows.runner import RunOutcome, run_stages
+
+
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    outcome = run_stages(args.settings)
+    page = None
+    if not args.no_dashboard:
+        page = _render_dashboard(args.settings.lake, None, None)
+    _print_summary(args, outcome, page)
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    outcome = run_stages(args.settings, ["ingest"])
+    counts = outcome.stages.get("ingest", {})
+    print(f"ingested run {outcome.run_id}: {counts.get('symbols_fetched', 0)} symbols fetched, "
+          f"{counts.get('raw_rows', 0)} raw rows; manifest {counts.get('manifest_key', '?')}")
+    print("next: tickerlake crawl && tickerlake wap   (or tickerlake run for everything)")
+    return 0
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    outcome = run_stages(args.settings, ["crawl"])
+    print(json.dumps(outcome.stages.get("crawl", {}), indent=1, default=str))
+    return 0
+
+
+def _uncrawled_bodies(lake: str) -> list[str]:
+    """Raw bodies of pending ingest runs that the catalog does not list yet."""
+    from glue_jobs.lake.ingest_queue import pending_ingest_runs, raw_partitions_of
+
+    runtime = open_runtime(lake)
+    storage, catalog = runtime.storage, runtime.catalog
+    runs = pending_ingest_runs(storage)
+    registered = set()
+    if catalog.get_table(layout.DATABASE, layout.RAW_TABLE) is not None:
+        registered = {p.location for p in catalog.list_partitions(layout.DATABASE, layout.RAW_TABLE,
+                                                                   where=raw_partitions_of(runs))}
+    return [
+        f.raw_key for run in runs for f in run.fetches
+        if f.raw_key and f.raw_key.rsplit("/", 1)[0] + "/" not in registered
+    ]
+
+
+def cmd_wap(args: argparse.Namespace) -> int:
+    _require_lake(args.settings.lake)
+    missing = _uncrawled_bodies(args.settings.lake)
+    if missing:
+        raise ConfigError(
+            f"{len(missing)} raw bod{'y' if len(missing) == 1 else 'ies'} waiting to be published "
+            f"{'is' if len(missing) == 1 else 'are'} not crawled yet (e.g. {missing[0]}): "
+            "run `tickerlake crawl` first, then `tickerlake wap`"
+        )
+    outcome = run_stages(args.settings, [*graph.WAP_STAGES, "after_publish"])
+    _print_summary(args, outcome, None)
+    return 0
+
+
+def _read_sql_arg(text: str) -> str:
+    if text.startswith("@"):
+        path = Path(text[1:])
+        if not path.is_file():
+            raise ConfigError(f"query: {path} does not exist")
+        return path.read_text(encoding="utf-8")
+    return text
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    runtime = open_runtime(args.settings.lake)
+    catalog, engine = runtime.catalog, runtime.engine
+    try:
+        table = engine.query(_render_params(_read_sql_arg(args.sql), args.param))
+    except QueryError as exc:
+        # The user's SQL is input like a flag: a mistake in it is a usage error, not a crash.
+        names = [f"{layout.DATABASE}.{t}" for t in catalog.list_tables(layout.DATABASE)]
+        names += [f"{layout.DATABASE}.{v} (view)" for v in _view_names()]
+        raise ConfigError(f"{exc}\n  tables: {', '.join(names) or 'none yet'}") from None
+    print(output.render(table, args.format, max_rows=args.max_rows))
+    return 0
+
+
+def _render_params(sql: str, pairs: list[str]) -> str:
+    from glue_jobs.lake import sql_files
+
+    params = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise ConfigError(f"--param {pair!r}: expected NAME=VALUE, e.g. --param symbol=AAPL")
+        params[name.strip()] = value
+    missing = sql_files.placeholders(sql) - set(params)
+    if missing:
+        raise ConfigError("the SQL has placeholders without a value: "
+                          + ", ".join(f"--param {m}=..." for m in sorted(missing)))
+    try:
+        return sql_files.render_text(sql, params, origin="query")
+    except sql_files.SqlTemplateError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _view_names() -> list[str]:
+    from glue_jobs.lake.sql_files import sql_dir
+
+    return sorted(p.stem for p in (sql_dir() / "views").glob("*.sql"))
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from glue_jobs.lake.run_log import list_runs
+
+    rows = list_runs(open_runtime(args.settings.lake).storage, limit=args.limit)
+    if not rows:
+        print(f"no runs yet in {args.settings.lake}: try `tickerlake run`")
+        return 0
+    print(output.render(pa.Table.from_pylist(rows), args.format))
+    return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    _require_lake(args.settings.lake)
+    symbols = args.symbols.split(",") if args.symbols else None
+    if args.check:
+        from workflows.dashboards import check_panels
+
+        problems = check_panels(open_runtime(args.settings.lake).engine)
+        for problem in problems:
+            print(f"FAIL {problem}", file=sys.stderr)
+        if problems:
+            return 1
+        print("every panel query ran and returned rows")
+        return 0
+    page = _render_dashboard(args.settings.lake, args.out, symbols,
+                             as_of=args.settings.as_of if args.date else None, sessions=args.sessions)
+    print(f"dashboard: {page}")
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from workflows.bench.report import markdown, verdict_counts
+    from workflows.bench.run import FULL, QUICK, run_bench
+
+    rows, out = run_bench(QUICK if args.quick else FULL, Path(args.workdir), keep=args.keep, say=_say)
+    passed, failed = verdict_counts(rows)
+    print(markdown(rows))
+    print(f"\n{passed} targets met, {failed} missed; the table with details: {out}")
+    # the table is the result: a missed target is a finding, not a failure to run
+    return 0
+
+
+def _render_dashboard(lake: str, out: str | None, symbols: list[str] | None, *, as_of=None,
+                      sessions: int | None = None) -> Path | None:
+    try:
+        from workflows.dashboards import render_dashboard
+    except ImportError:
+        return None
+    runtime = open_runtime(lake)
+    target = Path(out) if out else _dashboard_path(runtime)
+    return render_dashboard(runtime.engine, target, symbols=symbols, as_of=as_of, sessions=sessions)
+
+
+def _require_lake(lake: str) -> None:
+    open_runtime(lake)  # a missing local lake, or a scheme no runtime serves, is a usage error
+
+
+def _dashboard_path(runtime: Runtime) -> Path:
+    """The page goes beside a local lake; for an s3 lake, into ./dashboard (a browser opens
+    files, not objects)."""
+    if runtime.kind == "local":
+        return Path(runtime.storage.uri("dashboard/index.html"))
+    return Path("dashboard") / "index.html"
+
+
+def _print_summary(args: argparse.Namespace, outcome: RunOutcome, page: Path | None) -> None:
+    lake = open_runtime(args.settings.lake).storage
+    totals = outcome.totals or {}
+    publish = outcome.stages.get("publish", {})
+    lines = [
+        "",
+        f"run {outcome.run_id} finished",
+        f"  raw rows {totals.get('raw_rows', 0)} = published {totals.get('published_rows', 0)}"
+        f" + quarantined {totals.get('quarantined_rows', 0)}"
+        f" + duplicates dropped {totals.get('duplicates_dropped', 0)}",
+    ]
+    if publish.get("partitions_written") is not None:
+        lines.append(f"  stocks.{layout.PUBLISHED_TABLE}: {publish.get('partitions_written')} partition(s) "
+                     f"written, {publish.get('partitions_unchanged', 0)} unchanged")
+    lines += [
+        f"  lake:      {lake.root}",
+        f"  run log:   {lake.uri(outcome.run_log_key)}",
+    ]
+    if page:
+        lines.append(f"  dashboard: {page}")
+    lake_flag = "" if args.settings.lake == "lake" else f" --lake {args.settings.lake}"
+    lines += [
+        "  try:",
+        f"    .venv/bin/tickerlake query{lake_flag} \"select symbol, max(trade_date) as newest, count(*) as bars "
+        "from stocks.daily_prices group by symbol order by symbol\"",
+        f"    .venv/bin/tickerlake runs{lake_flag}",
+    ]
+    print("\n".join(lines))
+
+
+# janitor, rollback, set-aside, requeue: the operator's commands live in their own module
+from workflows.cli.operator_commands import cmd_janitor, cmd_requeue, cmd_rollback, cmd_set_aside  # noqa: E402,F401

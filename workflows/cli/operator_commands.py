@@ -1,0 +1,78 @@
+"""The operator's subcommands: janitor, rollback, set-aside, requeue (wired in workflows/cli/main.py
+through workflows/commands.py). Each works on a local lake or an s3:// one (with Glue)."""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+
+from glue_jobs.lake.errors import ConfigError
+from glue_jobs.runtime import open_runtime
+
+
+def _retention(args: argparse.Namespace) -> dt.timedelta:
+    value = args.retention_days
+    if value is None and os.environ.get("TICKERLAKE_RETENTION_DAYS"):
+        try:
+            value = float(os.environ["TICKERLAKE_RETENTION_DAYS"])
+        except ValueError:
+            raise ConfigError(f"TICKERLAKE_RETENTION_DAYS={os.environ['TICKERLAKE_RETENTION_DAYS']!r} "
+                              f"is not a number of days") from None
+    if value is None:
+        from glue_jobs.ops.janitor_plan import DEFAULT_RETENTION
+
+        return DEFAULT_RETENTION
+    if value < 0:
+        raise ConfigError(f"--retention-days must be zero or more, got {value:g}")
+    return dt.timedelta(days=value)
+
+
+def cmd_janitor(args: argparse.Namespace) -> int:
+    from glue_jobs.ops import janitor
+    runtime = open_runtime(args.settings.lake)
+    storage, catalog = runtime.storage, runtime.catalog
+    report = janitor.run(storage, catalog, dry_run=args.dry_run, retention=_retention(args))
+    print("\n".join(report["lines"]))
+    if args.dry_run and report["deletions"]:
+        print("nothing was deleted (dry run); run `tickerlake janitor` without --dry-run to delete the above")
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    from glue_jobs.ops import rollback
+
+    ctx = _admin_context(args.settings)
+    summary = rollback.run(ctx, args.run, force=args.force, dry_run=args.dry_run)
+    print("\n".join(rollback.describe(summary)))
+    if not args.dry_run:
+        print(f"  recorded in {ctx.storage.uri('runs/' + ctx.run_id + '.json')}")
+    return 1 if summary.get("refusal") else 0
+
+
+def cmd_set_aside(args: argparse.Namespace) -> int:
+    from glue_jobs.ops import set_aside
+    storage = open_runtime(args.settings.lake).storage
+    marker = set_aside.set_aside(storage, args.ingest_run, args.reason)
+    print(f"ingest run {args.ingest_run} (ingest date {marker['ingest_date']}) is set aside: its bodies stay "
+          f"in raw, no WAP processes it. Reason recorded at {storage.uri(marker['marker_key'])}")
+    print(f"  undo with: tickerlake requeue --ingest-run {args.ingest_run}")
+    print("  next: tickerlake wap")
+    return 0
+
+
+def cmd_requeue(args: argparse.Namespace) -> int:
+    from glue_jobs.ops import set_aside
+    storage = open_runtime(args.settings.lake).storage
+    result = set_aside.requeue(storage, args.ingest_run)
+    if result["removed"]:
+        print(f"ingest run {args.ingest_run} is pending again (removed {', '.join(result['removed'])}); "
+              f"the next `tickerlake wap` processes it")
+    else:
+        print(f"ingest run {args.ingest_run} was pending already: nothing to do")
+    return 0
+
+
+def _admin_context(settings):
+    """A RunContext for an operator command on the lake's own runtime (on s3 without a
+    workgroup, the ledger row is left to the next pipeline run)."""
+    return open_runtime(settings.lake).context(as_of=settings.as_of)

@@ -1,0 +1,142 @@
+"""Run the panel queries on an Engine (DuckDB locally, Athena in the cloud) and render the
+local page, or check that every panel has data. Macros are expanded as Grafana would for a
+time range and a symbol selection, so the queries are exactly the dashboard's."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from glue_jobs.lake import trading_calendar
+from glue_jobs.lake.errors import ConfigError
+from glue_jobs.ports.engine import Engine
+from workflows.dashboards.macros import TimeRange, expand
+from workflows.dashboards.page import PageContext, PanelData, render_page
+from workflows.dashboards.panels import DashboardSpec, Panel, load_spec, sql_root
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PanelProblem:
+    """A panel whose query failed or came back empty; str() is the line the CLI prints."""
+
+    panel_id: str
+    title: str
+    sql_file: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"panel {self.panel_id} ({self.title}, sql/panels/{self.sql_file}): {self.problem}"
+
+
+@dataclass(frozen=True)
+class Selection:
+    time_range: TimeRange
+    variables: dict[str, list[str]]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text if len(text) < 600 else text[:600] + " ..."
+
+
+def resolve_selection(engine: Engine, spec: DashboardSpec, *, symbols: list[str] | None = None,
+                      as_of: dt.date | None = None, sessions: int | None = None,
+                      today: dt.date | None = None) -> Selection:
+    """The time range and variable values the page uses: the whole lake up to `as_of`
+    (or up to today, so that today's runs show), or the last `sessions` sessions; the
+    given symbols, or the first few in the lake."""
+    today = today or dt.datetime.now(dt.timezone.utc).date()
+    bounds = engine.query(_local_sql("time_bounds"))
+    first, last = (bounds.column(0)[0].as_py(), bounds.column(1)[0].as_py()) if bounds.num_rows else (None, None)
+    end = as_of or max(d for d in (last, today) if d is not None)
+    if sessions:
+        start = trading_calendar.last_sessions(end, sessions)[0]
+    else:
+        start = min(first, end) if first else end
+    variables: dict[str, list[str]] = {}
+    for var in spec.variables:
+        if var.name == "symbol" and symbols:
+            variables[var.name] = [s.strip().upper() for s in symbols if s.strip()]
+            continue
+        table = engine.query(expand(var.sql, TimeRange.for_dates(start, end), {}))
+        values = [str(v) for v in table.column(0).to_pylist() if v is not None]
+        if not values:
+            raise ConfigError(
+                f"dashboard variable ${var.name} ({var.sql_file}) found no values: the lake has no "
+                "published prices yet; run `tickerlake run` first"
+            )
+        variables[var.name] = values[: var.local_default_count]
+    return Selection(TimeRange.for_dates(start, end), variables)
+
+
+def _local_sql(name: str) -> str:
+    """A query only the local page needs (Grafana has its own time picker)."""
+    return (sql_root() / "panels" / "variables" / f"{name}.sql").read_text(encoding="utf-8")
+
+
+def run_panel(engine: Engine, panel: Panel, selection: Selection) -> PanelData:
+    """One panel's rows, or the error that stopped its query."""
+    sql = ""
+    try:
+        sql = expand(panel.sql, selection.time_range, selection.variables)
+        table = engine.query(f"-- sql/panels/{panel.sql_file}\n{sql}")
+    except Exception as exc:  # a dashboard shows every panel it can; the failing one says why
+        log.warning("panel %s failed: %s", panel.id, exc)
+        return PanelData(panel, error=_first_line(exc), sql=sql)
+    return PanelData(panel, columns=list(table.column_names), rows=table.to_pylist(), sql=sql)
+
+
+def check_panels(engine: Engine, *, symbols: list[str] | None = None, as_of: dt.date | None = None,
+                 spec: DashboardSpec | None = None) -> list[PanelProblem]:
+    """Run every panel query as the local page would; a problem for each that errors or
+    returns no rows. An empty list means every panel has something to show."""
+    spec = spec or load_spec()
+    try:
+        selection = resolve_selection(engine, spec, symbols=symbols, as_of=as_of)
+    except Exception as exc:
+        return [PanelProblem("variables", "dashboard variables", "variables/", _first_line(exc))]
+    problems = []
+    for panel in spec.panels:
+        data = run_panel(engine, panel, selection)
+        if data.error:
+            problems.append(PanelProblem(panel.id, panel.title, panel.sql_file, f"query failed: {data.error}"))
+        elif not data.rows:
+            problems.append(PanelProblem(panel.id, panel.title, panel.sql_file,
+                                         "returned no rows for the demo selection "
+                                         f"({_describe(selection)})"))
+    return problems
+
+
+def _describe(selection: Selection) -> str:
+    tr = selection.time_range
+    parts = [f"{tr.start:%Y-%m-%d}..{tr.end:%Y-%m-%d}"]
+    parts += [f"${k}={','.join(v)}" for k, v in selection.variables.items()]
+    return ", ".join(parts)
+
+
+def render_dashboard(engine: Engine, out_path: str | os.PathLike[str], *, symbols: list[str] | None = None,
+                     as_of: dt.date | None = None, sessions: int | None = None,
+                     spec: DashboardSpec | None = None, source: str = "local lake") -> Path:
+    """Write the static dashboard page for the lake behind `engine` to `out_path`.
+
+    Panels whose query fails show the error in place; the page is still written."""
+    spec = spec or load_spec()
+    selection = resolve_selection(engine, spec, symbols=symbols, as_of=as_of, sessions=sessions)
+    panels = [run_panel(engine, panel, selection) for panel in spec.panels]
+    ctx = PageContext(
+        time_from=f"{selection.time_range.start:%Y-%m-%d}",
+        time_to=f"{selection.time_range.end:%Y-%m-%d}",
+        variables=selection.variables,
+        generated_at=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        source=source,
+    )
+    out = Path(out_path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(render_page(spec, panels, ctx), encoding="utf-8")
+    os.replace(tmp, out)
+    return out.resolve()

@@ -1,0 +1,125 @@
+"""The script every tickerlake Glue job runs (uploaded by `make deploy`; the wheel installed by
+--additional-python-modules brings the rest). Its --stage argument picks the WAP stage:
+
+    glue_stage.py --stage audit --lake s3://bucket --workgroup tickerlake [--topic_arn arn]
+                  [--run_id R --as_of YYYY-MM-DD]     (outside a workflow: a run by hand)
+
+Inside the workflow, run_id and as_of come from the workflow run's properties, which the
+ingestion Lambda sets when it starts the run.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from glue_jobs.lake.context import RunContext
+from glue_jobs.lake.errors import AuditBlocked, ConfigError, PipelineError
+from glue_jobs.lake.lock import LakeLock
+from glue_jobs.lake.run_log import RunLog, run_stage
+from glue_jobs.ports.notifier import Alert
+from glue_jobs.runtime import lake_kind, open_runtime
+from workflows import graph
+from workflows.entry.glue_args import parse_glue_args, run_identity, stage_args
+
+log = logging.getLogger("tickerlake.glue")
+
+
+def run_one_stage(stage: str, ctx: RunContext) -> dict:
+    """Run one stage under the lake lock and record it in the run's log. The run ends here
+    when this stage fails (the workflow goes no further) or is the last one: its log is closed."""
+    module = importlib.import_module(graph.BY_NAME[stage].module)
+    last = graph.STAGES[-1].name
+    with LakeLock(ctx.storage, ctx.run_id) as lock:
+        if lock.taken_over:
+            log.warning("took over a stale lake lock left by %s", lock.taken_over.describe())
+        _record_crawler_upstream(stage, ctx)
+        try:
+            result = run_stage(ctx.storage, ctx.run_id, stage, lambda: module.run(ctx))
+        except Exception:
+            _close_run_log(ctx)
+            raise
+        if stage == last:
+            _close_run_log(ctx)
+        return result
+
+
+def _record_crawler_upstream(stage: str, ctx: RunContext) -> None:
+    """The crawl stage is Glue's crawler, which writes no run log; this job started only because
+    the crawler SUCCEEDED (the workflow's trigger), so record that for it."""
+    upstream = graph.BY_NAME[stage].after
+    if not upstream or graph.BY_NAME[upstream].aws_kind != "crawler":
+        return
+    run_log = RunLog.load_or_new(ctx.storage, ctx.run_id)
+    if run_log.doc.get("stages", {}).get(upstream, {}).get("status") in (None, "pending"):
+        run_log.stage_started(upstream)
+        run_log.stage_finished(upstream, {"ran_as": "Glue crawler (its log is in CloudWatch)"})
+        run_log.save()
+
+
+def _close_run_log(ctx: RunContext) -> None:
+    run_log = RunLog.load_or_new(ctx.storage, ctx.run_id)
+    run_log.finish()
+    run_log.save()
+
+
+def _failure_alert(stage: str, ctx: RunContext, exc: PipelineError) -> Alert:
+    blocked = isinstance(exc, AuditBlocked)
+    return Alert(
+        rule="audit_blocked" if blocked else "run_failed",
+        subject=f"tickerlake {stage} {'blocked the publish' if blocked else 'failed'} for run {ctx.run_id}",
+        message=f"Stage {stage} of run {ctx.run_id} (as of {ctx.as_of}) stopped: {exc}\n"
+        f"Nothing after {stage} ran. The run log is {ctx.storage.uri('runs/' + ctx.run_id + '.json')}.",
+        run_id=ctx.run_id,
+        details={"stage": stage, "exit_code": exc.exit_code},
+    )
+
+
+def main(argv: Sequence[str] | None = None, *, session: Any = None) -> int:
+    """Run the stage the arguments name; returns the process exit code (errors.EXIT_*)."""
+    logging.basicConfig(level=logging.INFO, stream=sys.stdout, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("botocore", "boto3", "urllib3", "s3transfer"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    ctx = None
+    stage = "?"
+    try:
+        parsed = stage_args(parse_glue_args(list(sys.argv[1:] if argv is None else argv)))
+        stage = parsed.stage
+        if session is None:
+            import boto3
+
+            session = boto3.session.Session()
+        if parsed.workflow_name and parsed.workflow_run_id:
+            properties = session.client("glue").get_workflow_run_properties(
+                Name=parsed.workflow_name, RunId=parsed.workflow_run_id
+            )["RunProperties"]
+            run_id, as_of = run_identity(properties, parsed.workflow_name)
+        else:
+            run_id, as_of = parsed.run_id, parsed.as_of
+        if lake_kind(parsed.lake) != "aws":
+            raise ConfigError(f"--lake {parsed.lake!r}: on AWS the lake is an s3:// URI, e.g. s3://my-lake-bucket")
+        runtime = open_runtime(parsed.lake, workgroup=parsed.workgroup, topic_arn=parsed.topic_arn, session=session)
+        ctx = runtime.context(run_id, as_of, settings={"workflow_run_id": parsed.workflow_run_id})
+        log.info("stage %s of run %s (as of %s) on %s", stage, run_id, as_of, ctx.storage.root)
+        result = run_one_stage(stage, ctx)
+    except PipelineError as exc:
+        log.error("stage %s failed: %s", stage, exc)
+        if ctx is not None:
+            try:
+                ctx.notifier.send([_failure_alert(stage, ctx, exc)])
+            except Exception:  # the stage's own error is what the job must report
+                log.exception("could not send the failure alert")
+        return exc.exit_code
+    print(json.dumps({"stage": stage, "run_id": ctx.run_id, "result": result}, default=str, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    code = main()
+    if code:
+        # A non-zero exit fails the Glue job run, which stops the workflow there and fires
+        # the stack's failure rule.
+        raise SystemExit(code)
