@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from glue_jobs.lake.stage_names import STAGE_NAMES
+
 
 @dataclass(frozen=True)
 class Stage:
     name: str  # CLI / run-log name
-    module: str  # glue_jobs module (or ingestion) that runs it
+    module: str  # the module whose run(ctx) runs it
     after: str | None  # the stage that must have SUCCEEDED first
     aws_kind: str  # "lambda", "crawler" or "pythonshell"
 
 
 STAGES: tuple[Stage, ...] = (
-    Stage("ingest", "ingestion.run_ingest", None, "lambda"),
+    Stage("ingest", "ingestion.stage", None, "lambda"),
     Stage("crawl", "glue_jobs.wap.crawl", "ingest", "crawler"),
     Stage("drop_temp", "glue_jobs.wap.drop_temp", "crawl", "pythonshell"),
     Stage("write_temp", "glue_jobs.wap.write_temp", "drop_temp", "pythonshell"),
@@ -24,6 +26,10 @@ STAGES: tuple[Stage, ...] = (
 )
 
 WAP_STAGES = ("drop_temp", "write_temp", "audit", "publish")
+
+if tuple(s.name for s in STAGES) != STAGE_NAMES:  # the run log and ledger columns follow these names
+    raise ImportError(f"workflows/graph.py stages {[s.name for s in STAGES]} differ from "
+                      f"glue_jobs/lake/stage_names.py {list(STAGE_NAMES)}: change both")
 
 BY_NAME = {s.name: s for s in STAGES}
 

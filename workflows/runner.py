@@ -62,18 +62,13 @@ def build_context(settings: Settings, run_id: str) -> RunContext:
     )
 
 
-def _run_ingest(ctx: RunContext, settings: Settings, say: Printer) -> dict:
-    from ingestion.stage import run_ingest_step
-
-    return run_ingest_step(ctx, settings, say)
-
-
 def run_stages(settings: Settings, names: list[str] | None = None, *, say: Printer = _stderr,
                run_id: str | None = None) -> RunOutcome:
     """Run the named stages (all by default) in graph order under the lake lock."""
     stages = graph.ordered(names)
     run_id = run_id or new_run_id()
     ctx = build_context(settings, run_id)
+    ctx.say = say
     # What is alive now (the modules of pandas, sqlglot, DuckDB: millions of objects) outlives
     # the run: keep it out of the collector's full passes, which otherwise rescanned it several
     # times a run (0.3 s of a 3 s day). Unfrozen after, so that exit still frees it.
@@ -151,10 +146,7 @@ def _walk(stages: list[graph.Stage], ctx: RunContext, settings: Settings, run_lo
         try:
             run_log.save()
             failpoints.hit(f"runner.before_{stage.name}", stage.name)
-            if stage.name == "ingest":
-                counts = _run_ingest(ctx, settings, say)
-            else:
-                counts = importlib.import_module(stage.module).run(ctx) or {}
+            counts = importlib.import_module(stage.module).run(ctx) or {}
         except BaseException as exc:
             run_log.stage_failed(stage.name, exc)
             run_log.save()
@@ -175,7 +167,7 @@ def _record_in_ledger(ctx: RunContext, run_log: RunLog, say: Printer) -> None:
     """Every run gets its ledger row, failed and blocked ones too; the ledger failing must not
     hide the run's own outcome, so it is a warning."""
     try:
-        from glue_jobs.after import ledger
+        from glue_jobs.lake import ledger
 
         ledger.record_run(ctx, run_log.doc)
     except Exception as exc:

@@ -13,9 +13,9 @@ import logging
 from pathlib import Path
 
 from glue_jobs.after.alerts import hook as alerts_hook
-from glue_jobs.after.ledger import hook as ledger_hook
 from glue_jobs.lake import failpoints, ingest_queue, layout, sql_files
 from glue_jobs.lake.context import RunContext
+from glue_jobs.lake.ledger import hook as ledger_hook
 from glue_jobs.ports.storage import NotFound
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 # Hooks called after the views, in order, each `run(ctx) -> dict`: the alerts (price
 # threshold, daily move, volume spike) and the run ledger tables. A hook that fails fails the
 # stage before the ingest runs are marked published, so a re-run retries it.
-HOOKS = (("glue_jobs.after.alerts.hook", alerts_hook.run), ("glue_jobs.after.ledger.hook", ledger_hook.run))
+HOOKS = (("glue_jobs.after.alerts.hook", alerts_hook.run), ("glue_jobs.lake.ledger.hook", ledger_hook.run))
 
 
 def view_statements() -> list[tuple[str, str]]:

@@ -2,14 +2,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from glue_jobs.ports.catalog import Catalog
 from glue_jobs.ports.engine import Engine
 from glue_jobs.ports.notifier import Notifier
 from glue_jobs.ports.storage import Storage
+
+
+def _log_line(line: str) -> None:
+    logging.getLogger("tickerlake.progress").info(line.strip())
 
 
 def new_run_id(now: dt.datetime | None = None) -> str:
@@ -27,3 +32,5 @@ class RunContext:
     engine: Engine
     notifier: Notifier
     settings: dict[str, Any] = field(default_factory=dict)
+    # Where a long stage reports progress (the terminal for the CLI, the log in Glue/Lambda).
+    say: Callable[[str], None] = field(default=_log_line, repr=False)

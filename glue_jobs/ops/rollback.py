@@ -178,7 +178,7 @@ def _record_in_ledger(ctx: RunContext, run_log: RunLog) -> None:
     if ctx.engine is None:
         return
     try:
-        from glue_jobs.after import ledger
+        from glue_jobs.lake import ledger
 
         ledger.record_run(ctx, run_log.doc)
     except Exception as exc:  # the rollback happened; a ledger failure must not hide that

@@ -10,8 +10,7 @@ import duckdb
 import pyarrow as pa
 import sqlglot
 
-from glue_jobs.after import ledger
-from glue_jobs.lake import trading_calendar
+from glue_jobs.lake import ledger, trading_calendar
 
 AS_OF = dt.date(2026, 11, 20)
 SYMBOLS = ("AAPL", "IBM", "MSFT", "NVDA", "XOM")

@@ -37,13 +37,13 @@ def _fakes():
 
 
 def _ingest(lake: Path, server, clock, planner, symbols: list[str], run_id: str):
-    from glue_jobs.adapters.local.storage import LocalStorage
+    from glue_jobs.runtime import open_runtime
     from ingestion.run_ingest import ingest
     from ingestion.sources import build_source
 
     source = build_source("alphavantage", env={}, api_key=server.api_key, base_url=server.base_url,
                           sleep=clock.sleep, clock=clock.now)
-    return ingest(LocalStorage(lake), run_id=run_id, as_of=server.as_of, symbols=symbols, source=source,
+    return ingest(open_runtime(str(lake), create=True).storage, run_id=run_id, as_of=server.as_of, symbols=symbols, source=source,
                   planner=planner, sleep=clock.sleep, clock=clock.now)
 
 

@@ -34,12 +34,12 @@ def _date(text: str) -> dt.date:
 
 def land(lake: str, symbols: int, start: str, as_of: str, run_id: str) -> dict[str, Any]:
     """One synthetic ingest run: every symbol's sessions from `start` to `as_of`."""
-    from glue_jobs.adapters.local.storage import LocalStorage
+    from glue_jobs.runtime import open_runtime
     from ingestion.run_ingest import ingest
     from ingestion.sources import build_planner, build_source
 
     started = time.monotonic()
-    result = ingest(LocalStorage(lake), run_id=run_id, as_of=_date(as_of), symbols=symbol_names(symbols),
+    result = ingest(open_runtime(str(lake), create=True).storage, run_id=run_id, as_of=_date(as_of), symbols=symbol_names(symbols),
                     source=build_source("synthetic"), planner=build_planner("synthetic", env={}),
                     start=_date(start))
     if result.status != "ok":
@@ -69,8 +69,8 @@ def _warm_imports() -> float:
 def wap(lake: str, symbols: int, as_of: str) -> dict[str, Any]:
     """Raw to published: crawl, drop temp, write temp, audit, publish, after publish."""
     import_seconds = _warm_imports()
-    from glue_jobs.adapters.local.storage import LocalStorage
     from glue_jobs.lake.run_log import RunLog
+    from glue_jobs.runtime import open_runtime
     from workflows.runner import run_stages
     from workflows.settings import Settings
 
@@ -86,7 +86,7 @@ def wap(lake: str, symbols: int, as_of: str) -> dict[str, Any]:
     started = time.monotonic()
     outcome = run_stages(settings, WAP_STAGES, say=say)
     seconds = time.monotonic() - started
-    doc = RunLog.load(LocalStorage(lake), outcome.run_id).doc
+    doc = RunLog.load(open_runtime(str(lake), create=True).storage, outcome.run_id).doc
     stages = {name: float(doc["stages"][name].get("seconds") or 0.0) for name in WAP_STAGES}
     audit = outcome.stages.get("audit", {})
     totals = outcome.totals
@@ -106,9 +106,9 @@ def wap(lake: str, symbols: int, as_of: str) -> dict[str, Any]:
 
 
 def _raw_files(lake: str) -> list[str]:
-    from glue_jobs.adapters.local.storage import LocalStorage
+    from glue_jobs.runtime import open_runtime
 
-    storage = LocalStorage(lake)
+    storage = open_runtime(str(lake), create=True).storage
     return [storage.uri(k) for k in storage.list_keys(layout.RAW_PREFIX) if k.endswith(".csv")]
 
 

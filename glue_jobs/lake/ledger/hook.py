@@ -2,7 +2,7 @@
 last stage (the runner records it again once the run log is finished)."""
 from __future__ import annotations
 
-from glue_jobs.after.ledger.record import record_run
+from glue_jobs.lake.ledger.record import record_run
 from glue_jobs.lake.context import RunContext
 
 

@@ -7,8 +7,8 @@ Parquet (publish.py), so Athena, Grafana and `tickerlake query` read run history
 """
 from __future__ import annotations
 
-from glue_jobs.after.ledger.record import record_run
-from glue_jobs.after.ledger.rows import (
+from glue_jobs.lake.ledger.record import record_run
+from glue_jobs.lake.ledger.rows import (
     AUDIT_RESULTS_COLUMNS,
     AUDIT_RESULTS_TABLE,
     PIPELINE_RUNS_COLUMNS,

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 
 from glue_jobs.adapters.local.storage import LocalStorage
-from glue_jobs.after import ledger
+from glue_jobs.lake import ledger
 from glue_jobs.lake.errors import AuditBlocked
 from glue_jobs.lake.run_log import RunLog
 

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from glue_jobs.after import ledger
+from glue_jobs.lake import ledger
 from glue_jobs.runtime import local_context
 from tests.support.demo_lake import run_log_docs
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from glue_jobs.after.ledger.rows import (
+from glue_jobs.lake.ledger.rows import (
     RUN_MONTH,
     audit_results_table,
     audit_rows,

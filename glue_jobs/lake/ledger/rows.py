@@ -11,12 +11,11 @@ from typing import Any
 
 from glue_jobs.lake import layout
 from glue_jobs.ports.catalog import Column, TableDef
-from workflows import graph
+from glue_jobs.lake.stage_names import STAGE_NAMES
 
 PIPELINE_RUNS_TABLE = "pipeline_runs"
 AUDIT_RESULTS_TABLE = "audit_results"
 RUN_MONTH = Column("run_month", "string")
-STAGE_NAMES = tuple(s.name for s in graph.STAGES)
 
 _COUNT_COLUMNS = ("symbols_planned", "symbols_fetched", "symbols_failed", "symbols_carried", "calls_used",
                   "calls_allowance", "raw_rows", "published_rows", "quarantined_rows", "duplicates_dropped")
