@@ -64,49 +64,95 @@ def build_context(settings: Settings, run_id: str) -> RunContext:
 
 def run_stages(settings: Settings, names: list[str] | None = None, *, say: Printer = _stderr,
                run_id: str | None = None) -> RunOutcome:
-    """Run the named stages (all by default) in graph order under the lake lock."""
-    stages = graph.ordered(names)
-    run_id = run_id or new_run_id()
-    ctx = build_context(settings, run_id)
+    """The CLI's run: the named stages (all by default) on the lake the settings name."""
+    ctx = build_context(settings, run_id or new_run_id())
     ctx.say = say
+    say(f"tickerlake run {ctx.run_id}: as-of {settings.as_of}, {len(settings.symbols)} symbols, "
+        f"source {settings.source}, lake {ctx.storage.root}")
     # What is alive now (the modules of pandas, sqlglot, DuckDB: millions of objects) outlives
     # the run: keep it out of the collector's full passes, which otherwise rescanned it several
     # times a run (0.3 s of a 3 s day). Unfrozen after, so that exit still frees it.
     gc.freeze()
     try:
-        return _run_stages(settings, stages, ctx, say)
+        return run_pipeline(ctx, names)
     finally:
         gc.unfreeze()
 
 
-def _run_stages(settings: Settings, stages: list[graph.Stage], ctx: RunContext, say: Printer) -> RunOutcome:
-    run_id = ctx.run_id
-    say(f"tickerlake run {run_id}: as-of {settings.as_of}, {len(settings.symbols)} symbols, "
-        f"source {settings.source}, lake {ctx.storage.root}")
+def run_pipeline(ctx: RunContext, names: list[str] | tuple[str, ...] | None = None, *,
+                 one_job_of_a_workflow: bool = False) -> RunOutcome:
+    """Run the named stages (all by default) in graph order on `ctx`, under the lake lock, each
+    through execute_stage. The CLI, the Glue jobs and the tests all run stages here.
+
+    A CLI run (the default) owns its run log: it opens it, closes it at the end whatever
+    happened, and records the run in the ledger. A Glue job is one stage of a workflow run
+    (`one_job_of_a_workflow`): it continues the log the Lambda opened, closes it only when its
+    stage fails or is the last one, and leaves the ledger to after_publish's hook."""
+    stages = graph.ordered(list(names) if names is not None else None)
+    say = ctx.say
     # The lock first: a run refused because another holds the lake leaves no run log behind
     # that would claim to be running forever.
-    with LakeLock(ctx.storage, run_id) as lock:
-        run_log = RunLog.start(ctx.storage, run_id=run_id, as_of=settings.as_of.isoformat(),
-                               stages=[s.name for s in stages], settings=ctx.settings)
-        outcome = RunOutcome(run_id=run_id, run_log_key=run_log.key)
+    with LakeLock(ctx.storage, ctx.run_id) as lock:
+        if one_job_of_a_workflow:
+            run_log = RunLog.load_or_new(ctx.storage, ctx.run_id)
+        else:
+            run_log = RunLog.start(ctx.storage, run_id=ctx.run_id, as_of=ctx.as_of.isoformat(),
+                                   stages=[s.name for s in stages], settings=ctx.settings)
+        outcome = RunOutcome(run_id=ctx.run_id, run_log_key=run_log.key)
         if lock.taken_over:
             say(f"  took over a stale lock left by {lock.taken_over.describe()}")
-            _close_abandoned(ctx, lock.taken_over, say)
+            if not one_job_of_a_workflow:  # a Glue retry takes over its own run's lock
+                _close_abandoned(ctx, lock.taken_over, say)
+        if one_job_of_a_workflow:
+            _record_upstream_crawler(stages[0], run_log)
         stopped = True
         try:
-            _walk(stages, ctx, settings, run_log, outcome, say)
+            _walk(stages, ctx, run_log, outcome)
             stopped = False
         finally:
-            run_log.finish()
-            if stopped and run_log.get("status") == "succeeded":
-                # stopped with no stage recorded as failed (a run log save failed, nothing was
-                # fetched): later stages never ran, so the run did not succeed
-                run_log.set("status", "failed")
-            run_log.save()
+            closes = not one_job_of_a_workflow or stopped or stages[-1].name == graph.STAGES[-1].name
+            if closes:
+                run_log.finish()
+                if stopped and run_log.get("status") == "succeeded":
+                    # stopped with no stage recorded as failed (a run log save failed, nothing was
+                    # fetched): later stages never ran, so the run did not succeed
+                    run_log.set("status", "failed")
+                run_log.save()
             outcome.totals = run_log.totals
-            failpoints.hit("runner.before_ledger", run_id)
-            _record_in_ledger(ctx, run_log, say)
+            if not one_job_of_a_workflow:
+                failpoints.hit("runner.before_ledger", ctx.run_id)
+                _record_in_ledger(ctx, run_log, say)
     return outcome
+
+
+def execute_stage(stage: graph.Stage, ctx: RunContext, run_log: RunLog) -> dict:
+    """Run one stage and record it in the run log: started, then succeeded with its counts, or
+    failed/blocked with the error. The one place a stage is run."""
+    run_log.stage_started(stage.name)
+    try:
+        run_log.save()
+        failpoints.hit(f"runner.before_{stage.name}", stage.name)
+        counts = importlib.import_module(stage.module).run(ctx) or {}
+    except BaseException as exc:
+        run_log.stage_failed(stage.name, exc)
+        run_log.save()
+        raise
+    run_log.stage_finished(stage.name, counts)
+    run_log.save()
+    failpoints.hit(f"runner.after_{stage.name}", stage.name)
+    return counts
+
+
+def _record_upstream_crawler(stage: graph.Stage, run_log: RunLog) -> None:
+    """On AWS the crawl stage is Glue's crawler, which writes no run log; the job after it started
+    only because the crawler SUCCEEDED (the workflow's trigger), so record that for it."""
+    upstream = graph.BY_NAME[stage.after] if stage.after else None
+    if upstream is None or upstream.aws_kind != "crawler":
+        return
+    if run_log.doc.get("stages", {}).get(upstream.name, {}).get("status") in (None, "pending"):
+        run_log.stage_started(upstream.name)
+        run_log.stage_finished(upstream.name, {"ran_as": "Glue crawler (its log is in CloudWatch)"})
+        run_log.save()
 
 
 def _close_abandoned(ctx: RunContext, holder: Holder, say: Printer) -> None:
@@ -137,25 +183,17 @@ def _close_abandoned(ctx: RunContext, holder: Holder, say: Printer) -> None:
     _record_in_ledger(ctx, dead, say)
 
 
-def _walk(stages: list[graph.Stage], ctx: RunContext, settings: Settings, run_log: RunLog,
-          outcome: RunOutcome, say: Printer) -> None:
+def _walk(stages: list[graph.Stage], ctx: RunContext, run_log: RunLog, outcome: RunOutcome) -> None:
+    say = ctx.say
     for number, stage in enumerate(stages, start=1):
         say(f"[{number}/{len(stages)}] {stage.name} ...")
         started = time.monotonic()
-        run_log.stage_started(stage.name)
         try:
-            run_log.save()
-            failpoints.hit(f"runner.before_{stage.name}", stage.name)
-            counts = importlib.import_module(stage.module).run(ctx) or {}
+            counts = execute_stage(stage, ctx, run_log)
         except BaseException as exc:
-            run_log.stage_failed(stage.name, exc)
-            run_log.save()
             verb = "blocked" if run_log.doc["stages"][stage.name].get("status") == "blocked" else "failed"
             say(f"      {stage.name} {verb} ({type(exc).__name__}); the run log records it: {run_log.key}")
             raise
-        run_log.stage_finished(stage.name, counts)
-        run_log.save()
-        failpoints.hit(f"runner.after_{stage.name}", stage.name)
         outcome.stages[stage.name] = counts
         say(f"      done in {time.monotonic() - started:.1f}s  {_brief(counts)}")
         if (stage.name == "ingest" and counts.get("status") == "nothing_fetched" and len(stages) > 1
@@ -190,13 +228,7 @@ def _brief(counts: dict) -> str:
 
 
 def run_wap(ctx: RunContext, stages: tuple[str, ...] | None = None) -> dict[str, dict]:
-    """Run the WAP stages (crawl to after_publish by default) in order on `ctx`, each recorded
-    in the run log; returns their results."""
-    from glue_jobs.lake.run_log import run_stage
-
+    """The WAP stages (crawl to after_publish by default) through run_pipeline, as `tickerlake
+    wap` runs them; returns each stage's result."""
     names = stages or tuple(s.name for s in graph.STAGES if s.name != "ingest")
-    results = {}
-    for stage in graph.ordered(list(names)):
-        module = importlib.import_module(stage.module)
-        results[stage.name] = run_stage(ctx.storage, ctx.run_id, stage.name, lambda m=module: m.run(ctx))
-    return results
+    return run_pipeline(ctx, names).stages

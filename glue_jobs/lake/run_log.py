@@ -228,23 +228,6 @@ class RunLog:
         self._touched_stages.clear()
 
 
-def run_stage(storage: Storage, run_id: str, name: str, fn: Callable[[], dict]) -> dict:
-    """Run one stage and record it in the run log (for a Glue job's entry script, which runs
-    a single stage: `run_stage(ctx.storage, ctx.run_id, "audit", lambda: audit.run(ctx))`)."""
-    run_log = RunLog.load_or_new(storage, run_id)
-    run_log.stage_started(name)
-    run_log.save()
-    try:
-        result = fn() or {}
-    except Exception as exc:
-        run_log.stage_failed(name, exc)
-        run_log.save()
-        raise
-    run_log.stage_finished(name, result)
-    run_log.save()
-    return result
-
-
 def summary(doc: dict) -> dict:
     """One row for `tickerlake runs`."""
     totals = doc.get("totals") or compute_totals(doc.get("stages", {}))

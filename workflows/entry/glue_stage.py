@@ -9,7 +9,6 @@ ingestion Lambda sets when it starts the run.
 """
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import sys
@@ -18,52 +17,20 @@ from typing import Any
 
 from glue_jobs.lake.context import RunContext
 from glue_jobs.lake.errors import AuditBlocked, ConfigError, PipelineError
-from glue_jobs.lake.lock import LakeLock
-from glue_jobs.lake.run_log import RunLog, run_stage
 from glue_jobs.ports.notifier import Alert
 from glue_jobs.runtime import lake_kind, open_runtime
-from workflows import graph
 from workflows.entry.glue_args import parse_glue_args, run_identity, stage_args
+from workflows.runner import run_pipeline
 
 log = logging.getLogger("tickerlake.glue")
 
 
 def run_one_stage(stage: str, ctx: RunContext) -> dict:
-    """Run one stage under the lake lock and record it in the run's log. The run ends here
-    when this stage fails (the workflow goes no further) or is the last one: its log is closed."""
-    module = importlib.import_module(graph.BY_NAME[stage].module)
-    last = graph.STAGES[-1].name
-    with LakeLock(ctx.storage, ctx.run_id) as lock:
-        if lock.taken_over:
-            log.warning("took over a stale lake lock left by %s", lock.taken_over.describe())
-        _record_crawler_upstream(stage, ctx)
-        try:
-            result = run_stage(ctx.storage, ctx.run_id, stage, lambda: module.run(ctx))
-        except Exception:
-            _close_run_log(ctx)
-            raise
-        if stage == last:
-            _close_run_log(ctx)
-        return result
-
-
-def _record_crawler_upstream(stage: str, ctx: RunContext) -> None:
-    """The crawl stage is Glue's crawler, which writes no run log; this job started only because
-    the crawler SUCCEEDED (the workflow's trigger), so record that for it."""
-    upstream = graph.BY_NAME[stage].after
-    if not upstream or graph.BY_NAME[upstream].aws_kind != "crawler":
-        return
-    run_log = RunLog.load_or_new(ctx.storage, ctx.run_id)
-    if run_log.doc.get("stages", {}).get(upstream, {}).get("status") in (None, "pending"):
-        run_log.stage_started(upstream)
-        run_log.stage_finished(upstream, {"ran_as": "Glue crawler (its log is in CloudWatch)"})
-        run_log.save()
-
-
-def _close_run_log(ctx: RunContext) -> None:
-    run_log = RunLog.load_or_new(ctx.storage, ctx.run_id)
-    run_log.finish()
-    run_log.save()
+    """Run one stage as one job of the workflow run, through the runner every stage goes
+    through (workflows.runner.run_pipeline): under the lake lock, recorded in the run's log,
+    which is closed when this stage fails or is the last one."""
+    ctx.say = log.info
+    return run_pipeline(ctx, [stage], one_job_of_a_workflow=True).stages[stage]
 
 
 def _failure_alert(stage: str, ctx: RunContext, exc: PipelineError) -> Alert:

@@ -1,0 +1,60 @@
+"""The one executor: every stage, whoever starts it (the CLI, a Glue job, a test), runs through
+workflows.runner.run_pipeline, which holds the lake lock and records the stage in the run log."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from glue_jobs.lake import layout
+from glue_jobs.lake.errors import LockHeld
+from glue_jobs.lake.lock import LakeLock
+from glue_jobs.wap import publish
+from workflows.runner import run_pipeline
+
+
+def _log(ctx) -> dict:
+    return json.loads(ctx.storage.get_bytes(layout.run_log_key(ctx.run_id)))
+
+
+def test_a_failing_stage_is_recorded_and_a_retry_under_the_same_run_id_succeeds(ctx, monkeypatch):
+    def boom(_ctx):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(publish, "run", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        run_pipeline(ctx, ["publish"])
+    doc = _log(ctx)
+    assert doc["stages"]["publish"]["status"] == "failed" and doc["stages"]["publish"]["error"] == "disk full"
+    assert doc["status"] == "failed"
+
+    monkeypatch.setattr(publish, "run", lambda _ctx: {"published_rows": 4})
+    outcome = run_pipeline(ctx, ["publish"])
+    assert outcome.stages["publish"] == {"published_rows": 4}
+    doc = _log(ctx)
+    assert doc["stages"]["publish"]["status"] == "succeeded" and doc["status"] == "succeeded"
+
+
+def test_a_stage_does_not_run_while_another_run_holds_the_lake(ctx, monkeypatch):
+    ran = []
+    monkeypatch.setattr(publish, "run", lambda _ctx: ran.append(1) or {})
+    with LakeLock(ctx.storage, "20240308T000000Z-other"):
+        with pytest.raises(LockHeld):
+            run_pipeline(ctx, ["publish"])
+    assert ran == []
+
+
+def test_one_job_of_a_workflow_continues_the_run_log_and_closes_it_only_at_the_last_stage(ctx, monkeypatch):
+    monkeypatch.setattr(publish, "run", lambda _ctx: {"published_rows": 1})
+    run_pipeline(ctx, ["publish"], one_job_of_a_workflow=True)
+    doc = _log(ctx)
+    assert doc["stages"]["publish"]["status"] == "succeeded"
+    assert doc.get("finished_at") is None  # after_publish is still to come
+
+    from glue_jobs.after import stage as after_publish
+
+    monkeypatch.setattr(after_publish, "run", lambda _ctx: {"views_refreshed": 0})
+    run_pipeline(ctx, ["after_publish"], one_job_of_a_workflow=True)
+    doc = _log(ctx)
+    assert doc["finished_at"] and doc["status"] == "succeeded"
+    assert doc["stages"]["publish"]["status"] == "succeeded"  # the earlier job's record is kept
