@@ -94,3 +94,16 @@ def run_identity(properties: Mapping[str, str], workflow: str) -> tuple[str, dt.
             "the ingestion Lambda, or with `aws glue start-workflow-run --run-properties run_id=...,as_of=...`"
         )
     return run_id, _date(as_of, "run property as_of")
+
+
+# Settings a WAP stage reads from its run's settings (sql/wap/audit/daily_prices.yml names the
+# audit's): given to a job as --audit_... arguments (the job's defaults) or as workflow run
+# properties (the Lambda passes its TICKERLAKE_AUDIT_* there), the run's properties winning.
+STAGE_SETTING_PREFIXES = ("audit_",)
+
+
+def stage_settings(args: Mapping[str, str], properties: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The stage settings among a job's arguments and its workflow run's properties."""
+    out = {k: v for k, v in args.items() if k.startswith(STAGE_SETTING_PREFIXES) and v != ""}
+    out.update({k: v for k, v in (properties or {}).items() if k.startswith(STAGE_SETTING_PREFIXES) and v != ""})
+    return out

@@ -17,9 +17,10 @@ from typing import Any
 
 from glue_jobs.lake.context import RunContext
 from glue_jobs.lake.errors import AuditBlocked, ConfigError, PipelineError
+from glue_jobs.lake.run_log import RunLog
 from glue_jobs.ports.notifier import Alert
 from glue_jobs.runtime import lake_kind, open_runtime
-from workflows.entry.glue_args import parse_glue_args, run_identity, stage_args
+from workflows.entry.glue_args import parse_glue_args, run_identity, stage_args, stage_settings
 from workflows.runner import run_pipeline
 
 log = logging.getLogger("tickerlake.glue")
@@ -53,12 +54,14 @@ def main(argv: Sequence[str] | None = None, *, session: Any = None) -> int:
     ctx = None
     stage = "?"
     try:
-        parsed = stage_args(parse_glue_args(list(sys.argv[1:] if argv is None else argv)))
+        args = parse_glue_args(list(sys.argv[1:] if argv is None else argv))
+        parsed = stage_args(args)
         stage = parsed.stage
         if session is None:
             import boto3
 
             session = boto3.session.Session()
+        properties: dict[str, str] = {}
         if parsed.workflow_name and parsed.workflow_run_id:
             properties = session.client("glue").get_workflow_run_properties(
                 Name=parsed.workflow_name, RunId=parsed.workflow_run_id
@@ -69,7 +72,11 @@ def main(argv: Sequence[str] | None = None, *, session: Any = None) -> int:
         if lake_kind(parsed.lake) != "aws":
             raise ConfigError(f"--lake {parsed.lake!r}: on AWS the lake is an s3:// URI, e.g. s3://my-lake-bucket")
         runtime = open_runtime(parsed.lake, workgroup=parsed.workgroup, topic_arn=parsed.topic_arn, session=session)
-        ctx = runtime.context(run_id, as_of, settings={"workflow_run_id": parsed.workflow_run_id})
+        # What the run was started with (the Lambda records source, symbols and limits in the run
+        # log), then this job's and this workflow run's stage settings (audit thresholds).
+        recorded = RunLog.load_or_new(runtime.storage, run_id).get("settings") or {}
+        settings = {**recorded, **stage_settings(args, properties), "workflow_run_id": parsed.workflow_run_id}
+        ctx = runtime.context(run_id, as_of, settings=settings)
         log.info("stage %s of run %s (as of %s) on %s", stage, run_id, as_of, ctx.storage.root)
         result = run_one_stage(stage, ctx)
     except PipelineError as exc:

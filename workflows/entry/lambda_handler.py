@@ -106,7 +106,8 @@ def handler(event: Mapping[str, Any] | None, context: Any, *, glue_client: Any =
         as_of=settings.as_of.isoformat(),
         stages=[s.name for s in graph.STAGES],
         settings={"runtime": "aws", "source": settings.source, "symbols": list(settings.symbols),
-                  "calls_per_minute": settings.calls_per_minute, "calls_per_day": settings.calls_per_day},
+                  "calls_per_minute": settings.calls_per_minute, "calls_per_day": settings.calls_per_day,
+                  **settings.audit},
     )
     run_log.stage_started("ingest")
     try:
@@ -151,21 +152,25 @@ def handler(event: Mapping[str, Any] | None, context: Any, *, glue_client: Any =
                                       "problems": list(result.problems), "carried": list(result.carried),
                                       "pending_runs": summary["pending_runs"]})
     run_log.save()
-    summary["workflow_run_id"] = _start_workflow(workflow, run_id, settings.as_of, glue_client)
+    summary["workflow_run_id"] = _start_workflow(workflow, run_id, settings.as_of, glue_client,
+                                                 dict(settings.audit))
     log.info("ingest %s done: %s", run_id, {k: v for k, v in summary.items() if k != "problems"})
     return summary
 
 
-def _start_workflow(workflow: str, run_id: str, as_of: dt.date, glue_client: Any) -> str | None:
-    """Start the WAP with this run's identity. A workflow still busy with an earlier run is not
-    an error: this ingest run stays pending and the next WAP publishes it."""
+def _start_workflow(workflow: str, run_id: str, as_of: dt.date, glue_client: Any,
+                    stage_settings: dict[str, str]) -> str | None:
+    """Start the WAP with this run's identity and the settings its jobs read (the audit's
+    TICKERLAKE_AUDIT_* thresholds, set on this function), as the workflow run's properties.
+    A workflow still busy with an earlier run is not an error: this ingest run stays pending
+    and the next WAP publishes it."""
     if glue_client is None:
         import boto3
 
         glue_client = boto3.client("glue")
     try:
         response = glue_client.start_workflow_run(
-            Name=workflow, RunProperties={"run_id": run_id, "as_of": as_of.isoformat()}
+            Name=workflow, RunProperties={**stage_settings, "run_id": run_id, "as_of": as_of.isoformat()}
         )
     except Exception as exc:
         code = str((getattr(exc, "response", None) or {}).get("Error", {}).get("Code", ""))
