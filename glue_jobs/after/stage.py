@@ -49,7 +49,7 @@ def _audited_runs(ctx: RunContext, runs: list[ingest_queue.IngestRun]) -> list[i
 
 
 def run(ctx: RunContext) -> dict:
-    runs = _audited_runs(ctx, ingest_queue.runs_for(ctx.storage, ctx.run_id))
+    runs = _audited_runs(ctx, ingest_queue.choose_ingest_runs(ctx.storage, ctx.run_id))
     published = ctx.catalog.get_table(layout.DATABASE, layout.PUBLISHED_TABLE) is not None
     views = []
     if published:

@@ -2,7 +2,7 @@
 pure: the per-row columns the rules check, the reasons written for failing rows, the batch
 rules' verdicts, and how the temp table is cut into bounded chunks.
 
-Great Expectations runs the row rules (glue_jobs/audit.py builds the suite from this book);
+Great Expectations runs the row rules (glue_jobs/audit/stage.py builds the suite from this book);
 nothing here touches storage, an engine or GE.
 """
 from __future__ import annotations
@@ -50,7 +50,7 @@ class RuleBook:
     raw_header: tuple[str, ...]
     row_rules: tuple[RowRule, ...]
     batch_rules: tuple[BatchRule, ...]
-    # recorded and logged, never blocking (glue_jobs/series_rules.py evaluates them)
+    # recorded and logged, never blocking (glue_jobs/audit/series_rules.py evaluates them)
     warning_rules: tuple[BatchRule, ...] = ()
 
     def batch_rule(self, name: str) -> BatchRule:

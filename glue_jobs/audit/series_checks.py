@@ -1,6 +1,6 @@
 """The audit's whole-series facts, from the engine: the price jumps the row rule
 `no_unexplained_jump` looks up per row, and the warnings (stale series, missing sessions).
-What they mean is glue_jobs/series_rules.py; the SQL is sql/audit_*.sql."""
+What they mean is glue_jobs/audit/series_rules.py; the SQL is sql/audit_*.sql."""
 from __future__ import annotations
 
 import logging

@@ -12,7 +12,7 @@ kind "warning", logged, and never block:
                              or a newest bar older than the last session before the fetch
     every_session_present    an NYSE session missing between a symbol's first and newest bar
 
-glue_jobs/series_checks.py runs the queries; nothing here touches an engine.
+glue_jobs/audit/series_checks.py runs the queries; nothing here touches an engine.
 """
 from __future__ import annotations
 

@@ -213,7 +213,7 @@ def run(ctx: RunContext) -> dict:
     book = audit_rules.load_rules()
     limits = audit_rules.thresholds(book, ctx.settings)
     chunk_rows = int(ctx.settings.get("audit_chunk_rows") or DEFAULT_CHUNK_ROWS)
-    runs = ingest_queue.runs_for(ctx.storage, ctx.run_id)
+    runs = ingest_queue.choose_ingest_runs(ctx.storage, ctx.run_id)
     db = layout.DATABASE
     marker = layout.audit_marker_key(ctx.run_id)
     ctx.storage.delete([marker])  # a re-run's verdict replaces the old one, never adds to it

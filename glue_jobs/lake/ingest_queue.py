@@ -175,8 +175,11 @@ def raw_sql_params(runs: list[IngestRun]) -> dict[str, list[str]]:
     return {"ingest_dates": sorted({r.ingest_date for r in runs}), "ingest_run_ids": [r.run_id for r in runs]}
 
 
-def runs_for(storage: Storage, run_id: str) -> list[IngestRun]:
-    """The ingest runs pipeline run `run_id` processes: fixed in its run log on first call."""
+def choose_ingest_runs(storage: Storage, run_id: str) -> list[IngestRun]:
+    """The ingest runs pipeline run `run_id` processes. The first call of a run chooses them (the
+    pending ones) and records the choice in its run log; every later call, from any stage or
+    Glue job of that run, reads the same choice back, so a run landing meanwhile waits for the
+    next run."""
     from glue_jobs.lake.run_log import RunLog
 
     run_log = RunLog.load_or_new(storage, run_id)

@@ -5,7 +5,7 @@
 
 It lists the lake (keys, sizes, times) and the catalog through the Storage and Catalog
 adapters, so it runs the same on a directory with the local catalog and on S3 with Glue;
-glue_jobs/janitor_plan.py decides, without I/O, what goes. Deleting happens under the lake
+glue_jobs/ops/janitor_plan.py decides, without I/O, what goes. Deleting happens under the lake
 lock, so no pipeline stage runs meanwhile, and every planned version is checked against the
 catalog once more right before its files go. A report of what was deleted is kept at
 layout.janitor_report_key(run_id).

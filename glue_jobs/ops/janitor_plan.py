@@ -1,6 +1,6 @@
 """Pure planning for the janitor: given what the lake holds (keys, sizes, times), what the
 catalog points to, which runs are still going, the time and the retention, decide what to
-delete and why. No I/O here: glue_jobs/janitor.py gathers the inputs and deletes.
+delete and why. No I/O here: glue_jobs/ops/janitor.py gathers the inputs and deletes.
 
 What may go, and when:
     .tmp-* partial writes     older than the grace period (a write in flight never lasts that

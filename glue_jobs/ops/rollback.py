@@ -2,7 +2,7 @@
 stocks.daily_prices and its quarantine) back to the versions they had before the run.
 
 Nothing is rewritten or deleted: publish never overwrites a version, so rolling back is one
-catalog switch per table back to the previous locations (glue_jobs/rollback_plan.py decides
+catalog switch per table back to the previous locations (glue_jobs/ops/rollback_plan.py decides
 which). A partition the run created goes back to an empty version, written first, so each
 table changes in a single switch call: atomically on the local catalog, per partition on Glue.
 

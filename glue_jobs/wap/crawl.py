@@ -44,7 +44,7 @@ def _head(storage, key: str) -> bytes:
 
 def run(ctx: RunContext) -> dict:
     """Register stocks.raw_daily and the partitions of this run's ingest runs."""
-    runs = ingest_queue.runs_for(ctx.storage, ctx.run_id)
+    runs = ingest_queue.choose_ingest_runs(ctx.storage, ctx.run_id)
     db, name = layout.DATABASE, layout.RAW_TABLE
     existing, declared = ctx.catalog.get_table(db, name), tables.raw_daily()
     if existing is None:

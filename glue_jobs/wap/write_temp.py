@@ -52,7 +52,7 @@ def _reset(ctx: RunContext, location: str) -> None:
 
 def run(ctx: RunContext) -> dict:
     """Build stocks.tmp_daily_prices for the ingest runs this pipeline run processes."""
-    runs = ingest_queue.runs_for(ctx.storage, ctx.run_id)
+    runs = ingest_queue.choose_ingest_runs(ctx.storage, ctx.run_id)
     db = layout.DATABASE
 
     fetches = tables.temp_fetches(ctx.run_id)

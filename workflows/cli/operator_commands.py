@@ -1,5 +1,5 @@
 """The operator's subcommands: janitor, rollback, set-aside, requeue (wired in workflows/cli/main.py
-through workflows/commands.py). Each works on a local lake or an s3:// one (with Glue)."""
+through workflows/cli/commands.py). Each works on a local lake or an s3:// one (with Glue)."""
 from __future__ import annotations
 
 import argparse

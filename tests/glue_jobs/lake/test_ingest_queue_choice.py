@@ -15,10 +15,10 @@ BODY = csv_body([("2024-03-08", 1, 2, 0.5, 1, 9)])
 
 def test_the_run_log_names_the_chosen_runs_and_later_stages_get_the_same_fetches(ctx):
     land(ctx.storage, run_id="i1", ingest_date="2024-03-08", bodies={"IBM": BODY, "XOM": BODY})
-    chosen = ingest_queue.runs_for(ctx.storage, ctx.run_id)
+    chosen = ingest_queue.choose_ingest_runs(ctx.storage, ctx.run_id)
     stored = RunLog.load(ctx.storage, ctx.run_id).get("ingest_runs")
     assert stored == [{"run_id": "i1", "ingest_date": "2024-03-08", "manifest_key": chosen[0].manifest_key}]
-    again = ingest_queue.runs_for(ctx.storage, ctx.run_id)
+    again = ingest_queue.choose_ingest_runs(ctx.storage, ctx.run_id)
     assert again == chosen and [f.symbol for f in again[0].fetches] == ["IBM", "XOM"]
 
 
@@ -30,22 +30,22 @@ def test_a_run_log_that_lists_the_fetches_itself_is_still_read(ctx):
     log.set("ingest_runs", [{"run_id": "i0", "ingest_date": "2024-03-07", "manifest_key": "m.json",
                              "fetches": [fetch]}])
     log.save()
-    runs = ingest_queue.runs_for(ctx.storage, ctx.run_id)
+    runs = ingest_queue.choose_ingest_runs(ctx.storage, ctx.run_id)
     assert [(r.run_id, r.fetches[0].raw_key) for r in runs] == [("i0", "raw/old/body.csv")]
 
 
 def test_a_chosen_run_whose_manifest_is_gone_says_so(ctx):
     land(ctx.storage, run_id="i1", ingest_date="2024-03-08", bodies={"IBM": BODY})
-    chosen = ingest_queue.runs_for(ctx.storage, ctx.run_id)
+    chosen = ingest_queue.choose_ingest_runs(ctx.storage, ctx.run_id)
     ctx.storage.delete([chosen[0].manifest_key])
     with pytest.raises(NotFound, match=f"run {ctx.run_id} processes ingest runs whose manifest is gone") as caught:
-        ingest_queue.runs_for(ctx.storage, ctx.run_id)
+        ingest_queue.choose_ingest_runs(ctx.storage, ctx.run_id)
     assert chosen[0].manifest_key in str(caught.value)
 
 
 def test_a_changed_manifest_is_read_again(ctx):
     land(ctx.storage, run_id="i1", ingest_date="2024-03-08", bodies={"IBM": BODY, "XOM": BODY})
-    run = ingest_queue.runs_for(ctx.storage, ctx.run_id)[0]
+    run = ingest_queue.choose_ingest_runs(ctx.storage, ctx.run_id)[0]
     doc = json.loads(ctx.storage.get_bytes(run.manifest_key))
     symbols = doc["symbols"]
     if isinstance(symbols, dict):
@@ -53,4 +53,4 @@ def test_a_changed_manifest_is_read_again(ctx):
     else:
         doc["symbols"] = [s for s in symbols if s.get("symbol") != "XOM"]
     ctx.storage.put_bytes(run.manifest_key, json.dumps(doc).encode())
-    assert [f.symbol for f in ingest_queue.runs_for(ctx.storage, ctx.run_id)[0].fetches] == ["IBM"]
+    assert [f.symbol for f in ingest_queue.choose_ingest_runs(ctx.storage, ctx.run_id)[0].fetches] == ["IBM"]

@@ -71,7 +71,7 @@ def test_reconciliation_is_not_claimed_when_publish_did_not_run(storage):
 
 def test_separate_jobs_add_their_stage_without_clobbering_each_other(storage):
     runner = RunLog.start(storage, run_id="r1", stages=["crawl", "write_temp"])
-    # another process (a Glue job, or pending.runs_for) records something meanwhile
+    # another process (a Glue job, or ingest_queue.choose_ingest_runs) records something meanwhile
     other = RunLog.load(storage, "r1")
     other.set("ingest_runs", [{"run_id": "i1"}])
     _finish(other, "crawl", {"partitions_added": 1})

@@ -38,9 +38,9 @@ def test_manifests_are_read_loosely():
 
 def test_the_runs_of_a_pipeline_run_are_fixed_at_first_ask_and_marked_published_once(ctx):
     land(ctx.storage, run_id="i1", ingest_date="2024-03-08", bodies={"IBM": csv_body([("2024-03-08", 1, 2, 0.5, 1, 9)])})
-    chosen = ingest_queue.runs_for(ctx.storage, ctx.run_id)
+    chosen = ingest_queue.choose_ingest_runs(ctx.storage, ctx.run_id)
     land(ctx.storage, run_id="i2", ingest_date="2024-03-08", bodies={"IBM": csv_body([("2024-03-08", 1, 2, 0.5, 1, 9)])})
-    assert [r.run_id for r in ingest_queue.runs_for(ctx.storage, ctx.run_id)] == [r.run_id for r in chosen] == ["i1"]
+    assert [r.run_id for r in ingest_queue.choose_ingest_runs(ctx.storage, ctx.run_id)] == [r.run_id for r in chosen] == ["i1"]
     assert ingest_queue.mark_published(ctx.storage, chosen, by_run_id=ctx.run_id) == 1
     assert ingest_queue.mark_published(ctx.storage, chosen, by_run_id=ctx.run_id) == 0
     assert [r.run_id for r in ingest_queue.pending_ingest_runs(ctx.storage)] == ["i2"]
