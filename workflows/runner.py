@@ -16,7 +16,7 @@ from glue_jobs.lake.errors import NothingFetched
 from glue_jobs.lake.lock import Holder, LakeLock
 from glue_jobs.lake.run_log import RunLog
 from glue_jobs.ports.storage import NotFound
-from glue_jobs.runtime import open_runtime
+from glue_jobs.runtime import Runtime, open_runtime
 from workflows import graph
 from workflows.settings import Settings
 
@@ -37,10 +37,16 @@ class RunOutcome:
     totals: dict = field(default_factory=dict)
 
 
+def open_lake(settings: Settings, *, create: bool = False) -> Runtime:
+    """The runtime of the settings' lake: every command opens its lake here, so that an s3://
+    lake gets S3, Glue and Athena (with the settings' workgroup and topic) everywhere."""
+    return open_runtime(settings.lake, create=create, workgroup=settings.workgroup, topic_arn=settings.topic_arn)
+
+
 def build_context(settings: Settings, run_id: str) -> RunContext:
     from ingestion.sources import build_planner
 
-    runtime = open_runtime(settings.lake, create=True)
+    runtime = open_lake(settings, create=True)
     # The limits the planner will really apply (flags, env, or the source's defaults), so the
     # run log and the ledger's quota panel show the allowance in force.
     planner = build_planner(settings.source, calls_per_minute=settings.calls_per_minute,

@@ -34,6 +34,10 @@ class Settings:
     # Audit thresholds by their rule-book setting names (sql/wap/audit/daily_prices.yml), from
     # TICKERLAKE_AUDIT_* variables: TICKERLAKE_AUDIT_MAX_QUARANTINE_SHARE=0.1 -> audit_max_quarantine_share.
     audit: dict[str, str] = field(default_factory=dict)
+    # An s3:// lake's Athena workgroup (--workgroup or TICKERLAKE_WORKGROUP) and SNS topic for
+    # alerts (TICKERLAKE_TOPIC_ARN); a directory lake ignores both.
+    workgroup: str | None = None
+    topic_arn: str | None = None
 
 
 def parse_date(value: str, flag: str) -> dt.date:
@@ -95,6 +99,8 @@ def build_settings(
     faults: str | None = None,
     seed: int | None = None,
     datatype: str | None = None,
+    workgroup: str | None = None,
+    topic_arn: str | None = None,
     env: dict[str, str] | None = None,
 ) -> Settings:
     """Flags win over TICKERLAKE_* environment variables, which win over defaults."""
@@ -159,6 +165,8 @@ def build_settings(
         seed=seed if seed is not None else _whole(env.get("TICKERLAKE_SEED") or "0", "TICKERLAKE_SEED"),
         datatype=datatype,
         audit=audit,
+        workgroup=workgroup or env.get("TICKERLAKE_WORKGROUP") or None,
+        topic_arn=topic_arn or env.get("TICKERLAKE_TOPIC_ARN") or None,
     )
 
 

@@ -60,3 +60,11 @@ def test_symbols_file_with_comments_and_a_bad_line_named(tmp_path):
 
 def test_parse_symbols_deduplicates_and_uppercases():
     assert parse_symbols("ibm IBM,aapl", "--symbols") == ["IBM", "AAPL"]
+
+
+def test_workgroup_and_topic_come_from_flags_or_the_environment():
+    env = {"TICKERLAKE_WORKGROUP": "from-env", "TICKERLAKE_TOPIC_ARN": "arn:aws:sns:us-east-1:1:t"}
+    assert build_settings(env=env).workgroup == "from-env"
+    assert build_settings(workgroup="from-flag", env=env).workgroup == "from-flag"
+    assert build_settings(env=env).topic_arn == "arn:aws:sns:us-east-1:1:t"
+    assert (build_settings(env={}).workgroup, build_settings(env={}).topic_arn) == (None, None)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -11,10 +12,11 @@ import pyarrow as pa
 from glue_jobs.lake import layout
 from glue_jobs.lake.errors import ConfigError
 from glue_jobs.ports.engine import QueryError
-from glue_jobs.runtime import Runtime, open_runtime
+from glue_jobs.runtime import NoEngine, Runtime, lake_kind
 from workflows import graph
 from workflows.cli import output
-from workflows.runner import RunOutcome, run_stages
+from workflows.runner import RunOutcome, open_lake, run_stages
+from workflows.settings import Settings
 
 
 def _say(line: str) -> None:
@@ -22,10 +24,11 @@ def _say(line: str) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    _require_sql(args.settings)
     outcome = run_stages(args.settings)
     page = None
     if not args.no_dashboard:
-        page = _render_dashboard(args.settings.lake, None, None)
+        page = _render_dashboard(args.settings, None, None)
     _print_summary(args, outcome, page)
     return 0
 
@@ -35,7 +38,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     counts = outcome.stages.get("ingest", {})
     print(f"ingested run {outcome.run_id}: {counts.get('symbols_fetched', 0)} symbols fetched, "
           f"{counts.get('raw_rows', 0)} raw rows; manifest {counts.get('manifest_key', '?')}")
-    print("next: tickerlake crawl && tickerlake wap   (or tickerlake run for everything)")
+    flags = _lake_flags(args.settings)
+    print(f"next: tickerlake crawl{flags} && tickerlake wap{flags}   (or tickerlake run{flags} for everything)")
     return 0
 
 
@@ -45,11 +49,11 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     return 0
 
 
-def _uncrawled_bodies(lake: str) -> list[str]:
+def _uncrawled_bodies(settings: Settings) -> list[str]:
     """Raw bodies of pending ingest runs that the catalog does not list yet."""
     from glue_jobs.lake.ingest_queue import pending_ingest_runs, raw_partitions_of
 
-    runtime = open_runtime(lake)
+    runtime = open_lake(settings)
     storage, catalog = runtime.storage, runtime.catalog
     runs = pending_ingest_runs(storage)
     registered = set()
@@ -63,8 +67,9 @@ def _uncrawled_bodies(lake: str) -> list[str]:
 
 
 def cmd_wap(args: argparse.Namespace) -> int:
-    _require_lake(args.settings.lake)
-    missing = _uncrawled_bodies(args.settings.lake)
+    _require_lake(args.settings)
+    _require_sql(args.settings)
+    missing = _uncrawled_bodies(args.settings)
     if missing:
         raise ConfigError(
             f"{len(missing)} raw bod{'y' if len(missing) == 1 else 'ies'} waiting to be published "
@@ -86,7 +91,7 @@ def _read_sql_arg(text: str) -> str:
 
 
 def cmd_query(args: argparse.Namespace) -> int:
-    runtime = open_runtime(args.settings.lake)
+    runtime = open_lake(args.settings)
     catalog, engine = runtime.catalog, runtime.engine
     try:
         table = engine.query(_render_params(_read_sql_arg(args.sql), args.param))
@@ -127,7 +132,7 @@ def _view_names() -> list[str]:
 def cmd_runs(args: argparse.Namespace) -> int:
     from glue_jobs.lake.run_log import list_runs
 
-    rows = list_runs(open_runtime(args.settings.lake).storage, limit=args.limit)
+    rows = list_runs(open_lake(args.settings).storage, limit=args.limit)
     if not rows:
         print(f"no runs yet in {args.settings.lake}: try `tickerlake run`")
         return 0
@@ -136,19 +141,20 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
-    _require_lake(args.settings.lake)
+    _require_lake(args.settings)
+    _require_sql(args.settings)
     symbols = args.symbols.split(",") if args.symbols else None
     if args.check:
         from workflows.dashboards import check_panels
 
-        problems = check_panels(open_runtime(args.settings.lake).engine)
+        problems = check_panels(open_lake(args.settings).engine)
         for problem in problems:
             print(f"FAIL {problem}", file=sys.stderr)
         if problems:
             return 1
         print("every panel query ran and returned rows")
         return 0
-    page = _render_dashboard(args.settings.lake, args.out, symbols,
+    page = _render_dashboard(args.settings, args.out, symbols,
                              as_of=args.settings.as_of if args.date else None, sessions=args.sessions)
     print(f"dashboard: {page}")
     return 0
@@ -166,19 +172,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _render_dashboard(lake: str, out: str | None, symbols: list[str] | None, *, as_of=None,
+def _render_dashboard(settings: Settings, out: str | None, symbols: list[str] | None, *, as_of=None,
                       sessions: int | None = None) -> Path | None:
     try:
         from workflows.dashboards import render_dashboard
     except ImportError:
         return None
-    runtime = open_runtime(lake)
+    runtime = open_lake(settings)
     target = Path(out) if out else _dashboard_path(runtime)
     return render_dashboard(runtime.engine, target, symbols=symbols, as_of=as_of, sessions=sessions)
 
 
-def _require_lake(lake: str) -> None:
-    open_runtime(lake)  # a missing local lake, or a scheme no runtime serves, is a usage error
+def _require_lake(settings: Settings) -> None:
+    open_lake(settings)  # a missing local lake, or a scheme no runtime serves, is a usage error
 
 
 def _dashboard_path(runtime: Runtime) -> Path:
@@ -186,11 +192,11 @@ def _dashboard_path(runtime: Runtime) -> Path:
     files, not objects)."""
     if runtime.kind == "local":
         return Path(runtime.storage.uri("dashboard/index.html"))
-    return Path("dashboard") / "index.html"
+    return (Path("dashboard") / "index.html").resolve()
 
 
 def _print_summary(args: argparse.Namespace, outcome: RunOutcome, page: Path | None) -> None:
-    lake = open_runtime(args.settings.lake).storage
+    lake = open_lake(args.settings).storage
     totals = outcome.totals or {}
     publish = outcome.stages.get("publish", {})
     lines = [
@@ -209,7 +215,7 @@ def _print_summary(args: argparse.Namespace, outcome: RunOutcome, page: Path | N
     ]
     if page:
         lines.append(f"  dashboard: {page}")
-    lake_flag = "" if args.settings.lake == "lake" else f" --lake {args.settings.lake}"
+    lake_flag = _lake_flags(args.settings)
     lines += [
         "  try:",
         f"    .venv/bin/tickerlake query{lake_flag} \"select symbol, max(trade_date) as newest, count(*) as bars "
@@ -217,6 +223,25 @@ def _print_summary(args: argparse.Namespace, outcome: RunOutcome, page: Path | N
         f"    .venv/bin/tickerlake runs{lake_flag}",
     ]
     print("\n".join(lines))
+
+
+def _lake_flags(settings: Settings) -> str:
+    """The flags that point a hinted command at this lake: --lake unless it is the default,
+    and on an s3:// lake its Athena workgroup (without it a query there stops with exit 2)."""
+    flags = "" if settings.lake == "lake" else f" --lake {shlex.quote(settings.lake)}"
+    if settings.lake.startswith("s3://") and settings.workgroup:
+        flags += f" --workgroup {shlex.quote(settings.workgroup)}"
+    return flags
+
+
+def _require_sql(settings: Settings) -> None:
+    """Stop a command that will run SQL before it touches the lake when its engine cannot:
+    an s3:// lake opened without a workgroup (exit 2, naming --workgroup/TICKERLAKE_WORKGROUP)."""
+    if lake_kind(settings.lake) != "aws":
+        return  # a directory lake always has DuckDB (and `run` creates a missing one)
+    engine = open_lake(settings).engine
+    if isinstance(engine, NoEngine):
+        engine.execute("")  # raises the ConfigError that names the missing setting
 
 
 # janitor, rollback, set-aside, requeue: the operator's commands live in their own module

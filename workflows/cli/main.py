@@ -24,6 +24,9 @@ class _Parser(argparse.ArgumentParser):
 
 def _shared(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lake", help="lake directory or s3://bucket/prefix (default ./lake or TICKERLAKE_LAKE)")
+    p.add_argument("--workgroup", metavar="NAME",
+                   help="Athena workgroup for SQL on an s3:// lake (default TICKERLAKE_WORKGROUP; "
+                        "the stack output AthenaWorkGroupName)")
     p.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
 
 
@@ -134,6 +137,7 @@ def _settings(args: argparse.Namespace) -> Settings:
         calls_per_day=getattr(args, "calls_per_day", None),
         faults=getattr(args, "faults", None),
         seed=getattr(args, "seed", None),
+        workgroup=getattr(args, "workgroup", None),
     )
 
 

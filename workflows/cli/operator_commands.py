@@ -7,7 +7,7 @@ import datetime as dt
 import os
 
 from glue_jobs.lake.errors import ConfigError
-from glue_jobs.runtime import open_runtime
+from workflows.runner import open_lake
 
 
 def _retention(args: argparse.Namespace) -> dt.timedelta:
@@ -29,7 +29,7 @@ def _retention(args: argparse.Namespace) -> dt.timedelta:
 
 def cmd_janitor(args: argparse.Namespace) -> int:
     from glue_jobs.ops import janitor
-    runtime = open_runtime(args.settings.lake)
+    runtime = open_lake(args.settings)
     storage, catalog = runtime.storage, runtime.catalog
     report = janitor.run(storage, catalog, dry_run=args.dry_run, retention=_retention(args))
     print("\n".join(report["lines"]))
@@ -51,7 +51,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 def cmd_set_aside(args: argparse.Namespace) -> int:
     from glue_jobs.ops import set_aside
-    storage = open_runtime(args.settings.lake).storage
+    storage = open_lake(args.settings).storage
     marker = set_aside.set_aside(storage, args.ingest_run, args.reason)
     print(f"ingest run {args.ingest_run} (ingest date {marker['ingest_date']}) is set aside: its bodies stay "
           f"in raw, no WAP processes it. Reason recorded at {storage.uri(marker['marker_key'])}")
@@ -62,7 +62,7 @@ def cmd_set_aside(args: argparse.Namespace) -> int:
 
 def cmd_requeue(args: argparse.Namespace) -> int:
     from glue_jobs.ops import set_aside
-    storage = open_runtime(args.settings.lake).storage
+    storage = open_lake(args.settings).storage
     result = set_aside.requeue(storage, args.ingest_run)
     if result["removed"]:
         print(f"ingest run {args.ingest_run} is pending again (removed {', '.join(result['removed'])}); "
@@ -75,4 +75,4 @@ def cmd_requeue(args: argparse.Namespace) -> int:
 def _admin_context(settings):
     """A RunContext for an operator command on the lake's own runtime (on s3 without a
     workgroup, the ledger row is left to the next pipeline run)."""
-    return open_runtime(settings.lake).context(as_of=settings.as_of)
+    return open_lake(settings).context(as_of=settings.as_of)
