@@ -22,7 +22,7 @@ from glue_jobs.ports.storage import Storage, put_json
 from ingestion.alphavantage import constants
 from ingestion.alphavantage.parse import csv_summary, forming_date_at, parse_json, render_csv
 from ingestion.alphavantage.redact import redact_bytes
-from ingestion.sources import FetchResult
+from ingestion.source_api import FetchResult
 
 log = logging.getLogger(__name__)
 

@@ -25,11 +25,11 @@ from typing import Callable
 
 from glue_jobs.lake import failpoints
 from glue_jobs.ports.storage import Storage
-from ingestion.alphavantage import classify as kinds
+from ingestion import source_api as kinds
 from ingestion.alphavantage import constants
 from ingestion.landing import Landing, SymbolRecord
 from ingestion.rate_limit import QuotaSpent, RatePlanner
-from ingestion.sources import FetchResult, Source
+from ingestion.source_api import FetchResult, Source
 from ingestion.state import load_state, merge_state, plan_symbols, save_state
 
 log = logging.getLogger(__name__)

@@ -5,56 +5,17 @@
 """
 from __future__ import annotations
 
-import datetime as dt
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Callable
 
 from glue_jobs.lake.errors import ConfigError
 from ingestion.alphavantage import constants
-from ingestion.alphavantage.classify import Classification
 from ingestion.rate_limit import RatePlanner
+from ingestion.source_api import Source
 
 SOURCES = ("alphavantage", "synthetic")
-
-Pace = Callable[[], None]
-
-
-@dataclass(frozen=True)
-class FetchResult:
-    """One response as received (body byte-exact, except a key echoed in it is masked)."""
-
-    symbol: str
-    body: bytes
-    content_type: str
-    status: int
-    classification: Classification
-    fetched_at: dt.datetime  # UTC
-    datatype: str = constants.DATATYPE_CSV  # what was asked for
-    attempts: int = 1  # HTTP attempts this result took (transport retries included)
-    url: str = ""  # apikey masked
-    redacted: bool = False  # the body held the key and was masked before anyone saw it
-    earlier: tuple = field(default=())  # FetchResults of 5xx answers retried inside this fetch
-
-    @property
-    def kind(self) -> str:
-        return self.classification.kind
-
-
-class Source(Protocol):
-    name: str
-
-    def fetch(
-        self, symbol: str, *, as_of: dt.date, start: dt.date | None = None, pace: Pace | None = None
-    ) -> FetchResult:
-        """One symbol's daily series: the last 100 sessions up to as_of, or everything from start.
-
-        `pace` is called before every outgoing request (the rate planner's gate); it may raise
-        QuotaSpent, which the caller handles.
-        """
-
 
 def build_source(
     name: str,

@@ -9,27 +9,24 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from ingestion.alphavantage import constants
 from ingestion.alphavantage.redact import redact_text
-
-DATA = "data"
-RATE_LIMIT = "rate_limit"  # per-minute or burst throttle: wait, then retry the same call
-DAILY_CAP = "daily_cap"  # quota of the day spent: stop the run, carry the rest
-PREMIUM = "premium"  # a premium-only parameter or endpoint (outputsize=full)
-INVALID_SYMBOL = "invalid_symbol"
-BAD_KEY = "bad_key"  # invalid, missing or demo key
-HTML = "html"  # an HTML page or anything neither JSON nor CSV
-TRUNCATED = "truncated"  # JSON that does not parse, CSV cut mid-row
-EMPTY_SERIES = "empty_series"  # the data key is there but holds no bar
-SERVER_ERROR = "server_error"  # 5xx, or no response at all
-UNEXPECTED = "unexpected"  # JSON/CSV that is neither a series nor a known message
-
-KINDS = (
-    DATA, RATE_LIMIT, DAILY_CAP, PREMIUM, INVALID_SYMBOL, BAD_KEY,
-    HTML, TRUNCATED, EMPTY_SERIES, SERVER_ERROR, UNEXPECTED,
+from ingestion.source_api import (  # the kinds every source's bodies are sorted into
+    BAD_KEY,
+    DAILY_CAP,
+    DATA,
+    EMPTY_SERIES,
+    HTML,
+    INVALID_SYMBOL,
+    PREMIUM,
+    RATE_LIMIT,
+    SERVER_ERROR,
+    TRUNCATED,
+    UNEXPECTED,
+    Classification,
 )
+
 _RETRYABLE = frozenset({RATE_LIMIT, HTML, TRUNCATED, SERVER_ERROR})
 
 # Checked in this order; the first match wins. The daily-cap sentence names the key and the
@@ -40,18 +37,6 @@ _PREMIUM = re.compile(r"premium (feature|endpoint|function|parameter|only)|is a 
 _DAILY_WEAK = re.compile(r"per day|daily", re.I)
 _BAD_KEY = re.compile(r"api ?key|demo", re.I)
 _PER_MINUTE = re.compile(r"per minute|call frequency", re.I)
-
-
-@dataclass(frozen=True)
-class Classification:
-    kind: str
-    retryable: bool
-    message: str = ""  # redacted; for problems and reason files
-    detail: str = ""  # which message key / throttle / format, for people reading a reason file
-
-    @property
-    def is_data(self) -> bool:
-        return self.kind == DATA
 
 
 def _make(kind: str, message: str, detail: str = "", secrets: Iterable[object] = ()) -> Classification:

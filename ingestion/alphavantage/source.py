@@ -9,10 +9,10 @@ from typing import Any, Callable
 
 from ingestion.alphavantage import constants
 from ingestion.alphavantage.api_key import ApiKey, resolve_api_key
-from ingestion.alphavantage.classify import SERVER_ERROR, Classification, classify
+from ingestion.alphavantage.classify import classify
 from ingestion.alphavantage.client import AlphaVantageClient, FetchError, Response
 from ingestion.alphavantage.redact import contains_secret, redact_bytes
-from ingestion.sources import FetchResult, Pace
+from ingestion.source_api import SERVER_ERROR, Classification, FetchResult, Pace
 
 log = logging.getLogger(__name__)
 

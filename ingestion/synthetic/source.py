@@ -18,9 +18,8 @@ import numpy as np
 
 from glue_jobs.lake.trading_calendar import sessions_between
 from ingestion.alphavantage import constants
-from ingestion.alphavantage.classify import DATA, EMPTY_SERIES, Classification
 from ingestion.alphavantage.parse import Bar, render_csv
-from ingestion.sources import FetchResult, Pace
+from ingestion.source_api import DATA, EMPTY_SERIES, Classification, FetchResult, Pace
 from ingestion.synthetic.faults import apply_faults, faults_for, parse_fault_spec
 
 EPOCH = dt.date(1999, 11, 1)  # first session of every synthetic series

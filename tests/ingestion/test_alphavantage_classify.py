@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from ingestion.alphavantage.classify import KINDS, classify
+from ingestion.alphavantage.classify import classify
+from ingestion.source_api import KINDS
 from tests.support.recorded import recorded
 
 FIXTURE_KEY = "FIXTUREKEY0123456"

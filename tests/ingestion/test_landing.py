@@ -8,7 +8,7 @@ from glue_jobs.lake import layout
 from ingestion.alphavantage.classify import classify
 from ingestion.alphavantage.parse import parse_csv, parse_json
 from ingestion.landing import Landing, SymbolRecord
-from ingestion.sources import FetchResult
+from ingestion.source_api import FetchResult
 from tests.support.recorded import recorded
 
 AS_OF = dt.date(2026, 11, 20)
