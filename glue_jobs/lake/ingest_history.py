@@ -8,10 +8,9 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
-from glue_jobs.lake import ingest_queue
-from glue_jobs.ports.storage import NotFound, Storage, put_json
-from glue_jobs.lake import layout
+from glue_jobs.lake import ingest_queue, layout
 from glue_jobs.lake.errors import ConfigError
+from glue_jobs.ports.storage import NotFound, Storage, put_json
 
 HISTORY_PREFIX = "maintenance/ingest_runs/"
 

@@ -13,8 +13,8 @@ import json
 import logging
 from dataclasses import dataclass, field
 
-from glue_jobs.ports.storage import AlreadyExists, NotFound, Storage, put_json
 from glue_jobs.lake import layout
+from glue_jobs.ports.storage import AlreadyExists, NotFound, Storage, put_json
 
 log = logging.getLogger(__name__)
 

@@ -14,9 +14,9 @@ import os
 import socket
 from dataclasses import dataclass
 
-from glue_jobs.ports.storage import AlreadyExists, NotFound, Storage
-from glue_jobs.lake.layout import LOCK_KEY
 from glue_jobs.lake.errors import LockHeld
+from glue_jobs.lake.layout import LOCK_KEY
+from glue_jobs.ports.storage import AlreadyExists, NotFound, Storage
 
 DEFAULT_TTL = dt.timedelta(hours=6)
 # A takeover takes milliseconds; a marker older than this belongs to a contender that died.

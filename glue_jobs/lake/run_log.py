@@ -16,11 +16,11 @@ import datetime as dt
 import json
 import logging
 import time
-from typing import Any, Callable
+from typing import Any
 
-from glue_jobs.ports.storage import NotFound, Storage
 from glue_jobs.lake import failpoints, layout
 from glue_jobs.lake.errors import AuditBlocked
+from glue_jobs.ports.storage import NotFound, Storage
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ year. Quarantined rows whose date did not parse file under the year they were in
 """
 from __future__ import annotations
 
-from glue_jobs.ports.catalog import Column, TableDef
 from glue_jobs.lake import layout
+from glue_jobs.ports.catalog import Column, TableDef
 
 DB = layout.DATABASE
 

@@ -2,8 +2,8 @@
 last stage (the runner records it again once the run log is finished)."""
 from __future__ import annotations
 
-from glue_jobs.lake.ledger.record import record_run
 from glue_jobs.lake.context import RunContext
+from glue_jobs.lake.ledger.record import record_run
 
 
 def run(ctx: RunContext) -> dict:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from glue_jobs.lake import failpoints, layout
 from glue_jobs.lake.ledger.rows import (
     RUN_MONTH,
     audit_results_table,
@@ -16,7 +17,6 @@ from glue_jobs.lake.ledger.rows import (
     run_month,
     run_row,
 )
-from glue_jobs.lake import failpoints, layout
 from glue_jobs.ports.catalog import Column, TableDef
 
 

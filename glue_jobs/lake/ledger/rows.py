@@ -10,8 +10,8 @@ import math
 from typing import Any
 
 from glue_jobs.lake import layout
-from glue_jobs.ports.catalog import Column, TableDef
 from glue_jobs.lake.stage_names import STAGE_NAMES
+from glue_jobs.ports.catalog import Column, TableDef
 
 PIPELINE_RUNS_TABLE = "pipeline_runs"
 AUDIT_RESULTS_TABLE = "audit_results"

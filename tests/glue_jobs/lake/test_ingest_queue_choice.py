@@ -6,8 +6,8 @@ import json
 import pytest
 
 from glue_jobs.lake import ingest_queue
-from glue_jobs.ports.storage import NotFound
 from glue_jobs.lake.run_log import RunLog
+from glue_jobs.ports.storage import NotFound
 from tests.support.wap_fixtures import csv_body, land
 
 BODY = csv_body([("2024-03-08", 1, 2, 0.5, 1, 9)])

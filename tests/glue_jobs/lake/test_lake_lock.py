@@ -7,9 +7,9 @@ import sys
 import pytest
 
 from glue_jobs.adapters.local.storage import LocalStorage
+from glue_jobs.lake.errors import LockHeld
 from glue_jobs.lake.layout import LOCK_KEY
 from glue_jobs.lake.lock import Holder, LakeLock, is_stale
-from glue_jobs.lake.errors import LockHeld
 
 NOW = dt.datetime(2026, 11, 20, 22, 0, tzinfo=dt.timezone.utc)
 

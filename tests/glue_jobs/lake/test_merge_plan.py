@@ -3,8 +3,7 @@ import datetime as dt
 import pyarrow as pa
 import pytest
 
-from glue_jobs.lake import merge_plan
-from glue_jobs.lake import layout
+from glue_jobs.lake import layout, merge_plan
 
 
 def test_each_touched_partition_gets_a_fresh_version_location_and_keeps_its_current_one():

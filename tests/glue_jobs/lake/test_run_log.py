@@ -2,9 +2,8 @@ import json
 
 import pytest
 
-from glue_jobs.lake import run_log
 from glue_jobs.adapters.local.storage import LocalStorage
-from glue_jobs.lake import layout
+from glue_jobs.lake import layout, run_log
 from glue_jobs.lake.errors import AuditBlocked
 from glue_jobs.lake.run_log import RunLog
 
