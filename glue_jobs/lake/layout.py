@@ -24,8 +24,8 @@ never moved or rewritten, so keys written before and after the column was rename
 The catalogs register a partition's values by position, not by the path's names: Glue's
 Values list follows the table's PartitionKeys, and its crawler (AddOrUpdateBehavior
 InheritFromTable) registers a new raw folder under the table's keys; the local crawl
-(glue_jobs/wap/crawl.py) does the same, and the local engine reads a partition's values from
-its location's segments by position (RAW_PARTITION_SEGMENTS for the raw table).
+(glue_jobs/wap/crawl.py) does the same with RAW_PARTITION_SEGMENTS, and the local engine reads
+a partition's values from its location's hive segments by position, whatever they are called.
 """
 from __future__ import annotations
 
