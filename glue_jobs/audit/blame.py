@@ -62,7 +62,7 @@ def _offending(ctx, runs: list[ingest_queue.IngestRun], failed: list[dict]) -> d
     if ctx.catalog.get_table(layout.DATABASE, layout.RAW_TABLE) is not None:
         for p in ctx.catalog.list_partitions(layout.DATABASE, layout.RAW_TABLE,
                                              where=ingest_queue.raw_partitions_of(runs)):
-            run_id = p.values.get("run_id")
+            run_id = p.values.get("ingest_run_id")
             if p.columns is not None:
                 drifted[run_id] = drifted.get(run_id, 0) + 1
     quarantined: dict[str, int] = {}
@@ -74,6 +74,6 @@ def _offending(ctx, runs: list[ingest_queue.IngestRun], failed: list[dict]) -> d
     if runs:
         counts = ctx.engine.query(sql_files.render("wap/audit/raw_counts.sql", ingest_queue.raw_sql_params(runs)))
         for row in counts.to_pylist():
-            read[row["run_id"]] = read.get(row["run_id"], 0) + int(row["raw_rows"])
+            read[row["ingest_run_id"]] = read.get(row["ingest_run_id"], 0) + int(row["raw_rows"])
     rows = {r.run_id: (read.get(r.run_id, 0), r.expected_rows) for r in runs}
     return offenders(failed, drifted_runs=drifted, quarantined_by_run=quarantined, rows_by_run=rows)

@@ -129,7 +129,7 @@ def _row_groups(storage, keys: list[str]) -> list[tuple[int, int, int]]:
 # Provenance only the quarantine needs: read for the chunks that have failing rows.
 _WIDE_COLUMNS = ("raw_line", "source_file")
 # Repeated text, read dictionary-encoded (pandas categories: no Python string per row).
-_REPEATED_TEXT = ["symbol", "run_id", "ingest_date", "parse_error"]
+_REPEATED_TEXT = ["symbol", "ingest_run_id", "ingest_date", "parse_error"]
 
 
 def _read_chunk(storage, keys: list[str], chunk: list[tuple[int, int]], *, narrow: bool = False) -> pa.Table:
@@ -160,7 +160,7 @@ def _quarantine_table(chunk: pa.Table, labels: dict[int, tuple[str, str]], run_i
         "close": rows.column("close"),
         "volume": rows.column("volume"),
         "fetched_at": rows.column("fetched_at"),
-        "ingest_run_id": rows.column("run_id"),
+        "ingest_run_id": rows.column("ingest_run_id"),
         "ingest_date": rows.column("ingest_date"),
         "source_file": rows.column("source_file"),
         "raw_line": rows.column("raw_line"),

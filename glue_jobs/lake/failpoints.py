@@ -28,6 +28,8 @@ Points (detail in brackets; a name with <stage> exists for every stage of workfl
     publish.between_partitions     one partition handled, the next not yet written   [table/partition]
     publish.before_switch          every partition written, the catalog not switched [table]
     publish.between_tables         daily_prices switched, the quarantine not yet     [run id]
+    migrate.after_data_write       a migrated partition written to its fresh location [table/partition]
+    migrate.before_switch          every partition migrated, the catalog not switched [table]
     catalog.before_write           a catalog change about to be written              [db.table]
     catalog.after_write            a catalog change written, not yet returned        [db.table]
     storage.before_replace         a local object's bytes in its temporary file,

@@ -166,7 +166,7 @@ def pending_ingest_runs(storage: Storage) -> list[IngestRun]:
 def raw_partitions_of(runs: list[IngestRun]) -> dict[str, set[str]]:
     """Pure: the raw table's partition values these runs landed under (a catalog `where`),
     so a stage asks for its own partitions, not every body ever crawled."""
-    return {"ingest_date": {r.ingest_date for r in runs}, "run_id": {r.run_id for r in runs}}
+    return {"ingest_date": {r.ingest_date for r in runs}, "ingest_run_id": {r.run_id for r in runs}}
 
 
 def raw_sql_params(runs: list[IngestRun]) -> dict[str, list[str]]:

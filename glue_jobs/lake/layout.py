@@ -13,6 +13,19 @@
     alerts/alerts.jsonl                                     alerts sent (local notifier)
     locks/pipeline.lock                                     one writer at a time
     maintenance/janitor/<run_id>.json                       what a janitor run deleted
+
+`run_id` in a key is the run that wrote it: the ingest run under raw/, rejected/ and
+manifests/, the pipeline run under tmp/, warehouse/ versions and runs/. The columns say which:
+the ingest run is `ingest_run_id` in every table (stocks.daily_prices, the temp tables, and the
+raw table's third partition key), the pipeline run `run_id`.
+
+Raw objects keep their `run_id=R` segment: they are the immutable record of what was received,
+never moved or rewritten, so keys written before and after the column was renamed look alike.
+The catalogs register a partition's values by position, not by the path's names: Glue's
+Values list follows the table's PartitionKeys, and its crawler (AddOrUpdateBehavior
+InheritFromTable) registers a new raw folder under the table's keys; the local crawl
+(glue_jobs/wap/crawl.py) does the same with RAW_PARTITION_SEGMENTS, and the local engine reads
+a partition's values from its location's hive segments by position, whatever they are called.
 """
 from __future__ import annotations
 
@@ -42,6 +55,10 @@ QUARANTINE_TABLE = "daily_prices_quarantine"
 TEMP_QUARANTINE_TABLE = "tmp_daily_prices_quarantine"
 TEMP_FETCHES_TABLE = "tmp_ingest_fetches"
 TEMP_TABLE_PREFIX = "tmp_"  # every table named so is dropped by drop_temp
+
+# The hive segments of a raw key, in order: the values of the raw table's partition keys
+# (ingest_date, symbol, ingest_run_id) by position.
+RAW_PARTITION_SEGMENTS = ("ingest_date", "symbol", "run_id")
 
 
 def raw_key(ingest_date: str, symbol: str, run_id: str, ext: str = "csv") -> str:

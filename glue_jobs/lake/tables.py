@@ -28,8 +28,9 @@ PRICE_COLUMNS = [
     Column("close", "double"),
     Column("volume", "bigint"),
     Column("fetched_at", "timestamp"),
-    # the ingest run whose raw body holds the row (with fetched_at: the row's provenance)
-    Column("run_id", "string"),
+    # the ingest run whose raw body holds the row (with fetched_at: the row's provenance); the
+    # pipeline run is run_id everywhere (stocks.pipeline_runs, the quarantine's run_id)
+    Column("ingest_run_id", "string"),
 ]
 
 QUARANTINE_COLUMNS = [
@@ -62,7 +63,7 @@ TEMP_COLUMNS = [
     Column("volume", "bigint"),
     Column("fetched_at", "timestamp"),
     Column("forming_date", "date"),
-    Column("run_id", "string"),
+    Column("ingest_run_id", "string"),
     Column("ingest_date", "string"),
     Column("source_file", "string"),
     Column("raw_line", "string"),
@@ -71,7 +72,7 @@ TEMP_COLUMNS = [
 ]
 
 FETCHES_COLUMNS = [
-    Column("run_id", "string"),
+    Column("ingest_run_id", "string"),
     Column("symbol", "string"),
     Column("fetched_at", "string"),  # 'YYYY-MM-DD HH:MM:SS.ffffff', UTC
     Column("forming_date", "string"),  # 'YYYY-MM-DD' or empty
@@ -86,7 +87,10 @@ def raw_daily() -> TableDef:
         location=layout.RAW_PREFIX,
         format="csv",
         columns=[Column(name, "string") for name in (*RAW_HEADER, RAW_EXTRA_FIELD)],
-        partition_keys=[Column("ingest_date", "string"), Column("symbol", "string"), Column("run_id", "string")],
+        # The object keys spell the last one run_id= (raw objects are never rewritten; see
+        # layout.py): catalogs register partition values by position, not by the path's names.
+        partition_keys=[Column("ingest_date", "string"), Column("symbol", "string"),
+                        Column("ingest_run_id", "string")],
         properties={"skip.header.line.count": "1", "classification": "csv"},
     )
 

@@ -21,6 +21,7 @@ from glue_jobs.lake import (
     ingest_history,
     layout,
     merge_plan,
+    migrate,
     parquet,
     tables,
 )
@@ -97,6 +98,16 @@ def _check_targets(ctx: RunContext, result: rollback_plan.RollbackPlan) -> None:
         lines += [f"  - stocks.{a.table} trade_year={a.partition}: {a.to} is empty" for a in gone]
         lines.append("  The janitor removes versions once they are out of the catalog for the retention "
                      "period; nothing was changed. To rebuild from raw instead, requeue the ingest runs "
+                     "(tickerlake requeue --ingest-run ID) and run tickerlake wap.")
+        raise RollbackRefused("\n".join(lines))
+    older = [a for a in result.actions if a.table == layout.PUBLISHED_TABLE and a.to
+             and migrate.written_before_rename(ctx.storage, a.to)]
+    if older:
+        lines = [f"rollback of run {result.run_id} refused: the previous version of {len(older)} partition(s) "
+                 f"was written before the ingest run was named {migrate.NEW}, and stocks.daily_prices now "
+                 f"reads {migrate.NEW}:"]
+        lines += [f"  - stocks.{a.table} trade_year={a.partition}: {a.to}" for a in older]
+        lines.append("  Nothing was changed. To rebuild from raw instead, requeue the ingest runs "
                      "(tickerlake requeue --ingest-run ID) and run tickerlake wap.")
         raise RollbackRefused("\n".join(lines))
 

@@ -1,7 +1,7 @@
 """Crawl: make the raw bodies of the pending ingest runs queryable as `stocks.raw_daily`.
 
 The local stand-in for the Glue crawler: register the table (CSV, every column text,
-partitioned by ingest_date, symbol, run_id) and each new partition, and record a partition's
+partitioned by ingest_date, symbol, ingest_run_id) and each new partition, and record a partition's
 own columns when its header is not the expected one, so the audit's schema rule blocks the
 publish instead of prices being read from the wrong column.
 """
@@ -25,11 +25,14 @@ def parse_header(body: bytes) -> tuple[str, ...]:
 
 
 def partition_for(key: str, header: tuple[str, ...]) -> Partition:
-    """The raw table partition holding the body at `key`."""
+    """The raw table partition holding the body at `key`: the key's values by position under
+    the table's partition keys (the key spells the ingest run `run_id=`, the table names it
+    ingest_run_id), as Glue's crawler registers them."""
     values = layout.parse_hive_key(key)
     location = key.rsplit("/", 1)[0] + "/"
     columns = None if header == tables.RAW_HEADER else [Column(name, "string") for name in header]
-    return Partition({k: values[k] for k in ("ingest_date", "symbol", "run_id")}, location, columns)
+    keys = [c.name for c in tables.raw_daily().partition_keys]
+    return Partition({k: values[seg] for k, seg in zip(keys, layout.RAW_PARTITION_SEGMENTS)}, location, columns)
 
 
 

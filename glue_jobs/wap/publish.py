@@ -14,7 +14,7 @@ import json
 import logging
 from dataclasses import dataclass
 
-from glue_jobs.lake import failpoints, layout, merge_plan, parquet, publish_record, sql_files, tables
+from glue_jobs.lake import failpoints, layout, merge_plan, migrate, parquet, publish_record, sql_files, tables
 from glue_jobs.lake.context import RunContext
 from glue_jobs.lake.errors import PipelineError
 from glue_jobs.ports.catalog import Partition, TableDef
@@ -101,6 +101,7 @@ def _publish(ctx: RunContext, target: Target, years: list[str]) -> dict:
 def run(ctx: RunContext) -> dict:
     """Publish this run's audited and quarantined rows."""
     verdict = audit_verdict(ctx)
+    migrate.refuse_if_pending(ctx, "publish")
     good = {str(k): int(v) for k, v in verdict.get("good_rows_by_year", {}).items() if int(v) > 0}
     held = {str(k): int(v) for k, v in verdict.get("quarantined_rows_by_year", {}).items() if int(v) > 0}
     prices = _publish(ctx, PRICES, sorted(good))

@@ -15,7 +15,7 @@ import dataclasses
 import io
 import logging
 
-from glue_jobs.lake import failpoints, ingest_queue, layout, sql_files, tables
+from glue_jobs.lake import failpoints, ingest_queue, layout, migrate, sql_files, tables
 from glue_jobs.lake.context import RunContext
 from glue_jobs.lake.sql_files import Identifier
 
@@ -52,6 +52,7 @@ def _reset(ctx: RunContext, location: str) -> None:
 
 def run(ctx: RunContext) -> dict:
     """Build stocks.tmp_daily_prices for the ingest runs this pipeline run processes."""
+    migrate.refuse_if_pending(ctx, "write_temp")
     runs = ingest_queue.choose_ingest_runs(ctx.storage, ctx.run_id)
     db = layout.DATABASE
 
@@ -75,7 +76,7 @@ def run(ctx: RunContext) -> dict:
     failpoints.hit("write_temp.after_data_write", staged.location)
     ctx.catalog.create_table(staged, replace=True)
     per_fetch = ctx.engine.query(sql_files.render("wap/write_temp/read_counts.sql")).to_pylist()
-    read = {(r["run_id"], r["symbol"]): int(r["raw_rows"]) for r in per_fetch}
+    read = {(r["ingest_run_id"], r["symbol"]): int(r["raw_rows"]) for r in per_fetch}
     raw_rows = temp_rows = sum(read.values())
     found = ctx.engine.query(sql_files.render("wap/write_temp/duplicates.sql"))
     duplicate_keys = int(found.column("duplicate_keys")[0].as_py())

@@ -119,7 +119,7 @@ def floor(lake: str) -> dict[str, Any]:
     from glue_jobs.runtime import build_local
 
     storage, catalog, engine, _ = build_local(lake)
-    run_ids = sorted({p.values["run_id"] for p in catalog.list_partitions(layout.DATABASE, layout.RAW_TABLE)})
+    run_ids = sorted({p.values["ingest_run_id"] for p in catalog.list_partitions(layout.DATABASE, layout.RAW_TABLE)})
     location = "bench/floor/"
     storage.delete(storage.list_keys(location))
     sql = _bench_sql("raw_as_parquet.sql", {"ingest_run_ids": run_ids})

@@ -259,19 +259,43 @@ class LocalCatalog:
 
     def create_table(self, table: TableDef, *, replace: bool = False) -> None:
         """Create the table; with replace, an existing definition is updated and its partitions
-        stay registered (dropped only if the partition keys themselves changed)."""
+        stay registered. As in Glue, a partition's values belong to the keys by position: keys
+        renamed (as many as before) keep every partition, its values under the new
+        names, in the same one document switch; a different number of keys drops them."""
         doc = self._read(table.database, table.name)
         new: dict = {"format_version": FORMAT_VERSION, "table": table_to_dict(table), "partitions": []}
         if doc is not None:
             if not replace:
                 raise CatalogError(f"{table.qualified} already exists in the local catalog")
             old = table_from_dict(doc["table"])
-            if [c.name for c in old.partition_keys] == [c.name for c in table.partition_keys]:
+            old_keys, new_keys = [c.name for c in old.partition_keys], [c.name for c in table.partition_keys]
+            if old_keys == new_keys:
                 if "shards" in doc:
                     new = {"format_version": SHARDED_FORMAT_VERSION, "table": new["table"], "shards": doc["shards"]}
                 else:
                     new["partitions"] = doc.get("partitions", [])
+            elif len(old_keys) == len(new_keys):
+                self._rename_partition_keys(doc, old, table)
+                return
         self._write(table.database, table.name, new)
+
+    def _rename_partition_keys(self, doc: dict, old: TableDef, table: TableDef) -> None:
+        """Write `table`'s definition with every partition of `old` kept, its values renamed by
+        position: new shards first, then the one document write that switches to them."""
+        renamed = dict(zip([c.name for c in old.partition_keys], [c.name for c in table.partition_keys]))
+        values = sorted(doc["shards"]) if "shards" in doc else [""]
+        changed = {}
+        for value in values:
+            stored = self._stored(table.database, table.name, doc, old, value) if "shards" in doc \
+                else list(doc.get("partitions", []))
+            changed[value] = [{**p, "values": {renamed[k]: v for k, v in p["values"].items()}} for p in stored]
+        new = {k: v for k, v in doc.items() if k != "table"}
+        new["table"] = table_to_dict(table)
+        if not _sharded(table):
+            new["format_version"] = FORMAT_VERSION
+            new.pop("shards", None)
+            changed = {"": [p for ps in changed.values() for p in ps]}
+        self._store(table.database, table.name, new, table, changed)
 
     def drop_table(self, database: str, name: str) -> None:
         """Drop the definition only (the files are the caller's); missing tables are ignored."""

@@ -460,15 +460,16 @@ class DuckDBEngine:
         every_partition = partitions is None
         if partitions is None:
             partitions = self.catalog.list_partitions(self.database, name) if table.partition_keys else []
+        segments = _partition_segments(table, partitions)  # each location spells its partition's values
         files = self._files(table, partitions, every_partition=every_partition)
         variable = f"tickerlake_files_{name}"
         self.con.execute(f"set variable {variable} = ?", [files])
         if not files:
             select = self._empty_select(table)
         elif table.format.lower() == "csv":
-            select = self._csv_select(table, variable, files)
+            select = self._csv_select(table, variable, files, segments)
         elif table.format.lower() == "parquet":
-            select = self._parquet_select(table, variable)
+            select = self._parquet_select(table, variable, segments)
         else:
             raise CatalogError(f"{table.qualified}: the local engine reads csv and parquet, not {table.format!r}")
         self.con.execute(f"create or replace view {self.database}.{_quote_ident(name)} as {select}")
@@ -478,13 +479,6 @@ class DuckDBEngine:
         wanted = self._is_data_file(table)
         if not table.partition_keys:
             return [self.storage.uri(k) for k in self.storage.list_keys(table.location) if wanted(k)]
-        for p in partitions:
-            in_path = layout.parse_hive_key(p.location)
-            if any(in_path.get(k) != str(v) for k, v in p.values.items()):
-                raise CatalogError(
-                    f"{table.qualified}: partition {p.values} sits at {p.location}, whose path does not "
-                    f"spell its values; the local engine reads partition values from hive-style paths"
-                )
         locations = sorted({p.location for p in partitions})
         if len(locations) <= _LIST_WHOLE_TABLE_ABOVE or not all(loc.startswith(table.location) for loc in locations):
             keys = [k for loc in locations for k in self.storage.list_keys(loc) if wanted(k)]
@@ -518,11 +512,11 @@ class DuckDBEngine:
 
         return wanted
 
-    def _columns_sql(self, table: TableDef) -> list[str]:
-        return [f"cast({_quote_ident(c.name)} as {_duck_type(c.type)}) as {_quote_ident(c.name)}"
+    def _columns_sql(self, table: TableDef, segments: dict[str, str]) -> list[str]:
+        return [f"cast({_quote_ident(segments.get(c.name, c.name))} as {_duck_type(c.type)}) as {_quote_ident(c.name)}"
                 for c in [*table.columns, *table.partition_keys]]
 
-    def _csv_select(self, table: TableDef, variable: str, files: list[str]) -> str:
+    def _csv_select(self, table: TableDef, variable: str, files: list[str], segments: dict[str, str]) -> str:
         """Text files read the way Athena's LazySimpleSerDe reads them: a line per row, fields
         split at every comma (quotes are text, not quoting), '' for an empty field, \\N for
         null, null for a missing field, fields past the declared columns dropped, the first
@@ -549,13 +543,13 @@ class DuckDBEngine:
         selects = []
         if big:
             self.con.execute(f"set variable {variable}_big = ?", [big])
-            selects.append(self._read_csv_select(table, f"{variable}_big", skip))
+            selects.append(self._read_csv_select(table, f"{variable}_big", skip, segments))
         if small:
             self.con.execute(f"set variable {variable}_small = ?", [small])
-            selects.append(self._split_text_select(table, f"{variable}_small", skip))
+            selects.append(self._split_text_select(table, f"{variable}_small", skip, segments))
         return " union all ".join(selects)
 
-    def _read_csv_select(self, table: TableDef, variable: str, skip: int) -> str:
+    def _read_csv_select(self, table: TableDef, variable: str, skip: int, segments: dict[str, str]) -> str:
         options = [
             f"columns = {_struct([(c.name, 'VARCHAR') for c in table.columns])}",
             f"skip = {skip}",
@@ -571,18 +565,18 @@ class DuckDBEngine:
             f"hive_partitioning = {str(bool(table.partition_keys)).lower()}",
         ]
         if table.partition_keys:
-            options.append(f"hive_types = {_struct([(c.name, 'VARCHAR') for c in table.partition_keys])}")
-        columns = [f"{_text_as(_quote_ident(c.name), c.type)} as {_quote_ident(c.name)}"
+            options.append(f"hive_types = {_struct([(segments[c.name], 'VARCHAR') for c in table.partition_keys])}")
+        columns = [f"{_text_as(_quote_ident(segments.get(c.name, c.name)), c.type)} as {_quote_ident(c.name)}"
                    for c in [*table.columns, *table.partition_keys]]
         return (f"select {', '.join(columns)}, filename as \"$path\" "
                 f"from read_csv(getvariable('{variable}'), {', '.join(options)})")
 
-    def _split_text_select(self, table: TableDef, variable: str, skip: int) -> str:
+    def _split_text_select(self, table: TableDef, variable: str, skip: int, segments: dict[str, str]) -> str:
         fields = []
         for n, c in enumerate(table.columns, start=1):
             fields.append(f"{_text_as(f'nullif(f[{n}], {_quote_str(HIVE_NULL)})', c.type)} as {_quote_ident(c.name)}")
         for c in table.partition_keys:
-            pattern = _quote_str(f".*/{re.escape(c.name)}=([^/]*)/")  # greedy: the last such folder
+            pattern = _quote_str(f".*/{re.escape(segments[c.name])}=([^/]*)/")  # greedy: the last such folder
             fields.append(f"{_text_as(f'regexp_extract(filename, {pattern}, 1)', c.type)} as {_quote_ident(c.name)}")
         lines = (f"select filename, unnest(string_split(content, chr(10))[{skip + 1}:]) as line "
                  f"from read_text(getvariable('{variable}'))")
@@ -590,14 +584,14 @@ class DuckDBEngine:
         return (f"select {', '.join(fields)}, filename as \"$path\" from ("
                 f"select filename, string_split(line, ',') as f from ({ended}) where line <> '')")
 
-    def _parquet_select(self, table: TableDef, variable: str) -> str:
+    def _parquet_select(self, table: TableDef, variable: str, segments: dict[str, str]) -> str:
         hive = bool(table.partition_keys)
         options = ["filename = true", "union_by_name = true", f"hive_partitioning = {str(hive).lower()}"]
         if hive:
             options.append(
-                f"hive_types = {_struct([(c.name, _duck_type(c.type)) for c in table.partition_keys])}"
+                f"hive_types = {_struct([(segments[c.name], _duck_type(c.type)) for c in table.partition_keys])}"
             )
-        return f"select {', '.join(self._columns_sql(table))} from read_parquet(getvariable('{variable}'), {', '.join(options)})"
+        return f"select {', '.join(self._columns_sql(table, segments))} from read_parquet(getvariable('{variable}'), {', '.join(options)})"
 
     def _empty_select(self, table: TableDef) -> str:
         cols = [f"cast(null as {_duck_type(c.type)}) as {_quote_ident(c.name)}" for c in table.columns]
@@ -607,6 +601,32 @@ class DuckDBEngine:
         return f"select {', '.join(cols)} limit 0"
 
 
+
+
+def _partition_segments(table: TableDef, partitions: list[Partition]) -> dict[str, str]:
+    """Pure: partition key -> the name of the path segment that holds its value. As Glue does,
+    a partition's values are its keys' by position: its location holds them as consecutive
+    hive segments (`ingest_date=D/symbol=S/run_id=R/` for the raw table's ingest_date, symbol,
+    ingest_run_id), whatever those segments are called. Every partition must spell them alike."""
+    keys = [c.name for c in table.partition_keys]
+    found: tuple[str, ...] | None = None
+    for p in partitions:
+        segs = [seg.partition("=")[::2] for seg in p.location.split("/") if "=" in seg]
+        wanted = [str(p.values.get(k)) for k in keys]
+        names = next((tuple(n for n, _ in segs[i:i + len(keys)]) for i in range(len(segs) - len(keys) + 1)
+                      if [v for _, v in segs[i:i + len(keys)]] == wanted), None)
+        if names is None or len(p.values) != len(keys):
+            raise CatalogError(
+                f"{table.qualified}: partition {p.values} sits at {p.location}, whose path does not "
+                f"spell its values; the local engine reads partition values from hive-style paths"
+            )
+        if found is not None and names != found:
+            raise CatalogError(
+                f"{table.qualified}: partition {p.values} at {p.location} names its path segments "
+                f"{'/'.join(names)}, others {'/'.join(found)}; the local engine needs one spelling per table"
+            )
+        found = names
+    return dict(zip(keys, found or keys))
 
 
 def _text_as(expression: str, hive_type: str) -> str:

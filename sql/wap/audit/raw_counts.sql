@@ -6,21 +6,21 @@ with
 
 raw_rows as (
     select
-        run_id,
+        ingest_run_id,
         symbol
     from stocks.raw_daily
     where ingest_date in ({{ingest_dates}})
-        and run_id in ({{ingest_run_ids}})
+        and ingest_run_id in ({{ingest_run_ids}})
 ),
 
 per_fetch as (
     select
-        run_id,
+        ingest_run_id,
         symbol,
         count(*) as raw_rows
     from raw_rows
-    group by run_id, symbol
+    group by ingest_run_id, symbol
 )
 
 select * from per_fetch
-order by run_id, symbol
+order by ingest_run_id, symbol

@@ -18,7 +18,7 @@ current_rows as (
         close,
         volume,
         fetched_at,
-        run_id
+        ingest_run_id
     from stocks.daily_prices
     where trade_year = {{trade_year}}
 ),
@@ -33,7 +33,7 @@ staged_rows as (
         close,
         volume,
         fetched_at,
-        run_id,
+        ingest_run_id,
         raw_line
     from stocks.tmp_daily_prices
     where trade_year = {{trade_year}}
@@ -58,12 +58,12 @@ audited_rows as (
         s.close as close,
         s.volume as volume,
         s.fetched_at as fetched_at,
-        s.run_id as run_id
+        s.ingest_run_id as ingest_run_id
     from staged_rows as s
     where not exists (
         select 1
         from quarantined_rows as q
-        where q.ingest_run_id = s.run_id
+        where q.ingest_run_id = s.ingest_run_id
             and q.symbol = s.symbol
             and q.raw_line = s.raw_line
     )
@@ -118,7 +118,7 @@ ranked as (
         c.*,
         row_number() over (
             partition by c.symbol, c.trade_date
-            order by c.fetched_at desc, c.run_id desc
+            order by c.fetched_at desc, c.ingest_run_id desc
         ) as recency
     from candidates as c
     where exists (
@@ -141,7 +141,7 @@ merged as (
         close,
         volume,
         fetched_at,
-        run_id
+        ingest_run_id
     from ranked
     where recency = 1
 )

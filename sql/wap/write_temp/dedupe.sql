@@ -18,7 +18,7 @@ staged_rows as (
         volume,
         fetched_at,
         forming_date,
-        run_id,
+        ingest_run_id,
         ingest_date,
         source_file,
         raw_line,
@@ -63,7 +63,7 @@ exact_copies as (
     select
         *,
         row_number() over (
-            partition by run_id, symbol, raw_line
+            partition by ingest_run_id, symbol, raw_line
             order by source_file
         ) as copy_number
     from duplicated_rows
@@ -81,7 +81,7 @@ fetch_order as (
         -- dense_rank: every row of the winning fetch ranks 1, disagreeing ones included
         dense_rank() over (
             partition by symbol, date_key
-            order by fetched_at desc, run_id desc
+            order by fetched_at desc, ingest_run_id desc
         ) as fetch_rank
     from distinct_rows
 ),
@@ -99,7 +99,7 @@ kept_rows as (
         volume,
         fetched_at,
         forming_date,
-        run_id,
+        ingest_run_id,
         ingest_date,
         source_file,
         raw_line,
@@ -120,7 +120,7 @@ select
     volume,
     fetched_at,
     forming_date,
-    run_id,
+    ingest_run_id,
     ingest_date,
     source_file,
     raw_line,

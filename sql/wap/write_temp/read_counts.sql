@@ -5,19 +5,19 @@ with
 
 read_rows as (
     select
-        run_id,
+        ingest_run_id,
         symbol
     from stocks.tmp_daily_prices
 ),
 
 per_fetch as (
     select
-        run_id,
+        ingest_run_id,
         symbol,
         count(*) as raw_rows
     from read_rows
-    group by run_id, symbol
+    group by ingest_run_id, symbol
 )
 
 select * from per_fetch
-order by run_id, symbol
+order by ingest_run_id, symbol

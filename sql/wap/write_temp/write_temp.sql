@@ -15,7 +15,7 @@ with
 raw_rows as (
     select
         symbol,
-        run_id,
+        ingest_run_id,
         ingest_date,
         "$path" as source_file,
         "timestamp" as timestamp_text,
@@ -38,7 +38,7 @@ raw_rows as (
         ) as line_text
     from stocks.raw_daily
     where ingest_date in ({{ingest_dates}})
-        and run_id in ({{ingest_run_ids}})
+        and ingest_run_id in ({{ingest_run_ids}})
 ),
 
 checked as (
@@ -59,7 +59,7 @@ checked as (
 cleaned as (
     select
         symbol,
-        run_id,
+        ingest_run_id,
         ingest_date,
         source_file,
         well_formed,
@@ -82,7 +82,7 @@ cleaned as (
 lined as (
     select
         symbol,
-        run_id,
+        ingest_run_id,
         ingest_date,
         source_file,
         well_formed,
@@ -112,7 +112,7 @@ lined as (
 
 fetches as (
     select
-        run_id,
+        ingest_run_id,
         symbol,
         cast(fetched_at as timestamp) as fetched_at,
         cast(nullif(forming_date, '') as date) as forming_date
@@ -122,7 +122,7 @@ fetches as (
 typed as (
     select
         symbol,
-        run_id,
+        ingest_run_id,
         ingest_date,
         source_file,
         raw_timestamp,
@@ -215,7 +215,7 @@ with_fetch as (
         f.forming_date as forming_date
     from explained as e
     left join fetches as f
-        on f.run_id = e.run_id
+        on f.ingest_run_id = e.ingest_run_id
         and f.symbol = e.symbol
 ),
 
@@ -230,7 +230,7 @@ typed_rows as (
         volume,
         fetched_at,
         forming_date,
-        run_id,
+        ingest_run_id,
         ingest_date,
         source_file,
         raw_line,

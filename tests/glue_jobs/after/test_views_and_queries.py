@@ -46,7 +46,7 @@ def engine(tmp_path_factory):
             "close": [float(r[5]) for r in part],
             "volume": pa.array([r[6] for r in part], pa.int64()),
             "fetched_at": pa.array([dt.datetime(2024, 3, 9)] * len(part), pa.timestamp("us")),
-            "run_id": ["i1"] * len(part),
+            "ingest_run_id": ["i1"] * len(part),
         })
         parquet.write_table(storage, location + "part-00000.parquet", table)
         partitions.append(Partition({"trade_year": str(year)}, location))

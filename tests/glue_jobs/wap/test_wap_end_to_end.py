@@ -75,7 +75,7 @@ def test_a_later_correction_replaces_the_bar_and_only_its_partition(make_ctx):
     results = run_wap(second)
     assert results["publish"]["partitions_written"] == 1
     after = {r["trade_date"]: r for r in _published(second)}
-    assert after[day]["high"] == old["high"] + 1 and after[day]["run_id"] == "20240309T220000Z-i2"
+    assert after[day]["high"] == old["high"] + 1 and after[day]["ingest_run_id"] == "20240309T220000Z-i2"
     assert {d: r for d, r in after.items() if d != day} == {d: r for d, r in before.items() if d != day}
     new_locations = {p.values["trade_year"]: p.location for p in second.catalog.list_partitions("stocks", "daily_prices")}
     assert new_locations["2023"] == locations["2023"]

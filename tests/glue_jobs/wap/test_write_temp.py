@@ -9,7 +9,7 @@ UTC = dt.timezone.utc
 
 
 def _temp_rows(ctx):
-    sql = ("select symbol, cast(trade_date as varchar) as day, close, run_id, parse_error "
+    sql = ("select symbol, cast(trade_date as varchar) as day, close, ingest_run_id, parse_error "
            "from stocks.tmp_daily_prices order by symbol, trade_date, close")
     return ctx.engine.query(sql).to_pylist()
 
@@ -27,11 +27,11 @@ def test_latest_fetch_wins_exact_copies_drop_and_disagreeing_rows_of_one_fetch_s
     counts = write_temp.run(ctx)
 
     assert _temp_rows(ctx) == [
-        {"symbol": "AAA", "day": "2024-03-05", "close": 10.0, "run_id": "i1", "parse_error": None},
-        {"symbol": "AAA", "day": "2024-03-06", "close": 11.5, "run_id": "i2", "parse_error": None},
-        {"symbol": "AAA", "day": "2024-03-07", "close": 12.0, "run_id": "i2", "parse_error": None},
-        {"symbol": "AAA", "day": "2024-03-08", "close": 13.0, "run_id": "i2", "parse_error": None},
-        {"symbol": "AAA", "day": "2024-03-08", "close": 13.2, "run_id": "i2", "parse_error": None},
+        {"symbol": "AAA", "day": "2024-03-05", "close": 10.0, "ingest_run_id": "i1", "parse_error": None},
+        {"symbol": "AAA", "day": "2024-03-06", "close": 11.5, "ingest_run_id": "i2", "parse_error": None},
+        {"symbol": "AAA", "day": "2024-03-07", "close": 12.0, "ingest_run_id": "i2", "parse_error": None},
+        {"symbol": "AAA", "day": "2024-03-08", "close": 13.0, "ingest_run_id": "i2", "parse_error": None},
+        {"symbol": "AAA", "day": "2024-03-08", "close": 13.2, "ingest_run_id": "i2", "parse_error": None},
     ]
     assert counts["raw_rows"] == 8
     assert counts["temp_rows"] == 5
@@ -47,7 +47,7 @@ def test_the_newest_fetch_wins_by_fetch_time_not_by_ingest_order(ctx):
          bodies={"AAA": csv_body([("2024-03-07", 99, 99, 99, 99, 1)])})
     crawl.run(ctx)
     write_temp.run(ctx)
-    assert [(r["close"], r["run_id"]) for r in _temp_rows(ctx)] == [(12.0, "i1")]
+    assert [(r["close"], r["ingest_run_id"]) for r in _temp_rows(ctx)] == [(12.0, "i1")]
 
 
 def test_values_that_do_not_parse_stay_as_rows_naming_field_and_value(ctx):

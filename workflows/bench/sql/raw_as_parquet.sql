@@ -4,4 +4,4 @@
 -- Parameters: ingest_run_ids.
 select *
 from stocks.raw_daily
-where run_id in ({{ingest_run_ids}})
+where ingest_run_id in ({{ingest_run_ids}})

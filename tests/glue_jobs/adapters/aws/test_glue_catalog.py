@@ -131,7 +131,7 @@ def test_a_partial_batch_update_names_the_partition_that_did_not_switch():
 
 
 def _raw_partition(day: str, symbol: str, run_id: str) -> Partition:
-    return Partition({"ingest_date": day, "symbol": symbol, "run_id": run_id},
+    return Partition({"ingest_date": day, "symbol": symbol, "ingest_run_id": run_id},
                      f"raw/daily/ingest_date={day}/symbol={symbol}/run_id={run_id}/")
 
 
@@ -142,10 +142,10 @@ def test_a_run_lists_its_own_raw_partitions_through_a_glue_expression(glue):
     catalog.add_partitions("stocks", "raw_daily", history)
     sent = []
     glue.meta.events.register("provide-client-params.glue.GetPartitions", lambda params, **_: sent.append(dict(params)))
-    mine = catalog.list_partitions("stocks", "raw_daily", where={"ingest_date": {"2024-03-08"}, "run_id": {"r8"}})
-    assert [(p.values["symbol"], p.values["run_id"]) for p in mine] == [("IBM", "r8"), ("O'NEIL", "r8")]
-    assert sent[-1]["Expression"] == "ingest_date IN ('2024-03-08') AND run_id IN ('r8')"
-    assert catalog.list_partitions("stocks", "raw_daily", where={"symbol": {"O'NEIL"}, "run_id": {"r1", "r2"}}) == [
+    mine = catalog.list_partitions("stocks", "raw_daily", where={"ingest_date": {"2024-03-08"}, "ingest_run_id": {"r8"}})
+    assert [(p.values["symbol"], p.values["ingest_run_id"]) for p in mine] == [("IBM", "r8"), ("O'NEIL", "r8")]
+    assert sent[-1]["Expression"] == "ingest_date IN ('2024-03-08') AND ingest_run_id IN ('r8')"
+    assert catalog.list_partitions("stocks", "raw_daily", where={"symbol": {"O'NEIL"}, "ingest_run_id": {"r1", "r2"}}) == [
         history[1], history[3]]
     assert len(catalog.list_partitions("stocks", "raw_daily")) == 16
 
@@ -157,6 +157,6 @@ def test_a_filter_too_long_for_glue_is_applied_after_listing(glue):
     many = {f"R{i:05d}" for i in range(400)} | {"r1"}
     sent = []
     glue.meta.events.register("provide-client-params.glue.GetPartitions", lambda params, **_: sent.append(dict(params)))
-    got = catalog.list_partitions("stocks", "raw_daily", where={"run_id": many, "symbol": {"B"}})
+    got = catalog.list_partitions("stocks", "raw_daily", where={"ingest_run_id": many, "symbol": {"B"}})
     assert [p.values["symbol"] for p in got] == ["B"]
     assert "Expression" not in sent[-1]

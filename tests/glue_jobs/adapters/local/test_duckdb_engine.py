@@ -32,7 +32,7 @@ def test_csv_tables_read_every_field_as_text_as_athena_does_with_partitions_and_
     key = _raw(storage, catalog, "IBM", csv_body([("2024-03-08", "NaN", "1.5", "", "-1", '"1,234"'),
                                                   ("2024-03-07", "1", "2")], crlf=True) + b"\r\n\n")
     rows = engine.query("select * from stocks.raw_daily order by \"timestamp\" desc").to_pylist()
-    where = {"ingest_date": "2024-03-08", "symbol": "IBM", "run_id": "r1", "$path": storage.uri(key)}
+    where = {"ingest_date": "2024-03-08", "symbol": "IBM", "ingest_run_id": "r1", "$path": storage.uri(key)}
     # LazySimpleSerDe: quotes are text, '' for an empty field, null for a missing one; the
     # header and blank lines are no rows
     assert rows == [
@@ -110,7 +110,7 @@ def _publish_version(storage, catalog, year, version, closes):
         "open": closes, "high": closes, "low": closes, "close": closes,
         "volume": pa.array([1] * n, pa.int64()),
         "fetched_at": pa.array([dt.datetime(year, 1, 9)] * n, pa.timestamp("us")),
-        "run_id": [version] * n,
+        "ingest_run_id": [version] * n,
     })
     parquet.write_table(storage, location + "part-00000.parquet", table)
     return Partition({"trade_year": str(year)}, location)
@@ -187,8 +187,9 @@ def test_a_statement_keeping_some_runs_reads_only_their_raw_partitions(lake):
     storage, catalog, engine, _ = lake
     for run_id, close in (("r1", "1.5"), ("r2", "2.5"), ("r3", "3.5")):
         _raw(storage, catalog, "IBM", csv_body([("2024-03-08", "1", "2", "0.5", close, "10")]), run_id=run_id)
-    sql = "select run_id, close from stocks.raw_daily where run_id in ('r1', 'r3') and symbol = 'IBM' order by run_id"
-    assert engine.query(sql).to_pylist() == [{"run_id": "r1", "close": "1.5"}, {"run_id": "r3", "close": "3.5"}]
+    sql = ("select ingest_run_id, close from stocks.raw_daily where ingest_run_id in ('r1', 'r3') and symbol = 'IBM' "
+           "order by ingest_run_id")
+    assert engine.query(sql).to_pylist() == [{"ingest_run_id": "r1", "close": "1.5"}, {"ingest_run_id": "r3", "close": "3.5"}]
     views = {name: engine.con.execute(f"select getvariable('tickerlake_files_{name}')").fetchone()[0]
              for (name,) in engine.con.execute("select view_name from duckdb_views() where view_name like 'raw_daily%'").fetchall()}
     pruned = [files for name, files in views.items() if name != "raw_daily"]

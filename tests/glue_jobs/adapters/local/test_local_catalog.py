@@ -71,7 +71,7 @@ def test_a_partition_must_match_the_partition_keys(catalog):
 def test_partition_columns_are_kept_when_a_partition_drifts(tmp_path):
     cat = LocalCatalog(LocalStorage(tmp_path))
     cat.create_table(tables.raw_daily())
-    drifted = Partition({"ingest_date": "2024-03-08", "symbol": "IBM", "run_id": "r1"},
+    drifted = Partition({"ingest_date": "2024-03-08", "symbol": "IBM", "ingest_run_id": "r1"},
                         "raw/daily/ingest_date=2024-03-08/symbol=IBM/run_id=r1/",
                         [Column("timestamp", "string"), Column("close", "string")])
     cat.add_partitions("stocks", "raw_daily", [drifted])
@@ -95,12 +95,12 @@ def test_an_unreadable_document_names_itself(catalog):
 def test_partitions_are_listed_by_the_values_a_caller_allows(tmp_path):
     catalog = LocalCatalog(LocalStorage(tmp_path))
     catalog.create_table(tables.raw_daily())
-    parts = [Partition({"ingest_date": d, "symbol": s, "run_id": r}, f"raw/daily/ingest_date={d}/symbol={s}/run_id={r}/")
+    parts = [Partition({"ingest_date": d, "symbol": s, "ingest_run_id": r}, f"raw/daily/ingest_date={d}/symbol={s}/run_id={r}/")
              for d, r in (("2024-03-07", "r1"), ("2024-03-08", "r2")) for s in ("IBM", "XOM")]
     catalog.add_partitions("stocks", "raw_daily", parts)
     assert catalog.list_partitions("stocks", "raw_daily", where={"ingest_date": ["2024-03-08"]}) == parts[2:]
-    assert catalog.list_partitions("stocks", "raw_daily", where={"run_id": {"r1"}, "symbol": {"XOM"}}) == [parts[1]]
-    assert catalog.list_partitions("stocks", "raw_daily", where={"run_id": set()}) == []
+    assert catalog.list_partitions("stocks", "raw_daily", where={"ingest_run_id": {"r1"}, "symbol": {"XOM"}}) == [parts[1]]
+    assert catalog.list_partitions("stocks", "raw_daily", where={"ingest_run_id": set()}) == []
     assert catalog.list_partitions("stocks", "raw_daily") == parts
 
 
@@ -108,7 +108,7 @@ def test_partitions_are_listed_by_the_values_a_caller_allows(tmp_path):
 
 
 def _raw(day: str, symbol: str, run_id: str = "r1", columns=None) -> Partition:
-    return Partition({"ingest_date": day, "symbol": symbol, "run_id": run_id},
+    return Partition({"ingest_date": day, "symbol": symbol, "ingest_run_id": run_id},
                      f"raw/daily/ingest_date={day}/symbol={symbol}/run_id={run_id}/", columns)
 
 
@@ -141,7 +141,7 @@ def test_a_day_of_the_raw_table_is_read_and_written_without_its_history(tmp_path
     storage.read.clear(), storage.written.clear()
     fresh = LocalCatalog(storage)  # another process: nothing cached
     catalog.add_partitions("stocks", "raw_daily", [_raw("2024-03-11", "IBM")])
-    mine = fresh.list_partitions("stocks", "raw_daily", where={"ingest_date": {"2024-03-11"}, "run_id": {"r1"}})
+    mine = fresh.list_partitions("stocks", "raw_daily", where={"ingest_date": {"2024-03-11"}, "ingest_run_id": {"r1"}})
     assert mine == [_raw("2024-03-11", "IBM")]
     shards_touched = {k for k in storage.read + storage.written if "/partitions/" in k}
     assert shards_touched and all("ingest_date=2024-03-11/" in k for k in shards_touched)
