@@ -72,7 +72,6 @@ def _check_statement(text: str) -> None:
     tokens = _tokens(text)
     if not tokens:
         raise QueryRefused("an empty statement", "has nothing to run")
-    _check_function_names(tokens)
     first = tokens[0]
     word = first.text.upper()
     if word == "(":
@@ -81,6 +80,7 @@ def _check_statement(text: str) -> None:
             raise QueryRefused(word, "is not a query")
     if word not in ALLOWED_STARTS:
         raise QueryRefused(word, "is not allowed")
+    _check_function_names(tokens)
     rest = text[first.end + 1:]
     if word == "EXPLAIN":
         explained = _after_explain(rest)
