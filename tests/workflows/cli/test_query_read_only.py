@@ -41,7 +41,10 @@ def raw_file(lake: Path) -> str:
     return str(next((lake / "raw").rglob("*.csv")))
 
 
-OUT = "/tmp/tickerlake-hostile-out.csv"
+def out_file(lake: Path) -> Path:
+    """Where a COPY would write: beside the lake, outside it (a fresh directory per test run)."""
+    return lake.parent / "hostile-out.csv"
+
 
 # (label, SQL with {published}, {raw}, {lake}, {out} filled in, a fragment the message must hold)
 HOSTILE = [
@@ -65,7 +68,7 @@ HOSTILE = [
     ("table function in a join", "select * from stocks.daily_prices p join read_parquet('{published}') r on true", "read_parquet"),
     ("table function in a scalar subquery", "select (select count(*) from read_text('/etc/passwd')) as n", "read_text"),
     ("table function in a FROM subquery", "select * from (select * from glob('{lake}/**'))", "glob"),
-    ("attach", "attach '/tmp/tickerlake-hostile.db' as x", "ATTACH"),
+    ("attach", "attach '{lake}/../hostile.db' as x", "ATTACH"),
     ("detach", "detach x", "DETACH"),
     ("install", "install httpfs", "INSTALL"),
     ("load", "load httpfs", "LOAD"),
@@ -79,7 +82,7 @@ HOSTILE = [
     ("insert", "insert into stocks.daily_prices select * from stocks.daily_prices", "INSERT"),
     ("delete", "delete from stocks.daily_prices", "DELETE"),
     ("update", "update stocks.daily_prices set close = 0", "UPDATE"),
-    ("export database", "export database '/tmp/tickerlake-hostile-export'", "EXPORT"),
+    ("export database", "export database '{lake}/../hostile-export'", "EXPORT"),
     ("call", "call pragma_version()", "CALL"),
     ("two queries", "select 1; select 2", "more than one statement"),
     ("a query then copy", "select 1; copy (select 1) to '{out}'", "more than one statement"),
@@ -95,7 +98,7 @@ HOSTILE = [
 
 
 def fill(sql: str, lake: Path) -> str:
-    return sql.format(published=published_file(lake), raw=raw_file(lake), lake=lake, out=OUT)
+    return sql.format(published=published_file(lake), raw=raw_file(lake), lake=lake, out=out_file(lake))
 
 
 def assert_refused(lake: Path, sql: str, fragment: str, capsys) -> str:
@@ -107,7 +110,7 @@ def assert_refused(lake: Path, sql: str, fragment: str, capsys) -> str:
     assert "Traceback" not in captured.err
     assert captured.out == ""
     assert fingerprint(lake) == before
-    assert not Path(OUT).exists()
+    assert not out_file(lake).exists()
     return captured.err
 
 
