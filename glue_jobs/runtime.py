@@ -59,7 +59,7 @@ class NoEngine:
         raise ConfigError(f"running SQL on {self.lake} needs an Athena workgroup: pass --workgroup NAME "
                           f"or set {ENV_WORKGROUP} (the stack output AthenaWorkGroupName)")
 
-    query = execute = write_parquet = _missing
+    query = execute = write_parquet = read_only_query = _missing
 
 
 @dataclass

@@ -17,6 +17,12 @@ class Engine(Protocol):
     def query(self, sql: str) -> pa.Table:
         """Run a SELECT and return its rows."""
 
+    def read_only_query(self, sql: str, *, batch_rows: int = 10_000) -> pa.RecordBatchReader:
+        """Run a user's query (SELECT, WITH, VALUES, SHOW, DESCRIBE, EXPLAIN; checked first by
+        glue_jobs.lake.query_guard) and stream its rows in batches; the caller may stop early.
+        An engine that can enforce it refuses anything else itself and reads no file outside
+        the catalog's tables."""
+
     def execute(self, sql: str) -> None:
         """Run a statement that returns nothing useful (CREATE VIEW, DROP VIEW)."""
 

@@ -90,17 +90,31 @@ def _read_sql_arg(text: str) -> str:
     return text
 
 
+DEFAULT_TABLE_ROWS = 200
+
+
 def cmd_query(args: argparse.Namespace) -> int:
+    from glue_jobs.lake.query_guard import check_read_only
+
+    sql = _render_params(_read_sql_arg(args.sql), args.param)
+    # Read-only, first check: the statement as written, before any engine translates it. The
+    # local engine checks again on a connection that can reach nothing else.
+    check_read_only(sql)
     runtime = open_lake(args.settings)
     catalog, engine = runtime.catalog, runtime.engine
+    max_rows = args.max_rows if args.max_rows is not None else (DEFAULT_TABLE_ROWS if args.format == "table" else None)
+    if max_rows is not None and max_rows < 0:
+        raise ConfigError(f"--max-rows {max_rows}: expected 0 or more")
     try:
-        table = engine.query(_render_params(_read_sql_arg(args.sql), args.param))
+        reader = engine.read_only_query(sql, batch_rows=min(10_000, max_rows + 1) if max_rows is not None else 10_000)
+        more = output.write_stream(reader, args.format, sys.stdout, max_rows=max_rows)
     except QueryError as exc:
         # The user's SQL is input like a flag: a mistake in it is a usage error, not a crash.
         names = [f"{layout.DATABASE}.{t}" for t in catalog.list_tables(layout.DATABASE)]
         names += [f"{layout.DATABASE}.{v} (view)" for v in _view_names()]
         raise ConfigError(f"{exc}\n  tables: {', '.join(names) or 'none yet'}") from None
-    print(output.render(table, args.format, max_rows=args.max_rows))
+    if more and args.format != "table":
+        print(f"tickerlake: the first {max_rows} rows were written; there are more (--max-rows)", file=sys.stderr)
     return 0
 
 

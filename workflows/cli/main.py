@@ -71,7 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="fill a {{NAME}} placeholder in the SQL (repeatable), e.g. --param symbol=AAPL")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    p.add_argument("--max-rows", type=int, default=200, help="rows shown in table format (default 200)")
+    p.add_argument("--max-rows", type=int, default=None,
+                   help="stop after this many rows, saying if there were more (default: 200 in table "
+                        "format, every row, streamed, in csv and json)")
 
     p = sub.add_parser("runs", help="list recent runs with their counts and status")
     _shared(p)

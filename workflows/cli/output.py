@@ -6,6 +6,7 @@ import datetime as dt
 import decimal
 import io
 import json
+from typing import TextIO
 
 import pyarrow as pa
 
@@ -30,7 +31,62 @@ def _json_default(value: object) -> object:
     return str(value)
 
 
-def render(table: pa.Table, fmt: str = "table", *, max_rows: int | None = None) -> str:
+def write_stream(reader: pa.RecordBatchReader, fmt: str, out: TextIO, *, max_rows: int | None = None) -> bool:
+    """Write a query's rows to `out` as they come: CSV and JSON row by row, a table once its
+    rows are in (it needs their widths). With `max_rows`, read at most max_rows + 1 rows, then
+    stop the query; returns whether rows were left out. Memory stays within a batch (CSV,
+    JSON) or max_rows rows (a table), whatever the query would return."""
+    if fmt == "table":
+        kept, more = _first_rows(reader, max_rows)
+        out.write(render(pa.Table.from_batches(kept, schema=reader.schema), "table", more=more) + "\n")
+        return more
+    names = reader.schema.names
+    written = 0
+    more = False
+    if fmt == "csv":
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(names)
+    else:
+        out.write("[")
+    for batch in reader:
+        rows = batch.to_pylist()
+        if max_rows is not None and written + len(rows) > max_rows:
+            rows, more = rows[:max_rows - written], True
+        for row in rows:
+            if fmt == "csv":
+                writer.writerow(["" if row[n] is None else row[n] for n in names])
+            else:  # exactly json.dumps(rows, indent=1), one row at a time
+                out.write(("," if written else "") + "\n" + json.dumps([row], default=_json_default, indent=1)[2:-2])
+            written += 1
+        if more:
+            break
+    if fmt == "json":
+        out.write("\n]\n" if written else "]\n")
+    _close(reader)
+    return more
+
+
+def _first_rows(reader: pa.RecordBatchReader, max_rows: int | None) -> tuple[list[pa.RecordBatch], bool]:
+    kept: list[pa.RecordBatch] = []
+    count = 0
+    for batch in reader:
+        if max_rows is not None and count + batch.num_rows > max_rows:
+            kept.append(batch.slice(0, max_rows - count))
+            _close(reader)
+            return kept, True
+        kept.append(batch)
+        count += batch.num_rows
+    return kept, False
+
+
+def _close(reader: pa.RecordBatchReader) -> None:
+    close = getattr(reader, "close", None)  # pyarrow >= 14; stops the producing query
+    if close is not None:
+        close()
+
+
+def render(table: pa.Table, fmt: str = "table", *, max_rows: int | None = None, more: bool = False) -> str:
+    """`more`: the table is the first rows of a longer result (write_stream stopped reading)."""
     rows = table.to_pylist()
     names = table.column_names
     if fmt == "json":
@@ -52,6 +108,10 @@ def render(table: pa.Table, fmt: str = "table", *, max_rows: int | None = None) 
 
     out = [line(names), "  ".join("-" * w for w in widths)]
     out += [line(c) for c in cells]
-    more = len(rows) - len(shown)
-    out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''}{f', {more} not shown' if more else ''})")
+    hidden = len(rows) - len(shown)
+    if more:
+        out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''} shown; there are more: raise --max-rows "
+                   "or narrow the query with LIMIT / WHERE)")
+    else:
+        out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''}{f', {hidden} not shown' if hidden else ''})")
     return "\n".join(out)

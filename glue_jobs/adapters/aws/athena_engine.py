@@ -122,6 +122,12 @@ class AthenaEngine:
         execution_id = self.run(sql, label=label)
         return self._results(execution_id)
 
+    def read_only_query(self, sql: str, *, batch_rows: int = 10_000) -> pa.RecordBatchReader:
+        """A user's query (the CLI has checked it is one; Athena itself reads no local file).
+        Athena pages its results; here they are read whole, then handed out in batches."""
+        table = self.query(sql, label="query")
+        return pa.RecordBatchReader.from_batches(table.schema, table.to_batches(max_chunksize=batch_rows))
+
     def execute(self, sql: str, *, label: str | None = None) -> None:
         """Run a statement whose result does not matter (CREATE VIEW, DROP VIEW)."""
         self.run(sql, label=label)

@@ -14,6 +14,13 @@ Views are rebuilt only when the table's catalog version changes, and only for ta
 statement reads, so the dashboard's many small queries pay a file read and a hash each.
 The analysis views of sql/views/ are exposed the same way, so `select * from
 stocks.daily_returns` works whether or not after_publish has run in this process.
+
+A user's query (read_only_query: `tickerlake query`) runs on a second, separate DuckDB
+database that can reach no file outside the catalog's tables' locations (external access
+off, allowed_directories those locations, no extension loading, the configuration locked),
+and only if DuckDB's own parser says it is a query (SELECT or EXPLAIN of one): whatever the
+translation produced, it can neither read another file nor write any. The pipeline's own
+connection keeps writing as before.
 """
 from __future__ import annotations
 
@@ -26,6 +33,7 @@ import re
 import shutil
 import tempfile
 import threading
+from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -164,12 +172,18 @@ class DuckDBEngine:
     """The Engine for a lake in a local directory (see glue_jobs.ports.engine)."""
 
     def __init__(self, storage: Storage, catalog: Catalog, database_path: str | None = None,
-                 database: str = layout.DATABASE, memory_limit: str | None = None):
+                 database: str = layout.DATABASE, memory_limit: str | None = None,
+                 read_only_dirs: Sequence[str] | None = None):
+        """`read_only_dirs`: make this a reader for user queries, whose DuckDB can reach files
+        under these directories only (and write none through read_only_query)."""
         import duckdb
 
         self.storage = storage
         self.catalog = catalog
         self.database = database
+        self.memory_limit = memory_limit
+        self.read_only_dirs = tuple(read_only_dirs) if read_only_dirs is not None else None
+        self._reader: DuckDBEngine | None = None
         self.con = duckdb.connect(database_path or ":memory:")
         # Big sorts and window functions (a backfill's write-temp) spill here instead of
         # failing on memory; a directory per process, removed when it exits.
@@ -194,6 +208,19 @@ class DuckDBEngine:
         self.con.execute(f"create schema if not exists {database}")
         # Athena resolves unqualified names in the default database; so does this engine.
         self.con.execute(f"set search_path = '{database},main'")
+        if self.read_only_dirs is not None:
+            self._lock_down(self.read_only_dirs)
+
+    def _lock_down(self, directories: Sequence[str]) -> None:
+        """No file outside `directories`, no extension, no setting changed from here on."""
+        listed = ", ".join(_quote_str(d) for d in directories)
+        for setting in (f"set allowed_directories = [{listed}]",
+                        "set autoinstall_known_extensions = false",
+                        "set autoload_known_extensions = false",
+                        "set allow_community_extensions = false",
+                        "set enable_external_access = false",
+                        "set lock_configuration = true"):
+            self.con.execute(setting)
 
     # -- the Engine interface ----------------------------------------------------------------
 
@@ -204,6 +231,100 @@ class DuckDBEngine:
             for statement in statements[:-1]:
                 self._run(statement, sql)
             return self._fetch(statements[-1], sql)
+
+    def read_only_query(self, sql: str, *, batch_rows: int = 10_000) -> pa.RecordBatchReader:
+        """Run a user's query (Athena SQL: SELECT, WITH, VALUES, SHOW TABLES/COLUMNS, DESCRIBE,
+        EXPLAIN) and stream its rows in batches of `batch_rows`: a caller that stops reading
+        stops the query. It runs on the reader's own DuckDB (see the module's docstring),
+        which refuses anything but one query and reaches only the catalog's tables' files."""
+        if self.read_only_dirs is None:
+            directories = self._table_directories()
+            with self._lock:
+                if self._reader is None or self._reader.read_only_dirs != directories:
+                    self._reader = DuckDBEngine(self.storage, self.catalog, database=self.database,
+                                                memory_limit=self.memory_limit, read_only_dirs=directories)
+                reader = self._reader
+            return reader.read_only_query(sql, batch_rows=batch_rows)
+        import duckdb
+
+        with self._lock:
+            statement = self._read_only_statement(sql)
+            try:
+                relation = self.con.sql(statement)
+                if relation is None:
+                    raise QueryError(f"{_label(sql)}: returns no rows; a user's query must be a query")
+                read = getattr(relation, "to_arrow_reader", None) or relation.fetch_record_batch
+                reader = read(batch_rows)
+            except duckdb.Error as exc:
+                raise QueryError(f"{_label(sql)} failed on the local engine (DuckDB): {exc}") from exc
+        return pa.RecordBatchReader.from_batches(reader.schema, _batches(reader, sql))
+
+    def _table_directories(self) -> tuple[str, ...]:
+        """The local directory of every table of the catalog: all a user's query may read."""
+        out = set()
+        for name in self.catalog.list_tables(self.database):
+            table = self.catalog.get_table(self.database, name)
+            if table is not None and table.location:
+                out.add(str(self._local_path(table.location)).rstrip("/") + "/")
+        return tuple(sorted(out))
+
+    def _read_only_statement(self, sql: str) -> str:
+        """The one DuckDB statement of a user's SQL, its tables exposed, checked by DuckDB's
+        parser to be a query (or EXPLAIN [ANALYZE] of one)."""
+        explain = _EXPLAIN.match(sql)
+        if explain:
+            inner = self._read_only_statement(sql[explain.end():])
+            return ("explain analyze " if explain.group(1) else "explain ") + inner
+        show = self._show(sql)
+        statements = self._prepare(show or sql)
+        if len(statements) != 1:
+            raise QueryError(f"{_label(sql)}: {len(statements)} statements; a user's query is one statement")
+        self._refuse_unless_query(statements[0], sql)
+        return statements[0]
+
+    def _refuse_unless_query(self, statement: str, original: str) -> None:
+        import duckdb
+
+        try:
+            parsed = self.con.extract_statements(statement)
+        except duckdb.Error as exc:
+            raise QueryError(f"{_label(original)} failed on the local engine (DuckDB): {exc}") from exc
+        kinds = [p.type for p in parsed]
+        if len(parsed) == 1 and kinds[0] == duckdb.StatementType.EXPLAIN:
+            inner = _EXPLAIN.match(parsed[0].query)
+            if inner:
+                self._refuse_unless_query(parsed[0].query[inner.end():], original)
+                return
+        if kinds != [duckdb.StatementType.SELECT]:
+            names = ", ".join(getattr(k, "name", str(k)) for k in kinds)
+            raise QueryError(f"{_label(original)}: refused by the local engine: a user's query is one "
+                             f"SELECT, this is {names or 'nothing'} (the engine runs queries only)")
+
+    def _show(self, sql: str) -> str | None:
+        """Athena's SHOW TABLES / SHOW COLUMNS / SHOW SCHEMAS as the local engine answers them:
+        from the catalog, never from the engine's own list of views."""
+        text = re.sub(r"--[^\n]*", " ", sql).strip().rstrip(";").strip()
+        if not re.match(r"show\b", text, re.IGNORECASE):
+            return None
+        tables = re.fullmatch(r"show\s+tables(?:\s+(?:from|in)\s+(\w+))?(?:\s+like\s+'([^']*)')?",
+                              text, re.IGNORECASE)
+        if tables:
+            if tables.group(1) and tables.group(1).lower() != self.database:
+                return "select '' as tab_name where false"
+            names = sorted(set(self.catalog.list_tables(self.database)) | set(_analysis_views()))
+            rows = ", ".join(f"({_quote_str(n)})" for n in names) or "(null)"
+            where = " where tab_name is not null"
+            if tables.group(2):
+                pattern = tables.group(2).replace("*", "%")
+                where += f" and tab_name like {_quote_str(pattern)}"
+            return f"select tab_name from (values {rows}) as t(tab_name){where} order by tab_name"
+        columns = re.fullmatch(r"show\s+columns\s+(?:from|in)\s+([\w.]+)", text, re.IGNORECASE)
+        if columns:
+            return f"describe {columns.group(1)}"
+        if re.fullmatch(r"show\s+(schemas|databases)", text, re.IGNORECASE):
+            return f"select {_quote_str(self.database)} as database_name"
+        raise QueryError(f"{_label(sql)}: the local engine answers SHOW TABLES, SHOW COLUMNS FROM t and "
+                         f"SHOW SCHEMAS; for the rest, DESCRIBE t or Athena")
 
     def execute(self, sql: str) -> None:
         """Run statements whose result does not matter (CREATE OR REPLACE VIEW, DROP VIEW)."""
@@ -627,6 +748,24 @@ def _partition_segments(table: TableDef, partitions: list[Partition]) -> dict[st
             )
         found = names
     return dict(zip(keys, found or keys))
+
+
+def _batches(reader: pa.RecordBatchReader, sql: str):
+    """The reader's batches, a failure while streaming (a bad cast in row 3 million) as a QueryError."""
+    import duckdb
+
+    try:
+        yield from reader
+    except duckdb.Error as exc:
+        raise QueryError(f"{_label(sql)} failed on the local engine (DuckDB): {exc}") from exc
+    finally:
+        close = getattr(reader, "close", None)
+        if close is not None:
+            close()
+
+
+_EXPLAIN = re.compile(r"\s*explain\s+(analyze\s+)?(?:verbose\s+)?(?:\((?:format|type)\b[^)]*\)\s*)?",
+                      re.IGNORECASE)
 
 
 def _text_as(expression: str, hive_type: str) -> str:
