@@ -228,7 +228,7 @@ class FakeAlphaVantage:
         handler.send_response(200)
         handler.send_header("Content-Type", content_type)
         if kind == "gzip_bomb":
-            wire = _gzip_of_zeros(self.huge_bytes)
+            wire = gzip_of_zeros(self.huge_bytes)
             handler.send_header("Content-Encoding", "gzip")
             handler.send_header("Content-Length", str(len(wire)))
             handler.end_headers()
@@ -338,7 +338,7 @@ class FakeAlphaVantage:
 _BOMBS: dict[int, bytes] = {}
 
 
-def _gzip_of_zeros(size: int) -> bytes:
+def gzip_of_zeros(size: int) -> bytes:
     """gzip of `size` zero bytes (about size/1000 on the wire), built once per size."""
     if size not in _BOMBS:
         _BOMBS[size] = gzip.compress(b"\0" * size, compresslevel=9)
