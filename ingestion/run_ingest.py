@@ -6,12 +6,17 @@ Per answer kind:
     rate_limit                 back off (a minute for the per-minute throttle, a few seconds for
                                a burst), retry the same symbol, at most max_rate_limit_retries times
     html, truncated            retried up to max_transient_retries times, then carried
-    server_error               the client already retried with backoff: carried
+    server_error               the client already retried with backoff: carried; two symbols in a
+                               row that got no answer at all stop the run (unreachable), all carried
+    deadline, too_large        the answer was cut (what came is kept in rejected/): carried
     daily_cap                  stop cleanly: this and every later symbol carried
     bad_key, premium           stop: every later call would get the same answer; all carried
     invalid_symbol, empty_series, unexpected
                                that symbol fails alone; the run goes on
-Every non-data answer is landed in the rejected zone with its reason.
+Every non-data answer is landed in the rejected zone with its reason. Only requests that
+got an answer are counted against the key's quota. A wait of more than a few seconds (the
+per-minute window, a back-off after a limit answer) is announced through the progress
+callback and the log: what it waits for and until when.
 """
 from __future__ import annotations
 
@@ -40,7 +45,10 @@ STATUS_OK = "ok"
 STATUS_PARTIAL = "partial"
 STATUS_NOTHING = "nothing_fetched"
 QUOTA_SPENT = "quota_spent"  # our own count says the day's calls are used (no call made)
+UNREACHABLE = "unreachable"  # symbols in a row got no answer at all: the server cannot be reached
 _STOPPERS = (kinds.DAILY_CAP, kinds.BAD_KEY, kinds.PREMIUM)
+UNREACHABLE_AFTER = 2  # symbols in a row without any answer before the run stops trying
+ANNOUNCE_WAITS_OVER_S = 3.0
 
 
 @dataclass
@@ -52,7 +60,7 @@ class IngestResult:
     problems: list[str] = field(default_factory=list)
     symbols: dict[str, SymbolRecord] = field(default_factory=dict)
     carried: list[str] = field(default_factory=list)
-    stop_reason: str | None = None  # daily_cap | quota_spent | bad_key | premium
+    stop_reason: str | None = None  # daily_cap | quota_spent | bad_key | premium | unreachable
 
 
 class _Run:
@@ -67,20 +75,49 @@ class _Run:
         self.problems: list[str] = []
         self.stop_reason: str | None = None
         self.stop_message = ""
-        self.calls = 0
+        self.calls = 0  # requests that got an answer (what the key's quota was charged)
+        self.unanswered = 0  # requests that got none (refused, unreachable, timed out before an answer)
+        self.unreachable_in_a_row = 0
+        self.position = (0, 0, "")  # (n, of, symbol) being fetched, for wait announcements
+        self.waiting_for = ""  # why the planner is blocked: set with a back-off
 
-    def pace(self) -> None:
-        """Called by the source before each request: wait for the planner, then count the call."""
+    def pace(self) -> Callable[[], None]:
+        """Called by the source before each request: wait for the planner. Returns the charge the
+        source calls when the request got an answer; only then is it counted against the quota."""
         while True:
             now = self.clock()
             wait = self.planner.wait_time(now)
             if wait <= 0:
-                self.planner.record(now)
-                self.calls += 1
-                return
+                break
             if math.isinf(wait):
                 raise QuotaSpent(f"{self.planner.calls_per_day} calls already made on quota day {self.planner.day}")
+            if wait >= ANNOUNCE_WAITS_OVER_S:
+                self.announce_wait(wait, now)
             self.sleep(wait)
+        sent_at = now
+        self.unanswered += 1
+
+        def charge() -> None:
+            self.unanswered -= 1
+            self.planner.record(sent_at)
+            self.calls += 1
+
+        return charge
+
+    def announce_wait(self, wait: float, now: float) -> None:
+        n, of, symbol = self.position
+        until = dt.datetime.fromtimestamp(now + wait, tz=dt.timezone.utc).strftime("%H:%M:%S UTC")
+        why = self.waiting_for or self._planner_reason()
+        line = f"waiting {wait:.0f} s for {why}, until {until}"
+        log.info("%s: %s", symbol, line)
+        if self.progress is not None and of:
+            self.progress(n, of, symbol, line)
+
+    def _planner_reason(self) -> str:
+        per_minute = self.planner.calls_per_minute
+        if per_minute is not None:
+            return f"the per-minute allowance ({per_minute} calls a minute)"
+        return f"the minimum spacing between calls ({self.planner.min_interval_s:g} s)"
 
     def carry(self, record: SymbolRecord, reason: str) -> None:
         record.status = "carried"
@@ -97,7 +134,11 @@ class _Run:
                 self.stop(QUOTA_SPENT, f"daily quota already used ({exc})")
                 self.carry(record, kinds.DAILY_CAP)
                 return
+            finally:
+                self.waiting_for = ""
             self.landing.land(result, record)
+            no_answer = result.status == 0 and not result.earlier
+            self.unreachable_in_a_row = self.unreachable_in_a_row + 1 if no_answer else 0
             kind = result.kind
             message = result.classification.message
             if kind == kinds.DATA:
@@ -108,10 +149,12 @@ class _Run:
                 wait = self._rate_limit_wait(result, rate_limited)
                 log.info("%s: rate limited (%s); waiting %.0f s before retrying", symbol, message, wait)
                 self.planner.back_off(self.clock(), wait)
+                self.waiting_for = f"Alpha Vantage's rate limit ({result.classification.detail or 'limit answer'})"
                 continue
             if kind in (kinds.HTML, kinds.TRUNCATED) and transient < self.max_transient_retries:
                 transient += 1
                 self.planner.back_off(self.clock(), 2.0**transient)
+                self.waiting_for = f"a retry after a {kind} answer"
                 continue
             if kind in _STOPPERS:
                 if kind == kinds.DAILY_CAP:
@@ -124,6 +167,8 @@ class _Run:
                 self.problems.append(
                     f"{symbol}: {kind} after {record.attempts} attempts ({message}); carried to the next run"
                 )
+                if self.unreachable_in_a_row >= UNREACHABLE_AFTER:
+                    self.stop(UNREACHABLE, f"{self.unreachable_in_a_row} symbols in a row got no answer ({message})")
                 return
             record.status = "failed"
             self.problems.append(self._failure_message(symbol, kind, message, record))
@@ -154,6 +199,11 @@ class _Run:
             return (
                 f"{self.stop_message}; {carried}. They are fetched first when the quota resets; "
                 f"raise {constants.ENV_CALLS_PER_DAY} only if your plan allows more calls"
+            )
+        if self.stop_reason == UNREACHABLE:
+            return (
+                f"Alpha Vantage could not be reached: {self.stop_message}; {carried}. No quota was spent on "
+                f"requests without an answer. Check the network and {constants.ENV_BASE_URL}"
             )
         if self.stop_reason == kinds.BAD_KEY:
             return (
@@ -195,6 +245,7 @@ def ingest(
     log.info("ingest %s: %d symbols from %s, as of %s", run_id, len(plan), source.name, as_of)
     for done, symbol in enumerate(plan, start=1):
         record = run.records[symbol] = SymbolRecord(symbol)
+        run.position = (done, len(plan), symbol)
         try:
             if run.stop_reason is None:
                 run.fetch_symbol(record)
@@ -226,6 +277,7 @@ def _counts(run: _Run, plan: list[str]) -> dict[str, int]:
         "raw_rows": sum(r.rows for r in records if r.status == "fetched"),
         "rejected_objects": sum(o.role == "rejected" for o in run.landing.objects),
         "api_calls": run.calls,
+        "requests_unanswered": run.unanswered,
     }
 
 

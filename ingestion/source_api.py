@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Callable, Optional, Protocol
 
 # What a body is: data, or which kind of problem (ingestion/alphavantage/classify.py decides
 # for Alpha Vantage's bodies; the synthetic source answers the same way).
@@ -20,10 +20,12 @@ TRUNCATED = "truncated"  # JSON that does not parse, CSV cut mid-row
 EMPTY_SERIES = "empty_series"  # the data key is there but holds no bar
 SERVER_ERROR = "server_error"  # 5xx, or no response at all
 UNEXPECTED = "unexpected"  # JSON/CSV that is neither a series nor a known message
+DEADLINE = "deadline"  # the answer did not arrive whole within the fetch's deadline
+TOO_LARGE = "too_large"  # the answer went past the fetch's size cap (what came is kept up to the cap)
 
 KINDS = (
     DATA, RATE_LIMIT, DAILY_CAP, PREMIUM, INVALID_SYMBOL, BAD_KEY,
-    HTML, TRUNCATED, EMPTY_SERIES, SERVER_ERROR, UNEXPECTED,
+    HTML, TRUNCATED, EMPTY_SERIES, SERVER_ERROR, UNEXPECTED, DEADLINE, TOO_LARGE,
 )
 
 
@@ -39,7 +41,12 @@ class Classification:
         return self.kind == DATA
 
 
-Pace = Callable[[], None]
+Charge = Callable[[], None]
+# Called before every outgoing request: waits until the request may go (the rate planner's
+# gate; it may raise QuotaSpent). It returns a Charge (or None) that the source calls once the
+# request got an answer (a status line came back): only answered requests count against the
+# key's quota, so an unreachable server or a refused connection spends none of it.
+Pace = Callable[[], Optional[Charge]]
 
 
 @dataclass(frozen=True)
@@ -72,5 +79,6 @@ class Source(Protocol):
         """One symbol's daily series: the last 100 sessions up to as_of, or everything from start.
 
         `pace` is called before every outgoing request (the rate planner's gate); it may raise
-        QuotaSpent, which the caller handles.
+        QuotaSpent, which the caller handles. What it returns, if not None, is called once that
+        request got an answer (see Pace).
         """

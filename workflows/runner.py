@@ -202,7 +202,7 @@ def _walk(stages: list[graph.Stage], ctx: RunContext, run_log: RunLog, outcome: 
             raise
         outcome.stages[stage.name] = counts
         say(f"      done in {time.monotonic() - started:.1f}s  {_brief(counts)}")
-        if (stage.name == "ingest" and counts.get("status") == "nothing_fetched" and len(stages) > 1
+        if (stage.name == "ingest" and counts.get("status") == "nothing_fetched"
                 and not counts.get("pending_runs")):
             raise NothingFetched(_nothing_fetched_message(counts))
 

@@ -23,10 +23,19 @@ class ApiKey:
 
     __slots__ = ("_value",)
 
-    def __init__(self, value: str):
+    def __init__(self, value: str, *, origin: str = constants.ENV_API_KEY):
+        """`origin` names the setting the value came from, for the error (never the value)."""
         value = (value or "").strip()
         if not value:
-            raise ConfigError(f"the Alpha Vantage API key is empty: set {constants.ENV_API_KEY}")
+            raise ConfigError(f"the Alpha Vantage API key is empty: set {origin}")
+        if len(value) < constants.MIN_KEY_LENGTH:
+            # Masking a short key would rewrite ordinary words of error bodies, and a short value
+            # is no key Alpha Vantage hands out (theirs are 16 letters and digits).
+            raise ConfigError(
+                f"the Alpha Vantage API key in {origin} is shorter than {constants.MIN_KEY_LENGTH} characters, "
+                "too short to be masked safely in logs and kept bodies; Alpha Vantage keys are 16 letters "
+                f"and digits: set {origin} to your key"
+            )
         self._value = value
 
     def reveal(self) -> str:
@@ -80,7 +89,10 @@ def resolve_api_key(env: Mapping[str, str] | None = None, *, secrets_client: Any
     with _cache_lock:
         if secret_id in _secret_cache:
             return _secret_cache[secret_id]
-        key = ApiKey(_secret_value(_read_secret(secret_id, secrets_client), secret_id))
+        key = ApiKey(
+            _secret_value(_read_secret(secret_id, secrets_client), secret_id),
+            origin=f"Secrets Manager secret {secret_id!r} ({constants.ENV_SECRET_ID})",
+        )
         _secret_cache[secret_id] = key
         return key
 

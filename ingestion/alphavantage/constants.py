@@ -47,6 +47,17 @@ DEFAULT_MAX_ATTEMPTS = 4  # HTTP attempts per call for transport errors and 5xx
 DEFAULT_BACKOFF_BASE_S = 2.0
 DEFAULT_BACKOFF_MAX_S = 60.0
 
+# Every HTTP attempt has an overall deadline and a size cap, enforced while the body streams
+# in (requests' timeout is per socket read: a server sending a byte every few seconds would
+# otherwise hold the run, and the lake's lock, for ever). A compact answer is ~5 KB of CSV or
+# ~20 KB of JSON and comes in well under a second; a full one is up to a few MB.
+DEFAULT_DEADLINE_S = {OUTPUTSIZE_COMPACT: 60.0, OUTPUTSIZE_FULL: 300.0}
+DEFAULT_MAX_BYTES = {OUTPUTSIZE_COMPACT: 2 * 1024 * 1024, OUTPUTSIZE_FULL: 64 * 1024 * 1024}
+
+# Real keys are 16 upper-case letters and digits. A shorter key cannot be masked safely: a
+# 3-letter key would be masked inside ordinary words of every error body.
+MIN_KEY_LENGTH = 8
+
 # Configuration names (environment variables; the CLI flags mirror them).
 ENV_API_KEY = "ALPHAVANTAGE_API_KEY"
 ENV_BASE_URL = "ALPHAVANTAGE_BASE_URL"
@@ -54,3 +65,7 @@ ENV_SECRET_ID = "ALPHAVANTAGE_SECRET_ID"  # Secrets Manager secret holding the k
 ENV_CALLS_PER_MINUTE = "TICKERLAKE_CALLS_PER_MINUTE"
 ENV_CALLS_PER_DAY = "TICKERLAKE_CALLS_PER_DAY"
 ENV_MIN_INTERVAL_S = "TICKERLAKE_MIN_INTERVAL_S"
+ENV_FETCH_DEADLINE_S = "TICKERLAKE_FETCH_DEADLINE_S"  # one compact answer, seconds
+ENV_FETCH_DEADLINE_FULL_S = "TICKERLAKE_FETCH_DEADLINE_FULL_S"  # one full answer (--start), seconds
+ENV_FETCH_MAX_BYTES = "TICKERLAKE_FETCH_MAX_BYTES"  # one compact answer, bytes
+ENV_FETCH_MAX_BYTES_FULL = "TICKERLAKE_FETCH_MAX_BYTES_FULL"  # one full answer, bytes

@@ -141,8 +141,9 @@ class SyntheticSource:
     def fetch(
         self, symbol: str, *, as_of: dt.date, start: dt.date | None = None, pace: Pace | None = None
     ) -> FetchResult:
-        if pace is not None:
-            pace()
+        charge = pace() if pace is not None else None
+        if charge is not None:
+            charge()  # the answer is always there
         body = self.csv_bytes(symbol, as_of=as_of, start=start)
         rows = body.count(b"\n") - 1
         verdict = (

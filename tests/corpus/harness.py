@@ -78,12 +78,29 @@ class Answer:
     content_type: str = "application/json"
 
 
+class _Body:
+    """The streamed body as urllib3 gives it to the client (read1 with decode_content)."""
+
+    def __init__(self, data: bytes):
+        self._io = io.BytesIO(data)
+
+    def read1(self, amt: int = -1, decode_content: bool = True) -> bytes:
+        return self._io.read1(amt)
+
+    def read(self, amt: int = -1, decode_content: bool = True) -> bytes:
+        return self._io.read(amt)
+
+
 class _Raw:
     def __init__(self, answer: Answer, url: str):
         self.content = answer.body
+        self.raw = _Body(answer.body)
         self.status_code = answer.status
         self.headers = {"Content-Type": answer.content_type}
         self.url = url
+
+    def close(self) -> None:
+        return None
 
 
 class ScriptedSession:
@@ -94,7 +111,7 @@ class ScriptedSession:
         self.answers = {s: list(a) for s, a in answers.items()}
         self.data = data
 
-    def get(self, url: str, params: dict, timeout: float) -> _Raw:
+    def get(self, url: str, params: dict, timeout: object, stream: bool = False) -> _Raw:
         symbol = params["symbol"]
         queue = self.answers.get(symbol)
         answer = queue.pop(0) if queue else Answer(self.data[symbol], 200, "text/csv")

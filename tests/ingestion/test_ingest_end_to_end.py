@@ -55,6 +55,7 @@ def test_a_clean_run_lands_exactly_what_the_server_sent(lake, fake_av, clock, ca
     assert result.counts == {
         "symbols_planned": 3, "symbols_fetched": 3, "symbols_failed": 0, "symbols_carried": 0,
         "symbols_rejected": 0, "raw_objects": 3, "raw_rows": 300, "rejected_objects": 0, "api_calls": 3,
+        "requests_unanswered": 0,
     }
     for call in server.calls:
         assert lake.get_bytes(layout.raw_key("2026-11-20", call.symbol, "r1")) == call.body

@@ -7,17 +7,25 @@ It answers like the real API: HTTP 200 with a Note / Information / Error Message
 limits and errors, CSV or pretty-printed JSON for data. Limits are enforced on the clock
 it is given, so tests move time by hand and never sleep. Every request is recorded
 (when, which symbol, what was served) for assertions and the benchmark's counts.
+
+It can also misbehave on the wire (scripted per symbol, see WIRE_FAILURES): drip the data
+body a byte at a time, send a huge body or a gzip bomb, drop the connection mid-body, hang
+up without an answer, or answer only after a delay. Every such loop is bounded (bytes,
+time, and the server stopping) and one handler thread serves each connection, so a dripping
+answer never blocks the next request.
 """
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
+import socket
 import threading
 import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
 from urllib.parse import parse_qs, urlparse
 
@@ -58,7 +66,16 @@ HTML_502 = (
     b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
 )
 # Scripted answers a symbol can be given before its data (consumed in order).
-FAILURES = ("html502", "html200", "truncated", "rate_limit", "burst", "empty")
+WIRE_FAILURES = (
+    "drip",  # headers, then the data body a byte every drip_interval_s
+    "huge",  # a valid-looking CSV body of huge_bytes
+    "gzip_bomb",  # Content-Encoding gzip: a small wire body that inflates to huge_bytes
+    "reset",  # headers and half the body, then the connection is dropped
+    "hangup",  # the request is read and the connection closed without an answer
+    "slow_headers",  # the answer starts only after slow_headers_s
+)
+FAILURES = ("html502", "html200", "truncated", "rate_limit", "burst", "empty", *WIRE_FAILURES)
+_WIRE_STEP = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -70,7 +87,7 @@ class Call:
     key_ok: bool
     kind: str  # data | rate_limit | burst | daily_cap | premium | invalid_symbol | bad_key | html502 | ...
     status: int
-    body: bytes  # exactly what was sent
+    body: bytes  # exactly what was sent (for drip, reset: what was meant to be sent; huge: its first KB)
 
     @property
     def is_limit(self) -> bool:
@@ -96,6 +113,10 @@ class FakeAlphaVantage:
     seed: int = 0
     faults: str | None = None
     clock: Callable[[], float] = time.time
+    drip_interval_s: float = 0.05  # "drip": seconds between bytes
+    huge_bytes: int = 8 * 1024 * 1024  # "huge", "gzip_bomb": the body's (inflated) size
+    slow_headers_s: float = 1.0  # "slow_headers": delay before the status line
+    wire_max_s: float = 10.0  # no misbehaving answer lasts longer than this
 
     def __post_init__(self) -> None:
         self.invalid_symbols = {s.upper() for s in self.invalid_symbols}
@@ -110,8 +131,9 @@ class FakeAlphaVantage:
         self._last_at: float | None = None
         self._lock = threading.Lock()
         self._synthetic = SyntheticSource(seed=self.seed, faults=self.faults)
-        self._server: HTTPServer | None = None
+        self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> FakeAlphaVantage:
@@ -119,7 +141,13 @@ class FakeAlphaVantage:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
-                status, content_type, body = fake._answer(self.path)
+                status, content_type, body, kind = fake._answer(self.path)
+                if kind in WIRE_FAILURES:
+                    try:
+                        fake._misbehave(self, kind, content_type, body)
+                    except OSError:  # the client gave up (deadline, cap): what the test wants
+                        self.close_connection = True
+                    return
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
@@ -129,7 +157,10 @@ class FakeAlphaVantage:
             def log_message(self, *args: object) -> None:  # keep test output (and the key) quiet
                 return
 
-        self._server = HTTPServer(("127.0.0.1", 0), Handler)
+        self._stopping.clear()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._server.block_on_close = False
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-alphavantage", daemon=True
         )
@@ -137,6 +168,7 @@ class FakeAlphaVantage:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()  # ends any dripping answer
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -177,8 +209,56 @@ class FakeAlphaVantage:
         with self._lock:
             now = self.clock()
             kind, status, content_type, body = self._decide(now, query, symbol, outputsize, datatype, key_ok)
-            self.calls.append(Call(now, symbol, outputsize, datatype, key_ok, kind, status, body))
-        return status, content_type, body
+            recorded = body[:1024] if kind in ("huge", "gzip_bomb") else body
+            self.calls.append(Call(now, symbol, outputsize, datatype, key_ok, kind, status, recorded))
+        return status, content_type, body, kind
+
+    # -- misbehaving on the wire (bounded: bytes, wire_max_s, stop()) -----------------------
+    def _misbehave(self, handler: BaseHTTPRequestHandler, kind: str, content_type: str, body: bytes) -> None:
+        until = time.monotonic() + self.wire_max_s
+        out = handler.wfile
+        if kind == "hangup":
+            handler.close_connection = True
+            handler.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if kind == "slow_headers":
+            self._stopping.wait(min(self.slow_headers_s, self.wire_max_s))
+        if kind in ("huge", "gzip_bomb"):
+            body = b""  # streamed below, never built whole
+        handler.send_response(200)
+        handler.send_header("Content-Type", content_type)
+        if kind == "gzip_bomb":
+            wire = gzip_of_zeros(self.huge_bytes)
+            handler.send_header("Content-Encoding", "gzip")
+            handler.send_header("Content-Length", str(len(wire)))
+            handler.end_headers()
+            out.write(wire)
+            return
+        handler.send_header("Content-Length", str(self.huge_bytes if kind == "huge" else len(body)))
+        handler.end_headers()
+        if kind == "drip":
+            for i in range(len(body)):
+                if self._stopping.is_set() or time.monotonic() > until:
+                    break
+                out.write(body[i : i + 1])
+                out.flush()
+                self._stopping.wait(self.drip_interval_s)
+        elif kind == "huge":
+            row = b"2026-11-20,100.0000,101.0000,99.0000,100.5000,1000000\r\n"
+            piece = b"timestamp,open,high,low,close,volume\r\n" + row * (_WIRE_STEP // len(row))
+            sent = 0
+            while sent < self.huge_bytes and not self._stopping.is_set() and time.monotonic() < until:
+                chunk = piece[: self.huge_bytes - sent]
+                out.write(chunk)
+                sent += len(chunk)
+                piece = row * (_WIRE_STEP // len(row))
+        elif kind == "reset":
+            out.write(body[: len(body) // 2])
+            out.flush()
+            handler.close_connection = True
+            handler.connection.shutdown(socket.SHUT_RDWR)
+        else:  # slow_headers: then the data, whole
+            out.write(body)
 
     def _decide(self, now, query, symbol, outputsize, datatype, key_ok):
         json_type = "application/json"
@@ -213,6 +293,8 @@ class FakeAlphaVantage:
 
     def _scripted(self, kind: str, symbol: str, datatype: str, full: bool):
         json_type = "application/json"
+        if kind in WIRE_FAILURES:  # the data body, sent badly (see _misbehave)
+            return kind, 200, "text/csv" if datatype == "csv" else json_type, self._data(symbol, datatype, full)
         if kind in ("html502", "html200"):
             return kind, 502 if kind == "html502" else 200, "text/html", HTML_502
         if kind == "truncated":
@@ -251,3 +333,13 @@ class FakeAlphaVantage:
             for bar in self._synthetic.bars(symbol, as_of=self.as_of, start=start)
         }
         return _pretty({"Meta Data": self._meta(symbol, full), "Time Series (Daily)": series})
+
+
+_BOMBS: dict[int, bytes] = {}
+
+
+def gzip_of_zeros(size: int) -> bytes:
+    """gzip of `size` zero bytes (about size/1000 on the wire), built once per size."""
+    if size not in _BOMBS:
+        _BOMBS[size] = gzip.compress(b"\0" * size, compresslevel=9)
+    return _BOMBS[size]
