@@ -35,6 +35,27 @@ class RowRule:
 class Threshold:
     default: float
     setting: str | None = None
+    kind: str = "number"  # share: a number in [0, 1]; count: a whole number >= 0; number: >= 0
+
+
+THRESHOLD_KINDS = {"share": "a share in [0, 1], e.g. 0.05 for 5 %", "count": "a whole number, 0 or more",
+                   "number": "a number, 0 or more"}
+
+
+def threshold_value(threshold: Threshold, raw: Any, name: str) -> float:
+    """A setting's value for `threshold`, checked against its kind (ConfigError naming `name`)."""
+    expected = THRESHOLD_KINDS[threshold.kind]
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name}={raw!r} is not a number: expected {expected}") from None
+    if math.isnan(value) or math.isinf(value) or value < 0:
+        raise ConfigError(f"{name}={raw!r} is out of range: expected {expected}")
+    if threshold.kind == "share" and value > 1:
+        raise ConfigError(f"{name}={raw!r} is out of range: expected {expected} (1 means 100 %)")
+    if threshold.kind == "count" and value != int(value):
+        raise ConfigError(f"{name}={raw!r} is not whole: expected {expected}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -72,11 +93,16 @@ def parse_rules(text: str, origin: str = RULES_FILE) -> RuleBook:
             BatchRule(
                 r["name"],
                 r.get("description", ""),
-                {k: Threshold(float(v["default"]), v.get("setting")) for k, v in (r.get("thresholds") or {}).items()},
+                {k: Threshold(float(v["default"]), v.get("setting"), v.get("kind", "number"))
+                 for k, v in (r.get("thresholds") or {}).items()},
             )
             for r in doc.get(section, [])
         ) for section in ("batch_rules", "warning_rules"))
         book = RuleBook(doc["model"], tuple(doc["raw_header"]), row_rules, batch_rules, warning_rules)
+        for rule in (*book.batch_rules, *book.warning_rules):
+            for t in rule.thresholds.values():
+                if t.kind not in THRESHOLD_KINDS:
+                    raise ValueError(f"{rule.name}: threshold kind {t.kind!r} is not one of {', '.join(THRESHOLD_KINDS)}")
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{origin}: a rule is incomplete or malformed ({exc!r})") from exc
     names = [r.name for r in (*book.row_rules, *book.batch_rules, *book.warning_rules)]
@@ -91,6 +117,12 @@ def load_rules() -> RuleBook:
     return parse_rules(sql_files.load(RULES_FILE))
 
 
+def threshold_settings(book: RuleBook) -> dict[str, Threshold]:
+    """Every threshold a run's settings may override, by its setting name."""
+    return {t.setting: t for rule in (*book.batch_rules, *book.warning_rules)
+            for t in rule.thresholds.values() if t.setting}
+
+
 def thresholds(book: RuleBook, settings: dict[str, Any]) -> dict[str, dict[str, float]]:
     """Each batch and warning rule's thresholds: the rule book's defaults, overridden by settings."""
     out: dict[str, dict[str, float]] = {}
@@ -99,13 +131,7 @@ def thresholds(book: RuleBook, settings: dict[str, Any]) -> dict[str, dict[str, 
         for param, threshold in rule.thresholds.items():
             value: Any = threshold.default
             if threshold.setting and settings.get(threshold.setting) is not None:
-                raw = settings[threshold.setting]
-                try:
-                    value = float(raw)
-                except (TypeError, ValueError):
-                    raise ConfigError(f"audit setting {threshold.setting}={raw!r} is not a number") from None
-                if value < 0 or math.isnan(value):
-                    raise ConfigError(f"audit setting {threshold.setting}={raw!r} must be zero or more")
+                value = threshold_value(threshold, settings[threshold.setting], f"audit setting {threshold.setting}")
             values[param] = value
         out[rule.name] = values
     return out
