@@ -43,12 +43,12 @@ def _positive(text: str) -> int:
 
 
 def _days(text: str) -> float:
-    """argparse type: a finite number of days, 0 or more (not nan, not inf)."""
+    """argparse type: a finite number of days (not nan, not inf; the janitor refuses a negative one)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of days") from None
-    if not math.isfinite(value) or value < 0:
+    if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"{text!r}: give a number of days, 0 or more, e.g. 7")
     return value
 
