@@ -77,11 +77,10 @@ def settle_source(settings: Settings, runtime: Runtime, names: list[str] | None,
         settings.symbols = []  # the alerts then look at every symbol the lake holds
 
 
-def build_context(settings: Settings, run_id: str, names: list[str] | None = None) -> RunContext:
+def build_context(settings: Settings, run_id: str) -> RunContext:
     from ingestion.sources import build_planner
 
     runtime = open_lake(settings, create=True)
-    settle_source(settings, runtime, names, run_id)
     # The limits the planner will really apply (flags, env, or the source's defaults), so the
     # run log and the ledger's quota panel show the allowance in force.
     planner = build_planner(settings.source, calls_per_minute=settings.calls_per_minute,
@@ -107,7 +106,9 @@ def build_context(settings: Settings, run_id: str, names: list[str] | None = Non
 def run_stages(settings: Settings, names: list[str] | None = None, *, say: Printer = _stderr,
                run_id: str | None = None) -> RunOutcome:
     """The CLI's run: the named stages (all by default) on the lake the settings name."""
-    ctx = build_context(settings, run_id or new_run_id(), names)
+    run_id = run_id or new_run_id()
+    settle_source(settings, open_lake(settings, create=True), names, run_id)
+    ctx = build_context(settings, run_id)
     ctx.say = say
     symbols = f"{len(settings.symbols)} symbols" if settings.symbols else "the lake's symbols"
     say(f"tickerlake run {ctx.run_id}: as-of {settings.as_of}, {symbols}, "

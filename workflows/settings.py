@@ -146,9 +146,9 @@ def check_environment(env: dict[str, str], audit_names: list[str]) -> list[str]:
 
 def _audit_settings(env: dict[str, str]) -> tuple[dict[str, str], list[str]]:
     """TICKERLAKE_AUDIT_* values, each checked against the rule book's range for it."""
-    from glue_jobs.audit.rules import load_rules, threshold_settings, threshold_value
+    from glue_jobs.audit.thresholds import threshold_settings, threshold_value
 
-    known = threshold_settings(load_rules())
+    known = threshold_settings()
     audit = {}
     for name, value in env.items():
         if not name.startswith("TICKERLAKE_AUDIT_"):

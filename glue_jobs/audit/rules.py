@@ -16,10 +16,12 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from glue_jobs.audit.thresholds import THRESHOLD_KINDS, Threshold, threshold_value
 from glue_jobs.lake import trading_calendar
 from glue_jobs.lake.errors import ConfigError
 
 RULES_FILE = "wap/audit/daily_prices.yml"
+__all__ = ["THRESHOLD_KINDS", "Threshold", "threshold_value"]  # re-exported: the book's thresholds
 
 
 @dataclass(frozen=True)
@@ -29,33 +31,6 @@ class RowRule:
     expectation: str  # a GE expectation in snake case, e.g. expect_column_values_to_be_between
     kwargs: dict[str, Any]
     reason: str  # a str.format template filled from the failing row
-
-
-@dataclass(frozen=True)
-class Threshold:
-    default: float
-    setting: str | None = None
-    kind: str = "number"  # share: a number in [0, 1]; count: a whole number >= 0; number: >= 0
-
-
-THRESHOLD_KINDS = {"share": "a share in [0, 1], e.g. 0.05 for 5 %", "count": "a whole number, 0 or more",
-                   "number": "a number, 0 or more"}
-
-
-def threshold_value(threshold: Threshold, raw: Any, name: str) -> float:
-    """A setting's value for `threshold`, checked against its kind (ConfigError naming `name`)."""
-    expected = THRESHOLD_KINDS[threshold.kind]
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name}={raw!r} is not a number: expected {expected}") from None
-    if math.isnan(value) or math.isinf(value) or value < 0:
-        raise ConfigError(f"{name}={raw!r} is out of range: expected {expected}")
-    if threshold.kind == "share" and value > 1:
-        raise ConfigError(f"{name}={raw!r} is out of range: expected {expected} (1 means 100 %)")
-    if threshold.kind == "count" and value != int(value):
-        raise ConfigError(f"{name}={raw!r} is not whole: expected {expected}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -115,12 +90,6 @@ def load_rules() -> RuleBook:
     from glue_jobs.lake import sql_files
 
     return parse_rules(sql_files.load(RULES_FILE))
-
-
-def threshold_settings(book: RuleBook) -> dict[str, Threshold]:
-    """Every threshold a run's settings may override, by its setting name."""
-    return {t.setting: t for rule in (*book.batch_rules, *book.warning_rules)
-            for t in rule.thresholds.values() if t.setting}
 
 
 def thresholds(book: RuleBook, settings: dict[str, Any]) -> dict[str, dict[str, float]]:
