@@ -10,9 +10,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from glue_jobs.lake import failpoints
+from glue_jobs.lake import failpoints, lake_record
 from glue_jobs.lake.context import RunContext, new_run_id
-from glue_jobs.lake.errors import NothingFetched
+from glue_jobs.lake.errors import ConfigError, NothingFetched
 from glue_jobs.lake.lock import Holder, LakeLock
 from glue_jobs.lake.run_log import RunLog
 from glue_jobs.ports.storage import NotFound
@@ -43,6 +43,40 @@ def open_lake(settings: Settings, *, create: bool = False) -> Runtime:
     return open_runtime(settings.lake, create=create, workgroup=settings.workgroup, topic_arn=settings.topic_arn)
 
 
+def lake_flags(settings: Settings) -> str:
+    """The flags that point a hinted command at this lake: --lake unless it is the default,
+    and on an s3:// lake its Athena workgroup (without it a query there stops with exit 2)."""
+    import shlex
+
+    flags = "" if settings.lake == "lake" else f" --lake {shlex.quote(settings.lake)}"
+    if settings.lake.startswith("s3://") and settings.workgroup:
+        flags += f" --workgroup {shlex.quote(settings.workgroup)}"
+    return flags
+
+
+def settle_source(settings: Settings, runtime: Runtime, names: list[str] | None, run_id: str) -> None:
+    """Hold the run to the lake's source (glue_jobs/lake/lake_record.py) before anything is
+    written: a run that ingests must use it (or switch on purpose, never to synthetic) and
+    records it on a new lake; a command on an existing lake (crawl, wap) takes the source, and
+    unless asked for some, every symbol the lake holds, from the lake."""
+    ingests = names is None or "ingest" in names
+    current = lake_record.read_source(runtime.storage)
+    where = runtime.storage.root
+    if ingests:
+        lake_record.check_source(current, settings.source, switch=settings.switch_source, where=where)
+        if current.origin != "record" or current.source != settings.source:
+            lake_record.write_source(runtime.storage, settings.source, run_id=run_id, previous=current.source)
+        return
+    if settings.switch_source:
+        raise ConfigError("--switch-source only applies to a run that ingests (tickerlake run or ingest)")
+    if current.source is not None:
+        if settings.source_given and settings.source != current.source:
+            lake_record.check_source(current, settings.source, switch=False, where=where)
+        settings.source = current.source
+    if not settings.symbols_given:
+        settings.symbols = []  # the alerts then look at every symbol the lake holds
+
+
 def build_context(settings: Settings, run_id: str) -> RunContext:
     from ingestion.sources import build_planner
 
@@ -63,6 +97,7 @@ def build_context(settings: Settings, run_id: str) -> RunContext:
             "faults": settings.faults,
             "seed": settings.seed,
             "datatype": settings.datatype,
+            "lake_flags": lake_flags(settings),
             **settings.audit,
         },
     )
@@ -71,9 +106,12 @@ def build_context(settings: Settings, run_id: str) -> RunContext:
 def run_stages(settings: Settings, names: list[str] | None = None, *, say: Printer = _stderr,
                run_id: str | None = None) -> RunOutcome:
     """The CLI's run: the named stages (all by default) on the lake the settings name."""
-    ctx = build_context(settings, run_id or new_run_id())
+    run_id = run_id or new_run_id()
+    settle_source(settings, open_lake(settings, create=True), names, run_id)
+    ctx = build_context(settings, run_id)
     ctx.say = say
-    say(f"tickerlake run {ctx.run_id}: as-of {settings.as_of}, {len(settings.symbols)} symbols, "
+    symbols = f"{len(settings.symbols)} symbols" if settings.symbols else "the lake's symbols"
+    say(f"tickerlake run {ctx.run_id}: as-of {settings.as_of}, {symbols}, "
         f"source {settings.source}, lake {ctx.storage.root}")
     # What is alive now (the modules of pandas, sqlglot, DuckDB: millions of objects) outlives
     # the run: keep it out of the collector's full passes, which otherwise rescanned it several
@@ -115,6 +153,10 @@ def run_pipeline(ctx: RunContext, names: list[str] | tuple[str, ...] | None = No
         try:
             _walk(stages, ctx, run_log, outcome)
             stopped = False
+        except BaseException as exc:
+            # the CLI names the run log only when there is one (a refusal before it has none)
+            exc.tickerlake_run_log = ctx.storage.uri(run_log.key)  # type: ignore[attr-defined]
+            raise
         finally:
             closes = not one_job_of_a_workflow or stopped or stages[-1].name == graph.STAGES[-1].name
             if closes:
@@ -215,8 +257,22 @@ def _record_in_ledger(ctx: RunContext, run_log: RunLog, say: Printer) -> None:
 
         ledger.record_run(ctx, run_log.doc)
     except Exception as exc:
-        log.warning("could not record run %s in the ledger", ctx.run_id, exc_info=True)
-        say(f"  warning: run {ctx.run_id} is not in stocks.pipeline_runs ({type(exc).__name__}: {exc})")
+        # A warning, not a traceback (-v logs it): the run's own outcome stands, and its run log
+        # says the ledger misses it: status "<status>, not in ledger" and a problem line.
+        log.debug("could not record run %s in the ledger", ctx.run_id, exc_info=True)
+        problem = (f"run {ctx.run_id} is not in stocks.pipeline_runs: writing the ledger failed "
+                   f"({type(exc).__name__}: {str(exc)[:300]}); its run log {run_log.key} keeps the outcome. "
+                   "`tickerlake runs` still lists it; if a ledger file under warehouse/pipeline_runs/ or "
+                   "catalog/stocks/ is damaged, restore or remove it")
+        say(f"  warning: {problem}")
+        try:
+            status = run_log.get("status") or "unknown"
+            if not str(status).endswith("not in ledger"):
+                run_log.set("status", f"{status}, not in ledger")
+            run_log.set("problems", [*(run_log.get("problems") or []), problem])
+            run_log.save()
+        except Exception:  # the run log itself cannot be written: the warning above is all there is
+            log.debug("could not mark run %s as not in the ledger", ctx.run_id, exc_info=True)
 
 
 def _nothing_fetched_message(counts: dict) -> str:

@@ -26,9 +26,10 @@ def offenders(failed: list[dict], *, drifted_runs: dict[str, int], quarantined_b
     return {run_id: "; ".join(why) for run_id, why in out.items()}
 
 
-def blocked_hint(offending: dict[str, str], ingest_dates: dict[str, str]) -> str:
+def blocked_hint(offending: dict[str, str], ingest_dates: dict[str, str], flags: str = "") -> str:
     """Pure: the lines the audit adds to its blocked message, naming the ingest runs behind
-    the block and the command that takes one out of the queue."""
+    the block and the command that takes one out of the queue; `flags` point the commands at
+    the run's lake (e.g. " --lake /data/lake", empty for the default ./lake)."""
     if not offending:
         return ""
     lines = ["  The ingest run(s) behind this block (they stay pending, so every later run blocks too):"]
@@ -38,7 +39,8 @@ def blocked_hint(offending: dict[str, str], ingest_dates: dict[str, str]) -> str
     first = next(iter(offending))
     lines.append(
         "  If one of them is bad, set it aside (it stays in raw and is recorded, no WAP processes it again), "
-        f"then run the WAP again:\n    tickerlake set-aside --ingest-run {first} --reason \"<why>\" && tickerlake wap"
+        f"then run the WAP again:\n    tickerlake set-aside{flags} --ingest-run {first} --reason \"<why>\" "
+        f"&& tickerlake wap{flags}"
     )
     return "\n".join(lines)
 
@@ -47,12 +49,13 @@ def blocked_hint_for(ctx, runs: list[ingest_queue.IngestRun], failed: list[dict]
     """The blocked-message lines for a failing audit of `runs` (see blocked_hint). Best effort:
     the block itself must be reported even if this cannot be worked out."""
     try:
-        return blocked_hint(_offending(ctx, runs, failed), {r.run_id: r.ingest_date for r in runs})
+        return blocked_hint(_offending(ctx, runs, failed), {r.run_id: r.ingest_date for r in runs},
+                            str(ctx.settings.get("lake_flags") or ""))
     except Exception as exc:  # never hide the audit's own verdict behind a hint's failure
         ids = ", ".join(r.run_id for r in runs)
         return (f"  (could not attribute the block to an ingest run: {type(exc).__name__}: {exc}.) "
                 f"This run processed ingest run(s) {ids}; a bad one can be set aside with "
-                f"tickerlake set-aside --ingest-run RUN_ID --reason \"<why>\"")
+                f"tickerlake set-aside{ctx.settings.get('lake_flags') or ''} --ingest-run RUN_ID --reason \"<why>\"")
 
 
 def _offending(ctx, runs: list[ingest_queue.IngestRun], failed: list[dict]) -> dict[str, str]:

@@ -16,10 +16,12 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from glue_jobs.audit.thresholds import THRESHOLD_KINDS, Threshold, threshold_value
 from glue_jobs.lake import trading_calendar
 from glue_jobs.lake.errors import ConfigError
 
 RULES_FILE = "wap/audit/daily_prices.yml"
+__all__ = ["THRESHOLD_KINDS", "Threshold", "threshold_value"]  # re-exported: the book's thresholds
 
 
 @dataclass(frozen=True)
@@ -29,12 +31,6 @@ class RowRule:
     expectation: str  # a GE expectation in snake case, e.g. expect_column_values_to_be_between
     kwargs: dict[str, Any]
     reason: str  # a str.format template filled from the failing row
-
-
-@dataclass(frozen=True)
-class Threshold:
-    default: float
-    setting: str | None = None
 
 
 @dataclass(frozen=True)
@@ -72,11 +68,16 @@ def parse_rules(text: str, origin: str = RULES_FILE) -> RuleBook:
             BatchRule(
                 r["name"],
                 r.get("description", ""),
-                {k: Threshold(float(v["default"]), v.get("setting")) for k, v in (r.get("thresholds") or {}).items()},
+                {k: Threshold(float(v["default"]), v.get("setting"), v.get("kind", "number"))
+                 for k, v in (r.get("thresholds") or {}).items()},
             )
             for r in doc.get(section, [])
         ) for section in ("batch_rules", "warning_rules"))
         book = RuleBook(doc["model"], tuple(doc["raw_header"]), row_rules, batch_rules, warning_rules)
+        for rule in (*book.batch_rules, *book.warning_rules):
+            for t in rule.thresholds.values():
+                if t.kind not in THRESHOLD_KINDS:
+                    raise ValueError(f"{rule.name}: threshold kind {t.kind!r} is not one of {', '.join(THRESHOLD_KINDS)}")
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{origin}: a rule is incomplete or malformed ({exc!r})") from exc
     names = [r.name for r in (*book.row_rules, *book.batch_rules, *book.warning_rules)]
@@ -99,13 +100,7 @@ def thresholds(book: RuleBook, settings: dict[str, Any]) -> dict[str, dict[str, 
         for param, threshold in rule.thresholds.items():
             value: Any = threshold.default
             if threshold.setting and settings.get(threshold.setting) is not None:
-                raw = settings[threshold.setting]
-                try:
-                    value = float(raw)
-                except (TypeError, ValueError):
-                    raise ConfigError(f"audit setting {threshold.setting}={raw!r} is not a number") from None
-                if value < 0 or math.isnan(value):
-                    raise ConfigError(f"audit setting {threshold.setting}={raw!r} must be zero or more")
+                value = threshold_value(threshold, settings[threshold.setting], f"audit setting {threshold.setting}")
             values[param] = value
         out[rule.name] = values
     return out

@@ -7,6 +7,8 @@ EXIT_UNEXPECTED = 1
 EXIT_USAGE = 2
 EXIT_AUDIT_BLOCKED = 3
 EXIT_NOTHING_FETCHED = 4
+EXIT_LOCK_HELD = 5
+EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT
 
 
 class PipelineError(RuntimeError):
@@ -32,6 +34,6 @@ class NothingFetched(PipelineError):
 
 
 class LockHeld(PipelineError):
-    """Another run holds the lake's lock."""
+    """Another run holds the lake's lock: try again when it has finished."""
 
-    exit_code = EXIT_UNEXPECTED
+    exit_code = EXIT_LOCK_HELD

@@ -239,6 +239,16 @@ def test_an_injected_error_stops_the_run_clearly_and_a_rerun_converges(case, fau
         "rerun converged": "yes" if converged else f"NO (exit {code2})",
     })
 
+    if case.id == "catalog-ledger-fails":
+        # prices published stay published: the ledger failing is a warning recorded in the stage's
+        # result; the runner's own ledger record at the end (the fault fires once) then succeeds
+        assert code == 0, err[-2000:]
+        assert "Traceback" not in err
+        hooks = doc["stages"]["after_publish"]["details"]["hooks"]
+        assert case.message in hooks["glue_jobs.lake.ledger.hook"]["ledger_error"]
+        assert doc["status"] == "succeeded" and (prices, quarantine) == ("after", "after")
+        assert code2 == 0, err2[-3000:]
+        return
     assert code == 1
     assert f"{case.stage} failed" in err and case.message in err, err[-2000:]
     assert (prices, quarantine) == (case.prices, case.quarantine)

@@ -68,3 +68,27 @@ def test_workgroup_and_topic_come_from_flags_or_the_environment():
     assert build_settings(workgroup="from-flag", env=env).workgroup == "from-flag"
     assert build_settings(env=env).topic_arn == "arn:aws:sns:us-east-1:1:t"
     assert (build_settings(env={}).workgroup, build_settings(env={}).topic_arn) == (None, None)
+
+
+@pytest.mark.parametrize("value", ["20261120", "2026-W47-5", "2026-11-20T00:00", "2026-11-20 ", "+2026-11-20"])
+def test_dates_are_exactly_yyyy_mm_dd(value):
+    with pytest.raises(ConfigError, match="expected YYYY-MM-DD"):
+        build_settings(env=FIXED_ENV, date=value.replace(" ", "x"))
+
+
+def test_a_backdated_alphavantage_date_warns_that_compact_is_the_last_100_sessions():
+    s = build_settings(env={"ALPHAVANTAGE_API_KEY": "k"}, source="alphavantage", date="2026-06-01", ingests=True)
+    assert any("last 100 sessions" in w and "--date 2026-06-01" in w for w in s.warnings)
+    assert build_settings(env={}, date="2026-06-01", ingests=True).warnings == []  # synthetic: no warning
+
+
+def test_unknown_names_warn_with_the_closest_known_one():
+    s = build_settings(env={"TICKERLAKE_CALLS_PER_DAYS": "5", "TICKERLAKE_AUDIT_MIN_ROW": "1"})
+    assert any("did you mean TICKERLAKE_CALLS_PER_DAY?" in w for w in s.warnings)
+    assert any("did you mean TICKERLAKE_AUDIT_MIN_ROWS?" in w for w in s.warnings)
+
+
+def test_a_missing_api_key_is_refused_only_for_commands_that_fetch():
+    with pytest.raises(ConfigError, match="needs an API key"):
+        build_settings(env={}, source="alphavantage", ingests=True)
+    assert build_settings(env={}, source="alphavantage").source == "alphavantage"  # e.g. query, runs

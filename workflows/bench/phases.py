@@ -74,7 +74,7 @@ def wap(lake: str, symbols: int, as_of: str) -> dict[str, Any]:
     from workflows.runner import run_stages
     from workflows.settings import Settings
 
-    settings = Settings(lake=lake, symbols=symbol_names(symbols), as_of=_date(as_of))
+    settings = Settings(lake=lake, symbols=symbol_names(symbols), as_of=_date(as_of), symbols_given=True)
     lines: list[str] = []
 
     def say(line: str) -> None:  # kept for the result, and shown in the phase's log as it goes

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shlex
 import sys
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from glue_jobs.ports.engine import QueryError
 from glue_jobs.runtime import NoEngine, Runtime, lake_kind
 from workflows import graph
 from workflows.cli import output
-from workflows.runner import RunOutcome, open_lake, run_stages
+from workflows.runner import RunOutcome, lake_flags, open_lake, run_stages
 from workflows.settings import Settings
 
 
@@ -155,6 +154,15 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
+    if args.out is not None:
+        out = Path(args.out)
+        if not args.out.strip() or out.is_dir():
+            raise ConfigError(f"--out {args.out!r} is {'empty' if not args.out.strip() else 'a folder'}: "
+                              "give the page's file name, e.g. --out dashboard.html")
+        if out.parent.exists() and not out.parent.is_dir():
+            raise ConfigError(f"--out {args.out}: {out.parent} is a file, not a folder")
+    if args.symbols is not None and not args.symbols.strip():
+        raise ConfigError("--symbols is empty: give symbols, e.g. --symbols AAPL,MSFT, or leave the flag out")
     _require_lake(args.settings)
     _require_sql(args.settings)
     symbols = args.symbols.split(",") if args.symbols else None
@@ -178,7 +186,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from workflows.bench.report import markdown, verdict_counts
     from workflows.bench.run import FULL, QUICK, run_bench
 
-    rows, out = run_bench(QUICK if args.quick else FULL, Path(args.workdir), keep=args.keep, say=_say)
+    workdir = Path(args.workdir)
+    if not args.workdir.strip() or (workdir.exists() and not workdir.is_dir()):
+        raise ConfigError(f"--workdir {args.workdir!r} is {'empty' if not args.workdir.strip() else 'a file'}: "
+                          "give a folder for the bench's lakes (default /tmp/tickerlake-bench)")
+    rows, out = run_bench(QUICK if args.quick else FULL, workdir, keep=args.keep, say=_say)
     passed, failed = verdict_counts(rows)
     print(markdown(rows))
     print(f"\n{passed} targets met, {failed} missed; the table with details: {out}")
@@ -240,12 +252,7 @@ def _print_summary(args: argparse.Namespace, outcome: RunOutcome, page: Path | N
 
 
 def _lake_flags(settings: Settings) -> str:
-    """The flags that point a hinted command at this lake: --lake unless it is the default,
-    and on an s3:// lake its Athena workgroup (without it a query there stops with exit 2)."""
-    flags = "" if settings.lake == "lake" else f" --lake {shlex.quote(settings.lake)}"
-    if settings.lake.startswith("s3://") and settings.workgroup:
-        flags += f" --workgroup {shlex.quote(settings.workgroup)}"
-    return flags
+    return lake_flags(settings)
 
 
 def _require_sql(settings: Settings) -> None:

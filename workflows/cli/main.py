@@ -1,14 +1,16 @@
 """`tickerlake`: the command line. Each subcommand runs a part of the stage graph (or
 reads the lake) and exits 0 done, 2 usage/configuration, 3 audit blocked the publish,
-4 nothing usable fetched, 1 anything unexpected."""
+4 nothing usable fetched, 5 another run holds the lake's lock, 130 interrupted (Ctrl-C),
+1 anything unexpected."""
 from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
 from typing import Callable
 
-from glue_jobs.lake.errors import EXIT_UNEXPECTED, EXIT_USAGE, ConfigError, PipelineError
+from glue_jobs.lake.errors import EXIT_INTERRUPTED, EXIT_UNEXPECTED, EXIT_USAGE, ConfigError, PipelineError
 from workflows import graph
 from workflows.settings import Settings, build_settings
 
@@ -20,6 +22,35 @@ class _Parser(argparse.ArgumentParser):
         self.print_usage(sys.stderr)
         print(f"tickerlake: error: {message}", file=sys.stderr)
         raise SystemExit(EXIT_USAGE)
+
+
+def _count(text: str) -> int:
+    """argparse type: a whole number, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative: give 0 or more")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = _count(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("0: give 1 or more")
+    return value
+
+
+def _days(text: str) -> float:
+    """argparse type: a finite number of days (not nan, not inf; the janitor refuses a negative one)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r}: give a number of days, 0 or more, e.g. 7")
+    return value
 
 
 def _shared(p: argparse.ArgumentParser) -> None:
@@ -41,6 +72,9 @@ def _source_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--calls-per-day", help="Alpha Vantage calls per day (default 25, a free key)")
     p.add_argument("--faults", help="synthetic source only: inject faults, e.g. bad_rows:AAPL,duplicates:MSFT")
     p.add_argument("--seed", type=int, help="synthetic source seed (default 0)")
+    p.add_argument("--switch-source", action="store_true",
+                   help="change the lake's recorded source (lake.json) to --source on purpose; "
+                        "synthetic never replaces a real provider")
     p.add_argument("--datatype", choices=("csv", "json"),
                    help="Alpha Vantage body format to request (default csv; json lands the exact JSON plus a CSV rendering)")
 
@@ -71,13 +105,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="fill a {{NAME}} placeholder in the SQL (repeatable), e.g. --param symbol=AAPL")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
-    p.add_argument("--max-rows", type=int, default=None,
+    p.add_argument("--max-rows", type=_count, default=None,
                    help="stop after this many rows, saying if there were more (default: 200 in table "
                         "format, every row, streamed, in csv and json)")
 
     p = sub.add_parser("runs", help="list recent runs with their counts and status")
     _shared(p)
-    p.add_argument("--limit", type=int, default=10)
+    p.add_argument("--limit", type=_positive, default=10)
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
 
     p = sub.add_parser("dashboard", help="render the dashboards as a static HTML page from the local lake")
@@ -86,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check", action="store_true", help="run every panel query; fail naming any panel that errors or is empty")
     p.add_argument("--symbols", help="symbols to show (default: the first few in the lake)")
     p.add_argument("--date", help="as-of date of the page (default: the newest data)")
-    p.add_argument("--sessions", type=int, help="show only the last N sessions (default: everything)")
+    p.add_argument("--sessions", type=_positive, help="show only the last N sessions (default: everything)")
     _bench_command(sub)
     _operator_commands(sub)
     return parser
@@ -97,7 +131,7 @@ def _operator_commands(sub) -> None:
     p = sub.add_parser("janitor", help="remove orphan files, leftover temporary tables and old partition versions")
     _shared(p)
     p.add_argument("--dry-run", action="store_true", help="list what would be deleted, with sizes and reasons (do this first)")
-    p.add_argument("--retention-days", type=float,
+    p.add_argument("--retention-days", type=_days,
                    help="keep versions out of the catalog for this many days (default 7, or TICKERLAKE_RETENTION_DAYS)")
 
     p = sub.add_parser("rollback", help="put the partitions a run published back to their previous versions")
@@ -140,6 +174,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         faults=getattr(args, "faults", None),
         seed=getattr(args, "seed", None),
         workgroup=getattr(args, "workgroup", None),
+        switch_source=bool(getattr(args, "switch_source", False)),
+        ingests=args.command in ("run", "ingest"),
     )
 
 
@@ -170,25 +206,39 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s" if args.verbose else "      %(levelname)s: %(message)s",
     )
     try:
-        args.settings = _settings(args)
+        if args.command != "bench":
+            args.settings = _settings(args)
+            for warning in args.settings.warnings:
+                print(f"tickerlake: warning: {warning}", file=sys.stderr)
         return _commands()[args.command](args)
     except ConfigError as exc:
+        log.debug("configuration error", exc_info=True)
         print(f"tickerlake: configuration error: {exc}", file=sys.stderr)
         return exc.exit_code
     except PipelineError as exc:
+        log.debug("pipeline error", exc_info=True)
         print(f"tickerlake: {exc}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("tickerlake: interrupted; the lake keeps what was published before the interruption", file=sys.stderr)
-        return EXIT_UNEXPECTED
+    except KeyboardInterrupt as exc:
+        where = _run_log_of(exc)
+        print("tickerlake: interrupted; the lake keeps what was published before the interruption"
+              + (f"; the run log records where it stopped: {where}" if where else ""), file=sys.stderr)
+        return EXIT_INTERRUPTED
     except Exception as exc:  # the last resort: say what broke, keep the traceback for --verbose
         log.debug("unexpected failure", exc_info=True)
+        where = _run_log_of(exc)
         print(f"tickerlake: unexpected error in {args.command}: {type(exc).__name__}: {exc}\n"
-              "  run again with --verbose for the traceback; the run log under runs/ records the stage",
+              "  run again with --verbose for the traceback"
+              + (f"; the run log records the stage: {where}" if where else ""),
               file=sys.stderr)
         if args.verbose:
             raise
         return EXIT_UNEXPECTED
+
+
+def _run_log_of(exc: BaseException) -> str | None:
+    """The run log a failed run wrote (the runner tags the exception), None when no run started."""
+    return getattr(exc, "tickerlake_run_log", None)
 
 
 STAGE_NAMES = [s.name for s in graph.STAGES]

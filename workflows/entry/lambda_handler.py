@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, Callable
 
-from glue_jobs.lake import trading_calendar
+from glue_jobs.lake import lake_record, trading_calendar
 from glue_jobs.lake.context import new_run_id
 from glue_jobs.lake.errors import ConfigError, NothingFetched
 from glue_jobs.lake.ingest_queue import pending_ingest_runs
@@ -93,6 +93,11 @@ def handler(event: Mapping[str, Any] | None, context: Any, *, glue_client: Any =
         raise ConfigError(f"TICKERLAKE_LAKE {settings.lake!r} is not an s3:// URI")
     storage = open_runtime(settings.lake, env=env).storage
     run_id = new_run_id()
+    # the lake's source (lake.json): a function configured with another one stops here, before a call
+    current = lake_record.read_source(storage)
+    lake_record.check_source(current, settings.source, switch=False, where=storage.root)
+    if current.origin != "record":
+        lake_record.write_source(storage, settings.source, run_id=run_id, previous=current.source)
     remaining = _remaining_seconds(context)
     sleep = deadline_sleep(remaining)
     source = build_source(settings.source, env=env, sleep=sleep)

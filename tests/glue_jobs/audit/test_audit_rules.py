@@ -110,8 +110,10 @@ def test_thresholds_come_from_the_book_and_settings_override_them(book):
         "quarantine_share_below_threshold"]["max_share"] == 0.2
     with pytest.raises(ConfigError, match="audit_max_quarantine_share='lots' is not a number"):
         audit_rules.thresholds(book, {"audit_max_quarantine_share": "lots"})
-    with pytest.raises(ConfigError, match="must be zero or more"):
+    with pytest.raises(ConfigError, match="audit_min_rows=-1 is out of range: expected a whole number, 0 or more"):
         audit_rules.thresholds(book, {"audit_min_rows": -1})
+    with pytest.raises(ConfigError, match=r"expected a share in \[0, 1\]"):
+        audit_rules.thresholds(book, {"audit_max_quarantine_share": "5"})
 
 
 def _batch(book, **kw):
