@@ -62,12 +62,15 @@ def observe(storage: Storage, location: str, *, checksum: bool = True) -> list[F
 
 def build(storage: Storage, location: str, *, table: str, values: dict[str, str], run_id: str) -> dict:
     files = observe(storage, location, checksum=True)
-    ingest_runs: set[str] = set()
-    for f in files:  # the ingest runs whose rows it holds: what a re-publish from raw requeues
-        pf = parquet.open_file(storage, f.key, read_dictionary=["run_id"])
-        if "run_id" in pf.schema_arrow.names:
-            column = pf.read(columns=["run_id"]).column("run_id")
-            ingest_runs.update(str(v) for v in column.unique().to_pylist() if v is not None)
+    ingest_runs: set[str] | None = set()
+    try:
+        for f in files:  # the ingest runs whose rows it holds: what a re-publish from raw requeues
+            pf = parquet.open_file(storage, f.key)
+            if "run_id" in pf.schema_arrow.names:
+                column = pf.read(columns=["run_id"]).column("run_id")
+                ingest_runs.update(str(v) for v in column.unique().to_pylist() if v is not None)
+    except Exception:  # unknown: a re-publish then requeues every published ingest run
+        ingest_runs = None
     return {
         "version": MANIFEST_VERSION,
         "table": table,
@@ -75,7 +78,7 @@ def build(storage: Storage, location: str, *, table: str, values: dict[str, str]
         "location": location,
         "run_id": run_id,
         "rows": sum(f.rows or 0 for f in files),
-        "ingest_runs": sorted(ingest_runs),
+        "ingest_runs": sorted(ingest_runs) if ingest_runs is not None else None,
         "files": [{"key": f.key, "bytes": f.bytes, "rows": f.rows, "sha256": f.sha256} for f in files],
     }
 

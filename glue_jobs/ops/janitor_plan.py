@@ -204,7 +204,7 @@ def plan(
     for vdir in sorted(v for v in versions if v in in_history and not referenced(v)):
         out.kept.append(Kept(vdir, "an earlier version the catalog history points to (the way back "
                                    "`tickerlake doctor --repair` takes if the current one is damaged)"))
-    versions = {v: objs for v, objs in versions.items() if v not in in_history}
+    versions = {v: objs for v, objs in versions.items() if v not in in_history or referenced(v)}
     _plan_versions(out, versions, pointers, known_tables, now, retention, hints)
     _plan_temps(out, temps, temp_runs, tables, active, now)
     for obj in loose_tmp:
@@ -221,7 +221,7 @@ def plan(
     return out
 
 
-HISTORY_KEEP = 2  # the current document and the one before it: always kept
+HISTORY_KEEP = 1  # the current document: always kept (the one before it until the retention)
 
 
 def plan_history(history: list[ObjectInfo], *, now: dt.datetime, retention: dt.timedelta,

@@ -15,8 +15,11 @@ for readers that read the table's document just before.
 
 Every document written is first kept under layout.catalog_history_prefix (named by time and
 content), then put in place: no single damaged or deleted document loses a table, and
-`tickerlake doctor --repair` restores the newest intact version. The janitor prunes the
-history past its retention, always keeping the two newest versions.
+`tickerlake doctor --repair` restores the newest intact version. The janitor prunes a version
+once it has been superseded for the retention, never the newest. The history is written
+before the document: a crash between the two leaves a history one switch ahead, which a
+restore would make current (publish writes its data and its record before switching, so that
+switch is complete in every other respect).
 """
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -163,8 +164,12 @@ def test_a_run_merging_into_a_damaged_partition_stops_with_the_fix(lake, capsys)
 def test_the_janitor_keeps_what_the_history_points_to(built, lake, capsys):
     earlier = [loc for loc in (lake / "warehouse/daily_prices/trade_year=2024").iterdir()]
     assert len(earlier) == 2
-    report = janitor.run(local_context(lake).storage, local_context(lake).catalog, dry_run=False,
-                         retention=dt.timedelta(0), now=dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=30))
+    # every version written 30 days ago: by their times alone the earlier 2024 one is past the
+    # retention; the catalog history that points to it is younger, so it stays
+    month_ago = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=30)).timestamp()
+    for path in (lake / "warehouse").rglob("*"):
+        os.utime(path, (month_ago, month_ago))
+    report = janitor.run(local_context(lake).storage, local_context(lake).catalog, dry_run=False)
     assert all(loc.exists() for loc in earlier), report["lines"]
     assert any("catalog history points to" in k["reason"] for k in report["kept"])
     # so a lost current version still has its way back
