@@ -14,6 +14,9 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
 from glue_jobs.lake import layout, parquet
 from glue_jobs.ports.storage import NotFound, Storage
 
@@ -30,16 +33,30 @@ class FileFact:
     error: str | None = None
 
 
-def _fact(storage: Storage, key: str, *, checksum: bool) -> FileFact:
+def _footer(storage: Storage, key: str, data: bytes | None) -> pq.ParquetFile | None:
+    """The file's Parquet reader: from the bytes already read, or (a local file only) from
+    disk; None on object storage without the bytes (a cheap look reads no object)."""
+    if data is not None:
+        return pq.ParquetFile(pa.BufferReader(data))
+    if "://" in storage.uri(key):
+        return None
+    return parquet.open_file(storage, key)
+
+
+def _fact(storage: Storage, key: str, *, checksum: bool, runs: set[str] | None = None) -> FileFact:
     try:
         data = storage.get_bytes(key) if checksum else None
     except NotFound:
         return FileFact(key, 0, None, None, "missing")
     digest = hashlib.sha256(data).hexdigest() if data is not None else None
+    rows, error = None, None
     try:
-        meta = parquet.open_file(storage, key).metadata
-        rows = meta.num_rows
-        error = None
+        reader = _footer(storage, key, data)
+        if reader is not None:
+            rows = reader.metadata.num_rows
+            if runs is not None and "run_id" in reader.schema_arrow.names:
+                column = reader.read(columns=["run_id"]).column("run_id")
+                runs.update(str(v) for v in column.unique().to_pylist() if v is not None)
     except Exception as exc:  # pyarrow raises several kinds for a damaged file
         rows, error = None, f"not a readable Parquet file ({type(exc).__name__}: {str(exc)[:120]})"
     size = len(data) if data is not None else _size(storage, key)
@@ -61,16 +78,10 @@ def observe(storage: Storage, location: str, *, checksum: bool = True) -> list[F
 
 
 def build(storage: Storage, location: str, *, table: str, values: dict[str, str], run_id: str) -> dict:
-    files = observe(storage, location, checksum=True)
-    ingest_runs: set[str] | None = set()
-    try:
-        for f in files:  # the ingest runs whose rows it holds: what a re-publish from raw requeues
-            pf = parquet.open_file(storage, f.key)
-            if "run_id" in pf.schema_arrow.names:
-                column = pf.read(columns=["run_id"]).column("run_id")
-                ingest_runs.update(str(v) for v in column.unique().to_pylist() if v is not None)
-    except Exception:  # unknown: a re-publish then requeues every published ingest run
-        ingest_runs = None
+    """Each file read once: its checksum, its footer's row count, and the ingest runs whose rows
+    it holds (what a re-publish from raw requeues)."""
+    ingest_runs: set[str] = set()
+    files = [_fact(storage, k, checksum=True, runs=ingest_runs) for k in parquet.data_files(storage, location)]
     return {
         "version": MANIFEST_VERSION,
         "table": table,
@@ -78,7 +89,7 @@ def build(storage: Storage, location: str, *, table: str, values: dict[str, str]
         "location": location,
         "run_id": run_id,
         "rows": sum(f.rows or 0 for f in files),
-        "ingest_runs": sorted(ingest_runs) if ingest_runs is not None else None,
+        "ingest_runs": sorted(ingest_runs) if not any(f.error for f in files) else None,
         "files": [{"key": f.key, "bytes": f.bytes, "rows": f.rows, "sha256": f.sha256} for f in files],
     }
 
