@@ -7,12 +7,15 @@
     manifests/set_aside/ingest_date=D/run_id=R.json         that an operator set the ingest run aside
     state/ingestion.json                                    carried symbols, daily quota used
     catalog/<database>/<table>.json                         local catalog (tables, partitions)
+    catalog/<database>/<table>/history/<stamp>-<digest>.json every version of that document
     tmp/<table>/run_id=R/...                                WAP temporary tables
     warehouse/<table>/<partition>/v=R/part-0.parquet        published partition versions
+    warehouse/<table>/<partition>/v=R/_manifest.json        its files, row counts, checksums
     runs/<run_id>.json                                      run log
     alerts/alerts.jsonl                                     alerts sent (local notifier)
     locks/pipeline.lock                                     one writer at a time
     maintenance/janitor/<run_id>.json                       what a janitor run deleted
+    maintenance/doctor/<run_id>/...                         damaged files a doctor repair set aside
 
 `run_id` in a key is the run that wrote it: the ingest run under raw/, rejected/ and
 manifests/, the pipeline run under tmp/, warehouse/ versions and runs/. The columns say which:
@@ -47,6 +50,8 @@ ALERTS_KEY = "alerts/alerts.jsonl"
 SENT_PREFIX = "alerts/sent/"  # a marker per alert delivered, so a re-run sends it once
 LOCK_KEY = "locks/pipeline.lock"
 JANITOR_PREFIX = "maintenance/janitor/"
+DOCTOR_PREFIX = "maintenance/doctor/"
+VERSION_MANIFEST = "_manifest.json"  # beside a partition version's files (hidden from readers: "_")
 
 RAW_TABLE = "raw_daily"
 TEMP_TABLE = "tmp_daily_prices"
@@ -110,6 +115,22 @@ def audit_marker_key(run_id: str) -> str:
 
 def catalog_key(database: str, table: str) -> str:
     return f"{CATALOG_PREFIX}{database}/{table}.json"
+
+
+def catalog_history_prefix(database: str, table: str) -> str:
+    """Every version of a table's catalog document, oldest first by name: a damaged document is
+    restored from here (tickerlake doctor --repair)."""
+    return f"{CATALOG_PREFIX}{database}/{table}/history/"
+
+
+def version_manifest_key(location: str) -> str:
+    """The manifest publish writes beside a partition version's files."""
+    return (location if location.endswith("/") else location + "/") + VERSION_MANIFEST
+
+
+def doctor_aside_key(run_id: str, key: str) -> str:
+    """Where a doctor repair keeps a damaged file's bytes before it rewrites the file."""
+    return f"{DOCTOR_PREFIX}{run_id}/{key}"
 
 
 def table_prefix(table: str) -> str:

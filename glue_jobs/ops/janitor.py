@@ -101,13 +101,41 @@ def plan(storage: Storage, catalog: Catalog, *, now: dt.datetime | None = None,
     objects = [o for prefix in SCANNED_PREFIXES for o in list_objects(storage, prefix)]
     active, hints = run_states(storage, now)
     active.discard(holder or "")
+    history_deletions, history_locations = _history(storage, objects, now=now, retention=retention)
     result = janitor_plan.plan(objects, catalog_tables(catalog), now=now, retention=retention, grace=grace,
-                               active_runs=active, retired_hints=hints)
+                               active_runs=active, retired_hints=hints, history_locations=history_locations)
+    result.deletions += history_deletions
     # an ingest lands its bodies, then its manifest: one quiet for the lock's TTL has died
     result.kept += janitor_plan.unmanifested_raw(list_objects(storage, layout.RAW_PREFIX),
                                                  storage.list_keys(layout.MANIFEST_PREFIX),
                                                  now=now, quiet_for=DEFAULT_TTL)
     return result
+
+
+def _history(storage: Storage, objects: list[ObjectInfo], *, now: dt.datetime,
+             retention: dt.timedelta) -> tuple[list[janitor_plan.Deletion], set[str]]:
+    """Catalog history past the retention to delete, and the partition locations of the history
+    kept: the janitor never deletes a version a kept catalog version points to."""
+    by_table: dict[str, list[ObjectInfo]] = {}
+    root = f"{layout.CATALOG_PREFIX}{layout.DATABASE}/"
+    for o in objects:
+        rest = o.key[len(root):] if o.key.startswith(root) else ""
+        parts = rest.split("/")
+        if len(parts) == 3 and parts[1] == "history" and parts[2].endswith(".json"):
+            by_table.setdefault(parts[0], []).append(o)
+    deletions, locations = [], set()
+    for _table, history in sorted(by_table.items()):
+        gone, kept = janitor_plan.plan_history(history, now=now, retention=retention)
+        deletions += gone
+        for key in kept:
+            try:
+                doc = json.loads(storage.get_bytes(key))
+            except (ValueError, NotFound):
+                continue
+            for p in doc.get("partitions") or [] if isinstance(doc, dict) else []:
+                if isinstance(p, dict) and p.get("location"):
+                    locations.add(p["location"])
+    return deletions, locations
 
 
 def _still_unreferenced(catalog: Catalog, deletions: list[janitor_plan.Deletion]) -> list[janitor_plan.Deletion]:

@@ -50,7 +50,7 @@ class TableInfo:
 class Deletion:
     """One thing to remove: a group of objects, or a catalog table definition (with its files)."""
 
-    kind: str  # partial | version | temp | table
+    kind: str  # partial | version | temp | table | history
     target: str  # a key prefix, a key, or database.table
     reason: str
     keys: tuple[str, ...] = ()
@@ -145,12 +145,14 @@ def plan(
     grace: dt.timedelta = DEFAULT_GRACE,
     active_runs: Iterable[str] = (),
     retired_hints: dict[str, dt.datetime] | None = None,
+    history_locations: Iterable[str] = (),
 ) -> Plan:
     """What to delete (with reasons) and what unreferenced data is kept for now (with why).
 
     `tables` is every table of the catalog; `active_runs` the runs still going (their temporary
     data stays); `retired_hints` maps a version location to when the catalog switched away from
-    it, where that is known (rollbacks)."""
+    it, where that is known (rollbacks); `history_locations` the partition locations the catalog
+    history still kept points to (see plan_history): versions there are kept, with a reason."""
     if retention < dt.timedelta(0) or grace < dt.timedelta(0):
         raise ValueError("retention and grace must not be negative")
     active = set(active_runs)
@@ -198,6 +200,11 @@ def plan(
                 temps.setdefault(found[0], []).append(obj)
                 temp_runs[found[0]] = found[1]
 
+    in_history = {loc for loc in history_locations if loc}
+    for vdir in sorted(v for v in versions if v in in_history and not referenced(v)):
+        out.kept.append(Kept(vdir, "an earlier version the catalog history points to (the way back "
+                                   "`tickerlake doctor --repair` takes if the current one is damaged)"))
+    versions = {v: objs for v, objs in versions.items() if v not in in_history or referenced(v)}
     _plan_versions(out, versions, pointers, known_tables, now, retention, hints)
     _plan_temps(out, temps, temp_runs, tables, active, now)
     for obj in loose_tmp:
@@ -212,6 +219,30 @@ def plan(
     out.deletions.sort(key=lambda d: (d.kind, d.target))
     out.kept.sort(key=lambda k: k.target)
     return out
+
+
+HISTORY_KEEP = 1  # the current document: always kept (the one before it until the retention)
+
+
+def plan_history(history: list[ObjectInfo], *, now: dt.datetime, retention: dt.timedelta,
+                 keep: int = HISTORY_KEEP) -> tuple[list[Deletion], list[str]]:
+    """One table's catalog history (catalog/<db>/<table>/history/, named by time): which
+    versions go (superseded longer than the retention ago, never the `keep` newest) and which
+    stay. A version was superseded when the next one was written."""
+    ordered = sorted(history, key=lambda o: o.key)
+    deletions, kept = [], []
+    for i, obj in enumerate(ordered):
+        if i >= len(ordered) - keep:
+            kept.append(obj.key)
+            continue
+        successor = ordered[i + 1].modified
+        if successor is not None and now - successor >= retention:
+            deletions.append(Deletion("history", obj.key,
+                                      f"catalog document version superseded on {_day(successor)}, beyond the "
+                                      f"{_retention_text(retention)} retention", (obj.key,), obj.size))
+        else:
+            kept.append(obj.key)
+    return deletions, kept
 
 
 def _plan_versions(out: Plan, versions: dict[str, list[ObjectInfo]], pointers: list[str], known_tables: set[str],

@@ -7,6 +7,13 @@ fresh location, compared with the current version by content checksum, and eithe
 (unchanged: re-running a day changes nothing) or kept; then one catalog call switches every
 kept partition of the table (the local catalog does that atomically). Nothing published is
 ever deleted or overwritten here: old versions stay until the janitor removes them.
+
+Each kept version gets a manifest beside its files (glue_jobs/lake/version_manifest.py: every
+file with its bytes, rows and SHA-256), also recorded in the run log's publish record, which
+`tickerlake doctor` checks the lake against. Before merging, the current version of every
+touched partition is checked against its manifest: a damaged one stops the run, naming the
+file and `tickerlake doctor --repair`. Damage in partitions the run does not touch is only
+reported (a warning in the log and in the stage's details): it does not block the run.
 """
 from __future__ import annotations
 
@@ -14,7 +21,17 @@ import json
 import logging
 from dataclasses import dataclass
 
-from glue_jobs.lake import failpoints, layout, merge_plan, migrate, parquet, publish_record, sql_files, tables
+from glue_jobs.lake import (
+    failpoints,
+    layout,
+    merge_plan,
+    migrate,
+    parquet,
+    publish_record,
+    sql_files,
+    tables,
+    version_manifest,
+)
 from glue_jobs.lake.context import RunContext
 from glue_jobs.lake.errors import PipelineError
 from glue_jobs.ports.catalog import Partition, TableDef
@@ -57,11 +74,35 @@ def _same_rows(ctx: RunContext, current: str, merged: str) -> bool:
     before = merge_plan.content_checksum(parquet.read_table(ctx.storage, current))
     return before == merge_plan.content_checksum(parquet.read_table(ctx.storage, merged))
 
+def _damage(ctx: RunContext, name: str, current: dict[str, str], years: list[str]) -> list[str]:
+    """Stop on a damaged current version of a touched partition (the merge would read it);
+    return warnings for damaged untouched ones (cheap look: sizes and footers, no checksums)."""
+    warnings, blocking = [], []
+    for year, location in sorted(current.items()):
+        problems = version_manifest.check(ctx.storage, location, checksum=False)
+        if not problems:
+            continue
+        line = f"stocks.{name} trade_year={year} ({location}): " + "; ".join(problems)
+        (blocking if year in years else warnings).append(line)
+    for line in warnings:
+        log.warning("publish: damaged partition this run does not touch, left as it is: %s; "
+                    "run `tickerlake doctor --repair`", line)
+    if blocking:
+        raise PipelineError(
+            f"publish: run {ctx.run_id} merges into damaged partition(s), so nothing was published:\n  "
+            + "\n  ".join(blocking)
+            + "\n  Run `tickerlake doctor --repair` (it restores the partition from its manifest-checked "
+              "history or says how to re-publish it from raw), then run again."
+        )
+    return warnings
+
+
 def _publish(ctx: RunContext, target: Target, years: list[str]) -> dict:
     db, name = target.table.database, target.table.name
     if ctx.catalog.get_table(db, name) is None:
         ctx.catalog.create_table(target.table)
     current = {p.values["trade_year"]: p.location for p in ctx.catalog.list_partitions(db, name)}
+    damaged_elsewhere = _damage(ctx, name, current, years)
     # Versions already on disk (older runs, or an earlier attempt of this one) are never reused.
     occupied = set()
     for year in years:
@@ -71,6 +112,7 @@ def _publish(ctx: RunContext, target: Target, years: list[str]) -> dict:
     switch: list[Partition] = []
     previous: dict[str, str | None] = {}  # what each switched partition pointed to: rollback's way back
     unchanged: list[str] = []
+    manifests: dict[str, dict] = {}
     limit = merge_plan.max_partitions(ctx.settings)
     for group in merge_plan.statements(writes, limit):
         for write in group:
@@ -84,10 +126,13 @@ def _publish(ctx: RunContext, target: Target, years: list[str]) -> dict:
                 continue
             switch.append(Partition(dict(write.values), write.target))
             previous[year] = write.current
+            manifests[year] = version_manifest.build(ctx.storage, write.target, table=name,
+                                                     values=dict(write.values), run_id=ctx.run_id)
+            version_manifest.write(ctx.storage, write.target, manifests[year])
             failpoints.hit("publish.between_partitions", f"{name}/trade_year={year}")
     failpoints.hit("publish.before_switch", name)
     publish_record.record_publish(ctx, name, {p.values["trade_year"]: (p.location, previous[p.values["trade_year"]])
-                                        for p in switch})
+                                        for p in switch}, manifests)
     for group in merge_plan.chunked(switch, limit):
         ctx.catalog.switch_partitions(db, name, group)
     return {
@@ -95,6 +140,7 @@ def _publish(ctx: RunContext, target: Target, years: list[str]) -> dict:
         "unchanged": unchanged,
         "locations": {p.values["trade_year"]: p.location for p in switch},
         "previous": previous,
+        "damaged_untouched_partitions": damaged_elsewhere,
     }
 
 

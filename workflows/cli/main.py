@@ -149,6 +149,12 @@ def _operator_commands(sub) -> None:
     _shared(p)
     p.add_argument("--ingest-run", required=True, metavar="INGEST_RUN_ID")
 
+    p = sub.add_parser("doctor", help="check the whole lake (catalog, partitions, manifests, run logs, state); "
+                                      "exit 0 healthy, 6 problems remain")
+    _shared(p)
+    p.add_argument("--repair", action="store_true",
+                   help="restore what can be restored (deletes nothing), re-publish from raw, then check again")
+
 
 def _bench_command(sub) -> None:
     p = sub.add_parser("bench", help="benchmark the pipeline at scale against its performance targets")
@@ -180,7 +186,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
-    from workflows.cli import commands
+    from workflows.cli import commands, operator_commands
 
     return {
         "run": commands.cmd_run,
@@ -195,6 +201,7 @@ def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
         "rollback": commands.cmd_rollback,
         "set-aside": commands.cmd_set_aside,
         "requeue": commands.cmd_requeue,
+        "doctor": operator_commands.cmd_doctor,
     }
 
 

@@ -1,4 +1,4 @@
-"""The operator's subcommands: janitor, rollback, set-aside, requeue (wired in workflows/cli/main.py
+"""The operator's subcommands: janitor, rollback, set-aside, requeue, doctor (wired in workflows/cli/main.py
 through workflows/cli/commands.py). Each works on a local lake or an s3:// one (with Glue)."""
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import datetime as dt
 import os
 
-from glue_jobs.lake.errors import ConfigError
+from glue_jobs.lake.errors import EXIT_DOCTOR_PROBLEMS, ConfigError, PipelineError
 from workflows.runner import open_lake
 
 
@@ -70,6 +70,39 @@ def cmd_requeue(args: argparse.Namespace) -> int:
     else:
         print(f"ingest run {args.ingest_run} was pending already: nothing to do")
     return 0
+
+
+# `tickerlake doctor` found problems that remain (after --repair: that it could not repair)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from glue_jobs.ops import doctor, doctor_plan
+
+    runtime = open_lake(args.settings)
+    storage, catalog = runtime.storage, runtime.catalog
+    unfinished = False
+    if args.repair:
+        ctx = _admin_context(args.settings)
+        result = doctor.repair(storage, catalog, ctx.run_id)
+        for line in result["done"]:
+            print(f"doctor: {line}")
+        if result["requeued"]:
+            from workflows.runner import run_wap
+
+            print(f"doctor: re-publishing from raw: requeued {len(result['requeued'])} ingest run(s), running the WAP")
+            try:
+                run_wap(ctx)
+            except PipelineError as exc:  # the restored versions stand; the requeued runs stay pending
+                unfinished = True
+                print(f"doctor: the re-publish failed ({exc}); the damaged partitions stay on the versions "
+                      f"named above, and the requeued ingest runs ({', '.join(result['requeued'])}) stay pending: "
+                      f"fix the cause, then run `tickerlake wap`")
+        elif result["republish"]:
+            print("doctor: nothing to re-publish from raw (no published ingest run); the restored versions stand")
+        print(f"  recorded in {storage.uri('maintenance/doctor/' + ctx.run_id + '/report.json')}")
+    problems = doctor.check(storage, catalog)
+    print("\n".join(doctor_plan.describe(problems, lake=storage.root if hasattr(storage, "root") else "")))
+    return EXIT_DOCTOR_PROBLEMS if doctor_plan.errors(problems) or unfinished else 0
 
 
 def _admin_context(settings):

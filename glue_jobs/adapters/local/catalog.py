@@ -12,9 +12,18 @@ document maps each value to its shard. A change writes the new shards, then the 
 document: still one atomic switch, and a run reads and rewrites its own day's shard, not
 the whole history. The shard a switch replaced stays until the next switch of that value,
 for readers that read the table's document just before.
+
+Every document written is first kept under layout.catalog_history_prefix (named by time and
+content), then put in place: no single damaged or deleted document loses a table, and
+`tickerlake doctor --repair` restores the newest intact version. The janitor prunes a version
+once it has been superseded for the retention, never the newest. The history is written
+before the document: a crash between the two leaves a history one switch ahead, which a
+restore would make current (publish writes its data and its record before switching, so that
+switch is complete in every other respect).
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections.abc import Collection, Mapping
@@ -151,9 +160,9 @@ class LocalCatalog:
             except (NotFound, ValueError, KeyError, TypeError) as exc:
                 raise CatalogError(
                     f"catalog shard {self.storage.uri(path)} of {database}.{name} ({key}={value}) is missing or "
-                    f"not a shard ({exc}); restore it from a backup, or drop {database}.{name}'s document "
-                    f"{self.storage.uri(self._key(database, name))} and re-run the crawl, which registers the "
-                    f"partitions of pending ingest runs again"
+                    f"not a shard ({exc}); run `tickerlake doctor --repair`, which restores "
+                    f"{database}.{name}'s document from its history (catalog/{database}/{name}/history/) "
+                    f"to a version whose shards are intact; never drop the document: that forgets its partitions"
                 ) from exc
             cached = (dicts, [_partition_from_dict(p) for p in dicts])
             self._shards[path] = cached
@@ -224,7 +233,9 @@ class LocalCatalog:
         except ValueError as exc:
             raise CatalogError(
                 f"catalog document {self.storage.uri(self._key(database, name))} is not JSON ({exc}); "
-                f"restore it, or drop it and re-run the crawl/publish that creates {database}.{name}"
+                f"run `tickerlake doctor --repair`, which restores it from its history "
+                f"(catalog/{database}/{name}/history/); never drop it: a re-run registers only the "
+                f"partitions it writes, and the others leave prod"
             ) from exc
 
     def _write(self, database: str, name: str, doc: dict) -> None:
@@ -232,6 +243,9 @@ class LocalCatalog:
         # ever crawled, and an indented dump of 15,000 took 0.4 s of every crawl
         data = json.dumps(doc, separators=(",", ":"), sort_keys=True).encode() + b"\n"
         failpoints.hit("catalog.before_write", f"{database}.{name}")
+        stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+        history = f"{layout.catalog_history_prefix(database, name)}{stamp}-{hashlib.sha1(data).hexdigest()[:12]}.json"
+        self.storage.put_bytes(history, data)  # the history first: the document may only ever be newer
         self.storage.put_bytes(self._key(database, name), data)
         # the next read of these bytes (the next statement, the next stage) need not parse them
         self._parsed[(database, name)] = (hashlib.sha1(data).digest(), doc, None)

@@ -583,6 +583,8 @@ class DuckDBEngine:
             partitions = self.catalog.list_partitions(self.database, name) if table.partition_keys else []
         segments = _partition_segments(table, partitions)  # each location spells its partition's values
         files = self._files(table, partitions, every_partition=every_partition)
+        if table.format.lower() == "parquet":
+            files = _intact_parquet(table, files)
         variable = f"tickerlake_files_{name}"
         self.con.execute(f"set variable {variable} = ?", [files])
         if not files:
@@ -766,6 +768,30 @@ def _batches(reader: pa.RecordBatchReader, sql: str):
 
 _EXPLAIN = re.compile(r"\s*explain\s+(analyze\s+)?(?:verbose\s+)?(?:\((?:format|type)\b[^)]*\)\s*)?",
                       re.IGNORECASE)
+
+
+def _intact_parquet(table: TableDef, files: list[str]) -> list[str]:
+    """The files that end as a Parquet file does (its footer's magic bytes): one truncated file
+    would fail every statement reading the table, so it is left out, with a warning naming it and
+    `tickerlake doctor` (publish refuses to merge into a damaged partition; doctor repairs)."""
+    out = []
+    for path in files:
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(0, os.SEEK_END)
+                size = fh.tell()
+                fh.seek(max(size - 4, 0))
+                tail = fh.read(4)
+        except OSError as exc:
+            log.warning("%s: cannot read %s (%s): left out of queries; run `tickerlake doctor`",
+                        table.qualified, path, exc)
+            continue
+        if size < 12 or tail != b"PAR1":
+            log.warning("%s: %s is not a whole Parquet file (%d bytes, truncated?): left out of queries; "
+                        "run `tickerlake doctor --repair`", table.qualified, path, size)
+            continue
+        out.append(path)
+    return out
 
 
 def _text_as(expression: str, hive_type: str) -> str:
