@@ -112,8 +112,8 @@ def load_state(storage: Storage) -> IngestState:
         return IngestState.from_dict(json.loads(raw))
     except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise PipelineError(
-            f"ingest state {storage.uri(layout.STATE_KEY)} is unreadable ({exc}): fix it, or delete it "
-            "to start afresh (carried symbols are then only those you list)"
+            f"ingest state {storage.uri(layout.STATE_KEY)} is unreadable ({exc}): `tickerlake doctor --repair` "
+            "sets it aside and rebuilds it from the ingest manifests"
         ) from None
 
 

@@ -263,7 +263,7 @@ def _record_in_ledger(ctx: RunContext, run_log: RunLog, say: Printer) -> None:
         problem = (f"run {ctx.run_id} is not in stocks.pipeline_runs: writing the ledger failed "
                    f"({type(exc).__name__}: {str(exc)[:300]}); its run log {run_log.key} keeps the outcome. "
                    "`tickerlake runs` still lists it; if a ledger file under warehouse/pipeline_runs/ or "
-                   "catalog/stocks/ is damaged, restore or remove it")
+                   "catalog/stocks/ is damaged, `tickerlake doctor --repair` restores it from history")
         say(f"  warning: {problem}")
         try:
             status = run_log.get("status") or "unknown"

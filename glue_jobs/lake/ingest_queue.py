@@ -142,7 +142,7 @@ def read_ingest_run(storage: Storage, ingest_date: str, run_id: str, key: str) -
     try:
         doc = json.loads(raw)
     except ValueError as exc:
-        raise ValueError(f"manifest {storage.uri(key)} is not JSON ({exc}); fix or remove it") from exc
+        raise ValueError(f"manifest {storage.uri(key)} is not JSON ({exc}); restore it from a backup (`tickerlake doctor` lists damaged manifests): without it the ingest run cannot be published") from exc
     run = IngestRun(run_id, ingest_date, key, fetches_from_manifest(doc, run_id))
     if len(_read_cache) >= _READ_CACHE_SIZE:
         _read_cache.clear()

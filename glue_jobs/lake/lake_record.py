@@ -34,12 +34,12 @@ def read_source(storage: Storage) -> LakeSource:
     except NotFound:
         doc = None
     except ValueError as exc:
-        raise ConfigError(f"{storage.uri(RECORD_KEY)} is not valid JSON ({exc}): repair it, or delete it "
-                          "and the lake adopts the source of its newest ingest manifest") from None
+        raise ConfigError(f"{storage.uri(RECORD_KEY)} is not valid JSON ({exc}): repair it "
+                          "(write {\"source\": \"synthetic\"} or alphavantage, the source its data came from)") from None
     if doc is not None:
         if not isinstance(doc, dict) or not isinstance(doc.get("source"), str) or not doc["source"]:
-            raise ConfigError(f"{storage.uri(RECORD_KEY)} names no source: repair it, or delete it "
-                              "and the lake adopts the source of its newest ingest manifest")
+            raise ConfigError(f"{storage.uri(RECORD_KEY)} names no source: repair it "
+                              "(write {\"source\": \"synthetic\"} or alphavantage, the source its data came from)")
         return LakeSource(doc["source"], "record")
     for key in reversed(storage.list_keys(layout.MANIFEST_PREFIX)):
         try:

@@ -54,8 +54,11 @@ def _fact(storage: Storage, key: str, *, checksum: bool, runs: set[str] | None =
         reader = _footer(storage, key, data)
         if reader is not None:
             rows = reader.metadata.num_rows
-            if runs is not None and "run_id" in reader.schema_arrow.names:
-                column = reader.read(columns=["run_id"]).column("run_id")
+            # the ingest runs whose rows the file holds (`run_id` in files written before the rename)
+            names = reader.schema_arrow.names
+            column_name = "ingest_run_id" if "ingest_run_id" in names else "run_id" if "run_id" in names else None
+            if runs is not None and column_name:
+                column = reader.read(columns=[column_name]).column(column_name)
                 runs.update(str(v) for v in column.unique().to_pylist() if v is not None)
     except Exception as exc:  # pyarrow raises several kinds for a damaged file
         rows, error = None, f"not a readable Parquet file ({type(exc).__name__}: {str(exc)[:120]})"

@@ -63,5 +63,5 @@ def test_state_round_trips_through_the_lake(lake):
 
 def test_an_unreadable_state_says_how_to_recover(lake):
     lake.put_bytes(layout.STATE_KEY, b"{not json")
-    with pytest.raises(PipelineError, match="unreadable.*delete it"):
+    with pytest.raises(PipelineError, match="unreadable.*doctor --repair"):
         load_state(lake)

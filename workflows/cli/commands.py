@@ -167,14 +167,21 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     _require_sql(args.settings)
     symbols = args.symbols.split(",") if args.symbols else None
     if args.check:
+        from glue_jobs.ops import doctor, doctor_plan
         from workflows.dashboards import check_panels
 
-        problems = check_panels(open_lake(args.settings).engine)
+        runtime = open_lake(args.settings)
+        problems = [str(p) for p in check_panels(runtime.engine)]
+        # A panel can return rows while a year of prices is missing: a partition whose files
+        # are gone or damaged is a failure of the dashboard's data too.
+        problems += [f"{p.target}: {p.what} ({p.fix})"
+                     for p in doctor_plan.errors(doctor.check(runtime.storage, runtime.catalog))
+                     if p.kind.startswith("partition")]
         for problem in problems:
             print(f"FAIL {problem}", file=sys.stderr)
         if problems:
             return 1
-        print("every panel query ran and returned rows")
+        print("every panel query ran and returned rows, and every published partition's files are intact")
         return 0
     page = _render_dashboard(args.settings, args.out, symbols,
                              as_of=args.settings.as_of if args.date else None, sessions=args.sessions)

@@ -116,6 +116,16 @@ def test_deleted_partition_folder(built, lake, capsys):
     assert rows(lake) == built[1]
 
 
+def test_dashboard_check_fails_on_a_deleted_partition_folder_and_names_it(built, lake, capsys):
+    assert main(["dashboard", "--check", "--lake", str(lake)]) == 0
+    capsys.readouterr()
+    location = locations(lake)["2023"]
+    shutil.rmtree(lake / location)
+    assert main(["dashboard", "--check", "--lake", str(lake)]) == 1
+    err = capsys.readouterr().err
+    assert f"FAIL {location}" in err and "doctor --repair" in err
+
+
 def test_corrupt_run_log(built, lake, capsys):
     log_file = sorted((lake / "runs").glob("*.json"))[0]
     _truncate(log_file)
