@@ -1,5 +1,6 @@
-"""The local runner: walks the stage graph in-process on the local adapters, holding the
-lake's lock, writing the run log after every stage, showing progress as it goes."""
+"""The runner: every stage, whoever starts it (the CLI, a Glue job, a test), runs through
+run_pipeline, which walks the stage graph on the lake's adapters holding the lake's lock,
+records each stage in the run log (execute_stage) and shows progress as it goes."""
 from __future__ import annotations
 
 import gc
