@@ -254,5 +254,7 @@ def list_runs(storage: Storage, limit: int | None = 20) -> list[dict]:
         try:
             rows.append(summary(json.loads(storage.get_bytes(key))))
         except (ValueError, NotFound) as exc:
-            rows.append({"run_id": key.rsplit("/", 1)[-1][:-5], "status": f"unreadable run log: {exc}"})
+            # every column still there (a table's columns follow its first row), the rest empty
+            rows.append({**dict.fromkeys(summary({})), "run_id": key.rsplit("/", 1)[-1][:-5],
+                         "status": f"unreadable run log: {exc}"})
     return rows

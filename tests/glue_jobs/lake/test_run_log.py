@@ -90,3 +90,15 @@ def test_list_runs_shows_the_newest_first(storage):
     rows = run_log.list_runs(storage, limit=5)
     assert [r["run_id"] for r in rows] == ["20240308T220000Z-b", "20240307T220000Z-a"]
     assert rows[0]["status"] == "running"
+
+
+def test_an_unreadable_run_log_keeps_every_column_of_runs(storage):
+    good = RunLog.start(storage, run_id="20240307T220000Z-a", stages=[])
+    good.finish()
+    good.save()
+    storage.put_bytes("runs/20240308T220000Z-b.json", b"{broken")
+    rows = run_log.list_runs(storage, limit=5)
+    assert [r["run_id"] for r in rows] == ["20240308T220000Z-b", "20240307T220000Z-a"]
+    assert rows[0]["status"].startswith("unreadable run log")
+    assert set(rows[0]) == set(rows[1])  # `tickerlake runs` builds its table from the first row
+
