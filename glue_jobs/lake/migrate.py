@@ -130,19 +130,6 @@ def _legacy_table(ctx: RunContext) -> TableDef:
     )
 
 
-def _same_rows(ctx: RunContext, old: str, new: str) -> bool:
-    """Whether the new version holds exactly the old one's rows, the column renamed."""
-    count = parquet.row_count(ctx.storage, old)
-    if count != parquet.row_count(ctx.storage, new):
-        return False
-    if count == 0:
-        return True
-    before, after = parquet.read_table(ctx.storage, old), parquet.read_table(ctx.storage, new)
-    before = before.rename_columns([NEW if n == OLD else n for n in before.column_names])
-    return (before.num_rows == after.num_rows
-            and merge_plan.content_checksum(before) == merge_plan.content_checksum(after))
-
-
 def _daily_prices(ctx: RunContext) -> dict | None:
     db, name = layout.DATABASE, layout.PUBLISHED_TABLE
     table, declared = ctx.catalog.get_table(db, name), tables.daily_prices()
@@ -167,16 +154,13 @@ def _daily_prices(ctx: RunContext) -> dict | None:
         ctx.catalog.create_table(legacy)
         ctx.catalog.add_partitions(db, legacy.name, stale)
         years = [p.values["trade_year"] for p in stale]
-        occupied = set()
-        for year in years:
-            versions = layout.partition_version_prefix(name, {"trade_year": year}, "_").rsplit("v=_/", 1)[0]
-            occupied.update(k.rsplit("/", 1)[0] + "/" for k in ctx.storage.list_keys(versions))
+        occupied = parquet.versions_on_disk(ctx.storage, name, "trade_year", years)
         at = {p.values["trade_year"]: p.location for p in stale}
         for write in merge_plan.plan_writes(name, "trade_year", years, at, ctx.run_id, occupied):
             year = write.values["trade_year"]
             ctx.engine.write_parquet(sql_files.render(SQL, {"trade_year": int(year)}), write.target)
             failpoints.hit("migrate.after_data_write", f"{name}/trade_year={year}")
-            if not _same_rows(ctx, at[year], write.target):
+            if not parquet.same_rows(ctx.storage, at[year], write.target, renamed={OLD: NEW}):
                 raise MigrationFailed(
                     f"migrating {table.qualified} trade_year={year}: the rewritten version {write.target} does not "
                     f"hold the same rows as {at[year]}; nothing was switched, the table is as it was. Report this."

@@ -9,6 +9,7 @@ import io
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from glue_jobs.lake import layout, merge_plan
 from glue_jobs.ports.catalog import Column
 from glue_jobs.ports.storage import Storage
 
@@ -50,6 +51,31 @@ def open_file(storage: Storage, key: str, *, read_dictionary: list[str] | None =
 def data_files(storage: Storage, location: str) -> list[str]:
     return [k for k in storage.list_keys(location) if is_data_file(k)]
 
+
+
+def versions_on_disk(storage: Storage, table: str, key: str, values: list[str]) -> set[str]:
+    """The version folders (…/<key>=<value>/v=<run>/) already on disk under these partitions:
+    older runs', or an earlier attempt's of this one. A new version never reuses one."""
+    occupied: set[str] = set()
+    for value in values:
+        prefix = layout.partition_version_prefix(table, {key: value}, "_").rsplit("v=_/", 1)[0]
+        occupied.update(k.rsplit("/", 1)[0] + "/" for k in storage.list_keys(prefix))
+    return occupied
+
+
+def same_rows(storage: Storage, current: str, candidate: str, *, renamed: dict[str, str] | None = None) -> bool:
+    """Whether `candidate` holds exactly `current`'s rows (`current`'s columns renamed first).
+    Row counts from the files' footers first, so a version that adds rows is told apart without
+    reading any."""
+    count = row_count(storage, current)
+    if count != row_count(storage, candidate):
+        return False
+    if count == 0:
+        return True
+    before, after = read_table(storage, current), read_table(storage, candidate)
+    if renamed:
+        before = before.rename_columns([renamed.get(n, n) for n in before.column_names])
+    return merge_plan.content_checksum(before) == merge_plan.content_checksum(after)
 
 
 def row_count(storage: Storage, location: str) -> int:

@@ -66,14 +66,6 @@ def audit_verdict(ctx: RunContext) -> dict:
 
 
 
-def _same_rows(ctx: RunContext, current: str, merged: str) -> bool:
-    """Whether the merged partition holds exactly the current one's rows. Row counts from the
-    files' footers first: a day that adds rows is told apart without reading a year's rows."""
-    if parquet.row_count(ctx.storage, current) != parquet.row_count(ctx.storage, merged):
-        return False
-    before = merge_plan.content_checksum(parquet.read_table(ctx.storage, current))
-    return before == merge_plan.content_checksum(parquet.read_table(ctx.storage, merged))
-
 def _damage(ctx: RunContext, name: str, current: dict[str, str], years: list[str]) -> list[str]:
     """Stop on a damaged current version of a touched partition (the merge would read it);
     return warnings for damaged untouched ones (cheap look: sizes and footers, no checksums)."""
@@ -103,11 +95,7 @@ def _publish(ctx: RunContext, target: Target, years: list[str]) -> dict:
         ctx.catalog.create_table(target.table)
     current = {p.values["trade_year"]: p.location for p in ctx.catalog.list_partitions(db, name)}
     damaged_elsewhere = _damage(ctx, name, current, years)
-    # Versions already on disk (older runs, or an earlier attempt of this one) are never reused.
-    occupied = set()
-    for year in years:
-        versions_prefix = layout.partition_version_prefix(name, {"trade_year": year}, "_").rsplit("v=_/", 1)[0]
-        occupied.update(k.rsplit("/", 1)[0] + "/" for k in ctx.storage.list_keys(versions_prefix))
+    occupied = parquet.versions_on_disk(ctx.storage, name, "trade_year", years)
     writes = merge_plan.plan_writes(name, "trade_year", years, current, ctx.run_id, occupied)
     switch: list[Partition] = []
     previous: dict[str, str | None] = {}  # what each switched partition pointed to: rollback's way back
@@ -119,7 +107,7 @@ def _publish(ctx: RunContext, target: Target, years: list[str]) -> dict:
             year = write.values["trade_year"]
             keys = ctx.engine.write_parquet(sql_files.render(target.sql, {"trade_year": int(year)}), write.target)
             failpoints.hit("publish.after_data_write", f"{name}/trade_year={year}")
-            if write.current is not None and _same_rows(ctx, write.current, write.target):
+            if write.current is not None and parquet.same_rows(ctx.storage, write.current, write.target):
                 # never visible to a reader: the catalog still points at the current version
                 ctx.storage.delete(keys)
                 unchanged.append(year)
