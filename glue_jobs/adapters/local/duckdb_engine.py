@@ -40,6 +40,7 @@ from pathlib import Path
 import pyarrow as pa
 import sqlglot
 
+from glue_jobs.adapters.local import athena_sql
 from glue_jobs.lake import failpoints, layout, sql_files
 from glue_jobs.lake.errors import ConfigError
 from glue_jobs.ports.catalog import Catalog, CatalogError, Partition, TableDef
@@ -93,33 +94,22 @@ def _struct(pairs: list[tuple[str, str]]) -> str:
 
 
 @lru_cache(maxsize=512)
-def _parse(sql: str) -> tuple:
-    """The statements of an Athena SQL text, parsed once (callers copy before changing them)."""
-    try:
-        return tuple(t for t in sqlglot.parse(sql, read="trino") if t is not None)
-    except sqlglot.errors.ParseError as exc:
-        raise QueryError(f"{_label(sql)}: not valid Athena SQL: {exc}") from exc
+def _refs(sql: str) -> frozenset[str]:
+    """The tables a statement reads (parsed as Athena SQL; refused as Athena refuses it)."""
+    return frozenset(sql_files.table_refs_of(athena_sql.parse(sql)))
 
 
-@lru_cache(maxsize=512)
-def _transpile(sql: str) -> tuple[tuple[str, ...], frozenset[str]]:
-    trees = _parse(sql)
-    statements = tuple(s for s in (t.sql(dialect="duckdb") for t in trees) if s.strip())
-    return statements, frozenset(sql_files.table_refs_of(list(trees)))
-
-
-@lru_cache(maxsize=512)
-def _transpile_pruned(sql: str, prunable: frozenset[tuple[str, tuple[str, ...]]]
-                      ) -> tuple[tuple[str, ...], frozenset[str], tuple[tuple[str, str, tuple], ...]]:
-    """Like _transpile, but a SELECT that reads one of the `prunable` (table, partition keys)
-    alone and keeps only some values of a partition key (`run_id in ('a', 'b')`) reads a
-    view of just those partitions instead: (statements, tables read, (view, table, filters)).
+def _pruned(translation: athena_sql.Translation, prunable: frozenset[tuple[str, tuple[str, ...]]]
+            ) -> tuple[tuple[str, ...], tuple[tuple[str, str, tuple], ...]]:
+    """The translation's statements where a SELECT that reads one of the `prunable` (table,
+    partition keys) alone and keeps only some values of a partition key (`run_id in ('a',
+    'b')`) reads a view of just those partitions instead: (statements, (view, table, filters)).
     Athena prunes partitions from the catalog the same way; without it the raw table's view
     lists every body ever landed, on every run."""
     from sqlglot import exp
 
     keys = dict(prunable)
-    trees = [t.copy() for t in _parse(sql)]
+    trees = tuple(t.copy() for t in translation.trees)
     pruned: dict[str, tuple[str, tuple]] = {}
     for tree in trees:
         for select in tree.find_all(exp.Select):
@@ -135,10 +125,8 @@ def _transpile_pruned(sql: str, prunable: frozenset[tuple[str, tuple[str, ...]]]
                 continue
             view = f"{name}__partitions_{hashlib.sha1(repr((name, filters)).encode()).hexdigest()[:12]}"
             pruned[view] = (name, filters)
-            table.set("this", exp.to_identifier(view))
-    statements = tuple(s for tree in trees for s in [tree.sql(dialect="duckdb")] if s.strip())
-    refs = sql_files.table_refs_of(trees)
-    return statements, frozenset(refs), tuple((v, t, f) for v, (t, f) in sorted(pruned.items()))
+            table.set("this", exp.to_identifier(view, quoted=True))
+    return translation.duckdb(trees), tuple((v, t, f) for v, (t, f) in sorted(pruned.items()))
 
 
 def _partition_filters(where, partition_keys: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -161,11 +149,31 @@ def _partition_filters(where, partition_keys: tuple[str, ...]) -> tuple[tuple[st
 
 
 def _label(sql: str) -> str:
+    """A statement as a message names it: its SQL file, or its first 60 characters."""
     match = re.search(r"--\s*(sql/\S+\.sql)", sql)
     if match:
         return match.group(1)
-    first = next((line.strip() for line in sql.splitlines() if line.strip() and not line.strip().startswith("--")), "")
-    return f"statement {first[:80]!r}"
+    text = " ".join(re.sub(r"--[^\n]*", " ", sql).split())
+    return repr(text[:60] + ("..." if len(text) > 60 else ""))
+
+
+def _failure(sql: str, exc: Exception) -> QueryError:
+    """A DuckDB failure as the user's: Athena's words where a rewrite raised them on purpose,
+    DuckDB's (named as such) otherwise."""
+    text = str(exc)
+    if athena_sql.RUNTIME_ERROR_MARK in text:
+        detail = text.split(athena_sql.RUNTIME_ERROR_MARK, 1)[1].strip()
+    elif "Division by zero" in text:
+        detail = "Division by zero"
+    else:
+        detail = f"failed on the local engine: {text.splitlines()[0] if text else type(exc).__name__}"
+    return labelled(sql, detail)
+
+
+def labelled(sql: str, detail: str) -> QueryError:
+    error = QueryError(f"{_label(sql)}: {detail}")
+    error.detail = detail  # the CLI labels a user's statement itself (by its @file)
+    return error
 
 
 class DuckDBEngine:
@@ -205,6 +213,7 @@ class DuckDBEngine:
         self.small_text_file_bytes = SMALL_TEXT_FILE_BYTES
         self._table_versions: dict[str, str] = {}
         self._views_made: set[str] = set()
+        self._view_columns: dict[str, dict[str, str]] = {}
         self.con.execute(f"create schema if not exists {database}")
         # Athena resolves unqualified names in the default database; so does this engine.
         self.con.execute(f"set search_path = '{database},main'")
@@ -252,11 +261,11 @@ class DuckDBEngine:
             try:
                 relation = self.con.sql(statement)
                 if relation is None:
-                    raise QueryError(f"{_label(sql)}: returns no rows; a user's query must be a query")
+                    raise labelled(sql, f"returns no rows; a user's query must be a query")
                 read = getattr(relation, "to_arrow_reader", None) or relation.fetch_record_batch
                 reader = read(batch_rows)
             except duckdb.Error as exc:
-                raise QueryError(f"{_label(sql)} failed on the local engine (DuckDB): {exc}") from exc
+                raise _failure(sql, exc) from None
         return pa.RecordBatchReader.from_batches(reader.schema, _batches(reader, sql))
 
     def _table_directories(self) -> tuple[str, ...]:
@@ -278,7 +287,7 @@ class DuckDBEngine:
         show = self._show(sql)
         statements = self._prepare(show or sql)
         if len(statements) != 1:
-            raise QueryError(f"{_label(sql)}: {len(statements)} statements; a user's query is one statement")
+            raise labelled(sql, f"{len(statements)} statements; a user's query is one statement")
         self._refuse_unless_query(statements[0], sql)
         return statements[0]
 
@@ -288,7 +297,7 @@ class DuckDBEngine:
         try:
             parsed = self.con.extract_statements(statement)
         except duckdb.Error as exc:
-            raise QueryError(f"{_label(original)} failed on the local engine (DuckDB): {exc}") from exc
+            raise _failure(original, exc) from None
         kinds = [p.type for p in parsed]
         if len(parsed) == 1 and kinds[0] == duckdb.StatementType.EXPLAIN:
             inner = _EXPLAIN.match(parsed[0].query)
@@ -297,7 +306,7 @@ class DuckDBEngine:
                 return
         if kinds != [duckdb.StatementType.SELECT]:
             names = ", ".join(getattr(k, "name", str(k)) for k in kinds)
-            raise QueryError(f"{_label(original)}: refused by the local engine: a user's query is one "
+            raise labelled(original, f"refused by the local engine: a user's query is one "
                              f"SELECT, this is {names or 'nothing'} (the engine runs queries only)")
 
     def _show(self, sql: str) -> str | None:
@@ -323,7 +332,7 @@ class DuckDBEngine:
             return f"describe {columns.group(1)}"
         if re.fullmatch(r"show\s+(schemas|databases)", text, re.IGNORECASE):
             return f"select {_quote_str(self.database)} as database_name"
-        raise QueryError(f"{_label(sql)}: the local engine answers SHOW TABLES, SHOW COLUMNS FROM t and "
+        raise labelled(sql, f"the local engine answers SHOW TABLES, SHOW COLUMNS FROM t and "
                          f"SHOW SCHEMAS; for the rest, DESCRIBE t or Athena")
 
     def execute(self, sql: str) -> None:
@@ -361,7 +370,7 @@ class DuckDBEngine:
         with self._lock:
             statements = self._prepare(select_sql)
             if len(statements) != 1:
-                raise QueryError(f"{_label(select_sql)}: write_parquet takes exactly one SELECT")
+                raise labelled(select_sql, f"write_parquet takes exactly one SELECT")
             try:
                 if cluster_by is None:
                     self._run(f"copy ({statements[0]}) to {_quote_str(str(partial))} "
@@ -448,7 +457,7 @@ class DuckDBEngine:
                     break
                 batches.put(batch)
         except duckdb.Error as exc:
-            raise QueryError(f"{_label(original)} failed on the local engine (DuckDB): {exc}") from exc
+            raise _failure(original, exc) from None
         finally:
             batches.put(None)
             writer_thread.join()
@@ -460,19 +469,48 @@ class DuckDBEngine:
     # -- preparing a statement ---------------------------------------------------------------
 
     def _prepare(self, sql: str) -> tuple[str, ...]:
-        statements, refs = _transpile(sql)
-        if not statements:
-            raise QueryError(f"{_label(sql)}: no statement to run")
-        prunable = frozenset(p for p in (self._prunable(ref) for ref in refs) if p is not None)
-        if prunable:
-            statements, refs, pruned = _transpile_pruned(sql, prunable)
-            for view, table, filters in pruned:
-                self._expose_partitions(view, table, dict(filters))
-            views = {view for view, _, _ in pruned}
-            refs = frozenset(r for r in refs if r.rpartition(".")[2] not in views)
+        """The DuckDB statements that answer `sql` as Athena does, its tables exposed."""
+        refs = _refs(sql)
         for ref in sorted(refs):
             self._expose(ref, ())
+        translation = athena_sql.translate(sql, self._schema(refs), self.database)
+        statements = translation.duckdb()
+        if not statements:
+            raise labelled(sql, "no statement to run")
+        prunable = frozenset(p for p in (self._prunable(ref) for ref in refs) if p is not None)
+        if prunable:
+            statements, pruned = _pruned(translation, prunable)
+            for view, table, filters in pruned:
+                self._expose_partitions(view, table, dict(filters))
         return statements
+
+    def _schema(self, refs: frozenset[str]) -> dict[str, dict[str, str]]:
+        """Table -> column -> Trino type of the tables (and analysis views) `refs` name, and
+        of the tables those views read."""
+        out: dict[str, dict[str, str]] = {}
+        pending = [r.rpartition(".")[2] for r in refs if r.rpartition(".")[0] in ("", self.database)]
+        while pending:
+            name = pending.pop()
+            if name in out:
+                continue
+            if name in _analysis_views():
+                columns = self._view_columns.get(name)
+                if columns is None:
+                    view_refs = _refs(_analysis_views()[name])
+                    inner = self._schema(view_refs)
+                    translation = athena_sql.translate(_analysis_views()[name], inner, self.database)
+                    columns = {c.name: c.athena_type for c in translation.columns}
+                    self._view_columns[name] = columns
+                out[name] = columns
+                continue
+            table = self.catalog.get_table(self.database, name)
+            if table is None:
+                continue
+            columns = {c.name.lower(): athena_sql.hive_to_trino(c.type) for c in [*table.columns, *table.partition_keys]}
+            if table.format.lower() == "csv":
+                columns[athena_sql.PATH_COLUMN] = "varchar"
+            out[name] = columns
+        return out
 
     def _prunable(self, ref: str) -> tuple[str, tuple[str, ...]] | None:
         """(table, partition keys) for a CSV table with partitions: its statements read only
@@ -501,7 +539,7 @@ class DuckDBEngine:
         try:
             return self.con.execute(statement)
         except duckdb.Error as exc:
-            raise QueryError(f"{_label(original)} failed on the local engine (DuckDB): {exc}") from exc
+            raise _failure(original, exc) from None
 
     def _fetch(self, statement: str, original: str) -> pa.Table:
         import duckdb
@@ -513,7 +551,7 @@ class DuckDBEngine:
             fetch = getattr(relation, "to_arrow_table", None) or relation.arrow
             return fetch()
         except duckdb.Error as exc:
-            raise QueryError(f"{_label(original)} failed on the local engine (DuckDB): {exc}") from exc
+            raise _failure(original, exc) from None
 
     def _local_path(self, key: str) -> Path:
         uri = self.storage.uri(key)
@@ -553,10 +591,10 @@ class DuckDBEngine:
         return hashlib.sha1(repr((table, parts)).encode()).hexdigest()
 
     def _make_analysis_view(self, name: str, sql: str, stack: tuple[str, ...]) -> None:
-        statements, refs = _transpile(sql)
+        refs = _refs(sql)
         for ref in sorted(refs):
             self._expose(ref, stack)
-        for statement in statements:
+        for statement in athena_sql.translate(sql, self._schema(refs), self.database).duckdb():
             self._run(statement, sql)
         self._views_made.add(name)
 
@@ -759,7 +797,7 @@ def _batches(reader: pa.RecordBatchReader, sql: str):
     try:
         yield from reader
     except duckdb.Error as exc:
-        raise QueryError(f"{_label(sql)} failed on the local engine (DuckDB): {exc}") from exc
+        raise _failure(sql, exc) from None
     finally:
         close = getattr(reader, "close", None)
         if close is not None:

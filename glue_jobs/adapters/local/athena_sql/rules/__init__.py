@@ -1,0 +1,72 @@
+"""Rewrites by Trino's rules, one module per area; each registers what it owns.
+
+A rule takes a node whose children are already rewritten and typed (Trino types, see
+../types.py) and returns the node that computes Trino's answer in DuckDB, with its `.type`
+set, or None to leave the node as it is. Rules are keyed by sqlglot node class (exp.Div,
+exp.DateDiff) or, for functions sqlglot does not know, by the lower-case Trino name.
+
+Each module also lists its functions in SURFACE (../surface.py): exact, approximate (with
+the bound), or refused. A function that no module lists is refused as not emulated yet.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlglot import exp
+
+Rule = Callable[[exp.Expression], "exp.Expression | None"]
+
+BY_CLASS: dict[type, Rule] = {}
+BY_NAME: dict[str, Rule] = {}
+
+
+def rule(*keys: type | str) -> Callable[[Rule], Rule]:
+    """Register `fn` as the rewrite of these node classes / function names."""
+
+    def register(fn: Rule) -> Rule:
+        for key in keys:
+            table = BY_NAME if isinstance(key, str) else BY_CLASS
+            name = key.lower() if isinstance(key, str) else key
+            if name in table:
+                raise RuntimeError(f"two rules for {key!r}: {table[name].__module__} and {fn.__module__}")
+            table[name] = fn
+        return fn
+
+    return register
+
+
+def typed(node: exp.Expression, dt: exp.DataType | str) -> exp.Expression:
+    """`node` with its Trino type set and marked as known (a result column of this type is
+    cast to it; a type only sqlglot guessed is not trusted that far)."""
+    node.type = dt if isinstance(dt, exp.DataType) else exp.DataType.build(dt, dialect="trino")
+    node.meta["trino_typed"] = True
+    return node
+
+
+def is_trusted(node: exp.Expression) -> bool:
+    """Whether the node's type is Trino's for sure: set by a rule, or a literal or cast."""
+    return bool(node.meta.get("trino_typed")) or isinstance(node, (exp.Literal, exp.Cast, exp.Boolean))
+
+
+def lookup(node: exp.Expression) -> Rule | None:
+    if isinstance(node, exp.Anonymous):
+        return BY_NAME.get(node.name.lower())
+    for cls in type(node).__mro__:
+        if cls in BY_CLASS:
+            return BY_CLASS[cls]
+        if cls is exp.Expression:
+            break
+    return None
+
+
+def load_all() -> None:
+    """Import every rules module (each registers itself on import)."""
+    from glue_jobs.adapters.local.athena_sql.rules import (  # noqa: F401
+        aggregates,
+        arithmetic,
+        casts,
+        collections,
+        datetime,
+        mathematics,
+        strings,
+    )
