@@ -100,10 +100,10 @@ def _refs(sql: str) -> frozenset[str]:
 
 
 def _pruned(translation: athena_sql.Translation, prunable: frozenset[tuple[str, tuple[str, ...]]]
-            ) -> tuple[tuple[str, ...], tuple[tuple[str, str, tuple], ...]]:
+            ) -> tuple[tuple, tuple[tuple[str, str, tuple], ...]]:
     """The translation's statements where a SELECT that reads one of the `prunable` (table,
     partition keys) alone and keeps only some values of a partition key (`run_id in ('a',
-    'b')`) reads a view of just those partitions instead: (statements, (view, table, filters)).
+    'b')`) reads a view of just those partitions instead: (trees, (view, table, filters)).
     Athena prunes partitions from the catalog the same way; without it the raw table's view
     lists every body ever landed, on every run."""
     from sqlglot import exp
@@ -126,7 +126,7 @@ def _pruned(translation: athena_sql.Translation, prunable: frozenset[tuple[str, 
             view = f"{name}__partitions_{hashlib.sha1(repr((name, filters)).encode()).hexdigest()[:12]}"
             pruned[view] = (name, filters)
             table.set("this", exp.to_identifier(view, quoted=True))
-    return translation.duckdb(trees), tuple((v, t, f) for v, (t, f) in sorted(pruned.items()))
+    return trees, tuple((v, t, f) for v, (t, f) in sorted(pruned.items()))
 
 
 def _partition_filters(where, partition_keys: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -170,8 +170,9 @@ def _failure(sql: str, exc: Exception) -> QueryError:
     return labelled(sql, detail)
 
 
-def labelled(sql: str, detail: str) -> QueryError:
-    error = QueryError(f"{_label(sql)}: {detail}")
+def labelled(sql: str, detail: str, kind: type[QueryError] = QueryError) -> QueryError:
+    error = QueryError.__new__(kind)
+    QueryError.__init__(error, f"{_label(sql)}: {detail}")
     error.detail = detail  # the CLI labels a user's statement itself (by its @file)
     return error
 
@@ -261,7 +262,7 @@ class DuckDBEngine:
             try:
                 relation = self.con.sql(statement)
                 if relation is None:
-                    raise labelled(sql, f"returns no rows; a user's query must be a query")
+                    raise labelled(sql, "returns no rows; a user's query must be a query")
                 read = getattr(relation, "to_arrow_reader", None) or relation.fetch_record_batch
                 reader = read(batch_rows)
             except duckdb.Error as exc:
@@ -332,8 +333,8 @@ class DuckDBEngine:
             return f"describe {columns.group(1)}"
         if re.fullmatch(r"show\s+(schemas|databases)", text, re.IGNORECASE):
             return f"select {_quote_str(self.database)} as database_name"
-        raise labelled(sql, f"the local engine answers SHOW TABLES, SHOW COLUMNS FROM t and "
-                         f"SHOW SCHEMAS; for the rest, DESCRIBE t or Athena")
+        raise labelled(sql, "the local engine answers SHOW TABLES, SHOW COLUMNS FROM t and "
+                         "SHOW SCHEMAS; for the rest, DESCRIBE t or Athena")
 
     def execute(self, sql: str) -> None:
         """Run statements whose result does not matter (CREATE OR REPLACE VIEW, DROP VIEW)."""
@@ -370,7 +371,7 @@ class DuckDBEngine:
         with self._lock:
             statements = self._prepare(select_sql)
             if len(statements) != 1:
-                raise labelled(select_sql, f"write_parquet takes exactly one SELECT")
+                raise labelled(select_sql, "write_parquet takes exactly one SELECT")
             try:
                 if cluster_by is None:
                     self._run(f"copy ({statements[0]}) to {_quote_str(str(partial))} "
@@ -471,17 +472,23 @@ class DuckDBEngine:
     def _prepare(self, sql: str) -> tuple[str, ...]:
         """The DuckDB statements that answer `sql` as Athena does, its tables exposed."""
         refs = _refs(sql)
-        for ref in sorted(refs):
-            self._expose(ref, ())
-        translation = athena_sql.translate(sql, self._schema(refs), self.database)
-        statements = translation.duckdb()
-        if not statements:
-            raise labelled(sql, "no statement to run")
+        try:
+            translation = athena_sql.translate(sql, self._schema(refs), self.database)
+        except QueryError as exc:  # refused before running: Athena's words, labelled
+            raise labelled(sql, str(exc), type(exc)) from None
+        trees = translation.trees
         prunable = frozenset(p for p in (self._prunable(ref) for ref in refs) if p is not None)
         if prunable:
-            statements, pruned = _pruned(translation, prunable)
+            trees, pruned = _pruned(translation, prunable)
             for view, table, filters in pruned:
                 self._expose_partitions(view, table, dict(filters))
+            views = {view for view, _, _ in pruned}
+            refs = frozenset(r for r in sql_files.table_refs_of(list(trees)) if r.rpartition(".")[2] not in views)
+        for ref in sorted(refs):
+            self._expose(ref, ())
+        statements = translation.duckdb(trees)
+        if not statements:
+            raise labelled(sql, "no statement to run")
         return statements
 
     def _schema(self, refs: frozenset[str]) -> dict[str, dict[str, str]]:

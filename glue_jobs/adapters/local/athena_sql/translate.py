@@ -37,7 +37,7 @@ class Translation:
     columns: tuple[OutputColumn, ...]  # of the last statement, when it is a query
 
     def duckdb(self, trees: tuple[exp.Expression, ...] | None = None) -> tuple[str, ...]:
-        return tuple(s for s in ((t.sql(dialect="duckdb") for t in (trees or self.trees))) if s.strip())
+        return tuple(s for s in (t.sql(dialect="duckdb") for t in (trees or self.trees)) if s.strip())
 
 
 def translate(sql: str, schema: Schema, database: str = "stocks") -> Translation:
@@ -53,7 +53,13 @@ def parse(sql: str) -> list[exp.Expression]:
     try:
         strict.check_tokens(list(sqlglot.Dialect.get_or_raise("trino").tokenize(sql)))
         return [t for t in sqlglot.parse(sql, read="trino") if t is not None]
-    except (ParseError, TokenError) as exc:
+    except ParseError as exc:
+        where = exc.errors[0] if exc.errors else {}
+        if where.get("highlight"):
+            raise AthenaRejects(f"not valid Athena SQL: line {where.get('line')}:{where.get('col')}: "
+                                f"mismatched input '{where['highlight']}'") from None
+        raise AthenaRejects(f"not valid Athena SQL: {_first_line(str(exc))}") from None
+    except TokenError as exc:
         raise AthenaRejects(f"not valid Athena SQL: {_first_line(str(exc))}") from None
     finally:
         quiet.setLevel(level)
@@ -78,6 +84,10 @@ def _statement(tree: exp.Expression, schema: dict, database: str) -> tuple[exp.E
         tree = tree.copy()
         tree.set("expression", query)
         return tree, columns
+    if isinstance(tree, exp.Values):  # a bare VALUES: Athena names its columns _col0, _col1, ...
+        width = len(tree.expressions[0].expressions) if tree.expressions and isinstance(tree.expressions[0], exp.Tuple) else 1
+        names = ", ".join(f'"_col{n}"' for n in range(width))
+        tree = sqlglot.parse_one(f"SELECT * FROM ({tree.sql('trino')}) AS _values({names})", read="trino")
     if isinstance(tree, exp.Query):
         return _query(tree, schema, database)
     return tree, ()  # DROP VIEW and friends: nothing to type
@@ -176,9 +186,12 @@ def _result(tree: exp.Expression, unaliased: set[int]) -> tuple[exp.Expression, 
     for n, projection in enumerate(select.expressions):
         name = projection.alias_or_name
         match = _QUALIFY_ALIAS.match(name)
-        if match and (n in unaliased or int(match.group(1)) == n):
-            name = f"_col{match.group(1)}"
-            projection.set("alias", exp.to_identifier(name, quoted=True))
+        if n in unaliased or (match and int(match.group(1)) == n):
+            name = f"_col{n}"
+            if isinstance(projection, exp.Alias):
+                projection.set("alias", exp.to_identifier(name, quoted=True))
+            else:
+                projection.replace(exp.alias_(projection.copy(), name, quoted=True))
         inner = projection.this if isinstance(projection, exp.Alias) else projection
         columns.append(OutputColumn(name, types.athena_name(types.of(inner))))
     return tree, tuple(columns)
