@@ -214,7 +214,10 @@ def test_a_clustered_write_whose_file_write_fails_raises_and_leaves_nothing(lake
             raise OSError("No space left on device (injected)")
 
     monkeypatch.setattr(pq, "ParquetWriter", FullDisk)
-    sql = f"select i as n, 2000 + i % 2 as trade_year from unnest(sequence(1, {rows})) as t(i)"
+    # Athena's sequence() stops at 10000 entries: a cross join of two makes the larger counts
+    sql = (f"select a * 1000 + b as n, 2000 + b % 2 as trade_year from unnest(sequence(0, {rows // 1000 - 1})) as x(a) "
+           "cross join unnest(sequence(1, 1000)) as y(b)") if rows > 10000 else \
+        f"select i as n, 2000 + i % 2 as trade_year from unnest(sequence(1, {rows})) as t(i)"
     with pytest.raises(OSError, match="No space left"):
         engine.write_parquet(sql, "tmp/clustered/", cluster_by="trade_year")
     assert storage.list_keys("tmp/") == []

@@ -28,11 +28,30 @@ def rule(*keys: type | str) -> Callable[[Rule], Rule]:
             table = BY_NAME if isinstance(key, str) else BY_CLASS
             name = key.lower() if isinstance(key, str) else key
             if name in table:
-                raise RuntimeError(f"two rules for {key!r}: {table[name].__module__} and {fn.__module__}")
-            table[name] = fn
+                if table[name] is fn or fn in getattr(table[name], "chained", ()):
+                    raise RuntimeError(f"{fn.__module__}.{fn.__name__} registered twice for {key!r}")
+                table[name] = _chained(table[name], fn)
+            else:
+                table[name] = fn
         return fn
 
     return register
+
+
+def _chained(first: Rule, then: Rule) -> Rule:
+    """Two areas' rules for one node class (exp.Add: decimal arithmetic, and date + interval):
+    each is tried in the order registered; the first that returns a node wins."""
+    rules = (*getattr(first, "chained", (first,)), then)
+
+    def chain(node: exp.Expression) -> exp.Expression | None:
+        for fn in rules:
+            new = fn(node)
+            if new is not None:
+                return new
+        return None
+
+    chain.chained = rules  # type: ignore[attr-defined]
+    return chain
 
 
 def typed(node: exp.Expression, dt: exp.DataType | str) -> exp.Expression:
