@@ -176,8 +176,10 @@ def _result(tree: exp.Expression, unaliased: set[int]) -> tuple[exp.Expression, 
     for n, projection in enumerate(select.expressions):
         name = projection.alias_or_name
         match = _QUALIFY_ALIAS.match(name)
-        if match and (n in unaliased or int(match.group(1)) == n):
-            name = f"_col{match.group(1)}"
+        if n in unaliased or (match and int(match.group(1)) == n):
+            # Trino names every unaliased expression that is not a column `_colN`, a CAST too
+            # (qualify names `CAST(x AS t)` after x)
+            name = f"_col{n}"
             projection.set("alias", exp.to_identifier(name, quoted=True))
         inner = projection.this if isinstance(projection, exp.Alias) else projection
         columns.append(OutputColumn(name, types.athena_name(types.of(inner))))
