@@ -157,6 +157,11 @@ def _label(sql: str) -> str:
     return repr(text[:60] + ("..." if len(text) > 60 else ""))
 
 
+# DuckDB's integer overflow, in Trino's words (BigintOperators: "bigint addition overflow: a + b")
+_OVERFLOW = re.compile(r"Overflow in (addition|subtraction|multiplication) of (INT8|INT16|INT32|INT64) \((.*)\)!")
+_TRINO_INTEGER = {"INT8": "tinyint", "INT16": "smallint", "INT32": "integer", "INT64": "bigint"}
+
+
 def _failure(sql: str, exc: Exception) -> QueryError:
     """A DuckDB failure as the user's: Athena's words where a rewrite raised them on purpose,
     DuckDB's (named as such) otherwise."""
@@ -165,6 +170,9 @@ def _failure(sql: str, exc: Exception) -> QueryError:
         detail = text.split(athena_sql.RUNTIME_ERROR_MARK, 1)[1].strip()
     elif "Division by zero" in text:
         detail = "Division by zero"
+    elif _OVERFLOW.search(text):
+        match = _OVERFLOW.search(text)
+        detail = f"{_TRINO_INTEGER[match.group(2)]} {match.group(1)} overflow: {match.group(3)}"
     else:
         detail = f"failed on the local engine: {text.splitlines()[0] if text else type(exc).__name__}"
     return labelled(sql, detail)

@@ -187,6 +187,8 @@ def _result(tree: exp.Expression, unaliased: set[int]) -> tuple[exp.Expression, 
         name = projection.alias_or_name
         match = _QUALIFY_ALIAS.match(name)
         if n in unaliased or (match and int(match.group(1)) == n):
+            # Trino names every unaliased expression that is not a column `_colN`, a CAST too
+            # (qualify names `CAST(x AS t)` after x)
             name = f"_col{n}"
             if isinstance(projection, exp.Alias):
                 projection.set("alias", exp.to_identifier(name, quoted=True))
