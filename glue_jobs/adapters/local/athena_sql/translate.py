@@ -177,8 +177,12 @@ def _result(tree: exp.Expression, unaliased: set[int]) -> tuple[exp.Expression, 
         name = projection.alias_or_name
         match = _QUALIFY_ALIAS.match(name)
         if match and (n in unaliased or int(match.group(1)) == n):
-            name = f"_col{match.group(1)}"
+            old, name = name, f"_col{match.group(1)}"
             projection.set("alias", exp.to_identifier(name, quoted=True))
+            order = select.args.get("order")  # ORDER BY 2 was resolved to the old name
+            for column in (order.find_all(exp.Column) if order else ()):
+                if not column.table and column.name == old:
+                    column.set("this", exp.to_identifier(name, quoted=True))
         inner = projection.this if isinstance(projection, exp.Alias) else projection
         columns.append(OutputColumn(name, types.athena_name(types.of(inner))))
     return tree, tuple(columns)
