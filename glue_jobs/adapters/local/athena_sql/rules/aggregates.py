@@ -38,9 +38,22 @@ def _same(node: exp.Expression, dt: exp.DataType | str) -> exp.Expression:
     return typed(node, dt)
 
 
+def _carried(node: exp.Expression, dt: exp.DataType | str) -> exp.Expression:
+    """The node cast to the DuckDB type that carries Trino's `dt`, so that an expression around
+    it (coalesce(sum(x), 0)) sees a bigint, not DuckDB's 128-bit sum. A window function is
+    cast around its window (see `window`)."""
+    dt = dt if isinstance(dt, exp.DataType) else types.build(dt)
+    if isinstance(node.parent, exp.Window):
+        return typed(node, dt)
+    duck_type = types.duck_cast_type(dt)
+    if duck_type is None:
+        return typed(node, dt)
+    return typed(exp.Cast(this=node.copy(), to=exp.DataType.build(duck_type, dialect="duckdb")), dt)
+
+
 @rule(exp.Count, exp.CountIf)
 def count(node: exp.Expression) -> exp.Expression:
-    return _same(node, "bigint")
+    return _same(node, "bigint") if isinstance(node, exp.Count) else _carried(node, "bigint")
 
 
 @rule(exp.Sum)
@@ -48,7 +61,7 @@ def sum_(node: exp.Sum) -> exp.Expression | None:
     """Trino: sum of any integer type is bigint, of decimal(p,s) decimal(38,s)."""
     dt = types.of(_argument(node))
     if types.is_integer(dt):
-        return _same(node, "bigint")
+        return _carried(node, "bigint")
     if types.is_decimal(dt):
         return _same(node, types.decimal(38, types.decimal_parts(dt)[1]))
     if types.is_floating(dt):
@@ -210,6 +223,10 @@ def value_function(node: exp.Expression) -> exp.Expression | None:
 @rule(exp.Window)
 def window(node: exp.Window) -> exp.Expression | None:
     """A window's type is its function's (set by the rules above)."""
-    if is_trusted(node.this):
-        return _same(node, types.of(node.this))
-    return None
+    if not is_trusted(node.this):
+        return None
+    dt = types.of(node.this)
+    duck_type = types.duck_cast_type(dt)
+    if duck_type is None:
+        return _same(node, dt)
+    return typed(exp.Cast(this=node.copy(), to=exp.DataType.build(duck_type, dialect="duckdb")), dt)

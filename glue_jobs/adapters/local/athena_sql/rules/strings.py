@@ -20,7 +20,7 @@ from glue_jobs.adapters.local.athena_sql.surface import APPROXIMATE, EXACT, decl
 declare("functions/string", EXACT, "length", "lower", "upper", "trim", "ltrim", "rtrim", "substr", "substring",
         "replace", "concat", "concat_ws", "split_part", "strpos", "position", "starts_with", "lpad", "rpad",
         "reverse", "chr", "codepoint", "format")
-declare("functions/regexp", EXACT, "regexp_like", "regexp_replace")
+declare("functions/regexp", EXACT, "regexp_like", "regexp_replace", "regexp_count", "regexp_split")
 declare("functions/regexp", APPROXIMATE, "regexp_extract", "regexp_extract_all",
         note="a capturing group that takes no part in the match gives '' instead of NULL")
 declare("functions/conditional", EXACT, "coalesce", "nullif", "if", "try")
@@ -383,6 +383,20 @@ def regexp_extract_all(node: exp.RegexpExtractAll) -> exp.Expression:
     pattern = _pattern(node.expression, "regexp_extract_all")
     group = node.args.get("group") or exp.Literal.number(0)
     return typed(exp.Anonymous(this="regexp_extract_all", expressions=[node.this, pattern, group]), "array(varchar)")
+
+
+@rule(exp.RegexpCount)
+def regexp_count(node: exp.RegexpCount) -> exp.Expression:
+    """The number of matches, empty ones included (Joni, like RE2, finds one at each position)."""
+    pattern = _pattern(node.expression, "regexp_count")
+    return typed(duck("len(regexp_extract_all(_s, _p))", _s=node.this, _p=pattern), "bigint")
+
+
+@rule(exp.RegexpSplit)
+def regexp_split(node: exp.RegexpSplit) -> exp.Expression:
+    pattern = _pattern(node.expression, "regexp_split")
+    new = exp.Anonymous(this="string_split_regex", expressions=[node.this, pattern])
+    return typed(new, "array(varchar)")
 
 
 def java_replacement(text: str) -> str:

@@ -10,7 +10,6 @@ import math
 
 import pyarrow as pa
 import pytest
-
 from athena_harness import PRICES, D, arrow_type
 
 VOLUMES = [r[3] for r in PRICES if r[3] is not None]
@@ -48,6 +47,11 @@ CASES = [
      "functions/aggregate#sum: sum(double) is double"),
     ("select sum(volume) from stocks.prices where symbol = 'NONE'", [(None,)], ["bigint"],
      "functions/aggregate#sum: no rows is NULL"),
+    ("select coalesce(sum(volume), 0), if(count(*) > 0, sum(volume)) from stocks.prices",
+     [(sum(VOLUMES), sum(VOLUMES))], ["bigint", "bigint"],
+     "functions/aggregate#sum: still a bigint inside coalesce and if (functions/conditional#coalesce)"),
+    ("select coalesce(sum(volume), 0) from stocks.prices where symbol = 'IBM'", [(0,)], ["bigint"],
+     "functions/conditional#coalesce: the sum of NULLs is NULL, coalesced to 0"),
     # --- avg
     ("select avg(volume) from stocks.prices", [(sum(VOLUMES) / len(VOLUMES),)], ["double"],
      "functions/aggregate#avg: avg(bigint) is double"),
@@ -125,6 +129,8 @@ CASES = [
     ("select symbol, sum(volume) over (partition by symbol) from stocks.prices "
      "where symbol = 'MSFT' order by trade_date",
      [("MSFT", 25258600 + 23083500)] * 2, ["varchar", "bigint"], "functions/window#aggregate-functions: bigint"),
+    ("select coalesce(sum(volume) over (partition by symbol), 0) from stocks.prices where symbol = 'IBM'",
+     [(0,)], ["bigint"], "functions/window#aggregate-functions: a window sum stays a bigint inside coalesce"),
     ("select symbol, row_number() over (order by close desc) from stocks.prices order by 2",
      [("MSFT", 1), ("MSFT", 2), ("AAPL", 3), ("AAPL", 4), ("IBM", 5), ("AAPL", 6)], ["varchar", "bigint"],
      "sql/select#order-by-clause: NULLs sort last whatever the direction, in a window too"),

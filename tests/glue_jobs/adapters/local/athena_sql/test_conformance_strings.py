@@ -7,7 +7,6 @@ java.util.Formatter's documented behaviour; never from DuckDB or sqlglot."""
 from __future__ import annotations
 
 import pytest
-
 from athena_harness import arrow_type
 
 # (sql, expected value, expected Athena type, Trino documentation section)
@@ -32,6 +31,10 @@ CASES = [
      "functions/regexp#regexp_extract_all"),
     ("select regexp_extract_all('a1b22', '([a-z])(\\d+)', 2)", ["1", "22"], "array(varchar)",
      "functions/regexp#regexp_extract_all: a capturing group"),
+    ("select regexp_count('1a 2b 14m', '\\s*[a-z]+\\s*')", 3, "bigint",
+     "functions/regexp#regexp_count: the documented example"),
+    ("select regexp_split('1a 2b 14m', '\\s*[a-z]+\\s*')", ["1", "2", "14", ""], "array(varchar)",
+     "functions/regexp#regexp_split: the documented example, a trailing empty string kept"),
     # --- functions/string
     ("select split_part('a,b', ',', 3)", None, "varchar",
      "functions/string#split_part: past the last field is NULL (StringFunctions.splitPart)"),
