@@ -120,6 +120,8 @@ CASES = [
      "where symbol = 'IBM'", "low", "varchar", "functions/conditional#case"),
     ("select case 2 when 1 then 'one' when 2 then 'two' end", "two", "varchar",
      "functions/conditional#case: the simple form"),
+    ("select try_cast('x' as integer)", None, "integer", "functions/conversion#try_cast: NULL where cast fails"),
+    ("select try_cast('12' as integer)", 12, "integer", "functions/conversion#try_cast"),
     ("select try(1 / 0)", None, "integer", "functions/conditional#try: a division by zero is NULL"),
     ("select try(cast('x' as integer))", None, "integer", "functions/conditional#try: a failed cast is NULL"),
     ("select try(split_part('a', ',', 0))", None, "varchar",
