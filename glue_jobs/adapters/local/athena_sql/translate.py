@@ -189,11 +189,15 @@ def _result(tree: exp.Expression, unaliased: set[int]) -> tuple[exp.Expression, 
         if n in unaliased or (match and int(match.group(1)) == n):
             # Trino names every unaliased expression that is not a column `_colN`, a CAST too
             # (qualify names `CAST(x AS t)` after x)
-            name = f"_col{n}"
+            old, name = name, f"_col{n}"
             if isinstance(projection, exp.Alias):
                 projection.set("alias", exp.to_identifier(name, quoted=True))
             else:
                 projection.replace(exp.alias_(projection.copy(), name, quoted=True))
+            order = select.args.get("order")  # ORDER BY 2 was resolved to qualify's name
+            for column in (order.find_all(exp.Column) if order and match else ()):
+                if not column.table and column.name == old:
+                    column.set("this", exp.to_identifier(name, quoted=True))
         inner = projection.this if isinstance(projection, exp.Alias) else projection
         columns.append(OutputColumn(name, types.athena_name(types.of(inner))))
     return tree, tuple(columns)
