@@ -97,6 +97,10 @@ def _query(tree: exp.Expression, schema: dict, database: str) -> tuple[exp.Expre
         _hide_path_column(typed)
     strict.check_resolved(typed)
     typed = annotate_types(typed, schema=schema, dialect="trino")
+    for _ in range(4):  # a lambda's parameters typed, then its body (one round per nesting level)
+        if not rules.type_lambda_parameters(typed):
+            break
+        typed = annotate_types(typed, schema=schema, dialect="trino")
     strict.check_typed(typed)
     typed = _rewrite(typed)
     return _result(typed, unaliased)
@@ -176,8 +180,8 @@ def _result(tree: exp.Expression, unaliased: set[int]) -> tuple[exp.Expression, 
     for n, projection in enumerate(select.expressions):
         name = projection.alias_or_name
         match = _QUALIFY_ALIAS.match(name)
-        if match and (n in unaliased or int(match.group(1)) == n):
-            name = f"_col{match.group(1)}"
+        if n in unaliased or (match and int(match.group(1)) == n):
+            name = f"_col{n}"  # an expression without a name (qualify may have named it after an index)
             projection.set("alias", exp.to_identifier(name, quoted=True))
         inner = projection.this if isinstance(projection, exp.Alias) else projection
         columns.append(OutputColumn(name, types.athena_name(types.of(inner))))
