@@ -37,7 +37,7 @@ class Translation:
     columns: tuple[OutputColumn, ...]  # of the last statement, when it is a query
 
     def duckdb(self, trees: tuple[exp.Expression, ...] | None = None) -> tuple[str, ...]:
-        return tuple(s for s in ((t.sql(dialect="duckdb") for t in (trees or self.trees))) if s.strip())
+        return tuple(s for s in (t.sql(dialect="duckdb") for t in (trees or self.trees)) if s.strip())
 
 
 def translate(sql: str, schema: Schema, database: str = "stocks") -> Translation:

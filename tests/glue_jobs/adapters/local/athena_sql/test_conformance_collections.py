@@ -6,7 +6,6 @@ ArraySubscriptOperator, MapSubscriptOperator, MapConstructor), never from DuckDB
 from __future__ import annotations
 
 import pytest
-
 from athena_harness import D, arrow_type
 
 # (sql, expected value, expected Athena type, Trino documentation section)
