@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -96,6 +97,7 @@ def cmd_query(args: argparse.Namespace) -> int:
     from glue_jobs.lake.query_guard import check_read_only
 
     sql = _render_params(_read_sql_arg(args.sql), args.param)
+    label = statement_label(args.sql, sql)
     # Read-only, first check: the statement as written, before any engine translates it. The
     # local engine checks again on a connection that can reach nothing else.
     check_read_only(sql)
@@ -108,13 +110,38 @@ def cmd_query(args: argparse.Namespace) -> int:
         reader = engine.read_only_query(sql, batch_rows=min(10_000, max_rows + 1) if max_rows is not None else 10_000)
         more = output.write_stream(reader, args.format, sys.stdout, max_rows=max_rows)
     except QueryError as exc:
-        # The user's SQL is input like a flag: a mistake in it is a usage error, not a crash.
-        names = [f"{layout.DATABASE}.{t}" for t in catalog.list_tables(layout.DATABASE)]
-        names += [f"{layout.DATABASE}.{v} (view)" for v in _view_names()]
-        raise ConfigError(f"{exc}\n  tables: {', '.join(names) or 'none yet'}") from None
+        # The user's SQL is input like a flag: a mistake in it is a usage error (exit 2), not a crash.
+        detail = getattr(exc, "detail", None) or str(exc)
+        if _UNKNOWN_TABLE.search(detail):
+            names = [f"{layout.DATABASE}.{t}" for t in catalog.list_tables(layout.DATABASE)]
+            names += [f"{layout.DATABASE}.{v} (view)" for v in _view_names()]
+            detail += f"\n  tables: {', '.join(names) or 'none yet'}"
+        raise QueryFailed(label, detail) from None
     if more and args.format != "table":
         print(f"tickerlake: the first {max_rows} rows were written; there are more (--max-rows)", file=sys.stderr)
     return 0
+
+
+_UNKNOWN_TABLE = re.compile(r"Table '[^']+' does not exist")
+
+
+class QueryFailed(ConfigError):
+    """A user's statement that the engine refused or that failed while running (exit 2):
+    printed as "tickerlake: query failed: <label>: <detail>"."""
+
+    def __init__(self, label: str, detail: str):
+        super().__init__(f"{label}: {detail}")
+        self.label = label
+        self.detail = detail
+
+
+def statement_label(arg: str, sql: str) -> str:
+    """How a message names the user's statement: its @file as given, or its first 60
+    characters (comments dropped, white space folded)."""
+    if arg.startswith("@"):
+        return arg[1:]
+    text = " ".join(re.sub(r"--[^\n]*", " ", sql).split())
+    return text[:60] + ("..." if len(text) > 60 else "")
 
 
 def _render_params(sql: str, pairs: list[str]) -> str:

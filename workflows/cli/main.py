@@ -219,8 +219,11 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"tickerlake: warning: {warning}", file=sys.stderr)
         return _commands()[args.command](args)
     except ConfigError as exc:
-        log.debug("configuration error", exc_info=True)
-        print(f"tickerlake: configuration error: {exc}", file=sys.stderr)
+        from workflows.cli.commands import QueryFailed
+
+        kind = "query failed" if isinstance(exc, QueryFailed) else "configuration error"
+        log.debug(kind, exc_info=True)
+        print(f"tickerlake: {kind}: {exc}", file=sys.stderr)
         return exc.exit_code
     except PipelineError as exc:
         log.debug("pipeline error", exc_info=True)

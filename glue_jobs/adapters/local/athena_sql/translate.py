@@ -107,6 +107,10 @@ def _query(tree: exp.Expression, schema: dict, database: str) -> tuple[exp.Expre
         _hide_path_column(typed)
     strict.check_resolved(typed)
     typed = annotate_types(typed, schema=schema, dialect="trino")
+    for _ in range(4):  # a lambda's parameters typed, then its body (one round per nesting level)
+        if not rules.type_lambda_parameters(typed):
+            break
+        typed = annotate_types(typed, schema=schema, dialect="trino")
     strict.check_typed(typed)
     typed = _rewrite(typed)
     return _result(typed, unaliased)

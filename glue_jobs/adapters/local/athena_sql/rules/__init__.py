@@ -89,3 +89,10 @@ def load_all() -> None:
         mathematics,
         strings,
     )
+
+
+def type_lambda_parameters(tree: exp.Expression) -> bool:
+    """Type the parameters of the tree's lambdas (see rules/collections.py); whether any changed."""
+    from glue_jobs.adapters.local.athena_sql.rules.collections import type_lambda_parameters as typer
+
+    return typer(tree)
