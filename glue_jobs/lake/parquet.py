@@ -75,7 +75,27 @@ def same_rows(storage: Storage, current: str, candidate: str, *, renamed: dict[s
     before, after = read_table(storage, current), read_table(storage, candidate)
     if renamed:
         before = before.rename_columns([renamed.get(n, n) for n in before.column_names])
-    return merge_plan.content_checksum(before) == merge_plan.content_checksum(after)
+    return merge_plan.content_checksum(as_athena_reads(before)) == merge_plan.content_checksum(as_athena_reads(after))
+
+
+def as_athena_reads(table: pa.Table) -> pa.Table:
+    """The rows as Athena reads them: timestamps at millisecond precision, rounded half up
+    (Trino's Parquet reader for timestamp(3)). Files written before the local engine typed
+    timestamps as Athena does hold microseconds; a rewrite of them holds milliseconds, and
+    the two are the same rows to every reader."""
+    import pyarrow.compute as pc
+
+    columns = []
+    for field, column in zip(table.schema, table.columns):
+        if pa.types.is_timestamp(field.type) and field.type.unit in ("us", "ns"):
+            per_ms = 1000 if field.type.unit == "us" else 1_000_000
+            ticks = column.cast(pa.int64())
+            ms = pc.divide(pc.add(ticks, per_ms // 2), per_ms)  # post-1970 instants: truncation is floor
+            column = ms.cast(pa.timestamp("ms", tz=field.type.tz))
+            field = field.with_type(column.type)
+        columns.append(column)
+    return pa.table(columns, schema=pa.schema([f if not pa.types.is_timestamp(f.type) else f.with_type(c.type)
+                                                for f, c in zip(table.schema, columns)]))
 
 
 def row_count(storage: Storage, location: str) -> int:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from glue_jobs.lake import layout, migrate, tables
+from glue_jobs.lake import layout, migrate, parquet, tables
 from glue_jobs.lake.errors import PipelineError
 from glue_jobs.runtime import local_context
 from workflows.cli.main import main
@@ -31,12 +31,13 @@ def _catalog(lake: Path, table: str) -> dict:
 
 
 def _published_in_files(lake: Path) -> list[tuple]:
-    """Every row the catalog publishes, read from the Parquet files themselves (no engine),
-    the ingest-run column under whatever name the files give it."""
+    """Every row the catalog publishes, read from the Parquet files themselves (no engine) as
+    Athena reads them (timestamps in milliseconds), the ingest-run column under whatever name
+    the files give it."""
     rows = []
     for p in _catalog(lake, layout.PUBLISHED_TABLE)["partitions"]:
         for f in sorted((lake / p["location"]).glob("*.parquet")):
-            table = pq.read_table(f)
+            table = parquet.as_athena_reads(pq.read_table(f))
             name = "ingest_run_id" if "ingest_run_id" in table.column_names else "run_id"
             for r in table.to_pylist():
                 rows.append((p["values"]["trade_year"], *[r[c] for c in COLUMNS[:-1]], r[name]))

@@ -111,14 +111,31 @@ def same_type(node: exp.Expression) -> exp.Expression | None:
 def min_by(node: exp.Expression) -> exp.Expression:
     """Trino's min_by(x, y) / max_by(x, y) is x of the row with the least / greatest non-NULL
     y, NULL or not (DuckDB's arg_min skips rows whose x is NULL; arg_min_null does not)."""
-    name = "min_by" if isinstance(node, exp.ArgMin) else "max_by"
-    if node.args.get("count") is not None:
-        raise NotEmulated(f"{name} with a count argument")
+    count = node.args.get("count")
+    if count is not None:
+        return _by_with_count(node, count)
     function = "arg_min_null" if isinstance(node, exp.ArgMin) else "arg_max_null"
     new = exp.Anonymous(this=function, expressions=[node.this, node.expression])
     if types.is_known(types.of(node.this)):
         return typed(new, types.of(node.this))
     new.type = types.of(node.this)
+    return new
+
+
+def _by_with_count(node: exp.Expression, count: exp.Expression) -> exp.Expression:
+    """min_by(x, y, n) / max_by(x, y, n): an array of the x of the n rows with the least /
+    greatest non-NULL y, in that order of y, NULL x kept (Trino's TypedKeyValueHeap skips a
+    NULL key, not a NULL value). DuckDB's arg_max(x, y, n) skips NULL x, so x travels in a
+    one-element list and is taken out again."""
+    if not (isinstance(count, exp.Literal) and count.is_int and int(count.this) > 0):
+        raise NotEmulated(f"{'min_by' if isinstance(node, exp.ArgMin) else 'max_by'} with a count that is "
+                          "not a positive integer literal")
+    function = "arg_min" if isinstance(node, exp.ArgMin) else "arg_max"
+    new = duck(f"list_transform({function}([_x], _y, {int(count.this)}), lambda v: v[1])",
+               _x=node.this, _y=node.expression)
+    element = types.of(node.this)
+    if types.is_known(element):
+        return typed(new, exp.DataType(this=exp.DataType.Type.ARRAY, expressions=[element], nested=True))
     return new
 
 

@@ -33,6 +33,17 @@ CASES = [
     ("select symbol, min_by(trade_date, close) from stocks.prices group by symbol order by symbol",
      [("AAPL", PRICES[1][1]), ("IBM", PRICES[5][1]), ("MSFT", PRICES[4][1])], ["varchar", "date"],
      "functions/aggregate#min_by: per group, a date keeps its type"),
+    # --- the n forms: an array of the n values, in order of the key, NULL values kept, NULL keys skipped
+    # (MinByNAggregationFunction / MaxByNAggregationFunction over a TypedKeyValueHeap keyed by y)
+    ("select min_by(close, trade_date, 2) from stocks.prices where symbol = 'AAPL'",
+     [([r[2] for r in sorted(AAPL, key=lambda r: r[1])][:2],)], ["array(double)"],
+     "functions/aggregate#min_by: min_by(x, y, n) in ascending order of y"),
+    ("select max_by(close, trade_date, 2) from stocks.prices where symbol = 'AAPL'",
+     [([r[2] for r in sorted(AAPL, key=lambda r: r[1], reverse=True)][:2],)], ["array(double)"],
+     "functions/aggregate#max_by: max_by(x, y, n) in descending order of y; the newest close is NULL and kept"),
+    ("select max_by(note, volume, 10) from stocks.prices",
+     [([r[4] for r in sorted((r for r in PRICES if r[3] is not None), key=lambda r: r[3], reverse=True)],)],
+     ["array(varchar)"], "functions/aggregate#max_by: fewer rows than n gives them all; a NULL key is skipped"),
     # --- counts and sums: bigint
     ("select count_if(close > 200) from stocks.prices", [(2,)], ["bigint"],
      "functions/aggregate#count_if: bigint"),
@@ -215,8 +226,8 @@ REFUSALS = [
      "sql/select#group-by-clause: GROUP BY resolves against the FROM clause, not select-list aliases"),
     ("select symbol, count(*) as n from stocks.prices group by symbol having n > 1", "Column 'n' cannot be resolved",
      "sql/select#having-clause: HAVING resolves against the FROM clause"),
-    ("select min_by(close, trade_date, 2) from stocks.prices",
-     "valid Athena SQL that the local engine does not support yet", "functions/aggregate#min_by: the n form"),
+    ("select min_by(close, trade_date, volume) from stocks.prices",
+     "valid Athena SQL that the local engine does not support yet", "functions/aggregate#min_by: the n form, n not a constant"),
     ("select approx_percentile(close, volume, 0.5) from stocks.prices",
      "valid Athena SQL that the local engine does not support yet", "functions/aggregate#approx_percentile: weights"),
 ]
