@@ -20,6 +20,7 @@ class ConfigError(PipelineError):
     """Bad flags, environment or configuration files."""
 
     exit_code = EXIT_USAGE
+    kind: str | None = "configuration error"  # how the CLI introduces it; None: the message says
 
 
 class AuditBlocked(PipelineError):

@@ -43,6 +43,8 @@ _PLAIN_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 class QueryRefused(ConfigError):
     """The statement does something a read-only query may not; the message names it."""
 
+    kind = None  # the message starts "query refused:"
+
     def __init__(self, construct: str, why: str):
         self.construct = construct
         super().__init__(f"query refused: {construct} {why}; `tickerlake query` is read-only and "

@@ -129,6 +129,8 @@ class QueryFailed(ConfigError):
     """A user's statement that the engine refused or that failed while running (exit 2):
     printed as "tickerlake: query failed: <label>: <detail>"."""
 
+    kind = "query failed"
+
     def __init__(self, label: str, detail: str):
         super().__init__(f"{label}: {detail}")
         self.label = label

@@ -219,11 +219,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"tickerlake: warning: {warning}", file=sys.stderr)
         return _commands()[args.command](args)
     except ConfigError as exc:
-        from workflows.cli.commands import QueryFailed
-
-        kind = "query failed" if isinstance(exc, QueryFailed) else "configuration error"
-        log.debug(kind, exc_info=True)
-        print(f"tickerlake: {kind}: {exc}", file=sys.stderr)
+        log.debug("%s", exc.kind or "refused", exc_info=True)
+        print(f"tickerlake: {exc.kind}: {exc}" if exc.kind else f"tickerlake: {exc}", file=sys.stderr)
         return exc.exit_code
     except PipelineError as exc:
         log.debug("pipeline error", exc_info=True)

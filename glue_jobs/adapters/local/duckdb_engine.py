@@ -170,12 +170,24 @@ def _failure(sql: str, exc: Exception) -> QueryError:
         detail = text.split(athena_sql.RUNTIME_ERROR_MARK, 1)[1].strip()
     elif "Division by zero" in text:
         detail = "Division by zero"
+    elif _NO_SUCH_SIGNATURE.search(text) and _NO_SUCH_SIGNATURE.search(text).group(1).lower() in sql.lower():
+        # a function given arguments of types it does not take: Athena's words
+        name, arguments = _NO_SUCH_SIGNATURE.search(text).groups()
+        shown = ", ".join(_TRINO_NAMES.get(a.strip().upper(), a.strip().lower()) for a in arguments.split(",") if a.strip())
+        detail = f"Unexpected parameters ({shown}) for function {name.lower()}"
     elif _OVERFLOW.search(text):
         match = _OVERFLOW.search(text)
         detail = f"{_TRINO_INTEGER[match.group(2)]} {match.group(1)} overflow: {match.group(3)}"
     else:
         detail = f"failed on the local engine: {text.splitlines()[0] if text else type(exc).__name__}"
     return labelled(sql, detail)
+
+
+_NO_SUCH_SIGNATURE = re.compile(r"No function matches the given name and argument types '(\w+)\((.*?)\)'")
+_TRINO_NAMES = {"VARCHAR": "varchar", "INTEGER": "integer", "INTEGER_LITERAL": "integer", "BIGINT": "bigint",
+                "DOUBLE": "double", "FLOAT": "real", "BOOLEAN": "boolean", "DATE": "date",
+                "TIMESTAMP": "timestamp(3)", "TIMESTAMP_MS": "timestamp(3)", "SMALLINT": "smallint",
+                "TINYINT": "tinyint", "STRING_LITERAL": "varchar"}
 
 
 def labelled(sql: str, detail: str, kind: type[QueryError] = QueryError) -> QueryError:

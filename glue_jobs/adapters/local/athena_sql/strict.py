@@ -75,12 +75,15 @@ _OPERATORS = {exp.EQ: "=", exp.NEQ: "<>", exp.LT: "<", exp.LTE: "<=", exp.GT: ">
 
 
 def check_typed(tree: exp.Expression) -> None:
-    """Comparisons Trino has no operator for: a date or timestamp against a string."""
+    """Comparisons Trino has no operator for: a date or timestamp against a string, and any
+    two operands of different kinds (text, number, date and time, boolean) where both are a
+    column, a literal or a cast, whose types are known for sure."""
     for node in tree.walk():
         op = _OPERATORS.get(type(node))
         if op is not None:
             left, right = types.of(node.this), types.of(node.expression)
-            if _temporal_vs_text(left, right) or _temporal_vs_text(right, left):
+            if (_temporal_vs_text(left, right) or _temporal_vs_text(right, left)
+                    or _different_kinds(node.this, node.expression)):
                 raise AthenaRejects(f"Cannot apply operator: {_shown(node.this)} {op} {_shown(node.expression)}")
         elif isinstance(node, exp.Between):
             sides = [node.this, node.args["low"], node.args["high"]]
@@ -93,6 +96,26 @@ def check_typed(tree: exp.Expression) -> None:
             if any(_temporal_vs_text(value, types.of(e)) or _temporal_vs_text(types.of(e), value)
                    for e in node.expressions):
                 raise AthenaRejects(f"IN value and list items must be the same type: {types.athena_name(value)}")
+
+
+def _kind(node: exp.Expression) -> str | None:
+    if not isinstance(node, (exp.Column, exp.Literal, exp.Cast)):
+        return None
+    dt = types.of(node)
+    if types.is_string(dt):
+        return "text"
+    if types.is_numeric(dt):
+        return "number"
+    if types.is_date(dt) or types.is_timestamp(dt):
+        return "time"
+    if dt.this == types.T.BOOLEAN:
+        return "boolean"
+    return None
+
+
+def _different_kinds(a: exp.Expression, b: exp.Expression) -> bool:
+    kinds = _kind(a), _kind(b)
+    return None not in kinds and kinds[0] != kinds[1]
 
 
 def _temporal_vs_text(a: exp.DataType, b: exp.DataType) -> bool:

@@ -55,6 +55,10 @@ def arrow_type(athena_type: str) -> pa.DataType:
     raise ValueError(f"no Arrow type known for {athena_type!r}")
 
 
+ENGINE_INTERNALS = ("DuckDB", "Binder", "Conversion Error", "Invalid Input Error", "error(", "INT32", "INT64",
+                    "generate_series", "strftime", "strptime", "list_", "arg_min", "arg_max")
+
+
 @dataclass
 class Answer:
     names: list[str]
@@ -79,6 +83,14 @@ class Athena:
         answer = self.answer(sql)
         assert len(answer.rows) == 1 and len(answer.names) == 1, answer
         return answer.rows[0][0]
+
+    def refused(self, sql: str, words: str, section: str, *internals: str) -> None:
+        """`sql` is refused with `words` in the message, and nothing of the engine that runs it
+        (its name, error classes, functions the user did not write) reaches the user."""
+        message = self.refusal(sql)
+        assert words in message, (section, message)
+        for internal in (*ENGINE_INTERNALS, *internals):
+            assert internal not in message, (section, internal, message)
 
     def refusal(self, sql: str) -> str:
         """The message the engine refuses `sql` with (fails the test if it runs)."""

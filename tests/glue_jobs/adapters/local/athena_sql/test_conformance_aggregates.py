@@ -235,10 +235,7 @@ REFUSALS = [
 
 @pytest.mark.parametrize("sql, words, section", REFUSALS, ids=[r[0] for r in REFUSALS])
 def test_aggregates_refused_as_athena_refuses(athena, sql, words, section):
-    message = athena.refusal(sql)
-    assert words in message, section
-    for internal in ("DuckDB", "arg_min", "quantile", "Binder"):
-        assert internal not in message, (section, message)
+    athena.refused(sql, words, section, "quantile")
 
 
 def test_harness_rows_used_above():

@@ -96,10 +96,7 @@ REFUSALS = [
 
 @pytest.mark.parametrize("sql, message, section", REFUSALS, ids=[c[0] for c in REFUSALS])
 def test_arithmetic_fails_as_athena_does(athena, sql, message, section):
-    text = athena.refusal(sql)
-    assert message in text, section
-    for internal in ("DuckDB", "//", "INT64", "HUGEINT", "athena-twin"):
-        assert internal not in text, (section, text)
+    athena.refused(sql, message, section, "//", "HUGEINT", "athena-twin")
 
 
 def test_unaliased_arithmetic_is_named_as_athena_names_it(athena):

@@ -97,7 +97,4 @@ REFUSALS = [
 
 @pytest.mark.parametrize("sql, message, section", REFUSALS, ids=[c[0] for c in REFUSALS])
 def test_casts_fail_as_athena_does(athena, sql, message, section):
-    text = athena.refusal(sql)
-    assert message in text, (section, text)
-    for internal in ("DuckDB", "HUGEINT", "REGEXP_FULL_MATCH", "TRY_CAST", "athena-twin"):
-        assert internal not in text, (section, text)
+    athena.refused(sql, message, section, "HUGEINT", "REGEXP_FULL_MATCH", "TRY_CAST", "athena-twin")
