@@ -6,8 +6,12 @@
 
 Artifact keys carry a hash of their content, so CloudFormation sees a new key (and updates
 the function or job) exactly when the code changed, and an old deploy's artifacts stay intact.
-The Lambda zip holds our packages plus requests, holidays and tzdata built for Lambda's
-python3.12 on x86_64; boto3 comes with the Lambda runtime.
+The Lambda zip holds our packages plus the dependencies pinned in infra/lambda-requirements.txt
+(requests, holidays, tzdata, and boto3/botocore themselves: see LAMBDA_REQUIREMENTS), as wheels
+for Lambda's python3.12 on x86_64, each with its *.dist-info (package metadata some read at
+import time). The wheels are kept in .cache/lambda-wheels/, so a rebuild downloads nothing.
+
+    python infra/package.py lock       # re-resolve LAMBDA_REQUIREMENTS into the lock file
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -28,10 +33,24 @@ MANIFEST = DIST / "artifacts.json"
 KEY_PREFIX = "tickerlake"
 LAMBDA_PACKAGES = ("ingestion", "glue_jobs", "workflows")
 LEFT_OUT = ("workflows/bench",)  # only a checkout runs the bench
-# Imported by the handler's closure; pinned loosely like pyproject. boto3 is the runtime's.
-LAMBDA_REQUIREMENTS = ("requests>=2.31", "holidays>=0.60", "tzdata")
-LAMBDA_PLATFORM = ("--platform", "manylinux2014_x86_64", "--python-version", "3.12", "--implementation", "cp",
-                   "--only-binary=:all:")
+# What the handler's closure imports, loosely; `package.py lock` resolves it into LAMBDA_LOCK.
+# boto3/botocore are bundled rather than taken from the runtime: the lake lock's create-only
+# write (S3 PutObject IfNoneMatch, glue_jobs/adapters/aws/s3_storage.py) needs a botocore whose
+# S3 model has IfNoneMatch (first in 1.35.2, checked in the wheels; issue 12 says 1.35.10), and
+# the runtime's copy changes under us when Lambda updates it. Lambda searches /var/task (the zip)
+# before the runtime's libraries ("Dependency search path", AWS Lambda Developer Guide), and
+# bundling the whole SDK with its urllib3 avoids the half-bundled mismatch that guide warns of.
+LAMBDA_REQUIREMENTS = ("requests>=2.31", "holidays>=0.60", "tzdata", "boto3>=1.35.10", "botocore>=1.35.10")
+LAMBDA_LOCK = ROOT / "infra" / "lambda-requirements.txt"
+# Must match IngestFunction in infra/template.yaml (Runtime python3.12, no Architectures: x86_64);
+# tests/infra/test_packaging.py checks that they agree.
+LAMBDA_PYTHON = "3.12"
+LAMBDA_ARCH = "x86_64"
+_WHEEL_ARCH = {"x86_64": "x86_64", "arm64": "aarch64"}[LAMBDA_ARCH]  # Lambda's name -> the wheel tag's
+LAMBDA_PLATFORM = ("--platform", f"manylinux2014_{_WHEEL_ARCH}", "--python-version", LAMBDA_PYTHON,
+                   "--implementation", "cp", "--only-binary=:all:")
+# Downloaded wheels, kept between builds (ignored by git): a warm build needs no network.
+WHEEL_CACHE = ROOT / ".cache" / "lambda-wheels"
 GLUE_SCRIPT = ROOT / "workflows" / "entry" / "glue_stage.py"
 # A fixed timestamp makes the zip's bytes, and so its key, depend on content alone.
 ZIP_DATE = (2020, 1, 1, 0, 0, 0)
@@ -64,11 +83,14 @@ def write_zip(target: Path, files: list[tuple[Path, str]]) -> None:
 
 
 def lambda_zip(deps_dir: Path, out_dir: Path, package_root: Path = ROOT) -> Path:
-    """Our packages plus everything installed in deps_dir, as out_dir/ingest-<hash>.zip."""
+    """Our packages plus everything installed in deps_dir, as out_dir/ingest-<hash>.zip.
+    The *.dist-info folders stay: holidays (and importlib.metadata users generally) read their
+    own version from them at import time, and without them the handler fails to import."""
     files = _source_files(package_root, LAMBDA_PACKAGES)
     for path in sorted(deps_dir.rglob("*")):
         rel = path.relative_to(deps_dir)
-        if path.is_file() and "__pycache__" not in rel.parts and not rel.parts[0].endswith(".dist-info") \
+        # bin/ holds console scripts whose shebang names the build machine's python
+        if path.is_file() and "__pycache__" not in rel.parts and path.suffix not in (".pyc", ".pyo") \
                 and rel.parts[0] != "bin":
             files.append((path, rel.as_posix()))
     staging = out_dir / "ingest.zip"
@@ -78,10 +100,87 @@ def lambda_zip(deps_dir: Path, out_dir: Path, package_root: Path = ROOT) -> Path
     return final
 
 
-def install_lambda_deps(target: Path) -> None:
-    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target", str(target),
-           *LAMBDA_PLATFORM, *LAMBDA_REQUIREMENTS]
-    subprocess.run(cmd, check=True)
+def _normalize(name: str) -> str:
+    # PEP 503 names: "Charset_Normalizer" and "charset-normalizer" are one project
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def read_lock(lock: Path = LAMBDA_LOCK) -> dict[str, str]:
+    """{normalized name: version} of the lock; every requirement must be pinned with ==."""
+    if not lock.is_file():
+        raise SystemExit(f"{lock} is missing: run `python infra/package.py lock` to create it")
+    pins = {}
+    for number, line in enumerate(lock.read_text(encoding="utf-8").splitlines(), 1):
+        line = line.split("#", 1)[0].strip().rstrip("\\").strip()
+        if not line or line.startswith("--hash"):
+            continue
+        match = re.fullmatch(r"([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;]+)(\s+--hash=\S+)*", line)
+        if not match:
+            raise SystemExit(f"{lock}:{number}: {line!r} is not pinned as name==version; "
+                             "run `python infra/package.py lock` to regenerate the file")
+        pins[_normalize(match.group(1))] = match.group(2)
+    return pins
+
+
+def _wheel_dir(cache: Path) -> Path:
+    return cache / f"cp{LAMBDA_PYTHON.replace('.', '')}-manylinux2014_{_WHEEL_ARCH}"
+
+
+def _cached_wheels(wheels: Path) -> set[tuple[str, str]]:
+    return {(_normalize(w.name.split("-")[0]), w.name.split("-")[1]) for w in wheels.glob("*.whl")}
+
+
+def fetch_lambda_wheels(cache: Path = WHEEL_CACHE, lock: Path = LAMBDA_LOCK) -> Path:
+    """The lock's wheels for the Lambda platform in a cache folder; downloads only what is missing."""
+    wheels = _wheel_dir(cache)
+    if set(read_lock(lock).items()) - _cached_wheels(wheels):
+        wheels.mkdir(parents=True, exist_ok=True)
+        _pip("download", "--no-deps", "--dest", str(wheels), *LAMBDA_PLATFORM, "-r", str(lock),
+             what=f"downloading the Lambda's dependencies ({lock.name}) from the package index")
+    return wheels
+
+
+def install_lambda_deps(target: Path, cache: Path = WHEEL_CACHE, lock: Path = LAMBDA_LOCK) -> None:
+    """Install exactly the lock into target, from the wheel cache (no index), and check that
+    nothing outside the lock came along (a lock missing a dependency fails here, not on AWS)."""
+    wheels = fetch_lambda_wheels(cache, lock)
+    _pip("install", "--no-index", "--find-links", str(wheels), "--no-compile", "--target", str(target),
+         *LAMBDA_PLATFORM, "-r", str(lock), what=f"installing {lock.name} into the Lambda bundle")
+    installed = {}
+    for meta in target.glob("*.dist-info"):
+        name, version = meta.name[: -len(".dist-info")].rsplit("-", 1)
+        installed[_normalize(name)] = version
+    pins = read_lock(lock)
+    if installed != pins:
+        extra = sorted(f"{n}=={v}" for n, v in installed.items() if pins.get(n) != v)
+        missing = sorted(f"{n}=={v}" for n, v in pins.items() if installed.get(n) != v)
+        raise SystemExit(f"the Lambda bundle's packages differ from {lock}: not in the lock {extra}, "
+                         f"not installed {missing}; run `python infra/package.py lock` to regenerate it")
+
+
+def _pip(*args: str, what: str) -> None:
+    cmd = [sys.executable, "-m", "pip", *args[:1], "--quiet", "--disable-pip-version-check", *args[1:]]
+    if subprocess.run(cmd).returncode != 0:
+        raise SystemExit(f"{what} failed (pip's message above): {' '.join(cmd)}")
+
+
+def write_lock(lock: Path = LAMBDA_LOCK) -> dict[str, str]:
+    """Resolve LAMBDA_REQUIREMENTS for the Lambda platform into lock, pinned with wheel hashes."""
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "report.json"
+        _pip("install", "--dry-run", "--ignore-installed", "--report", str(report), "--target", str(Path(tmp) / "t"),
+             *LAMBDA_PLATFORM, *LAMBDA_REQUIREMENTS, what="resolving the Lambda's dependencies")
+        chosen = json.loads(report.read_text(encoding="utf-8"))["install"]
+    lines = [
+        "# The Lambda bundle's dependencies, every one pinned, with the hash of its wheel for",
+        f"# CPython {LAMBDA_PYTHON} on manylinux2014_{_WHEEL_ARCH}. Generated by `python infra/package.py lock` from",
+        "# LAMBDA_REQUIREMENTS in infra/package.py; edit those, not this file.",
+    ]
+    for item in sorted(chosen, key=lambda i: _normalize(i["metadata"]["name"])):
+        sha = item["download_info"]["archive_info"]["hashes"]["sha256"]
+        lines.append(f"{_normalize(item['metadata']['name'])}=={item['metadata']['version']} --hash=sha256:{sha}")
+    lock.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return read_lock(lock)
 
 
 def build_wheel(out_dir: Path) -> Path:
@@ -125,9 +224,13 @@ def _load() -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=("build", "uploads", "keys"))
+    parser.add_argument("command", choices=("build", "uploads", "keys", "lock"))
     args = parser.parse_args(argv)
-    if args.command == "build":
+    if args.command == "lock":
+        for name, version in write_lock().items():
+            print(f"{name}=={version}")
+        print(f"-> {LAMBDA_LOCK.relative_to(ROOT)}")
+    elif args.command == "build":
         for name, item in build().items():
             print(f"{name:14} {item['file']}  ->  {item['key']}")
     elif args.command == "uploads":
