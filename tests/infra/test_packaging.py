@@ -123,3 +123,18 @@ def test_the_lambda_dependencies_are_built_for_the_runtime_and_architecture_the_
     assert function.get("Architectures", ["x86_64"]) == [package.LAMBDA_ARCH]
     wheel_arch = {"x86_64": "x86_64", "arm64": "aarch64"}[package.LAMBDA_ARCH]
     assert f"manylinux2014_{wheel_arch}" in package.LAMBDA_PLATFORM
+
+
+def test_a_warm_build_takes_the_locked_wheels_from_the_cache_without_the_index(tmp_path, monkeypatch):
+    lock = tmp_path / "lambda-requirements.txt"
+    lock.write_text("requests==2.32.0 --hash=sha256:ab\ncharset-normalizer==3.4.0 --hash=sha256:cd\n")
+    calls = []
+    monkeypatch.setattr(package, "_pip", lambda *args, what: calls.append(args))
+    wheels = package.fetch_lambda_wheels(tmp_path / "cache", lock)
+    assert len(calls) == 1 and calls[0][0] == "download"  # cold: asks the index once
+    (wheels / "requests-2.32.0-py3-none-any.whl").write_bytes(b"")
+    (wheels / "charset_normalizer-3.4.0-cp312-cp312-manylinux_2_17_x86_64.whl").write_bytes(b"")
+    assert package.fetch_lambda_wheels(tmp_path / "cache", lock) == wheels and len(calls) == 1  # warm: nothing
+    lock.write_text("requests==2.32.3 --hash=sha256:ef\ncharset-normalizer==3.4.0 --hash=sha256:cd\n")
+    package.fetch_lambda_wheels(tmp_path / "cache", lock)
+    assert len(calls) == 2  # a new pin is fetched, not served by the stale wheel
