@@ -135,7 +135,7 @@ def _aws(lake: str, *, workgroup: str | None, topic_arn: str | None, database: s
     engine: Engine
     if workgroup:
         engine = AthenaEngine(workgroup=workgroup, storage=storage, database=database,
-                              client=session.client("athena"), glue_client=glue)
+                              client=session.client("athena"))
     else:
         engine = NoEngine(lake)  # type: ignore[assignment]
     notifier = SnsNotifier(topic_arn, client=session.client("sns"), storage=storage) if topic_arn else LogNotifier()

@@ -2,8 +2,17 @@
 
 Every query runs in one workgroup whose enforced configuration decides where results go,
 how they are encrypted and how many bytes a query may scan, so nothing here sets those.
-`write_parquet` is a CTAS into a fresh, empty prefix; the CTAS table definition is dropped
-right after (files stay) because only the catalog's partition switch publishes them.
+
+`write_parquet` is an UNLOAD into a fresh, empty prefix, not a CTAS: a workgroup that enforces
+its configuration refuses a CTAS with `external_location` at StartQueryExecution ("...submitted
+with an 'external_location' property to an Athena Workgroup that enforces a centralized output
+location for all queries...", docs.aws.amazon.com/athena/latest/ug/workgroups-troubleshooting.html;
+dbt-labs/dbt-athena#176), and without it a CTAS writes under the workgroup's results location
+(<output>/tables/<query-id>/), which expires. UNLOAD's TO location is not overridden by an
+enforced workgroup (aws/aws-sdk-pandas#1200, fixed in #1216: "Athena does not enforce a Query
+Result Location for UNLOAD"), its files are encrypted by the query-results encryption the
+workgroup enforces (docs .../ug/unload.html, "Encryption"), it refuses a non-empty location like
+a CTAS, and it creates no table definition, so there is nothing to drop afterwards.
 
 boto3 rather than awswrangler: we need the query's terminal state and reason to name the
 SQL file in errors, our result sets are small (audit counts, alert candidates), and the
@@ -13,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import hashlib
 import re
 import time
 from typing import Any, Callable
@@ -22,6 +30,11 @@ import pyarrow as pa
 
 from glue_jobs.ports.engine import QueryError
 from glue_jobs.ports.storage import Storage
+
+# StartQueryExecution's QueryString: at most 262,144 bytes, a quota AWS cannot raise
+# (docs .../ug/service-limits.html; Athena answers InvalidRequestException "...at 'queryString'
+# failed to satisfy constraint: Member must have length less than or equal to 262144").
+MAX_QUERY_BYTES = 262_144
 
 _SQL_FILE_RE = re.compile(r"--\s*(?:(?:file|source|sql)\s*:\s*)?(\S+\.sql)\b", re.IGNORECASE)
 
@@ -84,8 +97,8 @@ def _convert(text: str | None, arrow_type: pa.DataType) -> Any:
 class AthenaEngine:
     """Run Athena SQL in `workgroup`, with `database` as the default schema.
 
-    `storage` is the lake (an S3Storage) so CTAS targets are lake keys like everywhere else.
-    `client`/`glue_client` are optional boto3 clients (tests inject moto or stubbed ones);
+    `storage` is the lake (an S3Storage) so UNLOAD targets are lake keys like everywhere else.
+    `client` is an optional boto3 Athena client (tests inject moto or stubbed ones);
     `sleep`/`clock` let tests drive the polling loop."""
 
     def __init__(
@@ -95,17 +108,17 @@ class AthenaEngine:
         storage: Storage,
         database: str = "stocks",
         client: Any = None,
-        glue_client: Any = None,
         poll_seconds: float = 1.0,
         max_poll_seconds: float = 10.0,
         timeout_seconds: float = 30 * 60,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ):
-        if client is None or glue_client is None:
+        if client is None:
             import boto3
-        self.client = client if client is not None else boto3.client("athena")
-        self.glue = glue_client if glue_client is not None else boto3.client("glue")
+
+            client = boto3.client("athena")
+        self.client = client
         self.workgroup = workgroup
         self.storage = storage
         self.database = database
@@ -134,44 +147,42 @@ class AthenaEngine:
 
     def write_parquet(self, select_sql: str, location: str, *, label: str | None = None,
                       cluster_by: str | None = None) -> list[str]:
-        """CTAS the SELECT as Parquet into the empty lake prefix `location`; returns the keys
-        written. The CTAS table definition is dropped afterwards, the files stay. `cluster_by`
-        is a hint Athena does without: its CTAS writes files in parallel and readers prune
-        row groups by their statistics."""
+        """UNLOAD the SELECT as Parquet into the empty lake prefix `location`; returns the keys
+        written. `cluster_by` is a hint Athena does without: it writes files in parallel and
+        readers prune row groups by their statistics (a top-level ORDER BY still sorts each file)."""
         label = label or describe_sql(select_sql)
         location = location if location.endswith("/") else location + "/"
         existing = self.storage.list_keys(location)
         if existing:
             raise QueryError(
                 f"{label}: refusing to write into {self.storage.uri(location)}: it already holds "
-                f"{len(existing)} object(s) (e.g. {existing[0]}); a CTAS needs an empty, fresh location"
+                f"{len(existing)} object(s) (e.g. {existing[0]}); Athena writes only into an empty, fresh location"
             )
-        table = self.ctas_table_name(location)
         select = select_sql.strip().rstrip(";").strip()
-        ctas = (
-            f'CREATE TABLE "{self.database}"."{table}"\n'
-            f"WITH (format = 'PARQUET', write_compression = 'SNAPPY', "
-            f"external_location = '{self.storage.uri(location)}')\n"
-            f"AS\n{select}"
+        # No partitioned_by: every write is one partition's version (publish, ledger) or one
+        # unpartitioned temporary table (write_temp), so Athena's 100-partitions-per-statement
+        # limit (HIVE_TOO_MANY_OPEN_PARTITIONS) cannot be reached here.
+        unload = (
+            f"UNLOAD (\n{select}\n)\n"
+            f"TO '{self.storage.uri(location)}'\n"
+            f"WITH (format = 'PARQUET', compression = 'SNAPPY')"
         )
-        # A crash between CTAS and drop leaves the definition behind; it would make this CTAS fail.
-        self._drop_definition(table)
-        try:
-            self.run(ctas, label=label)
-        finally:
-            self._drop_definition(table)
+        self.run(unload, label=label)
         return self.storage.list_keys(location)
 
     # -- running ------------------------------------------------------------------------------
-
-    def ctas_table_name(self, location: str) -> str:
-        """One name per target location, so a leftover from a crashed attempt is found again."""
-        return "ctas_" + hashlib.sha1(location.encode()).hexdigest()[:16]
 
     def run(self, sql: str, *, label: str | None = None) -> str:
         """Start a statement and wait until it ends; returns the execution id or raises
         QueryError naming the SQL file, the workgroup and Athena's reason."""
         label = label or describe_sql(sql)
+        size = len(sql.encode("utf-8"))
+        if size > MAX_QUERY_BYTES:
+            raise QueryError(
+                f"{label} is {size:,} bytes long; Athena runs statements of at most {MAX_QUERY_BYTES:,} bytes "
+                f"(a quota AWS cannot raise), so it was not sent. A statement this long carries a long "
+                f"list of values (ingest run ids, symbols): process fewer at a time."
+            )
         try:
             started = self.client.start_query_execution(
                 QueryString=sql,
@@ -233,11 +244,3 @@ class AthenaEngine:
             for i, t in enumerate(types)
         ]
         return pa.Table.from_arrays(arrays, schema=pa.schema(list(zip(names, types))))
-
-    def _drop_definition(self, table: str) -> None:
-        try:
-            self.glue.delete_table(DatabaseName=self.database, Name=table)
-        except Exception as exc:
-            code = str((getattr(exc, "response", None) or {}).get("Error", {}).get("Code", ""))
-            if code != "EntityNotFoundException":
-                raise QueryError(f"dropping the CTAS table definition {self.database}.{table} failed: {exc}") from exc

@@ -1,8 +1,8 @@
-"""A backfill touching more than 100 partitions: Athena writes at most 100 partitions per CTAS
-(HIVE_TOO_MANY_OPEN_PARTITIONS) and Glue's batch partition calls take at most 100 entries, so
-publish writes one partition per CTAS and switches the catalog in chunks of at most 100.
+"""A backfill touching more than 100 partitions: Athena writes at most 100 partitions per
+statement (HIVE_TOO_MANY_OPEN_PARTITIONS) and Glue's batch partition calls take at most 100 entries, so
+publish writes one partition per statement and switches the catalog in chunks of at most 100.
 
-Proved on the AWS adapters (AthenaEngine with a stand-in Athena that writes what a CTAS would,
+Proved on the AWS adapters (AthenaEngine with a stand-in Athena that writes what an UNLOAD would,
 moto for S3 and Glue, every Glue call's batch size counted), and end to end on DuckDB with the
 limit forced down by the `max_partitions_per_statement` setting."""
 from __future__ import annotations
@@ -35,9 +35,9 @@ BUCKET = "tickerlake-backfill-test"
 RUN = "20261120T230000Z-backfl"
 
 
-class CtasAthena:
-    """Stands in for Athena's API: a CTAS succeeds and leaves a Parquet file at its
-    external_location (one row naming the partition its WHERE asked for); everything is logged."""
+class UnloadAthena:
+    """Stands in for Athena's API: an UNLOAD succeeds and leaves a Parquet file at its
+    TO location (one row naming the partition its WHERE asked for); everything is logged."""
 
     def __init__(self, s3):
         self.s3 = s3
@@ -46,7 +46,7 @@ class CtasAthena:
 
     def start_query_execution(self, QueryString, **_):  # noqa: N803 (boto3's names)
         self.statements.append(QueryString)
-        target = re.search(r"external_location = 's3://([^/]+)/(.+?)'", QueryString)
+        target = re.search(r"^TO 's3://([^/]+)/(.+?)'", QueryString, re.MULTILINE)
         if target:
             year = int(re.search(r"trade_year = (\d+)", QueryString).group(1))
             buffer = io.BytesIO()
@@ -91,8 +91,8 @@ def test_a_150_year_backfill_publishes_on_athena_and_glue_in_chunks_of_at_most_1
     s3, glue = aws
     storage = S3Storage(BUCKET, "lake", client=s3)
     catalog = GlueCatalog(storage.root, client=glue)
-    athena = CtasAthena(s3)
-    engine = AthenaEngine(workgroup="tickerlake", storage=storage, client=athena, glue_client=glue,
+    athena = UnloadAthena(s3)
+    engine = AthenaEngine(workgroup="tickerlake", storage=storage, client=athena,
                           sleep=lambda s: None)
     ctx = RunContext(RUN, dt.date(2026, 11, 20), storage, catalog, engine, None, {})  # type: ignore[arg-type]
     years = [str(y) for y in range(1875, 2025)]
@@ -104,9 +104,10 @@ def test_a_150_year_backfill_publishes_on_athena_and_glue_in_chunks_of_at_most_1
     result = publish.run(ctx)
 
     assert result["partitions_written"] == 150
-    ctas = [s for s in athena.statements if s.startswith("CREATE TABLE")]
-    assert len(ctas) == 150
-    assert all(len(set(re.findall(r"trade_year = (\d+)", s))) == 1 for s in ctas)  # one partition per CTAS
+    writes = [s for s in athena.statements if s.startswith("UNLOAD")]
+    assert len(writes) == 150
+    assert all(len(set(re.findall(r"trade_year = (\d+)", s))) == 1 for s in writes)  # one partition each
+    assert not any("partitioned_by" in s for s in writes)
     assert sizes["BatchUpdatePartition"] == [100, 50]  # every one new: tried as an update, then created
     assert sizes["BatchCreatePartition"] == [100, 50]
     registered = {p.values["trade_year"]: p.location for p in catalog.list_partitions("stocks", "daily_prices")}

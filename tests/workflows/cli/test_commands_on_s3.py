@@ -116,7 +116,7 @@ def test_wap_and_run_send_their_sql_to_athena_and_stop_where_moto_returns_no_row
         assert cli(capsys, "crawl", *ON_S3)[0] == 0
     before = len(athena_sql(athena))
     code, _, err = cli(capsys, command, *ON_S3, *(["--symbols", "AAPL"] if command == "run" else []))
-    # Exit 1: write_temp's CTAS reaches Athena, then the stage reads its counts from the
+    # Exit 1: write_temp's UNLOAD reaches Athena, then the stage reads its counts from the
     # result, and moto's empty result has no columns (KeyError 'duplicate_keys'). On real
     # Athena the columns are there; what matters here is that it is a named failure with the
     # run log's stage, not a traceback and not a success.
@@ -124,8 +124,9 @@ def test_wap_and_run_send_their_sql_to_athena_and_stop_where_moto_returns_no_row
     assert f"unexpected error in {command}: KeyError" in err and "write_temp failed" in err
     sql = athena_sql(athena)[before:]
     assert any("tmp_daily_prices" in q or "tmp_ingest_fetches" in q for q in sql), sql
-    # the CTAS writes into the lake on S3, never a local directory
-    assert all(f"external_location = '{LAKE}/" in q for q in sql if "external_location" in q)
+    # the write goes into the lake on S3, never a local directory
+    writes = [q for q in sql if q.startswith("UNLOAD")]
+    assert writes and all(f"\nTO '{LAKE}/" in q for q in writes)
     runs = [k for k in s3_keys(s3, "lake/runs/") if k.endswith(".json")]
     assert runs and glue.get_table(DatabaseName="stocks", Name="raw_daily")
     assert_nothing_local(cwd)

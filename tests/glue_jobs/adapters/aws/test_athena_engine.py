@@ -11,21 +11,19 @@ from botocore.stub import Stubber
 from glue_jobs.adapters.aws.athena_engine import AthenaEngine, describe_sql
 from glue_jobs.adapters.aws.s3_storage import S3Storage
 from glue_jobs.ports.engine import QueryError
+from tests.support.athena_contract import template_workgroup
 
 BUCKET = "tickerlake-test-lake"
 WORKGROUP = "tickerlake"
+KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/0b1c2d3e-test"
 SQL = "-- sql/analysis/latest_close.sql\nselect symbol, close from stocks.daily_prices"
 
 
 @pytest.fixture
-def athena(s3):
-    client = boto3.client("athena", region_name="us-east-1")
-    client.create_work_group(
-        Name=WORKGROUP,
-        Configuration={"ResultConfiguration": {"OutputLocation": f"s3://{BUCKET}/athena-results/"},
-                       "EnforceWorkGroupConfiguration": True},
-    )
-    return client
+def athena(s3, athena_contract):
+    """moto's Athena under Athena's rules, in the workgroup infra/template.yaml deploys."""
+    athena_contract.client.create_work_group(Name=WORKGROUP, Configuration=template_workgroup(BUCKET, KMS_KEY))
+    return athena_contract.client
 
 
 @pytest.fixture
@@ -41,10 +39,8 @@ def manual_progress():
     state_manager.unset_transition("athena::execution")
 
 
-def make_engine(athena, s3, glue=None, **kwargs) -> AthenaEngine:
-    glue = glue or boto3.client("glue", region_name="us-east-1")
-    return AthenaEngine(workgroup=WORKGROUP, storage=S3Storage(BUCKET, "lake", client=s3), client=athena,
-                        glue_client=glue, **kwargs)
+def make_engine(athena, s3, **kwargs) -> AthenaEngine:
+    return AthenaEngine(workgroup=WORKGROUP, storage=S3Storage(BUCKET, "lake", client=s3), client=athena, **kwargs)
 
 
 def set_results(rows: list[list[str | None]], columns: list[dict]) -> None:
@@ -118,8 +114,7 @@ def test_a_query_that_runs_too_long_is_stopped(athena, s3, manual_progress):
 def test_a_failed_query_raises_with_athenas_reason():
     """moto's executions never fail, so Athena's answers are stubbed for this one."""
     client = boto3.client("athena", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
-    engine = AthenaEngine(workgroup=WORKGROUP, storage=None, client=client, glue_client=object(),
-                          sleep=lambda s: None)
+    engine = AthenaEngine(workgroup=WORKGROUP, storage=None, client=client, sleep=lambda s: None)
     reason = "COLUMN_NOT_FOUND: line 2:15: Column 'close' cannot be resolved"
     with Stubber(client) as stub:
         stub.add_response("start_query_execution", {"QueryExecutionId": "q-1"},
@@ -142,17 +137,61 @@ def test_write_parquet_refuses_a_location_that_holds_files(athena, s3):
     assert athena.list_query_executions(WorkGroup=WORKGROUP)["QueryExecutionIds"] == []
 
 
-def test_write_parquet_is_a_ctas_into_the_fresh_prefix_whose_definition_is_dropped(athena, s3, glue):
-    engine = make_engine(athena, s3, glue)
+def test_write_parquet_succeeds_in_the_workgroup_the_template_deploys(athena, s3, glue, athena_contract):
+    """The deployed workgroup enforces its settings, and such a workgroup refuses a CTAS with an
+    external_location: the write must be a statement it accepts, into our location, encrypted."""
+    engine = make_engine(athena, s3)
     location = "warehouse/daily_prices/trade_year=2026/v=r2/"
-    leftover = engine.ctas_table_name(location)
-    # a crashed earlier attempt left its CTAS definition behind
-    glue.create_table(DatabaseName="stocks", TableInput={"Name": leftover})
-    engine.write_parquet(SQL + ";\n", location)
+    tables_before = glue.get_tables(DatabaseName="stocks")["TableList"]
+
+    keys = engine.write_parquet(SQL + ";\n", location)
+
     (execution_id,) = athena.list_query_executions(WorkGroup=WORKGROUP)["QueryExecutionIds"]
-    ctas = athena.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"]["Query"]
-    assert ctas.startswith(f'CREATE TABLE "stocks"."{leftover}"')
-    assert f"external_location = 's3://{BUCKET}/lake/{location}'" in ctas
-    assert "format = 'PARQUET'" in ctas
-    assert ctas.rstrip().endswith("from stocks.daily_prices")  # the trailing ';' is gone
-    assert leftover not in [t["Name"] for t in glue.get_tables(DatabaseName="stocks")["TableList"]]
+    assert athena_contract.failure(execution_id) is None
+    assert keys and all(k.startswith(location) for k in keys)  # the files are where the partition will point
+    assert engine.storage.list_keys(location) == keys
+    # written under the workgroup's enforced encryption, with the stack's key
+    assert athena_contract.result_configuration(execution_id)["EncryptionConfiguration"] == {
+        "EncryptionOption": "SSE_KMS", "KmsKey": KMS_KEY}
+    statement = athena.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"]["Query"]
+    assert "format = 'PARQUET'" in statement
+    assert "from stocks.daily_prices\n)" in statement  # the trailing ';' is gone
+    assert glue.get_tables(DatabaseName="stocks")["TableList"] == tables_before  # no definition left behind
+
+
+def test_a_write_racing_another_into_the_same_location_fails_with_athenas_reason(athena, s3, athena_contract):
+    """The emptiness check and the write are two steps; if files land in between, Athena's own
+    check (HIVE_PATH_ALREADY_EXISTS) stops the write and the error names the SQL file."""
+    engine = make_engine(athena, s3)
+    location = "warehouse/daily_prices/trade_year=2026/v=r3/"
+    checked = engine.storage.list_keys
+
+    def check_then_someone_writes(prefix):
+        found = checked(prefix)
+        engine.storage.put_bytes(location + "other-writer.parquet", b"PAR1")
+        return found
+
+    engine.storage.list_keys = check_then_someone_writes
+    with pytest.raises(QueryError, match=r"sql/analysis/latest_close.sql failed in workgroup tickerlake .*"
+                                         r"HIVE_PATH_ALREADY_EXISTS"):
+        engine.write_parquet(SQL, location)
+
+
+def test_a_statement_longer_than_athenas_limit_is_refused_before_it_is_sent(athena, s3):
+    run_ids = [f"20261120T220000Z-{i:06x}" for i in range(10_000)]
+    sql = ("-- sql/wap/write_temp/write_temp.sql\nselect * from stocks.raw_daily where ingest_run_id in ("
+           + ", ".join(f"'{r}'" for r in run_ids) + ")")
+    engine = make_engine(athena, s3)
+    with pytest.raises(QueryError) as info:
+        engine.write_parquet(sql, "tmp/tmp_daily_prices/run_id=R/read/")
+    message = str(info.value)
+    assert message.startswith("sql/wap/write_temp/write_temp.sql is 2")
+    assert "at most 262,144 bytes" in message and "process fewer at a time" in message
+    assert athena.list_query_executions(WorkGroup=WORKGROUP)["QueryExecutionIds"] == []
+
+
+def test_a_statement_exactly_at_the_limit_is_sent(athena, s3):
+    padding = 262_144 - len(b"select 1 -- ")
+    engine = make_engine(athena, s3)
+    engine.execute("select 1 -- " + "x" * padding)
+    assert len(athena.list_query_executions(WorkGroup=WORKGROUP)["QueryExecutionIds"]) == 1
