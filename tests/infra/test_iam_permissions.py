@@ -167,3 +167,22 @@ def test_the_crawler_may_find_its_buckets_region_and_list_only_the_raw_zone(poli
     assert policies.allows("CrawlerRole", "s3:ListBucket", LAKE, {"s3:prefix": "raw/daily/ingest_date=2026-11-20/"})
     assert not policies.allows("CrawlerRole", "s3:ListBucket", LAKE, {"s3:prefix": "warehouse/"})
     assert not policies.allows("CrawlerRole", "s3:GetObject", f"{LAKE}/warehouse/daily_prices/x.parquet")
+
+
+@pytest.mark.parametrize("stage, role", [
+    ("write_temp", "WriteTempRole"), ("publish", "PublishRole"), ("after_publish", "AfterPublishRole"),
+])
+def test_every_job_role_allows_what_the_glue_entry_script_calls_around_its_stage(glue_stack, monkeypatch, stage, role):
+    """The entry script's own calls (run properties, lock, run log, manifests) for the stages whose
+    work needs a real Athena: the stage body is a stand-in here, the permission check is not."""
+    from workflows import graph
+
+    (module,) = [s.module for s in graph.STAGES if s.name == stage]
+    monkeypatch.setitem(sys.modules, module, types.SimpleNamespace(run=lambda ctx: {"rows": 0}))
+    recorder = CallRecorder()
+    with recorder.recording():
+        assert glue_stage.main(["--stage", stage, *glue_stack.args], session=boto3.session.Session()) == 0
+    assert ("glue", "GetWorkflowRunProperties") in {(c.service, c.operation) for c in recorder.calls}
+    names = glue_stack.names
+    refused = denied(RolePolicies.from_template(names), role, recorder.calls, names)
+    assert refused == [], "\n".join(refused)
