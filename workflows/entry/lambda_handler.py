@@ -22,6 +22,8 @@ from glue_jobs.lake.ingest_queue import pending_ingest_runs
 from glue_jobs.lake.lock import LakeLock
 from glue_jobs.lake.run_log import RunLog
 from glue_jobs.runtime import lake_kind, open_runtime
+from ingestion.alphavantage import constants as av_constants
+from ingestion.alphavantage.api_key import resolve_api_key
 from ingestion.run_ingest import STATUS_NOTHING, ingest
 from ingestion.sources import build_planner, build_source
 from workflows import graph
@@ -33,6 +35,12 @@ ENV_WORKFLOW = "TICKERLAKE_WORKFLOW_NAME"
 # Stop starting calls this long before the Lambda's own timeout, so the manifest and the
 # state (what is carried to the next run) are always written.
 DEADLINE_MARGIN_S = 60.0
+
+
+class ApiKeyNotSet(ConfigError):
+    """The stack's API-key secret exists but holds no key yet: the stack creates it empty, and
+    the weekday schedule is already on. Every run fails with this one line (the errors alarm
+    notifies the alerts topic) until someone puts the key."""
 
 
 class DeadlineNear(RuntimeError):
@@ -91,6 +99,8 @@ def handler(event: Mapping[str, Any] | None, context: Any, *, glue_client: Any =
     )
     if lake_kind(settings.lake) != "aws":
         raise ConfigError(f"TICKERLAKE_LAKE {settings.lake!r} is not an s3:// URI")
+    if settings.source == "alphavantage":
+        _require_api_key(env)  # before anything is written: an empty secret leaves the lake as it was
     storage = open_runtime(settings.lake, env=env).storage
     run_id = new_run_id()
     # the lake's source (lake.json): a function configured with another one stops here, before a call
@@ -161,6 +171,29 @@ def handler(event: Mapping[str, Any] | None, context: Any, *, glue_client: Any =
                                                  dict(settings.audit))
     log.info("ingest %s done: %s", run_id, {k: v for k, v in summary.items() if k != "problems"})
     return summary
+
+
+def _require_api_key(env: Mapping[str, str], *, secrets_client: Any = None) -> None:
+    """Read the key now (it is cached for the source) so that the stack's empty secret fails the
+    run with one line naming the secret and the command that fills it, never the key itself."""
+    secret_id = (env.get(av_constants.ENV_SECRET_ID) or "").strip()
+    try:
+        resolve_api_key(env, secrets_client=secrets_client)
+    except ConfigError as exc:
+        text = str(exc)
+        # GetSecretValue on a secret that has no version yet answers ResourceNotFoundException
+        # "...can't find the specified secret value for staging label: AWSCURRENT"; a value put
+        # as an empty or blank string reads as no SecretString / empty.
+        no_value = ("staging label" in text or "AWSCURRENT" in text or "has no SecretString" in text
+                    or "is empty" in text)
+        if not (secret_id and no_value):
+            raise
+        raise ApiKeyNotSet(
+            f"the Alpha Vantage API key is not set: secret {secret_id} ({av_constants.ENV_SECRET_ID}) has no "
+            f"value yet (the stack creates it empty). Put your key in it with: aws secretsmanager "
+            f"put-secret-value --secret-id {secret_id} --secret-string YOUR_ALPHAVANTAGE_KEY "
+            "-- nothing was fetched or written; the next scheduled run picks the key up"
+        ) from None
 
 
 def _start_workflow(workflow: str, run_id: str, as_of: dt.date, glue_client: Any,
