@@ -2,7 +2,8 @@
 
     python infra/package.py build      # -> dist/ and dist/artifacts.json
     python infra/package.py uploads    # "<local file> <artifact key>" per line, for `aws s3 cp`
-    python infra/package.py keys       # LambdaZipKey=... GlueWheelKey=... GlueScriptKey=...
+    python infra/package.py keys       # LambdaZipKey=... GlueWheelKey=... GlueScriptKey=... GluePythonModules=...
+    python infra/package.py glue-lock  # rewrite infra/glue-requirements.lock (needs PyPI)
 
 Artifact keys carry a hash of their content, so CloudFormation sees a new key (and updates
 the function or job) exactly when the code changed, and an old deploy's artifacts stay intact.
@@ -52,6 +53,22 @@ LAMBDA_PLATFORM = ("--platform", f"manylinux2014_{_WHEEL_ARCH}", "--python-versi
 # Downloaded wheels, kept between builds (ignored by git): a warm build needs no network.
 WHEEL_CACHE = ROOT / ".cache" / "lambda-wheels"
 GLUE_SCRIPT = ROOT / "workflows" / "entry" / "glue_stage.py"
+GLUE_LOCK = ROOT / "infra" / "glue-requirements.lock"
+# What Glue Python shell 3.9 preinstalls with `--library-set analytics` (the table "Supported
+# libraries for Python shell jobs", https://docs.aws.amazon.com/glue/latest/dg/add-job-python.html).
+# pyarrow is not in that table, so the lock pins it. The lock holds only what this set lacks or
+# holds too old for the wheel's requirements (pandas 1.4.2 < 2.0, botocore 1.24.21 has no
+# IfNoneMatch); the rest of the set is a constraint of the resolution, so it is used as is.
+GLUE_ANALYTICS_SET = {
+    "avro": "1.11.0", "awscli": "1.23.5", "awswrangler": "2.15.1", "botocore": "1.24.21", "boto3": "1.21.21",
+    "elasticsearch": "8.2.0", "numpy": "1.22.3", "pandas": "1.4.2", "psycopg2": "2.9.3", "pyathena": "2.5.3",
+    "pymysql": "1.0.2", "pyodbc": "4.0.32", "pyorc": "0.6.0", "redshift-connector": "2.0.907",
+    "requests": "2.27.1", "scikit-learn": "1.0.2", "scipy": "1.8.0", "sqlalchemy": "1.4.36", "s3fs": "2022.3.0",
+}
+# Set packages the wheel's requirements outgrow (and their companions): the lock upgrades them.
+GLUE_UPGRADED = ("pandas", "numpy", "boto3", "botocore")
+GLUE_PLATFORM = ("--platform", "manylinux2014_x86_64", "--python-version", "3.9", "--implementation", "cp",
+                 "--only-binary=:all:")
 # A fixed timestamp makes the zip's bytes, and so its key, depend on content alone.
 ZIP_DATE = (2020, 1, 1, 0, 0, 0)
 
@@ -216,6 +233,61 @@ def build() -> dict:
     return doc
 
 
+def canonical(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def wheel_requirements() -> list[str]:
+    """The wheel's own requirements: pyproject's [project].dependencies."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python < 3.11
+        import tomli as tomllib  # type: ignore[no-redef]
+    doc = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    return list(doc["project"]["dependencies"])
+
+
+def glue_lock_pins(path: Path = GLUE_LOCK) -> dict[str, str]:
+    """{package: version} from the lock (name==version lines; # comments)."""
+    pins = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            pins[canonical(name)] = version.strip()
+    return pins
+
+
+def glue_python_modules(path: Path = GLUE_LOCK) -> str:
+    """The job argument --additional-python-modules: every lock pin, comma-separated. Glue's pip
+    installs exactly these at job start; the lock is closed (tests/infra/test_glue_wheel.py), so
+    pip finds every dependency among them or in the analytics set and downloads nothing else."""
+    return ",".join(f"{name}=={version}" for name, version in sorted(glue_lock_pins(path).items()))
+
+
+def resolve_glue_lock(path: Path = GLUE_LOCK) -> dict[str, str]:
+    """Resolve the wheel's requirements for CPython 3.9 on manylinux2014 x86_64 against the
+    analytics set (binary wheels only) and write what the set lacks to the lock."""
+    with tempfile.TemporaryDirectory() as tmp:
+        constraints = Path(tmp) / "analytics.txt"
+        constraints.write_text("".join(f"{n}=={v}\n" for n, v in GLUE_ANALYTICS_SET.items() if n not in GLUE_UPGRADED))
+        report = Path(tmp) / "report.json"
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--dry-run",
+                        "--ignore-installed", "--target", str(Path(tmp) / "t"), "--report", str(report),
+                        "-c", str(constraints), *GLUE_PLATFORM, *wheel_requirements()], check=True)
+        resolved = {canonical(item["metadata"]["name"]): item["metadata"]["version"]
+                    for item in json.loads(report.read_text())["install"]}
+    lock = {n: v for n, v in sorted(resolved.items()) if GLUE_ANALYTICS_SET.get(n) != v}
+    path.write_text(
+        "# The Glue jobs' --additional-python-modules: what Glue Python shell 3.9's analytics library set\n"
+        "# lacks for the wheel's requirements, every package pinned (CPython 3.9, manylinux2014_x86_64,\n"
+        "# binary wheels only). Generated by `python infra/package.py glue-lock`; do not edit by hand.\n"
+        + "".join(f"{n}=={v}\n" for n, v in lock.items()),
+        encoding="utf-8",
+    )
+    return lock
+
+
 def _load() -> dict:
     if not MANIFEST.is_file():
         raise SystemExit(f"{MANIFEST} is missing: run `make package` first")
@@ -224,7 +296,7 @@ def _load() -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("command", choices=("build", "uploads", "keys", "lock"))
+    parser.add_argument("command", choices=("build", "uploads", "keys", "lock", "glue-lock"))
     args = parser.parse_args(argv)
     if args.command == "lock":
         for name, version in write_lock().items():
@@ -236,8 +308,12 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "uploads":
         for item in _load().values():
             print(f"{ROOT / item['file']} {item['key']}")
+    elif args.command == "glue-lock":
+        lock = resolve_glue_lock()
+        print(f"{GLUE_LOCK.relative_to(ROOT)}: {len(lock)} packages")
     else:
-        print(" ".join(f"{name}={item['key']}" for name, item in _load().items()))
+        keys = [f"{name}={item['key']}" for name, item in _load().items()]
+        print(" ".join([*keys, f"GluePythonModules={glue_python_modules()}"]))
     return 0
 
 

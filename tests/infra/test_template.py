@@ -104,7 +104,7 @@ def test_every_job_is_a_small_python39_shell_running_our_wheel_under_the_securit
         assert props["MaxCapacity"] == 0.0625, name
         assert ref(props["SecurityConfiguration"]) == "GlueSecurityConfiguration", name
         args = props["DefaultArguments"]
-        assert "GlueWheelKey" in json.dumps(args["--additional-python-modules"]), name
+        assert "GlueWheelKey" in json.dumps(args["--extra-py-files"]), name  # see test_glue_wheel.py
         assert "GlueScriptKey" in json.dumps(props["Command"]["ScriptLocation"]), name
     roles = [ref_or_getatt(job["Properties"]["Role"]) for job in resources_of(template, "AWS::Glue::Job").values()]
     assert len(set(roles)) == len(roles), "one role per job"
