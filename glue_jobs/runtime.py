@@ -103,6 +103,9 @@ def open_runtime(lake: str, *, create: bool = False, workgroup: str | None = Non
 
 
 def _local(lake: str, *, create: bool) -> Runtime:
+    from glue_jobs.lake.extras import require
+
+    require("duckdb", f"the local lake {lake}")
     from glue_jobs.adapters.local.catalog import LocalCatalog
     from glue_jobs.adapters.local.duckdb_engine import DuckDBEngine
     from glue_jobs.adapters.local.notifier import LocalNotifier

@@ -39,6 +39,9 @@ def build_source(
 
         return SyntheticSource(seed=seed, faults=faults, clock=clock)
     if name == "alphavantage":
+        from glue_jobs.lake.extras import require
+
+        require("requests", "the alphavantage source")
         from ingestion.alphavantage.source import AlphaVantageSource
 
         if datatype not in constants.DATATYPES:
