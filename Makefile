@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LAKE   ?= lake
 
-.PHONY: run test lint package deploy bench bench-quick clean-lake dashboard
+.PHONY: run test lint package deploy smoke bench bench-quick clean-lake dashboard
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -39,5 +39,5 @@ bench-quick: $(STAMP)
 clean-lake:
 	rm -rf $(LAKE)
 
-# AWS: package, deploy, lint-infra, artifacts-bucket, stack-outputs (see infra/README.md)
+# AWS: package, deploy, smoke, lint-infra, artifacts-bucket, stack-outputs (see infra/README.md)
 include infra/make.mk

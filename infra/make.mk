@@ -4,6 +4,7 @@
 #   make package                                     # dist/: Glue wheel, Glue script, Lambda zip
 #   make deploy ARTIFACTS_BUCKET=my-artifacts        # package, upload, create/update the stack
 #   make lint-infra                                  # cfn-lint and checkov on infra/
+#   make smoke STACK=tickerlake [SYMBOL=IBM AS_OF=YYYY-MM-DD]   # one symbol through a deployed stack
 
 STACK_NAME       ?= tickerlake
 ARTIFACTS_BUCKET ?=
@@ -23,7 +24,12 @@ _OVERRIDES = $(if $(ALERT_EMAIL),AlertEmail=$(ALERT_EMAIL)) \
              $(if $(CALLS_PER_DAY),CallsPerDay=$(CALLS_PER_DAY)) \
              $(STACK_PARAMS)
 
-.PHONY: package deploy lint-infra artifacts-bucket stack-outputs
+# make smoke: the stack to test (default: STACK_NAME), one ticker, the session to ingest.
+STACK            ?= $(STACK_NAME)
+SYMBOL           ?= IBM
+AS_OF            ?=
+
+.PHONY: package deploy lint-infra artifacts-bucket stack-outputs smoke
 
 package: $(STAMP)
 	$(BIN)/python infra/package.py build
@@ -44,6 +50,12 @@ deploy: _require-artifacts-bucket package
 		--no-fail-on-empty-changeset \
 		--parameter-overrides ArtifactsBucket=$(ARTIFACTS_BUCKET) $$($(BIN)/python infra/package.py keys) $(strip $(_OVERRIDES))
 	$(AWS) cloudformation describe-stacks --stack-name $(STACK_NAME) --query "Stacks[0].Outputs" --output table
+
+# Deploys nothing: runs one symbol through an existing stack (Lambda, Glue workflow, Athena) and
+# checks its row in Athena, printing each step. Credentials and region as for the AWS CLI
+# (AWS_PROFILE, AWS_REGION). Exit 2: no credentials or no such stack; 1: a step failed.
+smoke: $(STAMP)
+	$(BIN)/python -m workflows.smoke --stack $(STACK) --symbol $(SYMBOL) $(if $(AS_OF),--as-of $(AS_OF))
 
 stack-outputs:
 	$(AWS) cloudformation describe-stacks --stack-name $(STACK_NAME) --query "Stacks[0].Outputs" --output table
