@@ -1,5 +1,5 @@
-"""The script every tickerlake Glue job runs (uploaded by `make deploy`; the wheel installed by
---additional-python-modules brings the rest). Its --stage argument picks the WAP stage:
+"""The script every tickerlake Glue job runs (uploaded by `make deploy`; our wheel, from
+--extra-py-files, and the pinned --additional-python-modules bring the rest). Its --stage argument picks the WAP stage:
 
     glue_stage.py --stage audit --lake s3://bucket --workgroup tickerlake [--topic_arn arn]
                   [--run_id R --as_of YYYY-MM-DD]     (outside a workflow: a run by hand)
