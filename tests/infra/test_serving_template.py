@@ -338,9 +338,9 @@ def test_a_serving_role_grants_exactly_the_actions_its_function_needs(policies, 
 
 
 def test_the_loader_may_make_the_calls_the_event_path_implies(policies):
-    """The calls the design implies (the handler is not on main yet; when it is,
-    test_the_serving_roles_allow_every_call_the_dynamodb_adapter_makes and a recorded handler run
-    take over): consume its queue, read a manifest and its partitions, write the table."""
+    """The calls the design implies, including the event source mapping's own (which no handler
+    run records): consume its queue, read a manifest and its partitions, write the table. The
+    recorded runs below (adapter, loader handler, HTTP handler) check what the code really calls."""
     run_id = new_run_id()
     allowed = [
         ("sqs:ReceiveMessage", QUEUE_ARN, {}), ("sqs:DeleteMessage", QUEUE_ARN, {}),
@@ -403,13 +403,7 @@ def test_the_serving_roles_allow_every_call_the_dynamodb_adapter_makes(aws):
 
     from tests.support.iam_policy import CallRecorder, denied
 
-    client = boto3.client("dynamodb", region_name=REGION)
-    client.create_table(
-        TableName=NAMES.serving_table, BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "symbol", "AttributeType": "S"},
-                              {"AttributeName": "trade_date", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "symbol", "KeyType": "HASH"},
-                   {"AttributeName": "trade_date", "KeyType": "RANGE"}])
+    _serving_table_on_moto()
     policies = RolePolicies.from_template(NAMES)
     bars = [serving.Bar("AAPL", f"2024-01-{d:02d}", Decimal("1.5"), Decimal("2"), Decimal("1"), Decimal("1.75"),
                         100 + d, "R1", "20240101T000000Z-aaaaaa") for d in range(1, 31)]
@@ -430,6 +424,101 @@ def test_the_serving_roles_allow_every_call_the_dynamodb_adapter_makes(aws):
         assert [b.trade_date for b in reader.get_bars("AAPL", last=2)] == ["2024-01-28", "2024-01-29"]
         reader.get_bars("AAPL", start="2024-01-03", end="2024-01-05")
     refused = denied(policies, "ServeReaderRole", reads.calls, NAMES)
+    assert refused == [], "\n".join(refused)
+
+
+def _serving_table_on_moto():
+    client = boto3.client("dynamodb", region_name=REGION)
+    client.create_table(
+        TableName=NAMES.serving_table, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "symbol", "AttributeType": "S"},
+                              {"AttributeName": "trade_date", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "symbol", "KeyType": "HASH"},
+                   {"AttributeName": "trade_date", "KeyType": "RANGE"}])
+    return client
+
+
+def _sqs_event(*keys: str) -> dict:
+    """An SQS batch as the event source mapping hands it over: EventBridge "Object Created"
+    bodies, keys URL-encoded as S3 sends them."""
+    records = []
+    for n, key in enumerate(keys):
+        body = {"version": "0", "source": "aws.s3", "detail-type": "Object Created",
+                "detail": {"bucket": {"name": BUCKET}, "object": {"key": urllib.parse.quote_plus(key, safe="/")}}}
+        records.append({"messageId": f"m{n}", "receiptHandle": f"rh{n}", "body": json.dumps(body),
+                        "attributes": {"ApproximateReceiveCount": "1"}, "eventSource": "aws:sqs",
+                        "eventSourceARN": QUEUE_ARN})
+    return {"Records": records}
+
+
+def test_the_loader_role_allows_every_call_the_loader_handler_makes(s3, monkeypatch):
+    """Recorded on moto: a publish, then a rollback that removes a bar, through the loader Lambda's
+    handler with the environment the stack gives it."""
+    entry = pytest.importorskip("workflows.entry.serve_loader", reason="the loader lands with serve-events")
+    manifests = pytest.importorskip("glue_jobs.lake.published_manifest", reason="lands with serve-events")
+    import datetime as dt
+
+    import pyarrow as pa
+
+    from glue_jobs.adapters.aws.s3_storage import S3Storage
+    from glue_jobs.lake import parquet
+    from tests.support.iam_policy import CallRecorder, denied
+
+    dynamodb = _serving_table_on_moto()
+    storage = S3Storage(BUCKET, client=s3)
+    monkeypatch.setenv("TICKERLAKE_LAKE", f"s3://{BUCKET}")
+    monkeypatch.setenv("TICKERLAKE_SERVING_TABLE", NAMES.serving_table)
+
+    def publish(run_id: str, days: list[int], previous: str | None) -> str:
+        prefix = f"warehouse/daily_prices/trade_year=2024/v={run_id}/"
+        parquet.write_table(storage, prefix + "part-0.parquet", pa.table({
+            "symbol": ["AAPL"] * len(days), "trade_date": [dt.date(2024, 1, d) for d in days],
+            "open": [187.15] * len(days), "high": [188.44] * len(days), "low": [183.89] * len(days),
+            "close": [185.64] * len(days), "volume": pa.array([82488700] * len(days), pa.int64()),
+            "ingest_run_id": ["20240105T220000Z-aaaaaa"] * len(days)}))
+        location = prefix  # a partition's location as the catalog port gives it: the key under the lake
+        key = published_manifest_key(run_id)
+        storage.put_bytes(key, manifests.to_bytes(manifests.build(run_id, {"2024": (location, previous)})))
+        return key, location
+
+    first, location = publish("20240105T220001Z-aaaaaa", [2, 3, 4, 5], None)
+    rollback, _ = publish("20240106T090000Z-bbbbbb", [2, 3, 4], location)
+    recorder = CallRecorder()
+    with recorder.recording():
+        answer = entry.handler(_sqs_event(first, rollback), None)
+    assert answer == {"batchItemFailures": []}
+    rows = dynamodb.query(TableName=NAMES.serving_table, KeyConditionExpression="symbol = :s",
+                          ExpressionAttributeValues={":s": {"S": "AAPL"}})["Items"]
+    assert sorted(r["trade_date"]["S"] for r in rows) == ["2024-01-02", "2024-01-03", "2024-01-04"]
+    assert {"GetObject", "PutItem", "DeleteItem"} <= {c.operation for c in recorder.calls}, recorder.calls
+    refused = denied(RolePolicies.from_template(NAMES), "ServeLoaderRole", recorder.calls, NAMES)
+    assert refused == [], "\n".join(refused)
+
+
+def test_the_reader_role_allows_every_call_the_http_handler_makes(aws, monkeypatch):
+    entry = pytest.importorskip("workflows.entry.serve_http", reason="the HTTP reader lands with serve-read")
+    from tests.support.iam_policy import CallRecorder, denied
+
+    dynamodb = _serving_table_on_moto()
+    for day in ("2024-01-02", "2024-01-03"):
+        dynamodb.put_item(TableName=NAMES.serving_table, Item={
+            "symbol": {"S": "AAPL"}, "trade_date": {"S": day}, "open": {"N": "187.15"}, "high": {"N": "188.44"},
+            "low": {"N": "183.89"}, "close": {"N": "185.64"}, "volume": {"N": "82488700"},
+            "ingest_run_id": {"S": "R"}, "version": {"S": "20240105T220001Z-aaaaaa"}})
+    monkeypatch.setenv("TICKERLAKE_LAKE", f"s3://{BUCKET}")
+    monkeypatch.setenv("TICKERLAKE_SERVING_TABLE", NAMES.serving_table)
+    if hasattr(entry, "_runtime"):
+        monkeypatch.setattr(entry, "_runtime", None)  # opened once per container: open it while recording
+    event = {"version": "2.0", "rawPath": "/bars/AAPL", "rawQueryString": "last=1",
+             "queryStringParameters": {"last": "1"},
+             "requestContext": {"http": {"method": "GET", "path": "/bars/AAPL"}}}
+    recorder = CallRecorder()
+    with recorder.recording():
+        answer = entry.handler(event, None)
+    assert answer["statusCode"] == 200, answer
+    assert [bar["trade_date"] for bar in json.loads(answer["body"])] == ["2024-01-03"]
+    assert {c.operation for c in recorder.calls} == {"Query"}, recorder.calls
+    refused = denied(RolePolicies.from_template(NAMES), "ServeReaderRole", recorder.calls, NAMES)
     assert refused == [], "\n".join(refused)
 
 
