@@ -74,7 +74,7 @@ class ServingTable(Protocol):
     def get_bars(self, symbol: str, *, start: str | None = None, end: str | None = None,
                  last: int | None = None) -> list[Bar]:
         """A symbol's bars in trade-date order, within [start, end] (ISO dates, inclusive);
-        with `last`, only the newest `last` of them (still in date order)."""
+        with `last`, only the newest `last` of them (still in date order); none when `last` <= 0."""
 
     def scan(self) -> Iterator[Bar]:
         """Every row (for verify and rebuild), in no particular order."""

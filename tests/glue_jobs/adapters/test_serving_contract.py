@@ -53,7 +53,7 @@ def sqlite_harness(request: pytest.FixtureRequest, tmp_path) -> Harness:
 
 HARNESSES = {
     "dynamodb": dynamodb_harness,
-    # "sqlite": sqlite_harness,  (one line, once SqliteServingTable is on main)
+    "sqlite": sqlite_harness,
 }
 
 
@@ -154,6 +154,7 @@ def test_serving_get_bars_by_range_and_last(ten_days):
     # empty answers, not errors: DynamoDB refuses a reversed BETWEEN, the adapter must not ask it
     assert table.get_bars("AAPL", start="2024-01-06", end="2024-01-04") == []
     assert table.get_bars("AAPL", last=0) == []
+    assert table.get_bars("AAPL", last=-1) == []  # never "no limit" (SQLite reads LIMIT -1 so)
     assert table.get_bars("NOPE") == []
     assert table.get_bars("AAPL", start="2025-01-01") == []
 
