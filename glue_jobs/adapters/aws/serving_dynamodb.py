@@ -17,6 +17,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any, Callable
 
+from boto3.dynamodb.types import TypeSerializer
+
 from glue_jobs.ports.serving import BATCH_LIMIT, Bar, Deletion, ServingUnavailable, WriteResult
 
 THROTTLED = frozenset({"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"})
@@ -39,14 +41,19 @@ def _key(symbol: str, trade_date: str) -> dict:
     return {"symbol": {"S": symbol}, "trade_date": {"S": trade_date}}
 
 
+_SERIALIZER = TypeSerializer()
+
+
 def _number(value: Any) -> dict:
-    # The wire format of a number is its decimal text. Only Decimal and int are accepted: a
-    # float would already have lost the exact value (boto3's TypeSerializer refuses it too).
+    # Only Decimal and int: a float would already have lost the exact value. boto3's
+    # TypeSerializer refuses floats too, and numbers DynamoDB cannot hold exactly (more than
+    # 38 significant digits, NaN, Infinity), which moto would store.
     if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
         raise TypeError(f"serving-table numbers must be Decimal or int, not {type(value).__name__}: {value!r}")
-    if isinstance(value, Decimal) and not value.is_finite():
-        raise ValueError(f"DynamoDB stores no {value} (not a finite number)")
-    return {"N": str(value)}
+    try:
+        return _SERIALIZER.serialize(value)
+    except Exception as exc:  # decimal.Inexact / Rounded, or TypeError for NaN and Infinity
+        raise ValueError(f"DynamoDB cannot store {value} exactly (at most 38 significant digits, finite)") from exc
 
 
 def bar_item(bar: Bar) -> dict:

@@ -36,12 +36,16 @@ def test_dynamodb_serving_items_carry_the_agreed_attributes_and_types(dynamodb_c
     }
 
 
-def test_dynamodb_serving_refuses_a_float_price_before_any_request(dynamodb_contract):
+def test_dynamodb_serving_refuses_a_float_or_inexact_price_before_any_request(dynamodb_contract):
     table = DynamoServingTable(dynamodb_contract.table_name, dynamodb_contract.client)
     with pytest.raises(TypeError, match="Decimal or int, not float"):
         table.put_bars([a_bar(open=187.15)])  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="not float"):
         table.put_bars_unconditionally([a_bar(close=1.5)])  # type: ignore[arg-type]
+    # what DynamoDB would refuse or round (moto stores it): refused here, named
+    for value in (Decimal("1." + "1" * 38), Decimal("NaN"), Decimal("Infinity")):
+        with pytest.raises(ValueError, match="cannot store .* exactly"):
+            table.put_bars([a_bar(high=value)])
     assert dynamodb_contract.calls["PutItem"] == dynamodb_contract.calls["BatchWriteItem"] == 0
 
 
