@@ -74,7 +74,10 @@ def health(storage: Storage, catalog: Catalog, serving: ServingTable, *,
     report = compare.report(pub, srv, differences, unreadable)
     report.mismatched = mismatched
     newest_serving = max((s.newest_version for s in srv.values()), default="") or None
-    return Health(report, compare.lag(published.published_versions(storage), newest_serving))
+    # Every published version: the manifests' (a rollback's too) and the current partitions' (a
+    # partition published before the event path existed has no manifest, only its location's run).
+    versions = set(published.published_versions(storage)) | {p.version for p in parts if p.version}
+    return Health(report, compare.lag(versions, newest_serving))
 
 
 def describe(report: compare.VerifyReport, *, limit: int = 200) -> list[str]:

@@ -17,11 +17,10 @@ from typing import Any
 
 from glue_jobs.lake.errors import ConfigError
 from glue_jobs.ports.serving import ServingTable
-from glue_jobs.runtime import Runtime
+from glue_jobs.runtime import ENV_SERVING_TABLE, SERVING_FILE, Runtime
 from glue_jobs.serve import http_api
 from workflows.runner import open_lake
 
-LOCAL_SERVING_FILE = "serving/bars.sqlite"
 DEFAULT_PORT = 8077
 
 
@@ -76,7 +75,7 @@ def _require_table(runtime: Runtime) -> None:
     if runtime.kind == "local":
         import os
 
-        path = runtime.storage.uri(LOCAL_SERVING_FILE)
+        path = runtime.storage.uri(SERVING_FILE)
         if not os.path.exists(path):
             raise ConfigError(f"no serving table at {path} yet: the serve stage of `tickerlake run` fills it, "
                               "or `tickerlake serve rebuild` builds it from the published table")
@@ -255,9 +254,9 @@ def serving_health_extras(runtime: Runtime) -> dict[str, list[str]]:
 
     compute = None
     absent = None
-    if runtime.kind == "local" and not os.path.exists(runtime.storage.uri(LOCAL_SERVING_FILE)):
+    if runtime.kind == "local" and not os.path.exists(runtime.storage.uri(SERVING_FILE)):
         absent = "no serving table in this lake yet (the serve stage of `tickerlake run` fills it)"
-    elif runtime.kind != "local" and not os.environ.get("TICKERLAKE_SERVING_TABLE"):
+    elif runtime.kind != "local" and not os.environ.get(ENV_SERVING_TABLE):
         absent = "TICKERLAKE_SERVING_TABLE is not set (the stack output ServingTableName)"
     else:
         def compute():
