@@ -192,7 +192,7 @@ def test_verify_reports_the_lag_behind_a_newer_publish(lake, capsys):
     capsys.readouterr()
     assert serve(lake, "verify") == 0  # same rows: equal, but behind by a version
     out = capsys.readouterr().out
-    assert f"lag: behind by 1 published version" in out and newer in out and served in out
+    assert "lag: behind by 1 published version" in out and newer in out and served in out
 
 
 def test_sync_runs_the_event_queue_drain_or_says_it_is_not_available(lake, capsys):
