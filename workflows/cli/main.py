@@ -1,6 +1,7 @@
 """`tickerlake`: the command line. Each subcommand runs a part of the stage graph (or
 reads the lake) and exits 0 done, 2 usage/configuration, 3 audit blocked the publish,
-4 nothing usable fetched, 5 another run holds the lake's lock, 130 interrupted (Ctrl-C),
+4 nothing usable fetched, 5 another run holds the lake's lock, 6 doctor found problems, 7 serve verify
+found differences, 130 interrupted (Ctrl-C),
 1 anything unexpected."""
 from __future__ import annotations
 
