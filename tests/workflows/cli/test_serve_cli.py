@@ -314,3 +314,27 @@ def test_the_dashboard_shows_the_serving_tables_lag_and_mismatches(lake, capsys)
     panel = serving_panel(lake)
     assert '<div class="v c-red">1</div><div class="k">symbols that differ</div>' in panel
     assert f"<td>IBM</td><td>{bar.trade_date}</td><td>different values</td><td>close: {bar.close} vs 0.5</td>" in panel
+
+
+def test_serve_http_as_a_user_starts_it_prints_its_url_answers_and_stops_on_ctrl_c(lake, capsys):
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    assert serve(lake, "rebuild") == 0
+    proc = subprocess.Popen([sys.executable, "-m", "workflows.cli.main", "serve", "http", "--port", "0",
+                             "--lake", str(lake)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        line = proc.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+", line).group(0)
+        with urllib.request.urlopen(f"{url}/bars/IBM?last=1", timeout=10) as resp:
+            assert [r["symbol"] for r in json.loads(resp.read())] == ["IBM"]
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=20) == 0
+        assert "Traceback" not in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
