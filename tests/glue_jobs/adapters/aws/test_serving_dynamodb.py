@@ -132,3 +132,17 @@ def test_dynamodb_serving_table_in_the_template_is_the_one_the_tests_create():
     for name in ("KeySchema", "BillingMode"):
         assert table[name] == SERVING_TABLE[name], name
     assert sorted(table["AttributeDefinitions"], key=str) == sorted(SERVING_TABLE["AttributeDefinitions"], key=str)
+
+
+def test_an_s3_lake_finds_its_serving_table_in_the_environment_it_is_given(aws):
+    import boto3
+
+    from glue_jobs.lake.errors import ConfigError
+    from glue_jobs.runtime import open_runtime
+
+    session = boto3.session.Session(region_name="us-east-1")
+    named = open_runtime("s3://lake-bucket", session=session, env={"TICKERLAKE_SERVING_TABLE": "bars"})
+    assert named.serving.table_name == "bars"
+    unnamed = open_runtime("s3://lake-bucket", session=session, env={})
+    with pytest.raises(ConfigError, match="TICKERLAKE_SERVING_TABLE"):
+        unnamed.serving  # noqa: B018 (the property opens it)
