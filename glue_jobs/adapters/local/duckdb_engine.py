@@ -701,7 +701,7 @@ class DuckDBEngine:
         return wanted
 
     def _columns_sql(self, table: TableDef, segments: dict[str, str]) -> list[str]:
-        return [f"cast({_quote_ident(segments.get(c.name, c.name))} as {_duck_type(c.type)}) as {_quote_ident(c.name)}"
+        return [f"{_read_as(_quote_ident(segments.get(c.name, c.name)), c.type)} as {_quote_ident(c.name)}"
                 for c in [*table.columns, *table.partition_keys]]
 
     def _csv_select(self, table: TableDef, variable: str, files: list[str], segments: dict[str, str]) -> str:
@@ -857,6 +857,16 @@ def _intact_parquet(table: TableDef, files: list[str]) -> list[str]:
             continue
         out.append(path)
     return out
+
+
+def _read_as(column: str, hive_type: str) -> str:
+    """A Parquet column as Athena reads it: its declared type, and a timestamp at millisecond
+    precision, the stored microseconds rounded half up (Trino's Parquet reader for timestamp(3):
+    Timestamps.round(micros, 3)). Done once here, where the table is read, not per reference."""
+    duck = _duck_type(hive_type)
+    if duck == "TIMESTAMP":
+        return f"epoch_ms(cast(floor((epoch_us(cast({column} as TIMESTAMP)) + 500) / 1000) as BIGINT))"
+    return f"cast({column} as {duck})"
 
 
 def _text_as(expression: str, hive_type: str) -> str:

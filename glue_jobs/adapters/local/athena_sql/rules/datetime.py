@@ -102,15 +102,16 @@ def _as_timestamp(node: exp.Expression) -> exp.Expression:
 @rule(exp.Column)
 def millisecond_column(node: exp.Column) -> exp.Expression | None:
     """A timestamp column is timestamp(3): Trino's Parquet reader rounds the stored micros
-    half-up to millis (TransformingValueDecoders: Timestamps.round(micros, 3))."""
+    half-up to millis (TransformingValueDecoders: Timestamps.round(micros, 3)). The local
+    engine's table views round them where the table is read (duckdb_engine._read_as); here
+    the column is only typed as Athena types it, so a result holding it is timestamp(3)."""
     if not _is_timestamp(node) or isinstance(node.this, exp.Star) or not node.table:
         return None
     if node.find_ancestor(exp.Select) is None:
         return None
     column = node.copy()
     column.type = node.type
-    rounded = _duck("epoch_ms(CAST(floor((epoch_us(:c) + 500) / 1000) AS BIGINT))", c=column)
-    return typed(rounded, "timestamp(3)")
+    return typed(exp.Cast(this=column, to=exp.DataType.build("TIMESTAMP", dialect="duckdb")), "timestamp(3)")
 
 
 # -- date_diff, date_add, date_trunc, +/- interval ----------------------------------------------
