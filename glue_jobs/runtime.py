@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,8 @@ log = logging.getLogger("tickerlake.runtime")
 SUPPORTED = "a directory (e.g. ./lake) or s3://bucket[/prefix]"
 ENV_WORKGROUP = "TICKERLAKE_WORKGROUP"
 ENV_TOPIC_ARN = "TICKERLAKE_TOPIC_ARN"
+ENV_SERVING_TABLE = "TICKERLAKE_SERVING_TABLE"
+SERVING_FILE = "serving/bars.sqlite"  # under a local lake
 
 
 def lake_kind(lake: str) -> str:
@@ -73,6 +75,19 @@ class Runtime:
     engine: Engine
     notifier: Notifier
     settings: dict[str, Any] = field(default_factory=dict)  # what the runtime itself was given
+    # Opens the serving table (glue_jobs.ports.serving.ServingTable) when first asked for.
+    serving_factory: Callable[[], Any] | None = field(default=None, repr=False)
+
+    @property
+    def serving(self) -> Any:
+        """The serving table, opened once; a ConfigError naming what is missing when there is none."""
+        opened = self.__dict__.get("_serving")
+        if opened is None:
+            if self.serving_factory is None:
+                raise ConfigError(f"{self.lake} has no serving table: set {ENV_SERVING_TABLE} "
+                                  "(the stack output ServingTableName)")
+            opened = self.__dict__["_serving"] = self.serving_factory()
+        return opened
 
     def context(self, run_id: str | None = None, as_of: dt.date | None = None,
                 settings: Mapping[str, Any] | None = None) -> RunContext:
@@ -85,6 +100,7 @@ class Runtime:
             engine=self.engine,
             notifier=self.notifier,
             settings={**self.settings, **dict(settings or {})},
+            serving_factory=(lambda: self.serving) if self.serving_factory is not None else None,
         )
 
 
@@ -117,8 +133,13 @@ def _local(lake: str, *, create: bool) -> Runtime:
         raise ConfigError(f"no lake at {lake}: run `tickerlake run` first, or pass --lake DIR")
     storage = LocalStorage(lake)
     catalog = LocalCatalog(storage)
+    def serving() -> Any:
+        from glue_jobs.adapters.local.serving_sqlite import SqliteServingTable
+
+        return SqliteServingTable(os.path.join(lake, SERVING_FILE))
+
     return Runtime(lake, "local", storage, catalog, DuckDBEngine(storage, catalog), LocalNotifier(storage),
-                   {"runtime": "local"})
+                   {"runtime": "local"}, serving_factory=serving)
 
 
 def _aws(lake: str, *, workgroup: str | None, topic_arn: str | None, database: str, session: Any) -> Runtime:
@@ -142,8 +163,16 @@ def _aws(lake: str, *, workgroup: str | None, topic_arn: str | None, database: s
     else:
         engine = NoEngine(lake)  # type: ignore[assignment]
     notifier = SnsNotifier(topic_arn, client=session.client("sns"), storage=storage) if topic_arn else LogNotifier()
+    serving_table = os.environ.get(ENV_SERVING_TABLE) or None
+
+    def serving() -> Any:
+        from glue_jobs.adapters.aws.serving_dynamodb import DynamoServingTable
+
+        return DynamoServingTable(serving_table, client=session.client("dynamodb"))
+
     return Runtime(lake, "aws", storage, catalog, engine, notifier,
-                   {"runtime": "aws", "workgroup": workgroup, "database": database})
+                   {"runtime": "aws", "workgroup": workgroup, "database": database},
+                   serving_factory=serving if serving_table else None)
 
 
 # -- shorthands for tests, benchmarks and a notebook ------------------------------------------

@@ -34,3 +34,19 @@ class RunContext:
     settings: dict[str, Any] = field(default_factory=dict)
     # Where a long stage reports progress (the terminal for the CLI, the log in Glue/Lambda).
     say: Callable[[str], None] = field(default=_log_line, repr=False)
+    # Opens the serving table on first use (a SQLite file locally, DynamoDB on AWS); None where
+    # the runtime has none (an s3 lake without TICKERLAKE_SERVING_TABLE).
+    serving_factory: Callable[[], Any] | None = field(default=None, repr=False)
+
+    @property
+    def serving(self) -> Any:
+        """The serving table (glue_jobs.ports.serving.ServingTable), opened once."""
+        opened = self.__dict__.get("_serving")
+        if opened is None:
+            if self.serving_factory is None:
+                from glue_jobs.lake.errors import ConfigError
+
+                raise ConfigError("this lake has no serving table: on AWS set TICKERLAKE_SERVING_TABLE "
+                                  "(the stack output ServingTableName)")
+            opened = self.__dict__["_serving"] = self.serving_factory()
+        return opened

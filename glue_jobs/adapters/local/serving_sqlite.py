@@ -1,0 +1,141 @@
+"""The serving table in a SQLite file (standard library, WAL): the local twin of the DynamoDB
+table `bars`, with the same keys and the same conditional writes (see glue_jobs.ports.serving).
+
+One row per (symbol, trade_date), the primary key, as DynamoDB's partition and sort keys. Prices
+are stored as their exact decimal text, as DynamoDB stores numbers. A write replaces a row only
+when its version is newer (an upsert whose update has a WHERE on the version), so a replay or a
+late older message changes nothing, exactly as DynamoDB's ConditionExpression does there.
+WAL lets readers (`tickerlake serve get`, the HTTP server) read while the loader writes."""
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+
+from glue_jobs.ports.serving import Bar, Deletion, WriteResult
+
+_SCHEMA = """
+create table if not exists bars (
+    symbol text not null,
+    trade_date text not null,
+    open text not null,
+    high text not null,
+    low text not null,
+    close text not null,
+    volume integer not null,
+    ingest_run_id text not null,
+    version text not null,
+    primary key (symbol, trade_date)
+) without rowid
+"""
+_COLUMNS = "symbol, trade_date, open, high, low, close, volume, ingest_run_id, version"
+_PUT = f"""
+insert into bars ({_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?)
+on conflict (symbol, trade_date) do update set
+    open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close,
+    volume = excluded.volume, ingest_run_id = excluded.ingest_run_id, version = excluded.version
+where excluded.version > bars.version
+"""
+_DELETE = "delete from bars where symbol = ? and trade_date = ? and version <= ?"
+
+
+class SqliteServingTable:
+    """The ServingTable of a local lake: <lake>/serving/bars.sqlite."""
+
+    def __init__(self, path: str | os.PathLike[str]):
+        self.path = os.fspath(path)
+        self._local = threading.local()  # one connection per thread (the HTTP server's too)
+
+    def _connection(self) -> sqlite3.Connection:
+        con = getattr(self._local, "con", None)
+        if con is None:
+            os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+            con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            con.execute("pragma journal_mode = wal")
+            # NORMAL in WAL survives a crash of the process (what the loader's crash points
+            # test); only a power cut can lose the last commits, which the queue then replays.
+            con.execute("pragma synchronous = normal")
+            con.execute(_SCHEMA)
+            self._local.con = con
+        return con
+
+    def put_bars(self, bars: Sequence[Bar]) -> WriteResult:
+        result = WriteResult()
+        con = self._connection()
+        with _transaction(con):
+            for bar in bars:
+                cursor = con.execute(_PUT, _row(bar))
+                if cursor.rowcount:
+                    result.written += 1
+                else:
+                    result.stale += 1
+        return result
+
+    def delete_bars(self, deletions: Sequence[Deletion]) -> WriteResult:
+        result = WriteResult()
+        con = self._connection()
+        with _transaction(con):
+            for d in deletions:
+                cursor = con.execute(_DELETE, (d.symbol, d.trade_date, d.version))
+                if cursor.rowcount:
+                    result.deleted += 1
+                else:
+                    result.stale += 1
+        return result
+
+    def get_bars(self, symbol: str, *, start: str | None = None, end: str | None = None,
+                 last: int | None = None) -> list[Bar]:
+        where = "symbol = ?"
+        params: list[object] = [symbol]
+        if start is not None:
+            where += " and trade_date >= ?"
+            params.append(start)
+        if end is not None:
+            where += " and trade_date <= ?"
+            params.append(end)
+        if last is not None:
+            sql = f"select {_COLUMNS} from bars where {where} order by trade_date desc limit ?"
+            rows = self._connection().execute(sql, [*params, last]).fetchall()
+            rows.reverse()
+        else:
+            sql = f"select {_COLUMNS} from bars where {where} order by trade_date"
+            rows = self._connection().execute(sql, params).fetchall()
+        return [_bar(r) for r in rows]
+
+    def scan(self) -> Iterator[Bar]:
+        for row in self._connection().execute(f"select {_COLUMNS} from bars"):
+            yield _bar(row)
+
+    def symbols(self) -> list[str]:
+        return [r[0] for r in self._connection().execute("select distinct symbol from bars order by symbol")]
+
+    def close(self) -> None:
+        con = getattr(self._local, "con", None)
+        if con is not None:
+            con.close()
+            self._local.con = None
+
+
+class _transaction:
+    """BEGIN IMMEDIATE ... COMMIT, ROLLBACK on any failure: a batch is written whole or not at all."""
+
+    def __init__(self, con: sqlite3.Connection):
+        self.con = con
+
+    def __enter__(self) -> None:
+        self.con.execute("begin immediate")
+
+    def __exit__(self, kind, value, traceback) -> None:
+        self.con.execute("commit" if kind is None else "rollback")
+
+
+def _row(bar: Bar) -> tuple:
+    return (bar.symbol, bar.trade_date, str(bar.open), str(bar.high), str(bar.low), str(bar.close),
+            int(bar.volume), bar.ingest_run_id, bar.version)
+
+
+def _bar(row: tuple) -> Bar:
+    symbol, trade_date, o, h, lo, c, volume, ingest_run_id, version = row
+    return Bar(symbol, trade_date, Decimal(o), Decimal(h), Decimal(lo), Decimal(c), int(volume), ingest_run_id, version)
