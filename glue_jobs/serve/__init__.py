@@ -1,0 +1,10 @@
+"""The serve stage: what publish published, into the serving table, through a queue.
+
+    loader.py   one batch of queue messages (published-manifest events) -> serving table writes
+    sync.py     locally: announce new manifests on the local queue (as S3 -> EventBridge -> SQS
+                would) and drain it through the loader; `tickerlake serve sync` calls sync()
+    stage.py    the pipeline stage after publish (workflows/graph.py)
+"""
+from glue_jobs.serve.sync import SyncResult, sync
+
+__all__ = ["SyncResult", "sync"]
