@@ -128,3 +128,19 @@ def test_serve_ingest_markers_beside_the_manifests_are_not_loaded(root):
     assert markers  # WAP marked the ingest run published
     done = loader.load([loader.Record("m1", loader.event_body("b", markers[0]))], runtime.storage, runtime.serving)
     assert done.skipped == ["m1"] and not done.failures
+
+
+def test_serve_stage_writes_the_manifest_a_crash_after_the_switch_left_unwritten(root):
+    """Publish switched the catalog and died before its manifest: the serve stage writes it from
+    the run log's publish record (only partitions the catalog points at) and serves it."""
+    as_of = DAYS["D-1"]
+    ctx = local_context(root, run_id=RUNS["D-1"], as_of=as_of)
+    days = trading_calendar.last_sessions(as_of, 15)
+    land(ctx.storage, run_id=RUNS["D-1"].replace("T23", "T22"), ingest_date=as_of.isoformat(),
+         bodies={s: csv_body(bars(s, days)) for s in SYMBOLS}, fetched_at=dt.datetime.combine(as_of, dt.time(22), UTC))
+    run_wap(ctx, ("crawl", "drop_temp", "write_temp", "audit", "publish"))
+    key = layout.published_manifest_key(RUNS["D-1"])
+    ctx.storage.delete([key])  # as if killed between the switch and the manifest
+    stages = run_wap(local_context(root, run_id=RUNS["D-1"], as_of=as_of), ("serve",))
+    assert stages["serve"]["published_manifest"] == key and ctx.storage.exists(key)
+    assert served(root) == published(root) and served(root)
