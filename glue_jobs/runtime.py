@@ -119,7 +119,8 @@ def open_runtime(lake: str, *, create: bool = False, workgroup: str | None = Non
     if lake_kind(lake) == "local":
         return _local(lake, create=create)
     return _aws(lake, workgroup=workgroup or env.get(ENV_WORKGROUP) or None,
-                topic_arn=topic_arn or env.get(ENV_TOPIC_ARN) or None, database=database, session=session)
+                topic_arn=topic_arn or env.get(ENV_TOPIC_ARN) or None, database=database, session=session,
+                serving_table=env.get(ENV_SERVING_TABLE) or None)
 
 
 def _local(lake: str, *, create: bool) -> Runtime:
@@ -151,7 +152,8 @@ def _local(lake: str, *, create: bool) -> Runtime:
                    {"runtime": "local"}, serving_factory=serving, queue_factory=queue)
 
 
-def _aws(lake: str, *, workgroup: str | None, topic_arn: str | None, database: str, session: Any) -> Runtime:
+def _aws(lake: str, *, workgroup: str | None, topic_arn: str | None, database: str, session: Any,
+         serving_table: str | None = None) -> Runtime:
     from glue_jobs.adapters.aws.athena_engine import AthenaEngine
     from glue_jobs.adapters.aws.glue_catalog import GlueCatalog
     from glue_jobs.adapters.aws.s3_storage import S3Storage
@@ -172,8 +174,6 @@ def _aws(lake: str, *, workgroup: str | None, topic_arn: str | None, database: s
     else:
         engine = NoEngine(lake)  # type: ignore[assignment]
     notifier = SnsNotifier(topic_arn, client=session.client("sns"), storage=storage) if topic_arn else LogNotifier()
-    serving_table = os.environ.get(ENV_SERVING_TABLE) or None
-
     def serving() -> Any:
         from glue_jobs.adapters.aws.serving_dynamodb import DynamoServingTable
 

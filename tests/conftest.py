@@ -3,4 +3,5 @@ a RunContext on a fresh local lake (contexts), moto-backed AWS (aws) and Athena'
 moto's Athena (athena_contract)."""
 from __future__ import annotations
 
-pytest_plugins = ["tests.support.contexts", "tests.support.aws", "tests.support.athena_contract"]
+pytest_plugins = ["tests.support.contexts", "tests.support.aws", "tests.support.athena_contract",
+                  "tests.support.dynamodb_contract"]

@@ -9,6 +9,7 @@ EXIT_AUDIT_BLOCKED = 3
 EXIT_NOTHING_FETCHED = 4
 EXIT_LOCK_HELD = 5
 EXIT_DOCTOR_PROBLEMS = 6  # tickerlake doctor: problems remain (after --repair: what it could not repair)
+EXIT_SERVING_MISMATCH = 7  # tickerlake serve verify: the serving table differs from the published table (each difference named)
 EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT
 
 

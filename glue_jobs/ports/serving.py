@@ -54,9 +54,19 @@ class WriteResult:
                            self.deleted + other.deleted, self.retried + other.retried)
 
 
+class ServingUnavailable(RuntimeError):
+    """The table kept refusing a write (throttling past the retries): the message names the key,
+    and the caller fails the message or run so that it is retried later, not lost."""
+
+
 class ServingTable(Protocol):
     def put_bars(self, bars: Sequence[Bar]) -> WriteResult:
         """Write each bar unless the table holds its key at the same or a newer version."""
+
+    def put_bars_unconditionally(self, bars: Sequence[Bar]) -> WriteResult:
+        """Write each bar whatever the table holds (rebuild from the published table, which is
+        the truth): no version condition, so batched (at most 25 a batch on DynamoDB). When a key
+        repeats in `bars`, the later one wins."""
 
     def delete_bars(self, deletions: Sequence[Deletion]) -> WriteResult:
         """Delete each key unless the table holds it at a newer version than the deletion's."""
@@ -64,7 +74,7 @@ class ServingTable(Protocol):
     def get_bars(self, symbol: str, *, start: str | None = None, end: str | None = None,
                  last: int | None = None) -> list[Bar]:
         """A symbol's bars in trade-date order, within [start, end] (ISO dates, inclusive);
-        with `last`, only the newest `last` of them (still in date order)."""
+        with `last`, only the newest `last` of them (still in date order); none when `last` <= 0."""
 
     def scan(self) -> Iterator[Bar]:
         """Every row (for verify and rebuild), in no particular order."""

@@ -1,4 +1,5 @@
-"""The serve stage: what publish published, into the serving table, through a queue.
+"""The serving table's stages and tools: what feeds it from what publish published (the serve
+stage, the loader), and what reads and checks it (compare, rebuild, the HTTP API).
 
     loader.py   one batch of queue messages (published-manifest events) -> serving table writes
     sync.py     locally: announce new manifests on the local queue (as S3 -> EventBridge -> SQS

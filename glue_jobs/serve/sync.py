@@ -47,6 +47,16 @@ class SyncResult:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def describe(self) -> list[str]:
+        """Lines for people (`tickerlake serve sync`)."""
+        lines = [f"serve sync: {self.announced} manifest(s) announced, {self.loaded} loaded, {self.failed} failed "
+                 f"receive(s); bars written {self.written}, already current {self.stale}, deleted {self.deleted}"]
+        lines += [f"  failed: {f}" for f in self.failures]
+        if self.dead_letters:
+            lines.append(f"  {self.dead_letters} message(s) in the dead-letter queue (queues/serve.sqlite, "
+                         "queue serve-dlq), each with its reason")
+        return lines
+
 
 def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()

@@ -39,6 +39,7 @@ class Names:
     artifacts_bucket: str = "tickerlake-artifacts"
     secret_arn: str = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:tickerlake-ApiKeySecret-abc"
     topic_arn: str = f"arn:aws:sns:{REGION}:{ACCOUNT}:tickerlake-AlertsTopic"
+    serving_table: str = "tickerlake-ServingTable-1A2B3C"  # CloudFormation names it: stack-logicalid-suffix
     extra: dict[str, str] = field(default_factory=dict)
 
     def table(self) -> dict[str, str]:
@@ -53,6 +54,14 @@ class Names:
             "DataKey.Arn": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/00000000-0000-0000-0000-000000000000",
             "IngestLogGroup.Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{self.stack}-ingest:*",
             "IngestDeadLetterQueue.Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{self.stack}-IngestDeadLetterQueue",
+            "ServingTable": self.serving_table,
+            "ServingTable.Arn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{self.serving_table}",
+            "ServeQueue.Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{self.stack}-ServeQueue",
+            "ServeDeadLetterQueue.Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{self.stack}-ServeDeadLetterQueue",
+            "ServeLoaderLogGroup.Arn":
+                f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{self.stack}-serve-loader:*",
+            "ServeReaderLogGroup.Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{self.stack}-serve-http:*",
+            "ServeReaderFunction.Arn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.stack}-serve-http",
         }
         refs.update(self.extra)
         return refs
@@ -270,6 +279,25 @@ def iam_requests(call: Call, names: Names) -> list[Request]:
         return [Request("secretsmanager:" + op, p["SecretId"])]
     if call.service == "sns":
         return [Request("sns:" + op, p["TopicArn"])]
+    if call.service == "dynamodb":
+        # Item and query actions are authorized on the table (an index's query on table/T/index/I);
+        # a batch on every table it names
+        # (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html).
+        table = f"arn:{PARTITION}:dynamodb:{REGION}:{ACCOUNT}:table/"
+        if op in ("BatchWriteItem", "BatchGetItem"):
+            return [Request("dynamodb:" + op, table + name) for name in p["RequestItems"]]
+        if op == "TransactWriteItems":
+            out = []
+            for item in p["TransactItems"]:
+                ((kind, body),) = item.items()
+                action = {"Put": "PutItem", "Delete": "DeleteItem", "Update": "UpdateItem",
+                          "ConditionCheck": "ConditionCheckItem"}[kind]
+                out.append(Request("dynamodb:" + action, table + body["TableName"]))
+            return sorted(set(out), key=lambda r: (r.action, r.resource))
+        if "TableName" not in p:
+            raise NotImplementedError(f"no IAM mapping for {call!r}")
+        resource = table + p["TableName"] + (f"/index/{p['IndexName']}" if p.get("IndexName") else "")
+        return [Request("dynamodb:" + op, resource)]
     if call.service == "sqs":
         queue = p["QueueUrl"].rstrip("/").rsplit("/", 1)[1]
         return [Request("sqs:" + op, f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}")]

@@ -240,9 +240,12 @@ def _render_dashboard(settings: Settings, out: str | None, symbols: list[str] | 
         from workflows.dashboards import render_dashboard
     except ImportError:
         return None
+    from workflows.cli.serve_commands import serving_health_extras
+
     runtime = open_lake(settings)
     target = Path(out) if out else _dashboard_path(runtime)
-    return render_dashboard(runtime.engine, target, symbols=symbols, as_of=as_of, sessions=sessions)
+    return render_dashboard(runtime.engine, target, symbols=symbols, as_of=as_of, sessions=sessions,
+                            extras=serving_health_extras(runtime))
 
 
 def _require_lake(settings: Settings) -> None:

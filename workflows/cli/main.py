@@ -1,6 +1,7 @@
 """`tickerlake`: the command line. Each subcommand runs a part of the stage graph (or
 reads the lake) and exits 0 done, 2 usage/configuration, 3 audit blocked the publish,
-4 nothing usable fetched, 5 another run holds the lake's lock, 130 interrupted (Ctrl-C),
+4 nothing usable fetched, 5 another run holds the lake's lock, 6 doctor found problems, 7 serve verify
+found differences, 130 interrupted (Ctrl-C),
 1 anything unexpected."""
 from __future__ import annotations
 
@@ -123,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sessions", type=_positive, help="show only the last N sessions (default: everything)")
     _bench_command(sub)
     _operator_commands(sub)
+    from workflows.cli import serve_commands
+
+    serve_commands.add_parser(sub, _shared, _Parser, _positive)
     return parser
 
 
@@ -186,7 +190,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
-    from workflows.cli import commands, operator_commands
+    from workflows.cli import commands, operator_commands, serve_commands
 
     return {
         "run": commands.cmd_run,
@@ -202,6 +206,7 @@ def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
         "set-aside": commands.cmd_set_aside,
         "requeue": commands.cmd_requeue,
         "doctor": operator_commands.cmd_doctor,
+        "serve": serve_commands.cmd_serve,
     }
 
 

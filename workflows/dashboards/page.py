@@ -170,12 +170,15 @@ def panel_html(data: PanelData, ctx: PageContext) -> str:
             f'<p class="desc">{esc(panel.description)}</p>{_body(data, ctx)}</section>')
 
 
-def render_page(spec: DashboardSpec, panels: list[PanelData], ctx: PageContext) -> str:
-    """The whole page; panels appear in their sections in panels.yml order."""
+def render_page(spec: DashboardSpec, panels: list[PanelData], ctx: PageContext,
+                extras: dict[str, list[str]] | None = None) -> str:
+    """The whole page; panels appear in their sections in panels.yml order. `extras`: panels
+    drawn outside panels.yml (already HTML), appended to the section they name."""
     by_id = {d.panel.id: d for d in panels}
     sections = []
     for name, members in spec.sections():
         inner = "".join(panel_html(by_id[p.id], ctx) for p in members if p.id in by_id)
+        inner += "".join((extras or {}).get(name, []))
         sections.append(f'<h2 class="section">{esc(name)}</h2><div class="grid">{inner}</div>')
     variables = "".join(f"<span>{esc(name)}: <b>{esc(', '.join(values))}</b></span>"
                         for name, values in ctx.variables.items())

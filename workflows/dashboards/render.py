@@ -120,10 +120,12 @@ def _describe(selection: Selection) -> str:
 
 def render_dashboard(engine: Engine, out_path: str | os.PathLike[str], *, symbols: list[str] | None = None,
                      as_of: dt.date | None = None, sessions: int | None = None,
-                     spec: DashboardSpec | None = None, source: str = "local lake") -> Path:
+                     spec: DashboardSpec | None = None, source: str = "local lake",
+                     extras: dict[str, list[str]] | None = None) -> Path:
     """Write the static dashboard page for the lake behind `engine` to `out_path`.
 
-    Panels whose query fails show the error in place; the page is still written."""
+    Panels whose query fails show the error in place; the page is still written. `extras`:
+    HTML panels computed outside SQL (the serving table's health), by section name."""
     spec = spec or load_spec()
     selection = resolve_selection(engine, spec, symbols=symbols, as_of=as_of, sessions=sessions)
     panels = [run_panel(engine, panel, selection) for panel in spec.panels]
@@ -137,6 +139,6 @@ def render_dashboard(engine: Engine, out_path: str | os.PathLike[str], *, symbol
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(render_page(spec, panels, ctx), encoding="utf-8")
+    tmp.write_text(render_page(spec, panels, ctx, extras), encoding="utf-8")
     os.replace(tmp, out)
     return out.resolve()

@@ -38,7 +38,10 @@ on conflict (symbol, trade_date) do update set
     volume = excluded.volume, ingest_run_id = excluded.ingest_run_id, version = excluded.version
 where excluded.version > bars.version
 """
+# The bulk path (rebuild): the published table is the truth, so no version condition.
+_REPLACE = f"insert or replace into bars ({_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 _DELETE = "delete from bars where symbol = ? and trade_date = ? and version <= ?"
+_EXISTS = "select 1 from bars where symbol = ? and trade_date = ?"
 
 
 class SqliteServingTable:
@@ -81,12 +84,21 @@ class SqliteServingTable:
                 cursor = con.execute(_DELETE, (d.symbol, d.trade_date, d.version))
                 if cursor.rowcount:
                     result.deleted += 1
-                else:
-                    result.stale += 1
+                elif con.execute(_EXISTS, (d.symbol, d.trade_date)).fetchone():
+                    result.stale += 1  # a newer version holds the key; a key already gone is neither
         return result
+
+    def put_bars_unconditionally(self, bars: Sequence[Bar]) -> WriteResult:
+        con = self._connection()
+        rows = [_row(bar) for bar in bars]
+        with _transaction(con):
+            con.executemany(_REPLACE, rows)  # in order: a repeated key's later row wins
+        return WriteResult(written=len(rows))
 
     def get_bars(self, symbol: str, *, start: str | None = None, end: str | None = None,
                  last: int | None = None) -> list[Bar]:
+        if last is not None and last <= 0:
+            return []  # SQLite reads LIMIT -1 as no limit at all
         where = "symbol = ?"
         params: list[object] = [symbol]
         if start is not None:
