@@ -89,6 +89,9 @@ class Runtime:
             opened = self.__dict__["_serving"] = self.serving_factory()
         return opened
 
+    # Opens a queue by name (glue_jobs.ports.queue.Queue); local lakes only (see RunContext).
+    queue_factory: Callable[[str], Any] | None = field(default=None, repr=False)
+
     def context(self, run_id: str | None = None, as_of: dt.date | None = None,
                 settings: Mapping[str, Any] | None = None) -> RunContext:
         """A RunContext on these adapters (a new run id and the latest session by default)."""
@@ -101,6 +104,7 @@ class Runtime:
             notifier=self.notifier,
             settings={**self.settings, **dict(settings or {})},
             serving_factory=(lambda: self.serving) if self.serving_factory is not None else None,
+            queue_factory=self.queue_factory,
         )
 
 
@@ -139,8 +143,13 @@ def _local(lake: str, *, create: bool) -> Runtime:
 
         return SqliteServingTable(os.path.join(lake, SERVING_FILE))
 
+    def queue(name: str) -> Any:
+        from glue_jobs.adapters.local.queue_sqlite import SqliteQueue, queue_path
+
+        return SqliteQueue(queue_path(lake, name), name)
+
     return Runtime(lake, "local", storage, catalog, DuckDBEngine(storage, catalog), LocalNotifier(storage),
-                   {"runtime": "local"}, serving_factory=serving)
+                   {"runtime": "local"}, serving_factory=serving, queue_factory=queue)
 
 
 def _aws(lake: str, *, workgroup: str | None, topic_arn: str | None, database: str, session: Any,

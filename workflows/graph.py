@@ -12,7 +12,7 @@ class Stage:
     name: str  # CLI / run-log name
     module: str  # the module whose run(ctx) runs it
     after: str | None  # the stage that must have SUCCEEDED first
-    aws_kind: str  # "lambda", "crawler" or "pythonshell"
+    aws_kind: str  # "lambda", "crawler", "pythonshell" or "inline" (runs in the Glue job of the stage before it)
 
 
 STAGES: tuple[Stage, ...] = (
@@ -22,7 +22,10 @@ STAGES: tuple[Stage, ...] = (
     Stage("write_temp", "glue_jobs.wap.write_temp", "drop_temp", "pythonshell"),
     Stage("audit", "glue_jobs.audit.stage", "write_temp", "pythonshell"),
     Stage("publish", "glue_jobs.wap.publish", "audit", "pythonshell"),
-    Stage("after_publish", "glue_jobs.after.stage", "publish", "pythonshell"),
+    # On AWS serve only checks the published manifest is there (its creation is the event the
+    # loader Lambda acts on): seconds of work, so it rides in publish's job, not a job of its own.
+    Stage("serve", "glue_jobs.serve.stage", "publish", "inline"),
+    Stage("after_publish", "glue_jobs.after.stage", "serve", "pythonshell"),
 )
 
 WAP_STAGES = ("drop_temp", "write_temp", "audit", "publish")
@@ -44,7 +47,22 @@ def ordered(names: tuple[str, ...] | list[str] | None = None) -> list[Stage]:
     return [s for s in STAGES if s.name in names]
 
 
+def _host(name: str) -> str:
+    """The stage whose Glue job runs `name`: itself, or for an inline stage the job before it."""
+    stage = BY_NAME[name]
+    while stage.aws_kind == "inline" and stage.after:
+        stage = BY_NAME[stage.after]
+    return stage.name
+
+
+def job_stages(name: str) -> list[str]:
+    """The stages one Glue job runs: its own, then the inline stages that follow it."""
+    return [name] + [s.name for s in STAGES if s.aws_kind == "inline" and _host(s.name) == name]
+
+
 def glue_edges() -> list[tuple[str, str]]:
     """(upstream, downstream) pairs that the Glue workflow must reproduce (ingest is the Lambda,
-    which starts the workflow, so it is not an edge inside it)."""
-    return [(s.after, s.name) for s in STAGES if s.after and s.after != "ingest"]
+    which starts the workflow, so it is not an edge inside it; an inline stage is part of the job
+    before it, so the edge runs from that job)."""
+    return [(_host(s.after), s.name) for s in STAGES
+            if s.after and s.after != "ingest" and s.aws_kind != "inline"]

@@ -50,3 +50,7 @@ class RunContext:
                                   "(the stack output ServingTableName)")
             opened = self.__dict__["_serving"] = self.serving_factory()
         return opened
+
+    # Opens a queue by name (glue_jobs.ports.queue.Queue): the local lake's SQLite queues; None
+    # on AWS, where S3 -> EventBridge -> SQS carries the events and no stage drains a queue.
+    queue_factory: Callable[[str], Any] | None = field(default=None, repr=False)

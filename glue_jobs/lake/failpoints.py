@@ -35,6 +35,9 @@ Points (detail in brackets; a name with <stage> exists for every stage of workfl
     storage.before_replace         a local object's bytes in its temporary file,
                                    os.replace not yet done                           [key]
     after_publish.before_mark      views and hooks done, ingest runs not yet marked published
+    serve.after_receive            local sync: a batch received from the queue, nothing written [message id]
+    serve.mid_batch                loader: one chunk of a manifest's bars written, the next not [manifest key]
+    serve.before_delete            local sync: a message's writes done, the message not deleted [message id]
     run_log.before_write           a run log save about to be written                [run id]
     ledger.after_data_write        a ledger month written, its partition not switched [table]
 

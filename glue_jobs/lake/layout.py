@@ -4,8 +4,11 @@
     rejected/daily/ingest_date=D/symbol=S/run_id=R/body[-N].<ext> + reason[-N].json   non-data bodies
     manifests/ingest/ingest_date=D/run_id=R.json            what one ingest run fetched
     manifests/published/ingest_date=D/run_id=R.json         that WAP published that ingest run
+    manifests/published/<run_id>.json                       what one publish (or rollback) switched: the
+                                                            serving table's event (S3 -> EventBridge -> SQS)
     manifests/set_aside/ingest_date=D/run_id=R.json         that an operator set the ingest run aside
     state/ingestion.json                                    carried symbols, daily quota used
+    state/serving_events.json                               (local) manifests already announced on the queue
     catalog/<database>/<table>.json                         local catalog (tables, partitions)
     catalog/<database>/<table>/history/<stamp>-<digest>.json every version of that document
     tmp/<table>/run_id=R/...                                WAP temporary tables
@@ -41,7 +44,11 @@ REJECTED_PREFIX = "rejected/daily/"
 MANIFEST_PREFIX = "manifests/ingest/"
 PUBLISHED_MARKER_PREFIX = "manifests/published/"
 SET_ASIDE_PREFIX = "manifests/set_aside/"
+# The published manifests sit directly under PUBLISHED_MARKER_PREFIX (no `=` folder), beside the
+# ingest runs' markers, which are one folder down (ingest_date=D/): a reader tells them apart by that.
+PUBLISHED_MANIFEST_PREFIX = PUBLISHED_MARKER_PREFIX
 STATE_KEY = "state/ingestion.json"
+SERVING_EVENTS_KEY = "state/serving_events.json"  # local lake: the published manifests already put on the queue
 CATALOG_PREFIX = "catalog/"
 TMP_PREFIX = "tmp/"
 WAREHOUSE_PREFIX = "warehouse/"
@@ -97,6 +104,19 @@ def manifest_key(ingest_date: str, run_id: str) -> str:
 def published_marker_key(ingest_date: str, run_id: str) -> str:
     """Written (create-only) once a WAP has published the ingest run, so no later WAP redoes it."""
     return f"{PUBLISHED_MARKER_PREFIX}ingest_date={ingest_date}/run_id={run_id}.json"
+
+
+def published_manifest_key(run_id: str) -> str:
+    """What the pipeline run (or rollback) `run_id` switched in stocks.daily_prices; its creation
+    is the event that feeds the serving table."""
+    return f"{PUBLISHED_MANIFEST_PREFIX}{run_id}.json"
+
+
+def is_published_manifest_key(key: str) -> bool:
+    """True for manifests/published/<run_id>.json, False for an ingest run's published marker."""
+    if not key.startswith(PUBLISHED_MANIFEST_PREFIX) or not key.endswith(".json"):
+        return False
+    return "/" not in key[len(PUBLISHED_MANIFEST_PREFIX):]
 
 
 def set_aside_marker_key(ingest_date: str, run_id: str) -> str:

@@ -1,9 +1,12 @@
 """Where publish records, in its run's log, each partition it is about to switch and where
-that partition pointed before: the record a rollback (glue_jobs.ops.rollback) reads."""
+that partition pointed before: the record a rollback (glue_jobs.ops.rollback) reads; and the
+published manifest made from it once the switch is done (the serving table's event)."""
 from __future__ import annotations
 
+from glue_jobs.lake import layout, published_manifest
 from glue_jobs.lake.context import RunContext
 from glue_jobs.lake.run_log import RunLog
+from glue_jobs.ports.storage import NotFound, Storage
 
 PUBLISH_RECORD = "published_partitions"  # top-level run-log field written by publish
 
@@ -40,3 +43,41 @@ def record_publish(ctx: RunContext, table: str, switched: dict[str, tuple[str, s
     run_log.set(PUBLISH_RECORD,
                 merge_publish_record(run_log.get(PUBLISH_RECORD), table, switched, manifests))
     run_log.save()
+
+
+def write_published_manifest(storage: Storage, manifest: dict) -> str:
+    """Put the published manifest (glue_jobs/lake/published_manifest.py) at its key, unless the
+    same one is there already: every PUT is an S3 event, and a rerun should not send another."""
+    key = layout.published_manifest_key(manifest["run_id"])
+    data = published_manifest.to_bytes(manifest)
+    try:
+        if storage.get_bytes(key) == data:
+            return key
+    except NotFound:
+        pass
+    storage.put_bytes(key, data)
+    return key
+
+
+def announce(ctx: RunContext, run_id: str | None = None) -> str | None:
+    """Write the published manifest of `run_id` (the context's run by default) from its run
+    log's publish record: the partitions of stocks.daily_prices it switched that the catalog
+    still points at (a crash between the record and the switch leaves some it never switched).
+    Publish calls this right after its switch; the serve stage calls it again, so a run killed
+    between the switch and the manifest still announces what it published. Returns the key, or
+    None when the run switched nothing."""
+    run_id = run_id or ctx.run_id
+    try:
+        record = RunLog.load(ctx.storage, run_id).get(PUBLISH_RECORD)
+    except NotFound:
+        return None
+    manifest = published_manifest.from_publish_record(run_id, record)
+    if manifest is None:
+        return None
+    current = {p.values.get("trade_year"): p.location
+               for p in ctx.catalog.list_partitions(layout.DATABASE, layout.PUBLISHED_TABLE)}
+    manifest["partitions"] = [p for p in manifest["partitions"]
+                              if current.get(p["values"]["trade_year"]) == p["location"]]
+    if not manifest["partitions"]:
+        return None
+    return write_published_manifest(ctx.storage, manifest)

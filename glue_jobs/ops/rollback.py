@@ -23,6 +23,8 @@ from glue_jobs.lake import (
     merge_plan,
     migrate,
     parquet,
+    publish_record,
+    published_manifest,
     tables,
 )
 from glue_jobs.lake.context import RunContext
@@ -126,6 +128,16 @@ def _apply(ctx: RunContext, result: rollback_plan.RollbackPlan) -> None:
             ctx.catalog.switch_partitions(layout.DATABASE, name, group)
 
 
+def _announce(ctx: RunContext, result: rollback_plan.RollbackPlan) -> str | None:
+    """The rollback's published manifest, under its own run id (a higher version than the run it
+    undoes), so the serving table takes the rolled-back rows and drops the keys the run added."""
+    switched = {a.partition: (a.to, a.current) for a in result.actions
+                if a.table == layout.PUBLISHED_TABLE and a.to}
+    if not switched:
+        return None
+    return publish_record.write_published_manifest(ctx.storage, published_manifest.build(ctx.run_id, switched))
+
+
 # -- the command ---------------------------------------------------------------------------------
 
 
@@ -147,6 +159,7 @@ def run(ctx: RunContext, run_id: str, *, force: bool = False, dry_run: bool = Fa
                 raise RollbackRefused(rollback_plan.refusal(result))
             _check_targets(ctx, result)
             _apply(ctx, result)
+            manifest = _announce(ctx, result)
         except Exception as exc:
             run_log.stage_failed("rollback", exc)
             run_log.finish()
@@ -154,6 +167,7 @@ def run(ctx: RunContext, run_id: str, *, force: bool = False, dry_run: bool = Fa
             raise
         ingest = [r.get("run_id") for r in doc.get("ingest_runs") or [] if r.get("run_id")]
         summary = _summary(result, run_id, dry_run=False, ingest=ingest)
+        summary["published_manifest"] = manifest
         run_log.stage_finished("rollback", summary)
         run_log.finish()
         run_log.save()

@@ -85,12 +85,15 @@ def partitions(storage: Storage, catalog: Catalog) -> list[PublishedPartition]:
         for part in doc.get("partitions") or []:
             values = part.get("values") if isinstance(part, dict) else None
             if isinstance(values, dict):
-                newest[tuple(sorted((str(k), str(v)) for k, v in values.items()))] = str(doc["version"])
+                # keyed by location too: a manifest names the partition's version only while the
+                # catalog still points where that manifest switched it
+                newest[(tuple(sorted((str(k), str(v)) for k, v in values.items())), str(part.get("location")))] \
+                    = str(doc["version"])
     out = []
     for p in catalog.list_partitions(layout.DATABASE, layout.PUBLISHED_TABLE):
         key = tuple(sorted((str(k), str(v)) for k, v in p.values.items()))
         out.append(PublishedPartition(dict(p.values), p.location,
-                                      newest.get(key) or _location_version(p.location)))
+                                      newest.get((key, p.location)) or _location_version(p.location)))
     return out
 
 

@@ -139,6 +139,9 @@ def run(ctx: RunContext) -> dict:
     good = {str(k): int(v) for k, v in verdict.get("good_rows_by_year", {}).items() if int(v) > 0}
     held = {str(k): int(v) for k, v in verdict.get("quarantined_rows_by_year", {}).items() if int(v) > 0}
     prices = _publish(ctx, PRICES, sorted(good))
+    # daily_prices is switched: announce it (the serving table's event). The serve stage announces
+    # again, so a crash right here loses nothing.
+    manifest = publish_record.announce(ctx)
     failpoints.hit("publish.between_tables", ctx.run_id)
     quarantine = _publish(ctx, QUARANTINE, sorted(held))
     log.info("published %d rows of run %s: partitions written %s, unchanged %s", sum(good.values()),
@@ -152,5 +155,6 @@ def run(ctx: RunContext) -> dict:
         "quarantine_partitions_unchanged": len(quarantine["unchanged"]),
         "daily_prices": prices,
         "daily_prices_quarantine": quarantine,
+        "published_manifest": manifest,
         "status": "nothing to publish" if verdict.get("skipped") else "published",
     }

@@ -76,7 +76,7 @@ def cmd_wap(args: argparse.Namespace) -> int:
             f"{'is' if len(missing) == 1 else 'are'} not crawled yet (e.g. {missing[0]}): "
             "run `tickerlake crawl` first, then `tickerlake wap`"
         )
-    outcome = run_stages(args.settings, [*graph.WAP_STAGES, "after_publish"])
+    outcome = run_stages(args.settings, [*graph.WAP_STAGES, "serve", "after_publish"])
     _print_summary(args, outcome, None)
     return 0
 

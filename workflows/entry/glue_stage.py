@@ -20,6 +20,7 @@ from glue_jobs.lake.errors import AuditBlocked, ConfigError, PipelineError
 from glue_jobs.lake.run_log import RunLog
 from glue_jobs.ports.notifier import Alert
 from glue_jobs.runtime import lake_kind, open_runtime
+from workflows import graph
 from workflows.entry.glue_args import parse_glue_args, run_identity, stage_args, stage_settings
 from workflows.runner import run_pipeline
 
@@ -31,7 +32,8 @@ def run_one_stage(stage: str, ctx: RunContext) -> dict:
     through (workflows.runner.run_pipeline): under the lake lock, recorded in the run's log,
     which is closed when this stage fails or is the last one."""
     ctx.say = log.info
-    return run_pipeline(ctx, [stage], one_job_of_a_workflow=True).stages[stage]
+    # the inline stages after this one (serve after publish) run in this job: see workflows/graph.py
+    return run_pipeline(ctx, graph.job_stages(stage), one_job_of_a_workflow=True).stages[stage]
 
 
 def _failure_alert(stage: str, ctx: RunContext, exc: PipelineError) -> Alert:

@@ -779,7 +779,14 @@ class DuckDBEngine:
             options.append(
                 f"hive_types = {_struct([(segments[c.name], _duck_type(c.type)) for c in table.partition_keys])}"
             )
-        return f"select {', '.join(self._columns_sql(table, segments))} from read_parquet(getvariable('{variable}'), {', '.join(options)})"
+        source = f"read_parquet(getvariable('{variable}'), {', '.join(options)})"
+        # A column the table declares that no file has (added after they were written, like a
+        # ledger's column for a new stage) reads as null, as Athena reads Parquet by name.
+        present = {d[0] for d in self.con.execute(f"select * from {source} limit 0").description}
+        columns = [sql if segments.get(c.name, c.name) in present
+                   else f"cast(null as {_duck_type(c.type)}) as {_quote_ident(c.name)}"
+                   for c, sql in zip([*table.columns, *table.partition_keys], self._columns_sql(table, segments))]
+        return f"select {', '.join(columns)} from {source}"
 
     def _empty_select(self, table: TableDef) -> str:
         cols = [f"cast(null as {_duck_type(c.type)}) as {_quote_ident(c.name)}" for c in table.columns]

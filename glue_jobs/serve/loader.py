@@ -1,0 +1,194 @@
+"""The loader: turn published-manifest events into serving-table writes. The same code runs in
+the loader Lambda (workflows/entry/serve_loader.py, from SQS) and locally (glue_jobs/serve/sync.py,
+from the SQLite queue).
+
+Each message's body is an EventBridge "Object Created" event for manifests/published/<run>.json
+(an S3 notification's Records are read too). For every partition the manifest switched, the
+rows of the new location that differ from the previous location's become Bars at the manifest's
+version, and the keys only in the previous location become Deletions. Writes are conditional
+on the version (glue_jobs.ports.serving), so replaying any message, in any order, changes
+nothing: a crash anywhere converges once the message is delivered again.
+
+A message that cannot be used (manifest missing, malformed, its files gone) fails alone, with
+a reason; the others of its batch are written and deleted.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+from urllib.parse import unquote_plus
+
+from glue_jobs.lake import failpoints, layout, parquet, published_manifest
+from glue_jobs.lake.published_manifest import ManifestError, PublishedManifest
+from glue_jobs.ports.serving import Bar, Deletion, ServingTable, WriteResult
+from glue_jobs.ports.storage import NotFound, Storage
+
+log = logging.getLogger("tickerlake.serve")
+
+CHUNK = 500  # bars per serving-table call: a crash between chunks is the loader's "mid-batch"
+_PRICE_COLUMNS = ("open", "high", "low", "close")
+
+
+class MessageError(ValueError):
+    """A message the loader cannot use, with why (the message fails; its batch goes on)."""
+
+
+@dataclass(frozen=True)
+class Record:
+    message_id: str
+    body: str
+
+
+@dataclass
+class LoadResult:
+    written: WriteResult = field(default_factory=WriteResult)
+    loaded: list[str] = field(default_factory=list)  # message ids done (or not ours: nothing to do)
+    skipped: list[str] = field(default_factory=list)  # message ids of events that are not manifests
+    failures: dict[str, str] = field(default_factory=dict)  # message id -> reason
+
+
+def object_keys(body: str) -> list[tuple[str, str]]:
+    """(bucket, decoded key) of each object an event body names. S3 URL-encodes keys in its
+    events (`=` arrives as `%3D`, a space as `+`)."""
+    try:
+        event = json.loads(body)
+    except ValueError as exc:
+        raise MessageError(f"the message body is not JSON ({exc})") from None
+    if not isinstance(event, dict):
+        raise MessageError("the message body is not a JSON object")
+    if isinstance(event.get("detail"), dict):  # EventBridge
+        detail = event["detail"]
+        try:
+            return [(str(detail["bucket"]["name"]), unquote_plus(str(detail["object"]["key"])))]
+        except (KeyError, TypeError):
+            raise MessageError("the EventBridge event has no detail.bucket.name / detail.object.key") from None
+    if isinstance(event.get("Records"), list):  # an S3 notification
+        try:
+            return [(str(r["s3"]["bucket"]["name"]), unquote_plus(str(r["s3"]["object"]["key"])))
+                    for r in event["Records"]]
+        except (KeyError, TypeError):
+            raise MessageError("the S3 notification has a record without s3.bucket.name / s3.object.key") from None
+    if event.get("Event") == "s3:TestEvent":
+        return []
+    raise MessageError(f"not an S3 object event (keys: {', '.join(sorted(event)) or 'none'})")
+
+
+def event_body(bucket: str, key: str) -> str:
+    """The EventBridge "Object Created" event S3 sends for `key` (URL-encoded, as S3 does): what
+    the local queue carries, so the loader reads the same bodies locally and on AWS."""
+    from urllib.parse import quote_plus
+
+    return json.dumps({
+        "version": "0", "source": "aws.s3", "detail-type": "Object Created",
+        "detail": {"bucket": {"name": bucket}, "object": {"key": quote_plus(key, safe="/")}},
+    }, sort_keys=True)
+
+
+def lake_key(storage: Storage, bucket: str, key: str) -> str:
+    """The key relative to the lake's root. An S3 lake may sit under a prefix of its bucket;
+    a local lake's events name the key relative to the lake already."""
+    root = storage.uri("")
+    if not root.startswith("s3://"):
+        return key
+    bucket_root = f"s3://{bucket}/"
+    if not root.startswith(bucket_root):
+        raise MessageError(f"the event is for bucket {bucket}, but the lake is {root}")
+    prefix = root[len(bucket_root):]
+    if not key.startswith(prefix):
+        raise MessageError(f"object {key} is outside the lake {root}")
+    return key[len(prefix):]
+
+
+def read_manifest(storage: Storage, key: str) -> PublishedManifest:
+    try:
+        data = storage.get_bytes(key)
+    except NotFound:
+        raise MessageError(f"published manifest {key} does not exist") from None
+    try:
+        return published_manifest.parse(data, key=key)
+    except ManifestError as exc:
+        raise MessageError(str(exc)) from None
+
+
+def _price(value: Any) -> Decimal:
+    # the shortest text that reads back as the published double, as DynamoDB would store it
+    return Decimal(repr(float(value)))
+
+
+def _rows(storage: Storage, location: str | None, *, required: bool) -> dict[tuple[str, str], tuple]:
+    if location is None:
+        return {}
+    table = parquet.read_table(storage, location)
+    if table is None:
+        if required:
+            raise MessageError(f"the published location {location} holds no files (removed by the janitor?)")
+        return {}
+    names = table.column_names
+    run_column = "ingest_run_id" if "ingest_run_id" in names else ("run_id" if "run_id" in names else None)
+    out: dict[tuple[str, str], tuple] = {}
+    columns = [table.column(c).to_pylist() for c in ("symbol", "trade_date", *_PRICE_COLUMNS, "volume")]
+    runs = table.column(run_column).to_pylist() if run_column else [""] * table.num_rows
+    for symbol, day, o, h, lo, c, v, run in zip(*columns, runs):
+        out[(str(symbol), day.isoformat())] = (o, h, lo, c, v, run)
+    return out
+
+
+def changes(storage: Storage, manifest: PublishedManifest) -> tuple[list[Bar], list[Deletion]]:
+    """What the manifest's switches changed: the bars to put and the keys to delete."""
+    bars: list[Bar] = []
+    deletions: list[Deletion] = []
+    for part in manifest.partitions:
+        new = _rows(storage, part.location, required=True)
+        old = _rows(storage, part.previous_location, required=False)
+        for (symbol, day), row in sorted(new.items()):
+            if old.get((symbol, day)) == row:
+                continue  # unchanged by this switch: whatever the table holds for it is right
+            o, h, lo, c, v, run = row
+            bars.append(Bar(symbol, day, _price(o), _price(h), _price(lo), _price(c), int(v), str(run or ""),
+                            manifest.version))
+        deletions += [Deletion(symbol, day, manifest.version) for symbol, day in sorted(set(old) - set(new))]
+    return bars, deletions
+
+
+def apply(serving: ServingTable, bars: Sequence[Bar], deletions: Sequence[Deletion], *, detail: str = "") -> WriteResult:
+    result = WriteResult()
+    for start in range(0, len(bars), CHUNK):
+        if start:
+            failpoints.hit("serve.mid_batch", detail)
+        result = result.add(serving.put_bars(bars[start:start + CHUNK]))
+    for start in range(0, len(deletions), CHUNK):
+        result = result.add(serving.delete_bars(deletions[start:start + CHUNK]))
+    return result
+
+
+def load(records: Iterable[Record], storage: Storage, serving: ServingTable) -> LoadResult:
+    """Apply each record's manifest; a record that fails is named in `failures` with why."""
+    out = LoadResult()
+    for record in records:
+        try:
+            done = 0
+            for bucket, key in object_keys(record.body):
+                relative = lake_key(storage, bucket, key)
+                if not layout.is_published_manifest_key(relative):
+                    # an ingest run's published marker shares the prefix: not the serving table's event
+                    log.info("message %s: %s is not a published manifest; nothing to load", record.message_id, key)
+                    continue
+                manifest = read_manifest(storage, relative)
+                bars, deletions = changes(storage, manifest)
+                written = apply(serving, bars, deletions, detail=relative)
+                out.written = out.written.add(written)
+                done += 1
+                log.info("message %s: %s (version %s): %d bars written, %d stale, %d deleted", record.message_id,
+                         relative, manifest.version, written.written, written.stale, written.deleted)
+            (out.loaded if done else out.skipped).append(record.message_id)
+        except MessageError as exc:
+            out.failures[record.message_id] = str(exc)
+            log.error("message %s failed: %s", record.message_id, exc)
+        except Exception as exc:  # a throttled or failing write: this message is retried, the batch goes on
+            out.failures[record.message_id] = f"{type(exc).__name__}: {exc}"
+            log.exception("message %s failed", record.message_id)
+    return out
