@@ -40,7 +40,7 @@ from pathlib import Path
 import pyarrow as pa
 import sqlglot
 
-from glue_jobs.adapters.local import athena_sql
+from glue_jobs.adapters.local import athena_sql, translation_cache
 from glue_jobs.lake import failpoints, layout, sql_files
 from glue_jobs.lake.errors import ConfigError
 from glue_jobs.ports.catalog import Catalog, CatalogError, Partition, TableDef
@@ -99,34 +99,29 @@ def _refs(sql: str) -> frozenset[str]:
     return frozenset(sql_files.table_refs_of(athena_sql.parse(sql)))
 
 
-def _pruned(translation: athena_sql.Translation, prunable: frozenset[tuple[str, tuple[str, ...]]]
-            ) -> tuple[tuple, tuple[tuple[str, str, tuple], ...]]:
-    """The translation's statements where a SELECT that reads one of the `prunable` (table,
-    partition keys) alone and keeps only some values of a partition key (`run_id in ('a',
-    'b')`) reads a view of just those partitions instead: (trees, (view, table, filters)).
+def _prune_plan(trees: list, keys: dict[str, tuple[str, ...]]) -> dict[str, tuple]:
+    """Table -> partition filters, for each of the `keys` tables (name -> partition keys) that
+    every SELECT reading it reads alone, keeping the same values of a partition key
+    (`ingest_run_id in ('a', 'b')`): the engine then exposes it over just those partitions.
     Athena prunes partitions from the catalog the same way; without it the raw table's view
     lists every body ever landed, on every run."""
     from sqlglot import exp
 
-    keys = dict(prunable)
-    trees = tuple(t.copy() for t in translation.trees)
-    pruned: dict[str, tuple[str, tuple]] = {}
+    plan: dict[str, tuple] = {}
+    unprunable: set[str] = set()
     for tree in trees:
-        for select in tree.find_all(exp.Select):
-            source = select.args.get("from_") or select.args.get("from")  # sqlglot renamed it
-            table = source.this if source is not None else None
-            if not isinstance(table, exp.Table) or select.args.get("joins") or not select.args.get("where"):
-                continue
+        for table in tree.find_all(exp.Table):
             name = table.name.lower()
-            if (table.db or "").lower() != layout.DATABASE or name not in keys:
+            if (table.db or "").lower() not in ("", layout.DATABASE) or name not in keys:
                 continue
-            filters = _partition_filters(select.args["where"].this, keys[name])
-            if not filters:
-                continue
-            view = f"{name}__partitions_{hashlib.sha1(repr((name, filters)).encode()).hexdigest()[:12]}"
-            pruned[view] = (name, filters)
-            table.set("this", exp.to_identifier(view, quoted=True))
-    return trees, tuple((v, t, f) for v, (t, f) in sorted(pruned.items()))
+            select = table.find_ancestor(exp.Select)
+            source = (select.args.get("from_") or select.args.get("from")) if select is not None else None
+            filters: tuple = ()
+            if source is not None and source.this is table and not select.args.get("joins") and select.args.get("where"):
+                filters = _partition_filters(select.args["where"].this, keys[name])
+            if not filters or plan.setdefault(name, filters) != filters:
+                unprunable.add(name)
+    return {n: f for n, f in plan.items() if n not in unprunable}
 
 
 def _partition_filters(where, partition_keys: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -235,6 +230,7 @@ class DuckDBEngine:
         self._table_versions: dict[str, str] = {}
         self._views_made: set[str] = set()
         self._view_columns: dict[str, dict[str, str]] = {}
+        self._translations: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {}
         self.con.execute(f"create schema if not exists {database}")
         # Athena resolves unqualified names in the default database; so does this engine.
         self.con.execute(f"set search_path = '{database},main'")
@@ -490,26 +486,45 @@ class DuckDBEngine:
     # -- preparing a statement ---------------------------------------------------------------
 
     def _prepare(self, sql: str) -> tuple[str, ...]:
-        """The DuckDB statements that answer `sql` as Athena does, its tables exposed."""
+        """The DuckDB statements that answer `sql` as Athena does, its tables exposed.
+
+        The statement's shape (its text with the values of IN lists and equalities set
+        aside) is translated once and kept on disk (translation_cache), so a daily run does
+        not pay for translating the same SQL files again; the values are bound back after."""
         refs = _refs(sql)
+        schema = self._schema(refs)
+        trees = athena_sql.parse(sql)
+        shape, values = athena_sql.parameterize(trees)
         try:
-            translation = athena_sql.translate(sql, self._schema(refs), self.database)
-        except QueryError as exc:  # refused before running: Athena's words, labelled
-            raise labelled(sql, str(exc), type(exc)) from None
-        trees = translation.trees
-        prunable = frozenset(p for p in (self._prunable(ref) for ref in refs) if p is not None)
-        if prunable:
-            trees, pruned = _pruned(translation, prunable)
-            for view, table, filters in pruned:
-                self._expose_partitions(view, table, dict(filters))
-            views = {view for view, _, _ in pruned}
-            refs = frozenset(r for r in sql_files.table_refs_of(list(trees)) if r.rpartition(".")[2] not in views)
-        for ref in sorted(refs):
-            self._expose(ref, ())
-        statements = translation.duckdb(trees)
+            statements = athena_sql.bind(self._translated(shape, schema)[0], values)
+        except QueryError:
+            try:  # the message as the user wrote it (with their values), not the shape's
+                athena_sql.translate(sql, schema, self.database)
+            except QueryError as exc:
+                raise labelled(sql, str(exc), type(exc)) from None
+            raise
         if not statements:
             raise labelled(sql, "no statement to run")
+        prunable = dict(p for p in (self._prunable(ref) for ref in refs) if p is not None)
+        pruned = _prune_plan(trees, prunable) if prunable else {}
+        for name, filters in pruned.items():
+            self._expose_partitions(name, dict(filters))
+        for ref in sorted(refs):
+            if ref.rpartition(".")[2] not in pruned:
+                self._expose(ref, ())
         return statements
+
+    def _translated(self, sql: str, schema: dict[str, dict[str, str]]) -> tuple[tuple[str, ...], dict[str, str]]:
+        """(DuckDB statements, result columns -> Athena types) of an Athena SQL text: from this
+        process's memory, the translation cache on disk, or translated now and kept in both."""
+        key = translation_cache.key(sql, schema, self.database)
+        found = self._translations.get(key) or translation_cache.load(key)
+        if found is None:
+            translation = athena_sql.translate(sql, schema, self.database)
+            found = (translation.duckdb(), {c.name: c.athena_type for c in translation.columns})
+            translation_cache.store(key, found)
+        self._translations[key] = found
+        return found
 
     def _schema(self, refs: frozenset[str]) -> dict[str, dict[str, str]]:
         """Table -> column -> Trino type of the tables (and analysis views) `refs` name, and
@@ -524,9 +539,7 @@ class DuckDBEngine:
                 columns = self._view_columns.get(name)
                 if columns is None:
                     view_refs = _refs(_analysis_views()[name])
-                    inner = self._schema(view_refs)
-                    translation = athena_sql.translate(_analysis_views()[name], inner, self.database)
-                    columns = {c.name: c.athena_type for c in translation.columns}
+                    columns = self._translated(_analysis_views()[name], self._schema(view_refs))[1]
                     self._view_columns[name] = columns
                 out[name] = columns
                 continue
@@ -551,14 +564,19 @@ class DuckDBEngine:
             return None
         return name, tuple(c.name.lower() for c in table.partition_keys)
 
-    def _expose_partitions(self, view: str, name: str, filters: dict[str, tuple[str, ...]]) -> None:
+    def _expose_partitions(self, name: str, filters: dict[str, tuple[str, ...]]) -> None:
+        """The table's view over only the partitions `filters` keep (until a statement reads
+        the table unfiltered: _expose then sees a version it did not make and remakes it)."""
         version = self._version(name)
-        if version is None or self._table_versions.get(view) == version:
+        if version is None:
+            return
+        made = (version, tuple(sorted(filters.items())))
+        if self._table_versions.get(name) == made:
             return
         table = self.catalog.get_table(self.database, name)
         keep = self.catalog.list_partitions(self.database, name, where=filters)
-        self._make_table_view(view, table=table, partitions=keep)
-        self._table_versions[view] = version
+        self._make_table_view(name, table=table, partitions=keep)
+        self._table_versions[name] = made  # type: ignore[assignment]
 
     def _run(self, statement: str, original: str):
         import duckdb
@@ -621,7 +639,7 @@ class DuckDBEngine:
         refs = _refs(sql)
         for ref in sorted(refs):
             self._expose(ref, stack)
-        for statement in athena_sql.translate(sql, self._schema(refs), self.database).duckdb():
+        for statement in self._translated(sql, self._schema(refs))[0]:
             self._run(statement, sql)
         self._views_made.add(name)
 

@@ -15,6 +15,7 @@ in, SQL text out; no DuckDB, no files):
    timestamp(3)) and emit DuckDB SQL.
 """
 from glue_jobs.adapters.local.athena_sql.errors import RUNTIME_ERROR_MARK, AthenaRejects, NotEmulated  # noqa: E402
+from glue_jobs.adapters.local.athena_sql.parameters import bind, parameterize  # noqa: E402
 from glue_jobs.adapters.local.athena_sql.translate import (  # noqa: E402
     PATH_COLUMN,
     OutputColumn,
@@ -24,5 +25,5 @@ from glue_jobs.adapters.local.athena_sql.translate import (  # noqa: E402
 )
 from glue_jobs.adapters.local.athena_sql.types import hive_to_trino  # noqa: E402
 
-__all__ = ["RUNTIME_ERROR_MARK", "AthenaRejects", "NotEmulated", "PATH_COLUMN", "OutputColumn",
+__all__ = ["bind", "parameterize", "RUNTIME_ERROR_MARK", "AthenaRejects", "NotEmulated", "PATH_COLUMN", "OutputColumn",
            "Translation", "parse", "translate", "hive_to_trino"]

@@ -37,7 +37,18 @@ class Translation:
     columns: tuple[OutputColumn, ...]  # of the last statement, when it is a query
 
     def duckdb(self, trees: tuple[exp.Expression, ...] | None = None) -> tuple[str, ...]:
-        return tuple(s for s in (t.sql(dialect="duckdb") for t in (trees or self.trees)) if s.strip())
+        """The DuckDB statements of these trees (of the translation's own, printed once)."""
+        if trees is None:
+            printed = self.__dict__.get("_printed")
+            if printed is None:
+                printed = _printed(self.trees)
+                object.__setattr__(self, "_printed", printed)
+            return printed
+        return _printed(trees)
+
+
+def _printed(trees: tuple[exp.Expression, ...]) -> tuple[str, ...]:
+    return tuple(s for s in (t.sql(dialect="duckdb") for t in trees) if s.strip())
 
 
 def translate(sql: str, schema: Schema, database: str = "stocks") -> Translation:
@@ -46,13 +57,19 @@ def translate(sql: str, schema: Schema, database: str = "stocks") -> Translation
 
 
 def parse(sql: str) -> list[exp.Expression]:
-    """The statements of an Athena SQL text, checked against Trino's grammar."""
+    """The statements of an Athena SQL text, checked against Trino's grammar (parsed once per
+    process: the engine asks for a statement's tables, then translates it; never change them)."""
+    return list(_parse(sql))
+
+
+@lru_cache(maxsize=512)
+def _parse(sql: str) -> tuple[exp.Expression, ...]:
     quiet = logging.getLogger("sqlglot")
     level = quiet.level
     quiet.setLevel(logging.ERROR)
     try:
         strict.check_tokens(list(sqlglot.Dialect.get_or_raise("trino").tokenize(sql)))
-        return [t for t in sqlglot.parse(sql, read="trino") if t is not None]
+        return tuple(t for t in sqlglot.parse(sql, read="trino") if t is not None)
     except ParseError as exc:
         where = exc.errors[0] if exc.errors else {}
         if where.get("highlight"):

@@ -21,7 +21,7 @@ declare("functions/math", EXACT, "mod")
 from sqlglot import exp  # noqa: E402
 
 from glue_jobs.adapters.local.athena_sql import types  # noqa: E402
-from glue_jobs.adapters.local.athena_sql.rules import rule, typed  # noqa: E402
+from glue_jobs.adapters.local.athena_sql.rules import duckdb_tree, rule, typed  # noqa: E402
 
 T = exp.DataType.Type
 _INT32 = 2**31
@@ -118,9 +118,8 @@ def _decimal_divide(node: exp.Div, p1: int, s1: int, p2: int, s2: int) -> exp.Ex
 
 
 def sqlglot_duck(sql: str) -> exp.Expression:
-    import sqlglot
 
-    return sqlglot.parse_one(sql, read="duckdb")
+    return duckdb_tree(sql)
 
 
 @rule(exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod)

@@ -17,12 +17,11 @@ TRY_CAST gives NULL where CAST fails.
 """
 from __future__ import annotations
 
-import sqlglot
 from sqlglot import exp
 
 from glue_jobs.adapters.local.athena_sql import types
 from glue_jobs.adapters.local.athena_sql.errors import NotEmulated
-from glue_jobs.adapters.local.athena_sql.rules import rule, typed
+from glue_jobs.adapters.local.athena_sql.rules import duckdb_tree, rule, typed
 
 T = exp.DataType.Type
 
@@ -35,7 +34,7 @@ _RANGE = {  # Trino type: (name in "Cannot cast 'x' to NAME", min, max)
 
 
 def _duck(sql: str, **values: exp.Expression) -> exp.Expression:
-    return exp.replace_placeholders(sqlglot.parse_one(sql, read="duckdb"),
+    return exp.replace_placeholders(duckdb_tree(sql),
                                     **{k: exp.Paren(this=v.copy()) for k, v in values.items()})
 
 

@@ -16,19 +16,18 @@ declare("functions/map", EXACT, "map", "map_keys", "map_values")
 declare("select", EXACT, "unnest")
 
 
-import sqlglot  # noqa: E402
 from sqlglot import exp  # noqa: E402
 
 from glue_jobs.adapters.local.athena_sql import types  # noqa: E402
 from glue_jobs.adapters.local.athena_sql.errors import RUNTIME_ERROR_MARK, NotEmulated  # noqa: E402
-from glue_jobs.adapters.local.athena_sql.rules import rule, typed  # noqa: E402
+from glue_jobs.adapters.local.athena_sql.rules import duckdb_tree, rule, typed  # noqa: E402
 
 T = exp.DataType.Type
 
 
 def _duck(template: str, **parts: exp.Expression) -> exp.Expression:
     """A DuckDB expression from a template with :name placeholders (each part copied)."""
-    tree = sqlglot.parse_one(template, read="duckdb")
+    tree = duckdb_tree(template)
     for bracket in tree.find_all(exp.Bracket):
         if isinstance(bracket.expressions[0], exp.Placeholder):
             bracket.set("offset", 1)  # the index put in is 1-based already: printed as it is

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import re
 
-import sqlglot
 from sqlglot import exp
 
 from glue_jobs.adapters.local.athena_sql import types
 from glue_jobs.adapters.local.athena_sql.errors import RUNTIME_ERROR_MARK, AthenaRejects, NotEmulated
-from glue_jobs.adapters.local.athena_sql.rules import rule, typed
+from glue_jobs.adapters.local.athena_sql.rules import duckdb_tree, rule, typed
 from glue_jobs.adapters.local.athena_sql.surface import APPROXIMATE, EXACT, REFUSED, declare
 
 declare("functions/datetime", EXACT, "date_trunc", "date_add", "date_diff", "date_format", "date_parse",
@@ -38,7 +37,7 @@ _MONTHS = {"month": 1, "quarter": 3, "year": 12}
 
 def _duck(template: str, **parts: exp.Expression) -> exp.Expression:
     """A DuckDB expression from a template whose `:name` placeholders take a copy of a part."""
-    tree = sqlglot.parse_one(template, read="duckdb")
+    tree = duckdb_tree(template)
     for call in list(tree.find_all(exp.Anonymous)):
         if call.name.lower().startswith("raw_"):  # strftime formats kept verbatim, not re-mapped by sqlglot
             call.set("this", call.name[4:])

@@ -18,12 +18,11 @@ declare("functions/math", APPROXIMATE, "log",
         note=f"{_ULP}; log(10, x) is computed as log10(x) (Trino: ln(x)/ln(10))")
 declare("functions/comparison", EXACT, "greatest", "least")
 
-import sqlglot  # noqa: E402
 from sqlglot import exp  # noqa: E402
 
 from glue_jobs.adapters.local.athena_sql import types  # noqa: E402
 from glue_jobs.adapters.local.athena_sql.errors import AthenaRejects, NotEmulated  # noqa: E402
-from glue_jobs.adapters.local.athena_sql.rules import rule, typed  # noqa: E402
+from glue_jobs.adapters.local.athena_sql.rules import duckdb_tree, rule, typed  # noqa: E402
 from glue_jobs.adapters.local.athena_sql.rules.arithmetic import (  # noqa: E402
     cast,
     floating_result,
@@ -37,7 +36,7 @@ DOUBLE_FUNCTIONS = (exp.Sqrt, exp.Cbrt, exp.Exp, exp.Ln, exp.Pow, exp.Degrees, e
 
 def duck(sql: str, **values: exp.Expression) -> exp.Expression:
     """A DuckDB expression from a template with :placeholders."""
-    return exp.replace_placeholders(sqlglot.parse_one(sql, read="duckdb"),
+    return exp.replace_placeholders(duckdb_tree(sql),
                                     **{k: exp.Paren(this=v.copy()) for k, v in values.items()})
 
 
@@ -188,7 +187,7 @@ def named_double(node: exp.Anonymous) -> exp.Expression:
         return typed(duck("ISFINITE(:x)" if name == "is_finite" else "ISINF(:x)", x=args[0]), "boolean")
     text = {"nan": "CAST('NaN' AS DOUBLE)", "infinity": "CAST('Infinity' AS DOUBLE)",
             "e": "2.718281828459045e0"}[name]  # Math.E
-    return typed(sqlglot.parse_one(text, read="duckdb"), "double")
+    return typed(duckdb_tree(text), "double")
 
 
 @rule(exp.Rand)

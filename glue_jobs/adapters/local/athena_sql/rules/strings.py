@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import re
 
-import sqlglot
 from sqlglot import exp
 
 from glue_jobs.adapters.local.athena_sql import types
 from glue_jobs.adapters.local.athena_sql.errors import RUNTIME_ERROR_MARK, AthenaRejects, NotEmulated
-from glue_jobs.adapters.local.athena_sql.rules import is_trusted, rule, typed
+from glue_jobs.adapters.local.athena_sql.rules import duckdb_tree, is_trusted, rule, typed
 from glue_jobs.adapters.local.athena_sql.surface import APPROXIMATE, EXACT, declare
 
 declare("functions/string", EXACT, "length", "lower", "upper", "trim", "ltrim", "rtrim", "substr", "substring",
@@ -29,7 +28,7 @@ declare("functions/conversion", EXACT, "cast", "try_cast")
 
 def duck(template: str, **parts: exp.Expression) -> exp.Expression:
     """A DuckDB expression from a template whose bare names `_x` stand for the given nodes."""
-    tree = sqlglot.parse_one(template, read="duckdb")
+    tree = duckdb_tree(template)
 
     def fill(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Column) and not node.table and node.name in parts:
