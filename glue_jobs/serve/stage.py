@@ -21,7 +21,7 @@ def run(ctx: RunContext) -> dict:
                 else "nothing published"}
     result = sync(ctx)
     counts = {"published_manifest": manifest, "messages_loaded": result.loaded, "messages_failed": result.failed,
-              "bars_written": result.written, "bars_stale": result.stale, "bars_deleted": result.deleted,
+              "bars_written": result.written, "bars_already_current": result.stale, "bars_deleted": result.deleted,
               "dead_letters": result.dead_letters,
               "status": "served" if manifest else "nothing published"}
     if manifest and manifest not in result.loaded_manifests and result.failures:
