@@ -131,8 +131,11 @@ def _by_with_count(node: exp.Expression, count: exp.Expression) -> exp.Expressio
         raise NotEmulated(f"{'min_by' if isinstance(node, exp.ArgMin) else 'max_by'} with a count that is "
                           "not a positive integer literal")
     function = "arg_min" if isinstance(node, exp.ArgMin) else "arg_max"
-    new = duck(f"list_transform({function}({{'v': _x}}, _y, {int(count.this)}), lambda e: e.v)",
-               _x=node.this, _y=node.expression)
+    if node.this == node.expression:  # max_by(d, d, n): a NULL value is a NULL key, skipped by both
+        new = duck(f"{function}(_x, _y, {int(count.this)})", _x=node.this, _y=node.expression)
+    else:
+        new = duck(f"list_transform({function}({{'v': _x}}, _y, {int(count.this)}), lambda e: e.v)",
+                   _x=node.this, _y=node.expression)
     element = types.of(node.this)
     if types.is_known(element):
         return typed(new, exp.DataType(this=exp.DataType.Type.ARRAY, expressions=[element], nested=True))

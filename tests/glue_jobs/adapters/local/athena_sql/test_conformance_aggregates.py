@@ -44,6 +44,12 @@ CASES = [
     ("select max_by(note, volume, 10) from stocks.prices",
      [([r[4] for r in sorted((r for r in PRICES if r[3] is not None), key=lambda r: r[3], reverse=True)],)],
      ["array(varchar)"], "functions/aggregate#max_by: fewer rows than n gives them all; a NULL key is skipped"),
+    ("select max_by(trade_date, trade_date, 2) from stocks.prices where symbol = 'AAPL'",
+     [(sorted((r[1] for r in AAPL), reverse=True)[:2],)], ["array(date)"],
+     "functions/aggregate#max_by: the value is its own key, newest first"),
+    ("select min_by(close, close, 10) from stocks.prices where symbol = 'AAPL'",
+     [(sorted(r[2] for r in AAPL if r[2] is not None),)], ["array(double)"],
+     "functions/aggregate#min_by: a NULL value that is its own key is a NULL key, skipped"),
     # --- counts and sums: bigint
     ("select count_if(close > 200) from stocks.prices", [(2,)], ["bigint"],
      "functions/aggregate#count_if: bigint"),
