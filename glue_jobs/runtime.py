@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from glue_jobs.lake import trading_calendar
-from glue_jobs.lake.context import RunContext, new_run_id
+from glue_jobs.lake.context import RunContext, new_run_id, open_serving_once
 from glue_jobs.lake.errors import ConfigError
 from glue_jobs.lake.layout import DATABASE
 from glue_jobs.ports.catalog import Catalog
@@ -81,13 +81,7 @@ class Runtime:
     @property
     def serving(self) -> Any:
         """The serving table, opened once; a ConfigError naming what is missing when there is none."""
-        opened = self.__dict__.get("_serving")
-        if opened is None:
-            if self.serving_factory is None:
-                raise ConfigError(f"{self.lake} has no serving table: set {ENV_SERVING_TABLE} "
-                                  "(the stack output ServingTableName)")
-            opened = self.__dict__["_serving"] = self.serving_factory()
-        return opened
+        return open_serving_once(self, self.serving_factory, self.lake)
 
     # Opens a queue by name (glue_jobs.ports.queue.Queue); local lakes only (see RunContext).
     queue_factory: Callable[[str], Any] | None = field(default=None, repr=False)

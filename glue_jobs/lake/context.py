@@ -41,16 +41,22 @@ class RunContext:
     @property
     def serving(self) -> Any:
         """The serving table (glue_jobs.ports.serving.ServingTable), opened once."""
-        opened = self.__dict__.get("_serving")
-        if opened is None:
-            if self.serving_factory is None:
-                from glue_jobs.lake.errors import ConfigError
-
-                raise ConfigError("this lake has no serving table: on AWS set TICKERLAKE_SERVING_TABLE "
-                                  "(the stack output ServingTableName)")
-            opened = self.__dict__["_serving"] = self.serving_factory()
-        return opened
+        return open_serving_once(self, self.serving_factory, "this lake")
 
     # Opens a queue by name (glue_jobs.ports.queue.Queue): the local lake's SQLite queues; None
     # on AWS, where S3 -> EventBridge -> SQS carries the events and no stage drains a queue.
     queue_factory: Callable[[str], Any] | None = field(default=None, repr=False)
+
+
+def open_serving_once(holder: Any, factory: Callable[[], Any] | None, lake: str) -> Any:
+    """`holder`'s serving table, opened by `factory` on first use and kept in the holder (a
+    Runtime or a RunContext); a ConfigError naming what is missing when there is none."""
+    opened = holder.__dict__.get("_serving")
+    if opened is None:
+        if factory is None:
+            from glue_jobs.lake.errors import ConfigError
+
+            raise ConfigError(f"{lake} has no serving table: on AWS set TICKERLAKE_SERVING_TABLE "
+                              "(the stack output ServingTableName)")
+        opened = holder.__dict__["_serving"] = factory()
+    return opened
