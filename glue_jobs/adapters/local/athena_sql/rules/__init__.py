@@ -68,6 +68,14 @@ def _parsed(sql: str) -> exp.Expression:
     return sqlglot.parse_one(sql, read="duckdb")
 
 
+def fail(message: str) -> str:
+    """DuckDB SQL text that fails at run time with Athena's message (the engine shows the text
+    after errors.RUNTIME_ERROR_MARK)."""
+    from glue_jobs.adapters.local.athena_sql.errors import RUNTIME_ERROR_MARK
+
+    return "error('" + (RUNTIME_ERROR_MARK + message).replace("'", "''") + "')"
+
+
 def typed(node: exp.Expression, dt: exp.DataType | str) -> exp.Expression:
     """`node` with its Trino type set and marked as known (a result column of this type is
     cast to it; a type only sqlglot guessed is not trusted that far)."""

@@ -20,7 +20,7 @@ from sqlglot import exp  # noqa: E402
 
 from glue_jobs.adapters.local.athena_sql import types  # noqa: E402
 from glue_jobs.adapters.local.athena_sql.errors import RUNTIME_ERROR_MARK, NotEmulated  # noqa: E402
-from glue_jobs.adapters.local.athena_sql.rules import duckdb_tree, rule, typed  # noqa: E402
+from glue_jobs.adapters.local.athena_sql.rules import duckdb_tree, fail, rule, typed  # noqa: E402
 
 T = exp.DataType.Type
 
@@ -33,10 +33,6 @@ def _duck(template: str, **parts: exp.Expression) -> exp.Expression:
             bracket.set("offset", 1)  # the index put in is 1-based already: printed as it is
     return exp.replace_placeholders(tree, **{k: v.copy() for k, v in parts.items()})
 
-
-def _fail(message: str) -> str:
-    """DuckDB's error() raising Athena's message (the engine shows the text after the mark)."""
-    return "error('" + (RUNTIME_ERROR_MARK + message).replace("'", "''") + "')"
 
 
 def _element(dt: exp.DataType) -> exp.DataType | None:
@@ -127,11 +123,11 @@ def subscript(node: exp.Bracket) -> exp.Expression | None:
     element = _element(container)
     if element is not None:
         if safe:
-            new = _duck(f"CASE WHEN :i = 0 THEN {_fail('SQL array indices start at 1')} ELSE :a[:i] END",
+            new = _duck(f"CASE WHEN :i = 0 THEN {fail('SQL array indices start at 1')} ELSE :a[:i] END",
                         a=node.this, i=index)
         else:
             new = _duck(
-                f"CASE WHEN :i = 0 THEN {_fail('SQL array indices start at 1')} "
+                f"CASE WHEN :i = 0 THEN {fail('SQL array indices start at 1')} "
                 f"WHEN :i < 0 THEN error('{RUNTIME_ERROR_MARK}Array subscript is negative: ' || CAST(:i AS VARCHAR)) "
                 f"WHEN :i > len(:a) THEN error('{RUNTIME_ERROR_MARK}Array subscript must be less than or equal "
                 f"to array length: ' || CAST(:i AS VARCHAR) || ' > ' || CAST(len(:a) AS VARCHAR)) "
@@ -228,8 +224,8 @@ def slice_(node: exp.ArraySlice) -> exp.Expression:
     0 fails, length < 0 fails, a start before the first element gives []."""
     start, length = node.args.get("start"), node.args.get("end")
     first = "(CASE WHEN :s < 0 THEN len(:a) + :s + 1 ELSE :s END)"
-    new = _duck(f"CASE WHEN :l < 0 THEN {_fail('length must be greater than or equal to 0')} "
-                f"WHEN :s = 0 THEN {_fail('SQL array indices start at 1')} "
+    new = _duck(f"CASE WHEN :l < 0 THEN {fail('length must be greater than or equal to 0')} "
+                f"WHEN :s = 0 THEN {fail('SQL array indices start at 1')} "
                 f"WHEN {first} < 1 THEN list_slice(:a, 1, 0) "
                 f"ELSE list_slice(:a, {first}, {first} + :l - 1) END", a=node.this, s=start, l=length)
     return typed(new, types.of(node.this).copy()) if _element(types.of(node.this)) is not None else new
@@ -323,8 +319,8 @@ def map_(node: exp.Map) -> exp.Expression | None:
         return None
     k, v = _element(types.of(keys)), _element(types.of(values))
     new = _duck(
-        f"CASE WHEN len(:k) <> len(:v) THEN {_fail('Key and value arrays must be the same length')} "
-        f"WHEN {_has_null(':k')} THEN {_fail('map key cannot be null')} "
+        f"CASE WHEN len(:k) <> len(:v) THEN {fail('Key and value arrays must be the same length')} "
+        f"WHEN {_has_null(':k')} THEN {fail('map key cannot be null')} "
         f"WHEN len(list_distinct(:k)) <> len(:k) THEN error('{RUNTIME_ERROR_MARK}Duplicate map keys (' || "
         f"CAST(list_extract(list_filter(:k, LAMBDA athena_e, athena_i: list_position(:k, athena_e) < athena_i), 1) AS VARCHAR) "
         f"|| ') are not allowed') ELSE map(:k, :v) END", k=keys, v=values)

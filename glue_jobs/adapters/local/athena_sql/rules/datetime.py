@@ -13,8 +13,8 @@ import re
 from sqlglot import exp
 
 from glue_jobs.adapters.local.athena_sql import types
-from glue_jobs.adapters.local.athena_sql.errors import RUNTIME_ERROR_MARK, AthenaRejects, NotEmulated
-from glue_jobs.adapters.local.athena_sql.rules import duckdb_tree, rule, typed
+from glue_jobs.adapters.local.athena_sql.errors import AthenaRejects, NotEmulated
+from glue_jobs.adapters.local.athena_sql.rules import duckdb_tree, fail, rule, typed
 from glue_jobs.adapters.local.athena_sql.surface import APPROXIMATE, EXACT, REFUSED, declare
 
 declare("functions/datetime", EXACT, "date_trunc", "date_add", "date_diff", "date_format", "date_parse",
@@ -48,10 +48,6 @@ def _duck(template: str, **parts: exp.Expression) -> exp.Expression:
         placeholder.replace(replacement)
     return tree
 
-
-def _fail(message: str) -> str:
-    """DuckDB SQL that fails with Athena's message (see errors.RUNTIME_ERROR_MARK)."""
-    return "error('" + (RUNTIME_ERROR_MARK + message).replace("'", "''") + "')"
 
 
 def _is_date(node: exp.Expression) -> bool:
@@ -387,7 +383,7 @@ def date_format(node: exp.TimeToStr) -> exp.Expression:
     _temporal("date_format", node.this)
     strftime, refused, _ = _mysql_to_strftime(fmt)
     if refused is not None:
-        out = _duck(f"CASE WHEN :x IS NULL THEN NULL ELSE {_fail(f'%{refused} not supported in date format string')} END",
+        out = _duck(f"CASE WHEN :x IS NULL THEN NULL ELSE {fail(f'%{refused} not supported in date format string')} END",
                     x=node.this)
     else:
         out = _duck(f"raw_strftime(:x, '{strftime.replace(chr(39), chr(39) * 2)}')", x=node.this)
@@ -407,7 +403,7 @@ def date_parse(node: exp.StrToTime) -> exp.Expression:
                               "parse otherwise)")
     quoted = strftime.replace("'", "''")
     out = _duck(f"CASE WHEN :s IS NULL THEN NULL ELSE coalesce(raw_try_strptime(:s, '{quoted}'), "
-                f"{_fail('Invalid format: ')[:-2]}' || '\"' || :s || '\"')) END", s=node.this)
+                f"{fail('Invalid format: ')[:-2]}' || '\"' || :s || '\"')) END", s=node.this)
     return typed(exp.Cast(this=out, to=exp.DataType.build("TIMESTAMP")), "timestamp(3)")
 
 
@@ -497,16 +493,16 @@ def from_iso8601_date(node: exp.FromISO8601Date) -> exp.Expression:
     template = (
         "CASE WHEN :s IS NULL THEN NULL "
         "WHEN regexp_full_match(:s, '\\d{4}-\\d{2}-\\d{2}') THEN coalesce(try_cast(:s AS DATE), "
-        f"{_fail('Invalid format: ')[:-2]}' || '\"' || :s || '\"')) "
+        f"{fail('Invalid format: ')[:-2]}' || '\"' || :s || '\"')) "
         "WHEN regexp_full_match(:s, '\\d{4}-\\d{2}') THEN coalesce(try_cast(:s || '-01' AS DATE), "
-        f"{_fail('Invalid format: ')[:-2]}' || '\"' || :s || '\"')) "
+        f"{fail('Invalid format: ')[:-2]}' || '\"' || :s || '\"')) "
         "WHEN regexp_full_match(:s, '\\d{4}') THEN make_date(CAST(:s AS INTEGER), 1, 1) "
         f"WHEN regexp_full_match(:s, '\\d{{4}}-W(0[1-9]|[1-4]\\d|5[0-3])') THEN {week_monday} "
         f"WHEN regexp_full_match(:s, '\\d{{4}}-W(0[1-9]|[1-4]\\d|5[0-3])-[1-7]') THEN {week_monday} + "
         "(CAST(substr(:s, 10, 1) AS INTEGER) - 1) "
         "WHEN regexp_full_match(:s, '\\d{4}-(00[1-9]|0[1-9]\\d|[1-2]\\d\\d|3[0-5]\\d|36[0-6])') THEN "
         "make_date(CAST(substr(:s, 1, 4) AS INTEGER), 1, 1) + (CAST(substr(:s, 6, 3) AS INTEGER) - 1) "
-        f"ELSE {_fail('Invalid format: ')[:-2]}' || '\"' || :s || '\"') END"
+        f"ELSE {fail('Invalid format: ')[:-2]}' || '\"' || :s || '\"') END"
     )
     return typed(exp.Cast(this=_duck(template, s=s), to=exp.DataType.build("DATE")), "date")
 
@@ -522,9 +518,9 @@ _TOO_MANY = "result of sequence function must not have more than 10000 entries"
 def _checked_sequence(count: str, step: str, start: str, stop: str, body: str) -> str:
     """SequenceFunction.checkValidStep and checkMaxEntry around the array `body`."""
     return (f"CASE WHEN {start} IS NULL OR {stop} IS NULL OR {step} IS NULL THEN NULL "
-            f"WHEN {step} = 0 THEN {_fail(_STEP_ZERO)} "
-            f"WHEN ({step} > 0 AND {stop} < {start}) OR ({step} < 0 AND {stop} > {start}) THEN {_fail(_DIRECTION)} "
-            f"WHEN {count} > 10000 THEN {_fail(_TOO_MANY)} ELSE {body} END")
+            f"WHEN {step} = 0 THEN {fail(_STEP_ZERO)} "
+            f"WHEN ({step} > 0 AND {stop} < {start}) OR ({step} < 0 AND {stop} > {start}) THEN {fail(_DIRECTION)} "
+            f"WHEN {count} > 10000 THEN {fail(_TOO_MANY)} ELSE {body} END")
 
 
 @rule(exp.GenerateSeries)

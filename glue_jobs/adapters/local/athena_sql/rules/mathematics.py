@@ -22,7 +22,7 @@ from sqlglot import exp  # noqa: E402
 
 from glue_jobs.adapters.local.athena_sql import types  # noqa: E402
 from glue_jobs.adapters.local.athena_sql.errors import AthenaRejects, NotEmulated  # noqa: E402
-from glue_jobs.adapters.local.athena_sql.rules import duckdb_tree, rule, typed  # noqa: E402
+from glue_jobs.adapters.local.athena_sql.rules import duckdb_tree, fail, rule, typed  # noqa: E402
 from glue_jobs.adapters.local.athena_sql.rules.arithmetic import (  # noqa: E402
     cast,
     floating_result,
@@ -39,9 +39,6 @@ def duck(sql: str, **values: exp.Expression) -> exp.Expression:
     return exp.replace_placeholders(duckdb_tree(sql),
                                     **{k: exp.Paren(this=v.copy()) for k, v in values.items()})
 
-
-def _fail(message: str) -> str:
-    return f"error('athena-twin: {message}')"
 
 
 def _int_literal(node: exp.Expression | None) -> int | None:
@@ -200,7 +197,7 @@ def random(node: exp.Rand) -> exp.Expression:
     dt = types.of(bound)
     if not types.is_integer(dt):
         raise NotEmulated("random", f"random({types.athena_name(dt)})")
-    return cast(duck(f"CASE WHEN :n > 0 THEN FLOOR(RANDOM() * :n) ELSE {_fail('bound must be positive')} END",
+    return cast(duck(f"CASE WHEN :n > 0 THEN FLOOR(RANDOM() * :n) ELSE {fail('bound must be positive')} END",
                      n=bound), dt)
 
 
@@ -215,11 +212,11 @@ def width_bucket(node: exp.WidthBucket) -> exp.Expression | None:
               f"ELSE CAST(TRUNC(CAST(:n AS DOUBLE) * (:x - {lower}) / ({upper} - {lower}) + 1) AS BIGINT) END")
     template = (
         "CASE WHEN :n IS NULL OR :x IS NULL OR :b1 IS NULL OR :b2 IS NULL THEN NULL "
-        f"WHEN :n <= 0 THEN {_fail('bucketCount must be greater than 0')} "
-        f"WHEN ISNAN(:x) THEN {_fail('operand must not be NaN')} "
-        f"WHEN NOT ISFINITE(:b1) THEN {_fail('first bound must be finite')} "
-        f"WHEN NOT ISFINITE(:b2) THEN {_fail('second bound must be finite')} "
-        f"WHEN :b1 = :b2 THEN {_fail('bounds cannot equal each other')} "
+        f"WHEN :n <= 0 THEN {fail('bucketCount must be greater than 0')} "
+        f"WHEN ISNAN(:x) THEN {fail('operand must not be NaN')} "
+        f"WHEN NOT ISFINITE(:b1) THEN {fail('first bound must be finite')} "
+        f"WHEN NOT ISFINITE(:b2) THEN {fail('second bound must be finite')} "
+        f"WHEN :b1 = :b2 THEN {fail('bounds cannot equal each other')} "
         f"WHEN :b1 > :b2 THEN :n - ({bucket}) + 1 ELSE {bucket} END")
     return typed(duck(template, x=exp.Cast(this=x, to=exp.DataType.build("DOUBLE")),
                       b1=exp.Cast(this=b1, to=exp.DataType.build("DOUBLE")),

@@ -13,7 +13,7 @@ from sqlglot import exp
 
 from glue_jobs.adapters.local.athena_sql import types
 from glue_jobs.adapters.local.athena_sql.errors import RUNTIME_ERROR_MARK, AthenaRejects, NotEmulated
-from glue_jobs.adapters.local.athena_sql.rules import duckdb_tree, is_trusted, rule, typed
+from glue_jobs.adapters.local.athena_sql.rules import duckdb_tree, fail, is_trusted, rule, typed
 from glue_jobs.adapters.local.athena_sql.surface import APPROXIMATE, EXACT, declare
 
 declare("functions/string", EXACT, "length", "lower", "upper", "trim", "ltrim", "rtrim", "substr", "substring",
@@ -37,10 +37,6 @@ def duck(template: str, **parts: exp.Expression) -> exp.Expression:
 
     return tree.transform(fill, copy=False)
 
-
-def fail(message: str) -> str:
-    """DuckDB SQL text that fails at run time with Athena's message (see errors.py)."""
-    return "error(" + exp.Literal.string(RUNTIME_ERROR_MARK + message).sql("duckdb") + ")"
 
 
 def _string_like(node: exp.Expression) -> bool:
