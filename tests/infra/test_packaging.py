@@ -138,3 +138,20 @@ def test_a_warm_build_takes_the_locked_wheels_from_the_cache_without_the_index(t
     lock.write_text("requests==2.32.3 --hash=sha256:ef\ncharset-normalizer==3.4.0 --hash=sha256:cd\n")
     package.fetch_lambda_wheels(tmp_path / "cache", lock)
     assert len(calls) == 2  # a new pin is fetched, not served by the stale wheel
+
+
+def test_the_wheel_lists_every_package_so_glue_jobs_can_import_every_stage_they_run():
+    # setuptools ships only the packages pyproject lists: a package missing there imports in a
+    # checkout and fails in Glue (the serve stage runs inside the publish job).
+    import tomllib
+
+    from workflows import graph
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    in_tree = {init.parent.relative_to(ROOT).as_posix().replace("/", ".")
+               for top in ("ingestion", "glue_jobs", "workflows") for init in (ROOT / top).rglob("__init__.py")}
+    left_out_on_purpose = {p for p in in_tree if p == "workflows.bench" or p.startswith("workflows.bench.")}
+    assert sorted(in_tree - left_out_on_purpose - listed) == []
+    for stage in graph.STAGES:
+        package = stage.module.rsplit(".", 1)[0]
+        assert package in listed, f"stage {stage.name} ({stage.module}) is not in the wheel"
