@@ -46,7 +46,22 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     print("\n".join(rollback.describe(summary)))
     if not args.dry_run:
         print(f"  recorded in {ctx.storage.uri('runs/' + ctx.run_id + '.json')}")
+    if summary.get("published_manifest"):
+        _serve_rollback(ctx, summary["published_manifest"])
     return 1 if summary.get("refusal") else 0
+
+
+def _serve_rollback(ctx, manifest: str) -> None:
+    """The serving table follows the rollback at once, as it does on AWS, where the manifest's
+    creation is the event: locally nothing else would carry it until the next run."""
+    if ctx.queue_factory is None:
+        print(f"  the serving table follows through the event path ({manifest})")
+        return
+    from glue_jobs.serve.sync import sync
+    result = sync(ctx)
+    print("\n".join("  " + line for line in result.describe()))
+    if manifest not in result.loaded_manifests:
+        print(f"  the serving table did not take {manifest} yet: run `tickerlake serve sync`")
 
 
 def cmd_set_aside(args: argparse.Namespace) -> int:

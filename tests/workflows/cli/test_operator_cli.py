@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from glue_jobs.lake.run_log import RunLog
-from glue_jobs.runtime import local_context
+from glue_jobs.runtime import local_context, open_runtime
 from tests.support.wap_fixtures import land_synthetic
 from workflows.cli.main import main
 from workflows.runner import run_wap
@@ -49,6 +49,12 @@ def test_rollback_dry_run_real_and_mistakes(lake, capsys):
     assert main(["rollback", "--lake", lake, "--run", R2]) == 0
     out = capsys.readouterr().out
     assert f"rollback of run {R2}: put back 1 partition(s)" in out
+    assert "serve sync: 1 manifest(s) announced, 1 loaded" in out
+    # the serving table answers what the rolled-back table holds, with no `serve sync` by hand
+    runtime = open_runtime(lake)
+    published = {(r["trade_date"].isoformat(), r["close"]) for r in runtime.engine.query(
+        "select trade_date, close from stocks.daily_prices where symbol = 'AAA'").to_pylist()}
+    assert {(b.trade_date, float(b.close)) for b in runtime.serving.get_bars("AAA")} == published
     assert "tickerlake requeue --ingest-run 20240308T220000Z-i2" in out
     assert main(["rollback", "--lake", lake, "--run", "20990101T000000Z-nope00"]) == 2
     assert "no run '20990101T000000Z-nope00'" in capsys.readouterr().err
