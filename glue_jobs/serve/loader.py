@@ -14,6 +14,7 @@ a reason; the others of its batch are written and deleted.
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Iterable, Sequence
@@ -21,6 +22,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 from urllib.parse import unquote_plus
+
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from glue_jobs.lake import failpoints, layout, parquet, published_manifest
 from glue_jobs.lake.published_manifest import ManifestError, PublishedManifest
@@ -119,38 +123,62 @@ def _price(value: Any) -> Decimal:
     return Decimal(repr(float(value)))
 
 
-def _rows(storage: Storage, location: str | None, *, required: bool) -> dict[tuple[str, str], tuple]:
+_KEYS = ("symbol", "trade_date")
+_VALUES = (*_PRICE_COLUMNS, "volume", "run")
+_TYPES = {"symbol": pa.string(), "trade_date": pa.date32(), **{c: pa.float64() for c in _PRICE_COLUMNS},
+          "volume": pa.int64(), "run": pa.string()}
+
+
+def _rows(storage: Storage, location: str | None, *, required: bool) -> pa.Table | None:
+    """The location's bars as columns of one schema (older layouts name the run column run_id,
+    or have none)."""
     if location is None:
-        return {}
+        return None
     table = parquet.read_table(storage, location)
     if table is None:
         if required:
             raise MessageError(f"the published location {location} holds no files (removed by the janitor?)")
-        return {}
+        return None
     names = table.column_names
     run_column = "ingest_run_id" if "ingest_run_id" in names else ("run_id" if "run_id" in names else None)
-    out: dict[tuple[str, str], tuple] = {}
-    columns = [table.column(c).to_pylist() for c in ("symbol", "trade_date", *_PRICE_COLUMNS, "volume")]
-    runs = table.column(run_column).to_pylist() if run_column else [""] * table.num_rows
-    for symbol, day, o, h, lo, c, v, run in zip(*columns, runs):
-        out[(str(symbol), day.isoformat())] = (o, h, lo, c, v, run)
-    return out
+    columns = {c: table.column(c) for c in (*_KEYS, *_PRICE_COLUMNS, "volume")}
+    columns["run"] = table.column(run_column) if run_column else pa.nulls(table.num_rows, pa.string())
+    return pa.table({c: columns[c].cast(_TYPES[c]) for c in _TYPES})
+
+
+def _differs(a: pa.ChunkedArray, b: pa.ChunkedArray) -> pa.ChunkedArray:
+    # null-safe: two nulls are equal, a null and a value differ
+    one_null = pc.xor(pc.is_null(a), pc.is_null(b))
+    return pc.or_(pc.fill_null(pc.not_equal(a, b), False), one_null)
 
 
 def changes(storage: Storage, manifest: PublishedManifest) -> tuple[list[Bar], list[Deletion]]:
-    """What the manifest's switches changed: the bars to put and the keys to delete."""
+    """What the manifest's switches changed: the bars to put and the keys to delete. The two
+    versions of a partition (a year of every symbol) are compared as columns, so a day's cost
+    follows the bars it changed, not the partition's size."""
     bars: list[Bar] = []
     deletions: list[Deletion] = []
     for part in manifest.partitions:
         new = _rows(storage, part.location, required=True)
         old = _rows(storage, part.previous_location, required=False)
-        for (symbol, day), row in sorted(new.items()):
-            if old.get((symbol, day)) == row:
-                continue  # unchanged by this switch: whatever the table holds for it is right
-            o, h, lo, c, v, run = row
-            bars.append(Bar(symbol, day, _price(o), _price(h), _price(lo), _price(c), int(v), str(run or ""),
-                            manifest.version))
-        deletions += [Deletion(symbol, day, manifest.version) for symbol, day in sorted(set(old) - set(new))]
+        if old is None:
+            changed = new
+        else:
+            previous = old.rename_columns([c if c in _KEYS else f"{c}_old" for c in old.column_names])
+            joined = new.join(previous, keys=list(_KEYS), join_type="left outer", use_threads=False)
+            # a key only in the new version has nulls on the old side: it differs
+            differ = [_differs(joined.column(c), joined.column(f"{c}_old")) for c in _VALUES]
+            mask = functools.reduce(pc.or_, differ)
+            changed = joined.filter(mask).select(list(_TYPES))
+            gone = old.select(list(_KEYS)).join(new.select(list(_KEYS)), keys=list(_KEYS), join_type="left anti",
+                                                use_threads=False)
+            deletions += [Deletion(sym, day.isoformat(), manifest.version)
+                          for sym, day in sorted(zip(gone.column("symbol").to_pylist(),
+                                                     gone.column("trade_date").to_pylist()))]
+        rows = sorted(zip(*(changed.column(c).to_pylist() for c in _TYPES)), key=lambda r: (r[0], r[1]))
+        for symbol, day, o, h, lo, c, v, run in rows:
+            bars.append(Bar(symbol, day.isoformat(), _price(o), _price(h), _price(lo), _price(c), int(v),
+                            str(run or ""), manifest.version))
     return bars, deletions
 
 
