@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -191,3 +191,11 @@ def local_context(lake_dir: str | os.PathLike[str], *, run_id: str | None = None
                   settings: Mapping[str, Any] | None = None) -> RunContext:
     """A RunContext on a local lake in `lake_dir` (created if absent)."""
     return open_runtime(os.fspath(lake_dir), create=True).context(run_id, as_of, settings)
+
+
+def serving_write_units(bars: Iterable[Any]) -> int:
+    """DynamoDB write request units to put `bars` into the AWS serving table (the bench prints
+    what a day and a backfill would cost there from the counts it measures locally)."""
+    from glue_jobs.adapters.aws.serving_dynamodb import write_units
+
+    return sum(write_units(bar) for bar in bars)

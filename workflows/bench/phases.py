@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from glue_jobs.lake import layout
+from workflows.bench import serving_phase
 
 WAP_STAGES = ["crawl", "drop_temp", "write_temp", "audit", "publish", "after_publish"]
 
@@ -220,6 +221,7 @@ PHASES: dict[str, Callable[..., dict[str, Any]]] = {
     "naive": naive,
     "queries": queries,
     "ingestion": ingestion,
+    "serving": serving_phase.serving,
 }
 
 

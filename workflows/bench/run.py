@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from workflows.bench import report
+from workflows.bench import report, serving_report
 from workflows.bench.isolate import run_phase
 
 # The history ends on a Tuesday late in the year, so an incremental day rewrites a nearly
@@ -97,6 +97,7 @@ def measure(scale: Scale, workdir: Path, say: Callable[[str], None]) -> dict[str
                                runs=[d["seconds"] for d in days])
     m["queries"] = phase("queries", "queries", lake=str(full), as_of=day, sessions=scale.dashboard_sessions,
                          repeats=scale.panel_repeats)
+    m["serving"] = phase("serving", "serving", lake=str(full), as_of=day)
     m["ingestion"] = phase("ingestion", "ingestion", workdir=str(workdir), free_days=scale.free_days,
                            premium_minutes=scale.premium_minutes)
     return m
@@ -142,7 +143,7 @@ def run_bench(scale: Scale, workdir: Path, *, keep: bool = False,
         if not keep:
             for name in ("lake_full", "lake_small", "naive_out", "ingest_free", "ingest_premium"):
                 shutil.rmtree(workdir / name, ignore_errors=True)
-    rows = report.build_rows(m)
+    rows = report.build_rows(m) + serving_report.serving_rows(m)
     passed, failed = report.verdict_counts(rows)
     command = "tickerlake bench" + (" --quick" if scale.name == "quick" else "")
     header = (f"# tickerlake bench ({scale.name})\n\n`{command}` on {machine()}, "

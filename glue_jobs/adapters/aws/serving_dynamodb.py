@@ -66,6 +66,28 @@ def bar_item(bar: Bar) -> dict:
     }
 
 
+def item_bytes(item: dict) -> int:
+    """An item's size as DynamoDB bills it: per attribute, its name's UTF-8 bytes plus the
+    value's (a string's UTF-8 bytes; a number's 1 byte per two significant digits, plus 1)."""
+    size = 0
+    for name, value in item.items():
+        size += len(name.encode())
+        if "S" in value:
+            size += len(value["S"].encode())
+        elif "N" in value:
+            digits = Decimal(value["N"]).normalize().as_tuple().digits
+            size += -(-len(digits) // 2) + 1
+        else:
+            raise ValueError(f"no size rule for attribute {name} of type {next(iter(value))}")
+    return size
+
+
+def write_units(bar: Bar) -> int:
+    """Write request units one put of `bar` costs: 1 per started kilobyte of the item. A write
+    refused by its condition is billed the same."""
+    return -(-item_bytes(bar_item(bar)) // 1024)
+
+
 def item_bar(item: dict) -> Bar:
     """A DynamoDB item back to a Bar; numbers come back as exact decimal text."""
     return Bar(

@@ -15,7 +15,7 @@ def test_quick_bench_measures_every_phase_and_writes_the_table(tmp_path, capsys)
     printed = capsys.readouterr().out
     table = (tmp_path / "bench.md").read_text()
     rows = [line for line in table.splitlines() if line.startswith("| ") and line.endswith(("PASS |", "FAIL |"))]
-    assert len(rows) == 12, table  # one line per target of the issue
+    assert len(rows) == 15, table  # one line per target of the issues (12 of issue 6, 3 of the serving table)
     assert "Audit share of the backfill" in table and "Naive / backfill" in table
 
     m = json.loads((tmp_path / "bench.json").read_text())
@@ -35,5 +35,10 @@ def test_quick_bench_measures_every_phase_and_writes_the_table(tmp_path, capsys)
         k = m["ingestion"][key]
         assert k["limit_bodies"] == 0 and sum(k["calls_per_window"]) >= 0.98 * k["allowance"] * len(k["calls_per_window"])
     assert "Ingestion, free key" in printed and "limit bodies received | 0 | 0 | PASS" in printed
+    # the serving figures: the newest day's bars served again, a rebuild of every published row
+    serving = m["serving"]
+    assert serving["day_bars"] == serving["day_written"] == symbols
+    assert serving["rebuild_rows"] == serving["rebuild_written"] == history_rows + symbols * 4
+    assert serving["get_samples"] == min(200, symbols) and "A day into the serving table" in table
     # the lakes are removed unless --keep, the table and logs stay
     assert not (tmp_path / "lake_full").exists() and (tmp_path / "logs" / "backfill_full.log").exists()
