@@ -47,10 +47,10 @@ LEFT_OUT = ("workflows/bench",)  # only a checkout runs the bench
 LAMBDA_REQUIREMENTS = ("requests>=2.31", "holidays>=0.60", "tzdata", "boto3>=1.35.10", "botocore>=1.35.10")
 LAMBDA_LOCK = ROOT / "infra" / "lambda-requirements.txt"
 # The serve loader reads the published Parquet files (glue_jobs.lake.parquet): pyarrow, 140 MB
-# unzipped. Only that function gets it (the serve bundle): the ingestion function and the HTTP
-# reader never import pyarrow, and a 47 MB zip loads faster on their cold starts than a 190 MB
-# one (infra/README.md, "Lambda bundles"). The pinned pyarrow requires no numpy (its wheel lists no
-# runtime dependency, and the code here never asks for numpy arrays).
+# unzipped. Only that function gets it (the serve bundle, 172 MB unzipped): the ingestion
+# function and the HTTP reader never import pyarrow, and their cold starts load a 32 MB bundle
+# instead (infra/README.md, "Lambda bundles"). The pinned pyarrow requires no numpy (its wheel
+# lists no runtime dependency; the real-bundle test runs the loader without one).
 SERVE_REQUIREMENTS = ("pyarrow>=14",)  # as pyproject.toml
 SERVE_LOCK = ROOT / "infra" / "lambda-serve-requirements.txt"
 
@@ -66,7 +66,7 @@ BUNDLES = {
     "LambdaZipKey": Bundle("ingest", (LAMBDA_LOCK,)),
     "ServeLambdaZipKey": Bundle("serve", (LAMBDA_LOCK, SERVE_LOCK)),
 }
-# Must match IngestFunction in infra/template.yaml (Runtime python3.12, no Architectures: x86_64);
+# Must match every function in infra/template.yaml (Runtime python3.12, no Architectures: x86_64);
 # tests/infra/test_packaging.py checks that they agree.
 LAMBDA_PYTHON = "3.12"
 LAMBDA_ARCH = "x86_64"
