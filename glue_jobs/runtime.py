@@ -148,7 +148,6 @@ def _local(lake: str, *, create: bool) -> Runtime:
 
 def _aws(lake: str, *, workgroup: str | None, topic_arn: str | None, database: str, session: Any,
          serving_table: str | None = None) -> Runtime:
-    from glue_jobs.adapters.aws.athena_engine import AthenaEngine
     from glue_jobs.adapters.aws.glue_catalog import GlueCatalog
     from glue_jobs.adapters.aws.s3_storage import S3Storage
     from glue_jobs.adapters.aws.sns_notifier import SnsNotifier
@@ -163,6 +162,10 @@ def _aws(lake: str, *, workgroup: str | None, topic_arn: str | None, database: s
     catalog = GlueCatalog(storage.root, client=glue)
     engine: Engine
     if workgroup:
+        # imported only here: it needs pyarrow, and the Lambda functions (no workgroup) run
+        # from a bundle without it (infra/package.py BUNDLES)
+        from glue_jobs.adapters.aws.athena_engine import AthenaEngine
+
         engine = AthenaEngine(workgroup=workgroup, storage=storage, database=database,
                               client=session.client("athena"))
     else:

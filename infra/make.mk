@@ -1,7 +1,7 @@
 # AWS packaging and deployment; included by the top-level Makefile (`include infra/make.mk`).
 # Needs the Makefile's $(STAMP) and $(BIN). See infra/README.md for prerequisites.
 #
-#   make package                                     # dist/: Glue wheel, Glue script, Lambda zip
+#   make package                                     # dist/: Glue wheel, Glue script, Lambda zips
 #   make deploy ARTIFACTS_BUCKET=my-artifacts        # package, upload, create/update the stack
 #   make lint-infra                                  # cfn-lint and checkov on infra/
 #   make smoke STACK=tickerlake [SYMBOL=IBM AS_OF=YYYY-MM-DD]   # one symbol through a deployed stack

@@ -2,17 +2,19 @@
 
     python infra/package.py build      # -> dist/ and dist/artifacts.json
     python infra/package.py uploads    # "<local file> <artifact key>" per line, for `aws s3 cp`
-    python infra/package.py keys       # LambdaZipKey=... GlueWheelKey=... GlueScriptKey=... GluePythonModules=...
+    python infra/package.py keys       # LambdaZipKey=... ServeLambdaZipKey=... GlueWheelKey=... GluePythonModules=...
     python infra/package.py glue-lock  # rewrite infra/glue-requirements.lock (needs PyPI)
 
 Artifact keys carry a hash of their content, so CloudFormation sees a new key (and updates
 the function or job) exactly when the code changed, and an old deploy's artifacts stay intact.
-The Lambda zip holds our packages plus the dependencies pinned in infra/lambda-requirements.txt
-(requests, holidays, tzdata, and boto3/botocore themselves: see LAMBDA_REQUIREMENTS), as wheels
-for Lambda's python3.12 on x86_64, each with its *.dist-info (package metadata some read at
-import time). The wheels are kept in .cache/lambda-wheels/, so a rebuild downloads nothing.
+There are two Lambda zips (BUNDLES). Both hold our packages plus the dependencies pinned in
+infra/lambda-requirements.txt (requests, holidays, tzdata, and boto3/botocore themselves: see
+LAMBDA_REQUIREMENTS); the serve bundle adds what infra/lambda-serve-requirements.txt pins
+(pyarrow, for the serve loader). All as wheels for Lambda's python3.12 on x86_64, each with its
+*.dist-info (package metadata some read at import time). The wheels are kept in
+.cache/lambda-wheels/, so a rebuild downloads nothing.
 
-    python infra/package.py lock       # re-resolve LAMBDA_REQUIREMENTS into the lock file
+    python infra/package.py lock       # re-resolve LAMBDA_REQUIREMENTS and SERVE_REQUIREMENTS into the locks
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parents[1]
 DIST = ROOT / "dist"
@@ -43,7 +46,27 @@ LEFT_OUT = ("workflows/bench",)  # only a checkout runs the bench
 # bundling the whole SDK with its urllib3 avoids the half-bundled mismatch that guide warns of.
 LAMBDA_REQUIREMENTS = ("requests>=2.31", "holidays>=0.60", "tzdata", "boto3>=1.35.10", "botocore>=1.35.10")
 LAMBDA_LOCK = ROOT / "infra" / "lambda-requirements.txt"
-# Must match IngestFunction in infra/template.yaml (Runtime python3.12, no Architectures: x86_64);
+# The serve loader reads the published Parquet files (glue_jobs.lake.parquet): pyarrow, 140 MB
+# unzipped. Only that function gets it (the serve bundle, 172 MB unzipped): the ingestion
+# function and the HTTP reader never import pyarrow, and their cold starts load a 32 MB bundle
+# instead (infra/README.md, "Lambda bundles"). The pinned pyarrow requires no numpy (its wheel
+# lists no runtime dependency; the real-bundle test runs the loader without one).
+SERVE_REQUIREMENTS = ("pyarrow>=14",)  # as pyproject.toml
+SERVE_LOCK = ROOT / "infra" / "lambda-serve-requirements.txt"
+
+
+class Bundle(NamedTuple):  # not a dataclass: the tests load this file without registering a module
+    name: str  # the zip is <name>-<content hash>.zip
+    locks: tuple[Path, ...]  # installed together; a package pinned twice must agree
+
+
+# The template's code parameter (a function's Code.S3Key: !Ref <parameter>) -> its bundle.
+# tests/infra/test_packaging.py imports every handler of the template against its bundle's locks.
+BUNDLES = {
+    "LambdaZipKey": Bundle("ingest", (LAMBDA_LOCK,)),
+    "ServeLambdaZipKey": Bundle("serve", (LAMBDA_LOCK, SERVE_LOCK)),
+}
+# Must match every function in infra/template.yaml (Runtime python3.12, no Architectures: x86_64);
 # tests/infra/test_packaging.py checks that they agree.
 LAMBDA_PYTHON = "3.12"
 LAMBDA_ARCH = "x86_64"
@@ -99,8 +122,8 @@ def write_zip(target: Path, files: list[tuple[Path, str]]) -> None:
             zf.writestr(info, path.read_bytes())
 
 
-def lambda_zip(deps_dir: Path, out_dir: Path, package_root: Path = ROOT) -> Path:
-    """Our packages plus everything installed in deps_dir, as out_dir/ingest-<hash>.zip.
+def lambda_zip(deps_dir: Path, out_dir: Path, package_root: Path = ROOT, name: str = "ingest") -> Path:
+    """Our packages plus everything installed in deps_dir, as out_dir/<name>-<hash>.zip.
     The *.dist-info folders stay: holidays (and importlib.metadata users generally) read their
     own version from them at import time, and without them the handler fails to import."""
     files = _source_files(package_root, LAMBDA_PACKAGES)
@@ -110,9 +133,9 @@ def lambda_zip(deps_dir: Path, out_dir: Path, package_root: Path = ROOT) -> Path
         if path.is_file() and "__pycache__" not in rel.parts and path.suffix not in (".pyc", ".pyo") \
                 and rel.parts[0] != "bin":
             files.append((path, rel.as_posix()))
-    staging = out_dir / "ingest.zip"
+    staging = out_dir / f"{name}.zip"
     write_zip(staging, files)
-    final = out_dir / f"ingest-{digest(staging)}.zip"
+    final = out_dir / f"{name}-{digest(staging)}.zip"
     staging.replace(final)
     return final
 
@@ -139,6 +162,18 @@ def read_lock(lock: Path = LAMBDA_LOCK) -> dict[str, str]:
     return pins
 
 
+def read_locks(locks: tuple[Path, ...]) -> dict[str, str]:
+    """{normalized name: version} of a bundle's locks together; a package pinned to two versions
+    is refused (pip would refuse it later, with less to say)."""
+    pins: dict[str, str] = {}
+    for lock in locks:
+        for name, version in read_lock(lock).items():
+            if pins.setdefault(name, version) != version:
+                raise SystemExit(f"{lock} pins {name}=={version} but an earlier lock of the bundle pins "
+                                 f"{name}=={pins[name]}; run `python infra/package.py lock` to regenerate them")
+    return pins
+
+
 def _wheel_dir(cache: Path) -> Path:
     return cache / f"cp{LAMBDA_PYTHON.replace('.', '')}-manylinux2014_{_WHEEL_ARCH}"
 
@@ -157,21 +192,24 @@ def fetch_lambda_wheels(cache: Path = WHEEL_CACHE, lock: Path = LAMBDA_LOCK) -> 
     return wheels
 
 
-def install_lambda_deps(target: Path, cache: Path = WHEEL_CACHE, lock: Path = LAMBDA_LOCK) -> None:
-    """Install exactly the lock into target, from the wheel cache (no index), and check that
-    nothing outside the lock came along (a lock missing a dependency fails here, not on AWS)."""
-    wheels = fetch_lambda_wheels(cache, lock)
+def install_lambda_deps(target: Path, cache: Path = WHEEL_CACHE, locks: tuple[Path, ...] = (LAMBDA_LOCK,)) -> None:
+    """Install exactly the locks into target, from the wheel cache (no index), and check that
+    nothing outside them came along (a lock missing a dependency fails here, not on AWS)."""
+    pins = read_locks(locks)
+    for lock in locks:
+        wheels = fetch_lambda_wheels(cache, lock)
+    names = " and ".join(lock.name for lock in locks)
     _pip("install", "--no-index", "--find-links", str(wheels), "--no-compile", "--target", str(target),
-         *LAMBDA_PLATFORM, "-r", str(lock), what=f"installing {lock.name} into the Lambda bundle")
+         *LAMBDA_PLATFORM, *(arg for lock in locks for arg in ("-r", str(lock))),
+         what=f"installing {names} into the Lambda bundle")
     installed = {}
     for meta in target.glob("*.dist-info"):
         name, version = meta.name[: -len(".dist-info")].rsplit("-", 1)
         installed[_normalize(name)] = version
-    pins = read_lock(lock)
     if installed != pins:
         extra = sorted(f"{n}=={v}" for n, v in installed.items() if pins.get(n) != v)
         missing = sorted(f"{n}=={v}" for n, v in pins.items() if installed.get(n) != v)
-        raise SystemExit(f"the Lambda bundle's packages differ from {lock}: not in the lock {extra}, "
+        raise SystemExit(f"the Lambda bundle's packages differ from {names}: not in the lock {extra}, "
                          f"not installed {missing}; run `python infra/package.py lock` to regenerate it")
 
 
@@ -181,23 +219,47 @@ def _pip(*args: str, what: str) -> None:
         raise SystemExit(f"{what} failed (pip's message above): {' '.join(cmd)}")
 
 
-def write_lock(lock: Path = LAMBDA_LOCK) -> dict[str, str]:
-    """Resolve LAMBDA_REQUIREMENTS for the Lambda platform into lock, pinned with wheel hashes."""
+def _resolve(requirements: tuple[str, ...], constraints: dict[str, str] | None = None) -> list[tuple[str, str, str]]:
+    """(normalized name, version, wheel sha256) of what pip resolves for the Lambda platform."""
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
+        constrain = []
+        if constraints:
+            (Path(tmp) / "constraints.txt").write_text("".join(f"{n}=={v}\n" for n, v in constraints.items()))
+            constrain = ["-c", str(Path(tmp) / "constraints.txt")]
         _pip("install", "--dry-run", "--ignore-installed", "--report", str(report), "--target", str(Path(tmp) / "t"),
-             *LAMBDA_PLATFORM, *LAMBDA_REQUIREMENTS, what="resolving the Lambda's dependencies")
+             *LAMBDA_PLATFORM, *constrain, *requirements, what="resolving the Lambda's dependencies")
         chosen = json.loads(report.read_text(encoding="utf-8"))["install"]
-    lines = [
+    return sorted((_normalize(i["metadata"]["name"]), i["metadata"]["version"],
+                   i["download_info"]["archive_info"]["hashes"]["sha256"]) for i in chosen)
+
+
+def _write_pins(lock: Path, header: list[str], pins: list[tuple[str, str, str]]) -> dict[str, str]:
+    lines = header + [f"{name}=={version} --hash=sha256:{sha}" for name, version, sha in pins]
+    lock.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return read_lock(lock)
+
+
+def write_lock(lock: Path = LAMBDA_LOCK) -> dict[str, str]:
+    """Resolve LAMBDA_REQUIREMENTS for the Lambda platform into lock, pinned with wheel hashes."""
+    return _write_pins(lock, [
         "# The Lambda bundle's dependencies, every one pinned, with the hash of its wheel for",
         f"# CPython {LAMBDA_PYTHON} on manylinux2014_{_WHEEL_ARCH}. Generated by `python infra/package.py lock` from",
         "# LAMBDA_REQUIREMENTS in infra/package.py; edit those, not this file.",
-    ]
-    for item in sorted(chosen, key=lambda i: _normalize(i["metadata"]["name"])):
-        sha = item["download_info"]["archive_info"]["hashes"]["sha256"]
-        lines.append(f"{_normalize(item['metadata']['name'])}=={item['metadata']['version']} --hash=sha256:{sha}")
-    lock.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return read_lock(lock)
+    ], _resolve(LAMBDA_REQUIREMENTS))
+
+
+def write_serve_lock(lock: Path = SERVE_LOCK, base: Path = LAMBDA_LOCK) -> dict[str, str]:
+    """What the serve bundle adds to `base`: SERVE_REQUIREMENTS resolved together with
+    LAMBDA_REQUIREMENTS, `base`'s pins held fixed, less what `base` pins already."""
+    fixed = read_lock(base)
+    added = [pin for pin in _resolve(LAMBDA_REQUIREMENTS + SERVE_REQUIREMENTS, fixed) if pin[0] not in fixed]
+    return _write_pins(lock, [
+        f"# What the serve bundle adds to {base.name}, which it also installs: every package",
+        f"# pinned, with the hash of its wheel for CPython {LAMBDA_PYTHON} on manylinux2014_{_WHEEL_ARCH}.",
+        "# Generated by `python infra/package.py lock` from SERVE_REQUIREMENTS in infra/package.py,",
+        f"# {base.name}'s pins held fixed; edit those, not this file.",
+    ], added)
 
 
 def build_wheel(out_dir: Path) -> Path:
@@ -219,15 +281,17 @@ def build() -> dict:
     wheel = build_wheel(DIST / "glue")
     script = DIST / "glue" / GLUE_SCRIPT.name
     shutil.copyfile(GLUE_SCRIPT, script)
-    with tempfile.TemporaryDirectory() as deps:
-        install_lambda_deps(Path(deps))
-        bundle = lambda_zip(Path(deps), DIST / "lambda")
+    artifacts = {}
+    for parameter, bundle in BUNDLES.items():
+        with tempfile.TemporaryDirectory() as deps:
+            install_lambda_deps(Path(deps), locks=bundle.locks)
+            zipped = lambda_zip(Path(deps), DIST / "lambda", name=bundle.name)
+        artifacts[parameter] = (zipped, f"{KEY_PREFIX}/lambda/{zipped.name}")
     # The wheel keeps its own file name (pip needs it); a content folder makes its key unique.
-    artifacts = {
-        "LambdaZipKey": (bundle, f"{KEY_PREFIX}/lambda/{bundle.name}"),
+    artifacts.update({
         "GlueWheelKey": (wheel, f"{KEY_PREFIX}/glue/{digest(wheel)}/{wheel.name}"),
         "GlueScriptKey": (script, f"{KEY_PREFIX}/glue/{digest(script)}/{script.name}"),
-    }
+    })
     doc = {name: {"file": str(path.relative_to(ROOT)), "key": key} for name, (path, key) in artifacts.items()}
     MANIFEST.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
     return doc
@@ -299,9 +363,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=("build", "uploads", "keys", "lock", "glue-lock"))
     args = parser.parse_args(argv)
     if args.command == "lock":
-        for name, version in write_lock().items():
-            print(f"{name}=={version}")
-        print(f"-> {LAMBDA_LOCK.relative_to(ROOT)}")
+        for write, lock in ((write_lock, LAMBDA_LOCK), (write_serve_lock, SERVE_LOCK)):
+            for name, version in write().items():
+                print(f"{name}=={version}")
+            print(f"-> {lock.relative_to(ROOT)}")
     elif args.command == "build":
         for name, item in build().items():
             print(f"{name:14} {item['file']}  ->  {item['key']}")

@@ -9,7 +9,7 @@ import io
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from glue_jobs.lake import layout, merge_plan
+from glue_jobs.lake import layout
 from glue_jobs.ports.catalog import Column
 from glue_jobs.ports.storage import Storage
 
@@ -75,6 +75,10 @@ def same_rows(storage: Storage, current: str, candidate: str, *, renamed: dict[s
     before, after = read_table(storage, current), read_table(storage, candidate)
     if renamed:
         before = before.rename_columns([renamed.get(n, n) for n in before.column_names])
+    # imported here: merge_plan needs pandas and numpy, which the serve loader Lambda's bundle
+    # (pyarrow only) lacks, and the loader reads Parquet through this module
+    from glue_jobs.lake import merge_plan
+
     return merge_plan.content_checksum(as_athena_reads(before)) == merge_plan.content_checksum(as_athena_reads(after))
 
 

@@ -5,7 +5,8 @@ stage, the loader), and what reads and checks it (compare, rebuild, the HTTP API
     sync.py     locally: announce new manifests on the local queue (as S3 -> EventBridge -> SQS
                 would) and drain it through the loader; `tickerlake serve sync` calls sync()
     stage.py    the pipeline stage after publish (workflows/graph.py)
-"""
-from glue_jobs.serve.sync import SyncResult, sync
 
-__all__ = ["SyncResult", "sync"]
+The package imports none of them: the HTTP reader Lambda imports http_api from the ingestion
+bundle, which has no pyarrow, and the loader (through sync) needs it. Import the module you use,
+e.g. `from glue_jobs.serve.sync import sync`.
+"""

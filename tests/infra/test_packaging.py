@@ -1,10 +1,13 @@
-"""What `make package` ships: the Lambda zip carries our code and its few dependencies with their
-metadata, is reproducible, its dependencies are pinned for the platform the template runs, and
-the handler imports without the heavy libraries only Glue gets. The real bundle, built from the
-real wheels and imported by Python 3.12, is tests/infra/test_lambda_bundle_real.py."""
+"""What `make package` ships: the Lambda zips carry our code and their few dependencies with their
+metadata, are reproducible, their dependencies are pinned for the platform the template runs,
+and every handler of the template imports with only its bundle's locked distributions. The real
+bundles, built from the real wheels and imported by Python 3.12, are
+tests/infra/test_lambda_bundle_real.py's."""
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -12,6 +15,8 @@ from pathlib import Path
 
 import pytest
 from cfnlint.decode import decode
+
+from tests.support.lambda_functions import template_functions
 
 ROOT = Path(__file__).resolve().parents[2]
 spec = importlib.util.spec_from_file_location("tickerlake_package", ROOT / "infra" / "package.py")
@@ -74,23 +79,6 @@ def test_the_lambda_zip_is_named_by_its_content_and_rebuilds_identically(tmp_pat
     assert package.lambda_zip(deps, tmp_path / "c").name != first.name
 
 
-BLOCK_HEAVY = """
-import sys
-class Block:
-    def find_spec(self, name, path=None, target=None):
-        if name.split('.')[0] in {'pyarrow', 'pandas', 'duckdb', 'great_expectations', 'sqlglot', 'numpy'}:
-            raise ImportError(name + ' is not in the Lambda bundle')
-sys.meta_path.insert(0, Block())
-import workflows.entry.lambda_handler as h
-assert callable(h.handler)
-"""
-
-
-def test_the_handler_imports_without_the_libraries_only_glue_jobs_get():
-    result = subprocess.run([sys.executable, "-c", BLOCK_HEAVY], cwd=ROOT, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr[-2000:]
-
-
 def _version(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.split(".")[:3])
 
@@ -115,43 +103,80 @@ def test_an_unpinned_lock_line_is_refused_naming_the_line_and_the_fix(tmp_path):
 
 
 def test_the_lambda_dependencies_are_built_for_the_runtime_and_architecture_the_template_runs():
-    parsed, errors = decode(str(ROOT / "infra" / "template.yaml"))
-    assert not errors, errors
-    function = parsed["Resources"]["IngestFunction"]["Properties"]
-    assert function["Runtime"] == f"python{package.LAMBDA_PYTHON}"
-    # Lambda's default architecture is x86_64; an arm64 function needs aarch64 wheels
-    assert function.get("Architectures", ["x86_64"]) == [package.LAMBDA_ARCH]
+    functions = template_functions()
+    assert {f.logical_id for f in functions} >= {"IngestFunction", "ServeLoaderFunction", "ServeReaderFunction"}
+    for function in functions:
+        assert function.runtime == f"python{package.LAMBDA_PYTHON}", function.logical_id
+        # Lambda's default architecture is x86_64; an arm64 function needs aarch64 wheels
+        assert function.architectures == [package.LAMBDA_ARCH], function.logical_id
     wheel_arch = {"x86_64": "x86_64", "arm64": "aarch64"}[package.LAMBDA_ARCH]
     assert f"manylinux2014_{wheel_arch}" in package.LAMBDA_PLATFORM
 
 
-def test_a_warm_build_takes_the_locked_wheels_from_the_cache_without_the_index(tmp_path, monkeypatch):
-    lock = tmp_path / "lambda-requirements.txt"
-    lock.write_text("requests==2.32.0 --hash=sha256:ab\ncharset-normalizer==3.4.0 --hash=sha256:cd\n")
-    calls = []
-    monkeypatch.setattr(package, "_pip", lambda *args, what: calls.append(args))
-    wheels = package.fetch_lambda_wheels(tmp_path / "cache", lock)
-    assert len(calls) == 1 and calls[0][0] == "download"  # cold: asks the index once
-    (wheels / "requests-2.32.0-py3-none-any.whl").write_bytes(b"")
-    (wheels / "charset_normalizer-3.4.0-cp312-cp312-manylinux_2_17_x86_64.whl").write_bytes(b"")
-    assert package.fetch_lambda_wheels(tmp_path / "cache", lock) == wheels and len(calls) == 1  # warm: nothing
-    lock.write_text("requests==2.32.3 --hash=sha256:ef\ncharset-normalizer==3.4.0 --hash=sha256:cd\n")
-    package.fetch_lambda_wheels(tmp_path / "cache", lock)
-    assert len(calls) == 2  # a new pin is fetched, not served by the stale wheel
+def test_every_function_runs_a_bundle_make_deploy_builds_and_passes_as_a_parameter():
+    parameters = decode(str(ROOT / "infra" / "template.yaml"))[0]["Parameters"]
+    for function in template_functions():
+        # a plain !Ref to one of package.py's bundles: `package.py keys` sets exactly those
+        assert function.code_parameter in package.BUNDLES, (function.logical_id, function.code_parameter)
+    # every bundle `package.py keys` passes is a parameter (deploy refuses an unknown one)
+    assert set(package.BUNDLES) <= set(parameters)
+    for bundle in package.BUNDLES.values():
+        assert bundle.locks[0] == package.LAMBDA_LOCK and all(lock.is_file() for lock in bundle.locks)
 
 
-def test_the_wheel_lists_every_package_so_glue_jobs_can_import_every_stage_they_run():
-    # setuptools ships only the packages pyproject lists: a package missing there imports in a
-    # checkout and fails in Glue (the serve stage runs inside the publish job).
-    import tomllib
+# Run by this venv's interpreter from the checkout, seeing only what the function's bundle
+# holds: our packages, the standard library and the distributions its locks pin. Anything else
+# is refused as it would be on AWS, so an optional import (pyarrow's of numpy) falls back as it
+# would there and a required one fails. Then the AWS runtime the handlers open, whose adapters
+# are imported only when chosen.
+IMPORTS_WITH_THE_BUNDLE_ONLY = """
+import importlib, json, re, sys, sysconfig
+from importlib.machinery import PathFinder
+from importlib.metadata import packages_distributions
+module_name, attribute, ours, pinned = sys.argv[1], sys.argv[2], set(sys.argv[3].split(",")), set(sys.argv[4].split(","))
+stdlib = (sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["platstdlib"])
+providers = packages_distributions()
+refused = set()
 
-    from workflows import graph
+class OnlyTheBundle:
+    def find_spec(self, name, path=None, target=None):
+        top = name.split(".")[0]
+        found = PathFinder.find_spec(top) if top not in ours else None
+        origin = (found.origin or "") if found else ""
+        if not found or (origin.startswith(stdlib) and "site-packages" not in origin):
+            return None  # ours, builtin, the standard library, or nowhere (the import fails anyway)
+        if not {re.sub(r"[-_.]+", "-", d).lower() for d in providers.get(top, [])} & pinned:
+            refused.add(top)
+            raise ModuleNotFoundError(f"No module named {top!r} (not in the bundle)", name=top)
+        return None
 
-    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
-    in_tree = {init.parent.relative_to(ROOT).as_posix().replace("/", ".")
-               for top in ("ingestion", "glue_jobs", "workflows") for init in (ROOT / top).rglob("__init__.py")}
-    left_out_on_purpose = {p for p in in_tree if p == "workflows.bench" or p.startswith("workflows.bench.")}
-    assert sorted(in_tree - left_out_on_purpose - listed) == []
-    for stage in graph.STAGES:
-        package = stage.module.rsplit(".", 1)[0]
-        assert package in listed, f"stage {stage.name} ({stage.module}) is not in the wheel"
+sys.meta_path.insert(0, OnlyTheBundle())
+error = None
+try:
+    assert callable(getattr(importlib.import_module(module_name), attribute))
+    from glue_jobs.runtime import open_runtime
+    open_runtime("s3://tickerlake-lake").serving
+except ImportError as exc:
+    error = f"{type(exc).__name__}: {exc}"
+print(json.dumps({"error": error, "refused": sorted(refused)}))
+"""
+
+
+def _import_with_the_bundle_only(function, pins: dict[str, str]) -> dict:
+    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "TICKERLAKE_SERVING_TABLE": "tickerlake-serving"}
+    result = subprocess.run([sys.executable, "-c", IMPORTS_WITH_THE_BUNDLE_ONLY, function.module, function.attribute,
+                             ",".join(package.LAMBDA_PACKAGES), ",".join(pins)],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("function", template_functions(), ids=lambda f: f.logical_id)
+def test_every_module_a_handler_imports_is_ours_or_pinned_in_its_bundles_locks(function):
+    # On AWS the function sees only its bundle: a module it imports from a distribution its locks
+    # do not pin is an ImportError on every invocation (the serve loader's pyarrow was one).
+    bundle = package.BUNDLES[function.code_parameter]
+    found = _import_with_the_bundle_only(function, package.read_locks(bundle.locks))
+    locks = " + ".join(lock.name for lock in bundle.locks)
+    assert found["error"] is None, (f"{function.logical_id} ({function.module}) does not import with its bundle "
+                                    f"{bundle.name!r} ({locks}): {found['error']}; refused: {found['refused']}")

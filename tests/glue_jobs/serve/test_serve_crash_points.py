@@ -14,7 +14,7 @@ import pytest
 
 from glue_jobs.lake import layout, trading_calendar
 from glue_jobs.runtime import SERVING_FILE, local_context, open_runtime
-from glue_jobs.serve import sync
+from glue_jobs.serve.sync import sync
 from tests.support.wap_fixtures import bars, csv_body, land
 from workflows.runner import run_wap
 
@@ -23,7 +23,8 @@ RUN = "20240105T230000Z-crash1"
 _SCRIPT = """
 import sys
 from glue_jobs.runtime import open_runtime
-from glue_jobs.serve import loader, sync
+from glue_jobs.serve import loader
+from glue_jobs.serve.sync import sync
 loader.CHUNK = 7  # several chunks, so a crash can land between two of them
 sync(open_runtime(sys.argv[1]), visibility_timeout=1)
 """

@@ -16,7 +16,7 @@ from glue_jobs.lake import layout, trading_calendar
 from glue_jobs.lake.run_log import RunLog
 from glue_jobs.ops import rollback
 from glue_jobs.runtime import local_context, open_runtime
-from glue_jobs.serve import sync
+from glue_jobs.serve.sync import sync
 from tests.support.wap_fixtures import bars, csv_body, land
 from workflows.runner import run_wap
 
