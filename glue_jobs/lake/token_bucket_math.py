@@ -14,7 +14,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
-from glue_jobs.ports.token_bucket import BACK_OFF, DAILY_QUOTA, GRANTED, PER_MINUTE, BucketState, Decision, Limits
+from glue_jobs.ports.token_bucket import (
+    BACK_OFF,
+    DAILY_QUOTA,
+    GRANTED,
+    PER_MINUTE,
+    BucketState,
+    Decision,
+    Limits,
+)
 
 # Added to every spacing: k grants spaced by exactly 60/k could land in one 60 s window after
 # float rounding (0.8 * 75 = 59.99999...).
