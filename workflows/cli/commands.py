@@ -222,6 +222,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from workflows.bench.report import markdown, verdict_counts
     from workflows.bench.run import FULL, QUICK, run_bench
 
+    if getattr(args, "fan_out", False):
+        return _bench_fan_out(args)
     workdir = Path(args.workdir)
     if not args.workdir.strip() or (workdir.exists() and not workdir.is_dir()):
         raise ConfigError(f"--workdir {args.workdir!r} is {'empty' if not args.workdir.strip() else 'a file'}: "
@@ -232,6 +234,26 @@ def cmd_bench(args: argparse.Namespace) -> int:
     print(f"\n{passed} targets met, {failed} missed; the table with details: {out}")
     # the table is the result: a missed target is a finding, not a failure to run
     return 0
+
+
+def _bench_fan_out(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from ingestion.fanout.simulate import Setup
+    from workflows.bench.fanout import report
+
+    clean = Setup(symbols=args.fan_out_symbols, calls_per_minute=args.fan_out_calls_per_minute,
+                  concurrency=args.fan_out_concurrency, timeout_s=float(args.fan_out_timeout))
+    if clean.timeout_s <= clean.fetch_budget_s + 5:
+        raise ConfigError(f"--fan-out-timeout {args.fan_out_timeout}: a worker needs more than one fetch "
+                          f"({clean.fetch_budget_s:g} s) and a 5 s margin; give at least {clean.fetch_budget_s + 6:g}")
+    ok = True
+    # then 1% answering a 502 once and 0.1% on every receive: the retry and dead-letter paths
+    for setup in (clean, replace(clean, flaky=clean.symbols // 100, broken=clean.symbols // 1000)):
+        lines, passed = report(setup)
+        print("\n".join(lines))
+        ok = ok and passed
+    return 0 if ok else 1
 
 
 def _render_dashboard(settings: Settings, out: str | None, symbols: list[str] | None, *, as_of=None,

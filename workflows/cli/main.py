@@ -167,6 +167,15 @@ def _bench_command(sub) -> None:
                    help="where the synthetic lakes, logs and bench.md go (default /tmp/tickerlake-bench)")
     p.add_argument("--keep", action="store_true", help="keep the lakes the benchmark built (GBs at full scale)")
     p.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    p.add_argument("--fan-out", action="store_true",
+                   help="only simulate fan-out ingestion (planner, workers, token bucket, Lambda timeout): "
+                        "makespan, longest invocation, calls per minute")
+    p.add_argument("--fan-out-symbols", type=_positive, default=5000, metavar="N")
+    p.add_argument("--fan-out-calls-per-minute", type=_positive, default=75, metavar="N")
+    p.add_argument("--fan-out-concurrency", type=_positive, default=5, metavar="N",
+                   help="the worker event source's MaximumConcurrency (default 5)")
+    p.add_argument("--fan-out-timeout", type=_positive, default=300, metavar="S",
+                   help="the worker Lambda's timeout in seconds (default 300)")
     p.set_defaults(lake=None)
 
 
