@@ -34,12 +34,30 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    if getattr(args, "fan_out", False):
+        return _ingest_fan_out(args)
     outcome = run_stages(args.settings, ["ingest"])
     counts = outcome.stages.get("ingest", {})
     print(f"ingested run {outcome.run_id}: {counts.get('symbols_fetched', 0)} symbols fetched, "
           f"{counts.get('raw_rows', 0)} raw rows; manifest {counts.get('manifest_key', '?')}")
     flags = _lake_flags(args.settings)
     print(f"next: tickerlake crawl{flags} && tickerlake wap{flags}   (or tickerlake run{flags} for everything)")
+    return 0
+
+
+def _ingest_fan_out(args: argparse.Namespace) -> int:
+    from workflows.fanout import run_local_fan_out
+
+    outcome = run_local_fan_out(args.settings, workers=args.workers, say=_say)
+    finished = outcome.finished
+    if finished is None:
+        print(f"fan-out run {outcome.run_id} was already handed to the WAP; nothing left to fetch")
+        return 0
+    dead = ", ".join(finished.dead_lettered) or "none"
+    print(f"fan-out run {finished.run_id}: {finished.counts['symbols_fetched']} of "
+          f"{finished.counts['symbols_planned']} symbols fetched, {finished.counts['raw_rows']} raw rows, "
+          f"dead-lettered: {dead}; manifest {finished.manifest_key}; WAP run under the same id "
+          f"(tickerlake runs{_lake_flags(args.settings)})")
     return 0
 
 

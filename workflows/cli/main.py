@@ -92,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="fetch daily series into the raw zone")
     _shared(p)
     _source_flags(p)
+    p.add_argument("--fan-out", action="store_true",
+                   help="queue the day's symbols and fetch them with --workers threads sharing the key's "
+                        "limits, then run the WAP once the queue drains (what the stack's fan-out mode does)")
+    p.add_argument("--workers", type=_positive, default=4, help="fan-out worker threads (default 4)")
 
     p = sub.add_parser("crawl", help="register the raw zone and its new partitions in the catalog")
     _shared(p)
