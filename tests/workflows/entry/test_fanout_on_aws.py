@@ -126,3 +126,27 @@ def test_a_misconfigured_worker_keeps_every_message(stack, monkeypatch):
     monkeypatch.delenv("TICKERLAKE_TOKEN_BUCKET_TABLE")
     answers = _event_source_mapping(sqs, queue, FakeContext(300), rounds=1)
     assert len(answers[0]["batchItemFailures"]) == 10
+
+
+def test_the_planner_and_worker_roles_allow_every_call_they_make(stack):
+    """Each call the planner (IngestRole with FanOutPlannerPolicy) and the workers
+    (FanOutWorkerRole) made on moto, against the template's policies: moto does not check IAM."""
+    from tests.support.iam_policy import CallRecorder, Names, RolePolicies, denied
+
+    _, _, sqs, queue, _ = stack
+    secret = boto3.client("secretsmanager", region_name=REGION).describe_secret(
+        SecretId="tickerlake/alphavantage")["ARN"]
+    names = Names(bucket=BUCKET, secret_arn=secret)
+    policies = RolePolicies.from_template(names)
+    planner, worker = CallRecorder(), CallRecorder()
+    with planner.recording():
+        lambda_handler.handler({}, FakeContext(900))
+    with worker.recording():
+        _event_source_mapping(sqs, queue, FakeContext(300))
+    # the mapping's own receive and delete (the test's client, made before recording) are not recorded
+    assert {(c.service, c.operation) for c in worker.calls} >= {
+        ("dynamodb", "GetItem"), ("dynamodb", "PutItem"), ("s3", "PutObject"), ("glue", "StartWorkflowRun"),
+        ("sqs", "DeleteMessage"), ("sqs", "GetQueueAttributes")}
+    refused = denied(policies, "IngestRole", planner.calls, names)
+    refused += denied(policies, "FanOutWorkerRole", worker.calls, names)
+    assert refused == [], "\n".join(refused)
