@@ -32,6 +32,9 @@ SUPPORTED = "a directory (e.g. ./lake) or s3://bucket[/prefix]"
 ENV_WORKGROUP = "TICKERLAKE_WORKGROUP"
 ENV_TOPIC_ARN = "TICKERLAKE_TOPIC_ARN"
 ENV_SERVING_TABLE = "TICKERLAKE_SERVING_TABLE"
+ENV_TOKEN_BUCKET_TABLE = "TICKERLAKE_TOKEN_BUCKET_TABLE"
+# A queue's URL on AWS, by its name: TICKERLAKE_QUEUE_URL_INGEST, TICKERLAKE_QUEUE_URL_INGEST_DLQ
+ENV_QUEUE_URL_PREFIX = "TICKERLAKE_QUEUE_URL_"
 SERVING_FILE = "serving/bars.sqlite"  # under a local lake
 
 
@@ -86,6 +89,16 @@ class Runtime:
     # Opens a queue by name (glue_jobs.ports.queue.Queue); local lakes only (see RunContext).
     queue_factory: Callable[[str], Any] | None = field(default=None, repr=False)
 
+    # Opens the token bucket a key's workers share (glue_jobs.ports.token_bucket.TokenBucket):
+    # token_bucket_factory(name, limits). Local: SQLite in the lake; AWS: the stack's DynamoDB table.
+    token_bucket_factory: Callable[[str, Any], Any] | None = field(default=None, repr=False)
+
+    def token_bucket(self, name: str, limits: Any) -> Any:
+        if self.token_bucket_factory is None:
+            raise ConfigError(f"{self.lake} has no token-bucket table: set {ENV_TOKEN_BUCKET_TABLE} "
+                              "(the stack output TokenBucketTableName)")
+        return self.token_bucket_factory(name, limits)
+
     def context(self, run_id: str | None = None, as_of: dt.date | None = None,
                 settings: Mapping[str, Any] | None = None) -> RunContext:
         """A RunContext on these adapters (a new run id and the latest session by default)."""
@@ -112,9 +125,11 @@ def open_runtime(lake: str, *, create: bool = False, workgroup: str | None = Non
     env = os.environ if env is None else env
     if lake_kind(lake) == "local":
         return _local(lake, create=create)
-    return _aws(lake, workgroup=workgroup or env.get(ENV_WORKGROUP) or None,
-                topic_arn=topic_arn or env.get(ENV_TOPIC_ARN) or None, database=database, session=session,
-                serving_table=env.get(ENV_SERVING_TABLE) or None)
+    runtime = _aws(lake, workgroup=workgroup or env.get(ENV_WORKGROUP) or None,
+                   topic_arn=topic_arn or env.get(ENV_TOPIC_ARN) or None, database=database, session=session,
+                   serving_table=env.get(ENV_SERVING_TABLE) or None)
+    _aws_fan_out(runtime, env, session)
+    return runtime
 
 
 def _local(lake: str, *, create: bool) -> Runtime:
@@ -142,8 +157,14 @@ def _local(lake: str, *, create: bool) -> Runtime:
 
         return SqliteQueue(queue_path(lake, name), name)
 
+    def token_bucket(name: str, limits: Any) -> Any:
+        from glue_jobs.adapters.local.token_bucket_sqlite import SqliteTokenBucket, bucket_path
+
+        return SqliteTokenBucket(bucket_path(lake), name, limits)
+
     return Runtime(lake, "local", storage, catalog, DuckDBEngine(storage, catalog), LocalNotifier(storage),
-                   {"runtime": "local"}, serving_factory=serving, queue_factory=queue)
+                   {"runtime": "local"}, serving_factory=serving, queue_factory=queue,
+                   token_bucket_factory=token_bucket)
 
 
 def _aws(lake: str, *, workgroup: str | None, topic_arn: str | None, database: str, session: Any,
@@ -179,6 +200,37 @@ def _aws(lake: str, *, workgroup: str | None, topic_arn: str | None, database: s
     return Runtime(lake, "aws", storage, catalog, engine, notifier,
                    {"runtime": "aws", "workgroup": workgroup, "database": database},
                    serving_factory=serving if serving_table else None)
+
+
+def _aws_fan_out(runtime: Runtime, env: Mapping[str, str], session: Any) -> None:
+    """The fan-out's queues (by name, from TICKERLAKE_QUEUE_URL_<NAME>) and token-bucket table."""
+    urls = {k[len(ENV_QUEUE_URL_PREFIX):].lower().replace("_", "-"): v for k, v in env.items()
+            if k.startswith(ENV_QUEUE_URL_PREFIX) and v}
+    table = env.get(ENV_TOKEN_BUCKET_TABLE) or None
+
+    def client(name: str) -> Any:
+        if session is not None:
+            return session.client(name)
+        import boto3
+
+        return boto3.client(name)
+
+    def queue(name: str) -> Any:
+        from glue_jobs.adapters.aws.sqs_queue import SqsQueue
+
+        if name not in urls:
+            raise ConfigError(f"queue {name!r} has no URL: set {ENV_QUEUE_URL_PREFIX}{name.upper().replace('-', '_')}")
+        return SqsQueue(urls[name], client=client("sqs"))
+
+    def token_bucket(name: str, limits: Any) -> Any:
+        from glue_jobs.adapters.aws.token_bucket_dynamodb import DynamoTokenBucket
+
+        return DynamoTokenBucket(table, name, limits, client=client("dynamodb"))
+
+    if urls:
+        runtime.queue_factory = queue
+    if table:
+        runtime.token_bucket_factory = token_bucket
 
 
 # -- shorthands for tests, benchmarks and a notebook ------------------------------------------

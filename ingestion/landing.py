@@ -83,6 +83,11 @@ class Landing:
         self.objects: list[ObjectRecord] = []
         self._rejected_count: dict[str, int] = {}
 
+    def number_rejected_after(self, symbol: str, already: int) -> None:
+        """Number `symbol`'s next rejected answer `already` + 1: a fan-out worker lands one receive
+        of a symbol at a time, and an earlier receive's rejected-N keys must not be overwritten."""
+        self._rejected_count[symbol] = max(self._rejected_count.get(symbol, 0), already)
+
     @property
     def rejected_symbols(self) -> list[str]:
         """Symbols that got at least one answer that was not data."""

@@ -62,6 +62,12 @@ class Names:
                 f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{self.stack}-serve-loader:*",
             "ServeReaderLogGroup.Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{self.stack}-serve-http:*",
             "ServeReaderFunction.Arn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.stack}-serve-http",
+            # fan-out ingestion (IngestMode fan-out)
+            "FanOutQueue.Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:ingest",
+            "FanOutDeadLetterQueue.Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:ingest-dlq",
+            "TokenBucketTable.Arn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/tickerlake-token-buckets",
+            "FanOutWorkerLogGroup.Arn":
+                f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{self.stack}-fanout-worker:*",
         }
         refs.update(self.extra)
         return refs
@@ -159,6 +165,10 @@ class RolePolicies:
                 target = managed.get("Ref") if isinstance(managed, dict) else None
                 assert target in resources, f"{name}: managed policy {managed!r} is not in the template"
                 docs.append((target, resources[target]["Properties"]["PolicyDocument"]))
+            # inline policies declared apart and attached to the role (e.g. only in one IngestMode)
+            for other, policy in resources.items():
+                if policy["Type"] == "AWS::IAM::Policy" and {"Ref": name} in policy["Properties"].get("Roles", []):
+                    docs.append((other, policy["Properties"]["PolicyDocument"]))
             statements = []
             for _, doc in docs:
                 for st in doc["Statement"]:

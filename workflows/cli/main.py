@@ -92,6 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ingest", help="fetch daily series into the raw zone")
     _shared(p)
     _source_flags(p)
+    p.add_argument("--fan-out", action="store_true",
+                   help="queue the day's symbols and fetch them with --workers threads sharing the key's "
+                        "limits, then run the WAP once the queue drains (what the stack's fan-out mode does)")
+    p.add_argument("--workers", type=_positive, default=4, help="fan-out worker threads (default 4)")
 
     p = sub.add_parser("crawl", help="register the raw zone and its new partitions in the catalog")
     _shared(p)
@@ -167,6 +171,15 @@ def _bench_command(sub) -> None:
                    help="where the synthetic lakes, logs and bench.md go (default /tmp/tickerlake-bench)")
     p.add_argument("--keep", action="store_true", help="keep the lakes the benchmark built (GBs at full scale)")
     p.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    p.add_argument("--fan-out", action="store_true",
+                   help="only simulate fan-out ingestion (planner, workers, token bucket, Lambda timeout): "
+                        "makespan, longest invocation, calls per minute")
+    p.add_argument("--fan-out-symbols", type=_positive, default=5000, metavar="N")
+    p.add_argument("--fan-out-calls-per-minute", type=_positive, default=75, metavar="N")
+    p.add_argument("--fan-out-concurrency", type=_positive, default=5, metavar="N",
+                   help="the worker event source's MaximumConcurrency (default 5)")
+    p.add_argument("--fan-out-timeout", type=_positive, default=300, metavar="S",
+                   help="the worker Lambda's timeout in seconds (default 300)")
     p.set_defaults(lake=None)
 
 

@@ -24,6 +24,7 @@ from glue_jobs.lake.run_log import RunLog
 from glue_jobs.runtime import lake_kind, open_runtime
 from ingestion.alphavantage import constants as av_constants
 from ingestion.alphavantage.api_key import resolve_api_key
+from ingestion.fanout.planner import plan_day
 from ingestion.run_ingest import STATUS_NOTHING, ingest
 from ingestion.sources import build_planner, build_source
 from workflows import graph
@@ -32,6 +33,7 @@ from workflows.settings import build_settings
 log = logging.getLogger("tickerlake.lambda")
 
 ENV_WORKFLOW = "TICKERLAKE_WORKFLOW_NAME"
+ENV_INGEST_MODE = "TICKERLAKE_INGEST_MODE"  # single (this function fetches) or fan-out (it plans)
 # Stop starting calls this long before the Lambda's own timeout, so the manifest and the
 # state (what is carried to the next run) are always written.
 DEADLINE_MARGIN_S = 60.0
@@ -101,13 +103,25 @@ def handler(event: Mapping[str, Any] | None, context: Any, *, glue_client: Any =
         raise ConfigError(f"TICKERLAKE_LAKE {settings.lake!r} is not an s3:// URI")
     if settings.source == "alphavantage":
         _require_api_key(env)  # before anything is written: an empty secret leaves the lake as it was
-    storage = open_runtime(settings.lake, env=env).storage
+    runtime = open_runtime(settings.lake, env=env)
+    storage = runtime.storage
     run_id = new_run_id()
     # the lake's source (lake.json): a function configured with another one stops here, before a call
     current = lake_record.read_source(storage)
     lake_record.check_source(current, settings.source, switch=False, where=storage.root)
     if current.origin != "record":
         lake_record.write_source(storage, settings.source, run_id=run_id, previous=current.source)
+    mode = (env.get(ENV_INGEST_MODE) or "single").strip()
+    if mode == "fan-out":
+        # the planner only: the worker Lambda fetches (workflows/entry/fanout_worker.py) and the
+        # worker that finds the day drained starts the workflow
+        plan, sent = plan_day(storage, runtime.queue_factory("ingest"), run_id=run_id, as_of=settings.as_of,
+                              source=settings.source, symbols=settings.symbols, start=settings.start)
+        log.info("fan-out run %s: %d symbols planned, %d enqueued", plan.run_id, len(plan.symbols), sent)
+        return {"status": "planned", "run_id": plan.run_id, "as_of": plan.as_of.isoformat(),
+                "symbols": len(plan.symbols), "carried": len(plan.carried), "enqueued": sent}
+    if mode != "single":
+        raise ConfigError(f"{ENV_INGEST_MODE} is {mode!r}: the stack sets single or fan-out")
     remaining = _remaining_seconds(context)
     sleep = deadline_sleep(remaining)
     source = build_source(settings.source, env=env, sleep=sleep)

@@ -1,0 +1,133 @@
+"""The end of a fan-out run: when the queue is drained (nothing visible, nothing in flight) and
+every planned symbol is settled (landed, failed for good, carried or dead-lettered), exactly one
+worker claims the run with a create-only "started" marker, writes the run's ingest manifest (the
+same document the single-run ingest writes, so the WAP reads it alike), the ingest state
+(carried symbols first tomorrow, the day's calls) and the run log's ingest stage naming every
+dead-lettered symbol, and starts the WAP. Any other worker, or the same check later, finds the
+marker and does nothing.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from glue_jobs.lake.run_log import RunLog
+from glue_jobs.ports.queue import Queue
+from glue_jobs.ports.storage import Storage
+from ingestion.fanout import records
+from ingestion.fanout.retry_plan import CARRIED, DEAD_LETTERED, FAILED, FETCHED
+from ingestion.landing import Landing, ObjectRecord
+from ingestion.state import load_state, merge_state, save_state
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Drain:
+    visible: int
+    in_flight: int
+    planned: int
+    settled: int
+
+    @property
+    def drained(self) -> bool:
+        return self.visible + self.in_flight == 0 and self.settled >= self.planned
+
+
+@dataclass
+class Finished:
+    run_id: str
+    as_of: dt.date
+    status: str  # ok | partial | nothing_fetched
+    counts: dict[str, int]
+    manifest_key: str
+    dead_lettered: dict[str, str] = field(default_factory=dict)  # symbol -> why
+    carried: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def drain_state(storage: Storage, queue: Queue, plan: records.Plan) -> Drain:
+    depth = queue.depth()
+    if depth.visible + depth.in_flight:
+        return Drain(depth.visible, depth.in_flight, len(plan.symbols), -1)  # no need to list the outcomes
+    settled = records.settled_symbols(storage, plan.run_id) & set(plan.symbols)
+    return Drain(0, 0, len(plan.symbols), len(settled))
+
+
+def finish_if_drained(storage: Storage, queue: Queue, run_id: str, *, start_wap: Callable[[Finished], Any],
+                      calls_by_day: Mapping[str, int], stages: list[str], settings: Mapping[str, Any],
+                      now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)) -> Finished | None:
+    """Start the WAP if the run is drained and no one else has; the Finished run when this call did."""
+    if storage.exists(records.started_key(run_id)):
+        return None
+    plan = records.load_plan(storage, run_id)
+    if not drain_state(storage, queue, plan).drained:
+        return None
+    if not records.create(storage, records.started_key(run_id), {"run_id": run_id, "at": now().isoformat()}):
+        return None  # another worker found it drained at the same moment and won the claim
+    finished = finalize(storage, plan, calls_by_day=calls_by_day, now=now)
+    _write_run_log(storage, finished, stages, settings)
+    log.info("fan-out run %s drained: %s; starting the WAP", run_id, finished.counts)
+    start_wap(finished)
+    return finished
+
+
+def finalize(storage: Storage, plan: records.Plan, *, calls_by_day: Mapping[str, int],
+             now: Callable[[], dt.datetime]) -> Finished:
+    """The run's ingest manifest and the lake's ingest state, from what the workers recorded."""
+    settled = records.settled(storage, plan.run_id)
+    attempts = records.attempts(storage, plan.run_id)
+    landing = Landing(storage, run_id=plan.run_id, as_of=plan.as_of, source_name=plan.source)
+    landing.objects = [ObjectRecord(**o) for a in attempts for o in a.get("objects", [])]
+    outcome = {s: settled.get(s, {}).get("outcome") for s in plan.symbols}
+    dead = {s: settled[s].get("reason", "") for s in plan.symbols if outcome[s] == DEAD_LETTERED}
+    carried = {s: (settled[s].get("kind") or "carried") for s in plan.symbols if outcome[s] == CARRIED}
+    carried.update({s: DEAD_LETTERED for s in dead})
+    symbols = {s: settled[s]["record"] for s in plan.symbols if s in settled}
+    problems = [f"{s}: dead-lettered after {settled[s].get('receive_count')} receives ({why}); carried to the "
+                "next run" for s, why in dead.items()]
+    problems += [f"{s}: {settled[s]['record'].get('kind')} ({settled[s]['record'].get('message')})"
+                 for s in plan.symbols if outcome[s] == FAILED]
+    counts = {
+        "symbols_planned": len(plan.symbols),
+        "symbols_fetched": sum(o == FETCHED for o in outcome.values()),
+        "symbols_failed": sum(o == FAILED for o in outcome.values()),
+        "symbols_carried": len(carried),
+        "symbols_dead_lettered": len(dead),
+        "symbols_rejected": len({o.symbol for o in landing.objects if o.role == "rejected"}),
+        "raw_objects": sum(o.role in ("raw", "raw_csv_rendering") for o in landing.objects),
+        "raw_rows": sum(r.get("rows", 0) for s, r in symbols.items() if outcome[s] == FETCHED),
+        "rejected_objects": sum(o.role == "rejected" for o in landing.objects),
+        "api_calls": sum(int(a.get("calls", 0)) for a in attempts),
+        "receives": len(attempts),
+    }
+    fetched = counts["symbols_fetched"]
+    status = "nothing_fetched" if not fetched else ("ok" if fetched == len(plan.symbols) else "partial")
+    manifest_key = landing.write_manifest({
+        "status": status, "mode": "fan-out", "started_at": None, "finished_at": now().isoformat(),
+        "start": plan.start.isoformat() if plan.start else None, "plan": list(plan.symbols),
+        "symbols": symbols, "carried": [{"symbol": s, "reason": r} for s, r in carried.items()],
+        "dead_lettered": [{"symbol": s, "reason": r} for s, r in dead.items()],
+        "totals": counts, "problems": problems, "stop_reason": None,
+        "limits": {"calls_by_quota_day": dict(calls_by_day)},
+    })
+    state = load_state(storage)
+    save_state(storage, merge_state(state, run_id=plan.run_id, as_of=plan.as_of, source=plan.source,
+                                    carried_now=carried, settled=[s for s, o in outcome.items() if o in (FETCHED, FAILED)],
+                                    calls_by_day=calls_by_day))
+    return Finished(plan.run_id, plan.as_of, status, counts, manifest_key, dead, list(carried), problems)
+
+
+def _write_run_log(storage: Storage, finished: Finished, stages: list[str], settings: Mapping[str, Any]) -> None:
+    run_log = RunLog.start(storage, run_id=finished.run_id, as_of=finished.as_of.isoformat(), stages=stages,
+                           settings={**dict(settings), "ingest_mode": "fan-out"})
+    run_log.stage_started("ingest")
+    run_log.stage_finished("ingest", {
+        **finished.counts, "status": finished.status, "manifest_key": finished.manifest_key,
+        "problems": list(finished.problems), "carried": list(finished.carried),
+        "dead_lettered": [{"symbol": s, "reason": r} for s, r in finished.dead_lettered.items()],
+    })
+    run_log.save()

@@ -1,0 +1,119 @@
+"""What a fan-out run keeps in the lake, beside the raw zone it lands in:
+
+    fanout/days/ingest_date=D.json                 the day's run (create-only: a planner retried
+                                                   the same day re-enqueues into the same run)
+    fanout/run_id=R/plan.json                      the planned symbols, carried ones first
+    fanout/run_id=R/attempts/S/<n>-<id>.json       every receive of S: what it landed, what came next
+    fanout/run_id=R/settled/S.json                 S's final outcome (create-only: first one wins)
+    fanout/run_id=R/started.json                   the WAP start claim (create-only: exactly once)
+
+The drained run's ingest manifest (manifests/ingest/...) is written from these at the end, so the
+WAP never sees a half-landed run.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+
+from glue_jobs.ports.storage import AlreadyExists, NotFound, Storage, put_json
+
+PREFIX = "fanout/"
+
+
+def day_key(ingest_date: str) -> str:
+    return f"{PREFIX}days/ingest_date={ingest_date}.json"
+
+
+def plan_key(run_id: str) -> str:
+    return f"{PREFIX}run_id={run_id}/plan.json"
+
+
+def attempt_key(run_id: str, symbol: str, receive_count: int, message_id: str) -> str:
+    return f"{PREFIX}run_id={run_id}/attempts/{symbol}/{receive_count:02d}-{message_id[:12]}.json"
+
+
+def attempts_prefix(run_id: str, symbol: str | None = None) -> str:
+    return f"{PREFIX}run_id={run_id}/attempts/" + (f"{symbol}/" if symbol else "")
+
+
+def settled_key(run_id: str, symbol: str) -> str:
+    return f"{PREFIX}run_id={run_id}/settled/{symbol}.json"
+
+
+def settled_prefix(run_id: str) -> str:
+    return f"{PREFIX}run_id={run_id}/settled/"
+
+
+def started_key(run_id: str) -> str:
+    return f"{PREFIX}run_id={run_id}/started.json"
+
+
+@dataclass(frozen=True)
+class Plan:
+    run_id: str
+    as_of: dt.date
+    source: str
+    symbols: tuple[str, ...]
+    carried: tuple[str, ...]  # of which carried from earlier runs
+    start: dt.date | None = None
+
+    def to_dict(self) -> dict:
+        return {"run_id": self.run_id, "as_of": self.as_of.isoformat(), "source": self.source,
+                "symbols": list(self.symbols), "carried": list(self.carried),
+                "start": self.start.isoformat() if self.start else None}
+
+    @classmethod
+    def from_dict(cls, doc: dict) -> Plan:
+        return cls(doc["run_id"], dt.date.fromisoformat(doc["as_of"]), doc["source"], tuple(doc["symbols"]),
+                   tuple(doc.get("carried") or ()), dt.date.fromisoformat(doc["start"]) if doc.get("start") else None)
+
+
+def read_json(storage: Storage, key: str) -> dict | None:
+    try:
+        return json.loads(storage.get_bytes(key))
+    except NotFound:
+        return None
+
+
+def create(storage: Storage, key: str, doc: dict) -> bool:
+    """Write `doc` at `key` unless something is there already; True when this call wrote it."""
+    try:
+        put_json(storage, key, doc, create_only=True)
+        return True
+    except AlreadyExists:
+        return False
+
+
+def load_plan(storage: Storage, run_id: str) -> Plan:
+    doc = read_json(storage, plan_key(run_id))
+    if doc is None:
+        raise LookupError(f"fan-out run {run_id} has no plan at {storage.uri(plan_key(run_id))}")
+    return Plan.from_dict(doc)
+
+
+def settled(storage: Storage, run_id: str) -> dict[str, dict]:
+    """symbol -> its settled record."""
+    out = {}
+    for key in storage.list_keys(settled_prefix(run_id)):
+        doc = read_json(storage, key)
+        if doc is not None:
+            out[doc["symbol"]] = doc
+    return out
+
+
+def settled_symbols(storage: Storage, run_id: str) -> set[str]:
+    """The symbols with an outcome, from the keys alone (no reads: the drain check's cheap half)."""
+    prefix = settled_prefix(run_id)
+    return {k[len(prefix):-len(".json")] for k in storage.list_keys(prefix) if k.endswith(".json")}
+
+
+def attempts(storage: Storage, run_id: str) -> list[dict]:
+    """Every receive's record, in key order (symbol, then receive)."""
+    docs = (read_json(storage, k) for k in sorted(storage.list_keys(attempts_prefix(run_id))))
+    return [d for d in docs if d is not None]
+
+
+def attempts_of(storage: Storage, run_id: str, symbol: str) -> list[str]:
+    """The keys of `symbol`'s receive records."""
+    return sorted(storage.list_keys(attempts_prefix(run_id, symbol)))

@@ -1,0 +1,40 @@
+"""`tickerlake ingest --fan-out` as a user runs it: planner, worker threads, then the WAP once;
+the published table equals what a plain `tickerlake run` publishes from the same source."""
+from __future__ import annotations
+
+import json
+
+from glue_jobs.runtime import build_local
+from workflows.cli.main import main
+
+DAY = "2026-11-20"
+SYMBOLS = "AAPL,MSFT,IBM,NVDA,AMZN,META,JPM"
+
+
+def _published(lake) -> list[dict]:
+    _, _, engine, _ = build_local(lake)
+    return engine.query("select symbol, trade_date, open, high, low, close, volume from stocks.daily_prices "
+                        "order by symbol, trade_date").to_pylist()
+
+
+def test_fan_out_ingest_publishes_what_a_single_run_publishes(tmp_path, capsys):
+    fan, single = tmp_path / "fan", tmp_path / "single"
+    assert main(["ingest", "--fan-out", "--workers", "3", "--lake", str(fan), "--symbols", SYMBOLS,
+                 "--date", DAY]) == 0
+    out = capsys.readouterr()
+    assert "7 of 7 symbols fetched" in out.out and "dead-lettered: none" in out.out
+    assert "[7/7] after_publish" in out.err  # the WAP ran once, every stage
+    assert main(["run", "--lake", str(single), "--symbols", SYMBOLS, "--date", DAY, "--no-dashboard"]) == 0
+    capsys.readouterr()
+    assert _published(fan) == _published(single) and len(_published(fan)) == 700
+    assert main(["runs", "--lake", str(fan), "--format", "json"]) == 0
+    (run,) = json.loads(capsys.readouterr().out)
+    assert run["status"] == "succeeded"
+    # the same day again: the run was handed to the WAP already, nothing is fetched or published twice
+    assert main(["ingest", "--fan-out", "--lake", str(fan), "--symbols", SYMBOLS, "--date", DAY]) == 0
+    assert "already handed to the WAP" in capsys.readouterr().out
+
+
+def test_fan_out_refuses_a_bad_worker_count_without_a_traceback(tmp_path, capsys):
+    assert main(["ingest", "--fan-out", "--workers", "99", "--lake", str(tmp_path / "l"), "--date", DAY]) == 2
+    assert "--workers 99: give 1 to 32" in capsys.readouterr().err

@@ -1,0 +1,152 @@
+"""Fan-out on moto: the scheduled ingestion Lambda in fan-out mode plans the day onto SQS, the
+worker Lambda (driven here as the SQS event source mapping drives it: batches of up to 10, the
+messages it does not report failed deleted) fetches from the fake Alpha Vantage under the
+DynamoDB token bucket and lands raw in S3, and the Glue workflow is started once, when drained."""
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+
+from glue_jobs.lake import layout, trading_calendar
+from glue_jobs.lake.run_log import RunLog
+from glue_jobs.ports.queue import MAX_RECEIVE_COUNT
+from glue_jobs.runtime import open_runtime
+from ingestion.alphavantage.api_key import clear_cache
+from tests.support.alphavantage_server import FakeAlphaVantage
+from tests.support.aws import REGION
+from workflows.entry import fanout_worker, lambda_handler
+
+BUCKET = "tickerlake-test-lake"
+WORKFLOW = "tickerlake-wap"
+KEY = "LAMBDAKEY-5b8e0c41d7"
+TABLE = "tickerlake-token-buckets"
+SYMBOLS = ["AAPL", "MSFT", "IBM", "NVDA", "AMZN", "GOOG", "META", "TSLA", "JPM", "V", "WMT", "NOPE"]
+
+
+class FakeContext:
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.seconds * 1000)
+
+
+@pytest.fixture
+def stack(s3, monkeypatch):
+    clear_cache()
+    secret = boto3.client("secretsmanager", region_name=REGION).create_secret(
+        Name="tickerlake/alphavantage", SecretString=KEY)["ARN"]
+    glue = boto3.client("glue", region_name=REGION)
+    glue.create_workflow(Name=WORKFLOW)
+    sqs = boto3.client("sqs", region_name=REGION)
+    dlq = sqs.create_queue(QueueName="ingest-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue = sqs.create_queue(QueueName="ingest", Attributes={"VisibilityTimeout": "1800", "RedrivePolicy": json.dumps(
+        {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(MAX_RECEIVE_COUNT)})})["QueueUrl"]
+    boto3.client("dynamodb", region_name=REGION).create_table(
+        TableName=TABLE, BillingMode="PAY_PER_REQUEST", KeySchema=[{"AttributeName": "bucket", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "bucket", "AttributeType": "S"}])
+    as_of = trading_calendar.latest_completed_session()
+    server = FakeAlphaVantage(api_key=KEY, as_of=as_of, per_minute=600, invalid_symbols=["NOPE"]).start()
+    env = {
+        "TICKERLAKE_LAKE": f"s3://{BUCKET}", "TICKERLAKE_SOURCE": "alphavantage",
+        "TICKERLAKE_SYMBOLS": ",".join(SYMBOLS), "TICKERLAKE_CALLS_PER_MINUTE": "600",
+        "TICKERLAKE_CALLS_PER_DAY": "10000", "TICKERLAKE_MIN_INTERVAL_S": "0",
+        "TICKERLAKE_WORKFLOW_NAME": WORKFLOW, "ALPHAVANTAGE_SECRET_ID": secret,
+        "ALPHAVANTAGE_BASE_URL": server.base_url, "TICKERLAKE_INGEST_MODE": "fan-out",
+        "TICKERLAKE_QUEUE_URL_INGEST": queue, "TICKERLAKE_QUEUE_URL_INGEST_DLQ": dlq,
+        "TICKERLAKE_TOKEN_BUCKET_TABLE": TABLE,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("ALPHAVANTAGE_API_KEY", raising=False)
+    yield server, glue, sqs, queue, as_of
+    server.stop()
+    clear_cache()
+
+
+def _event_source_mapping(sqs, queue: str, context: FakeContext, *, rounds: int = 20) -> list[dict]:
+    """What Lambda's SQS poller does: receive a batch, invoke, delete what was not reported failed."""
+    answers = []
+    for _ in range(rounds):
+        got = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10,
+                                  AttributeNames=["ApproximateReceiveCount"]).get("Messages", [])
+        if not got:
+            break
+        event = {"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                              "attributes": m.get("Attributes", {}), "eventSource": "aws:sqs"} for m in got]}
+        answer = fanout_worker.handler(event, context)
+        answers.append(answer)
+        failed = {f["itemIdentifier"] for f in answer["batchItemFailures"]}
+        for m in got:
+            if m["MessageId"] not in failed:
+                sqs.delete_message(QueueUrl=queue, ReceiptHandle=m["ReceiptHandle"])
+    return answers
+
+
+def test_planner_workers_and_one_workflow_start_on_aws(stack, s3):
+    server, glue, sqs, queue, as_of = stack
+    planned = lambda_handler.handler({}, FakeContext(900))
+    assert planned["status"] == "planned" and planned["enqueued"] == len(SYMBOLS)
+    assert glue.get_workflow_runs(Name=WORKFLOW)["Runs"] == []  # nothing starts before the queue drains
+
+    answers = _event_source_mapping(sqs, queue, FakeContext(300))
+    assert all(a["batchItemFailures"] == [] for a in answers)
+    runs = glue.get_workflow_runs(Name=WORKFLOW)["Runs"]
+    assert len(runs) == 1 and runs[0]["WorkflowRunProperties"]["run_id"] == planned["run_id"]
+    # a scheduled drain check (or a duplicate delivery) afterwards starts nothing more
+    fanout_worker.handler({"drain_check": True}, FakeContext(300))
+    assert len(glue.get_workflow_runs(Name=WORKFLOW)["Runs"]) == 1
+
+    storage = open_runtime(f"s3://{BUCKET}").storage
+    for symbol in SYMBOLS[:-1]:
+        key = layout.raw_key(as_of.isoformat(), symbol, planned["run_id"], "csv")
+        assert storage.get_bytes(key) == server.data_body(symbol)
+    ingest = RunLog.load(storage, planned["run_id"]).doc["stages"]["ingest"]
+    assert ingest["counts"]["symbols_fetched"] == len(SYMBOLS) - 1
+    assert ingest["counts"]["symbols_failed"] == 1
+    item = boto3.client("dynamodb", region_name=REGION).get_item(
+        TableName=TABLE, Key={"bucket": {"S": "alphavantage"}}, ConsistentRead=True)["Item"]
+    assert int(item["used"]["N"]) == len(server.calls)  # every call went through the shared bucket
+
+
+def test_a_worker_with_too_little_time_gives_the_batch_back_without_a_call(stack):
+    server, glue, sqs, queue, _ = stack
+    lambda_handler.handler({}, FakeContext(900))
+    answers = _event_source_mapping(sqs, queue, FakeContext(30), rounds=1)
+    assert len(answers[0]["batchItemFailures"]) == 10
+    assert server.calls == []
+
+
+def test_a_misconfigured_worker_keeps_every_message(stack, monkeypatch):
+    _, _, sqs, queue, _ = stack
+    lambda_handler.handler({}, FakeContext(900))
+    monkeypatch.delenv("TICKERLAKE_TOKEN_BUCKET_TABLE")
+    answers = _event_source_mapping(sqs, queue, FakeContext(300), rounds=1)
+    assert len(answers[0]["batchItemFailures"]) == 10
+
+
+def test_the_planner_and_worker_roles_allow_every_call_they_make(stack):
+    """Each call the planner (IngestRole with FanOutPlannerPolicy) and the workers
+    (FanOutWorkerRole) made on moto, against the template's policies: moto does not check IAM."""
+    from tests.support.iam_policy import CallRecorder, Names, RolePolicies, denied
+
+    _, _, sqs, queue, _ = stack
+    secret = boto3.client("secretsmanager", region_name=REGION).describe_secret(
+        SecretId="tickerlake/alphavantage")["ARN"]
+    names = Names(bucket=BUCKET, secret_arn=secret)
+    policies = RolePolicies.from_template(names)
+    planner, worker = CallRecorder(), CallRecorder()
+    with planner.recording():
+        lambda_handler.handler({}, FakeContext(900))
+    with worker.recording():
+        _event_source_mapping(sqs, queue, FakeContext(300))
+    # the mapping's own receive and delete (the test's client, made before recording) are not recorded
+    assert {(c.service, c.operation) for c in worker.calls} >= {
+        ("dynamodb", "GetItem"), ("dynamodb", "PutItem"), ("s3", "PutObject"), ("glue", "StartWorkflowRun"),
+        ("sqs", "DeleteMessage"), ("sqs", "GetQueueAttributes")}
+    refused = denied(policies, "IngestRole", planner.calls, names)
+    refused += denied(policies, "FanOutWorkerRole", worker.calls, names)
+    assert refused == [], "\n".join(refused)
