@@ -91,7 +91,7 @@ def measure(scale: Scale, workdir: Path, say: Callable[[str], None]) -> dict[str
             m[label] = phase("command", label, lake=str(lake), symbols=scale.symbols, as_of=session.isoformat(),
                              faults=restated_faults(scale.symbols), workdir=str(workdir))
             m[label]["history_rows"] = history
-            history += m[label]["published_rows"]
+            history += scale.symbols  # one new session per symbol; restated bars replace their own
             if n:
                 days.append(m[label])
         m[f"day_{key}"] = dict(sorted(days, key=lambda d: d["wap_seconds"])[len(days) // 2],
