@@ -118,16 +118,19 @@ def wap(lake: str, symbols: int, as_of: str) -> dict[str, Any]:
 
 def command(lake: str, symbols: int, as_of: str, faults: str, workdir: str) -> dict[str, Any]:
     """A real day as a user runs it: `tickerlake run --source synthetic` (ingest of the compact
-    bodies, every WAP stage, the dashboard page), timed from before the CLI is imported, in
-    this fresh process; the stages' seconds from the run log."""
-    started = time.monotonic()
-    from workflows.cli.main import main
+    bodies, every WAP stage, the dashboard page) in a process of its own, timed from its start;
+    the stages' seconds from the run log."""
+    import subprocess
+    import sys
 
     symbols_file = Path(workdir) / "bench_symbols.txt"
     symbols_file.write_text("\n".join(symbol_names(symbols)) + "\n", encoding="utf-8")
     os.sync()
-    code = main(["run", "--lake", lake, "--source", "synthetic", "--symbols-file", str(symbols_file),
-                 "--date", as_of, "--faults", faults])
+    # a process of its own, as a user starts it (the bench may not import the CLI: the CLI runs
+    # the bench); its peak memory counts in this phase's, which the kernel takes over children
+    started = time.monotonic()
+    code = subprocess.call([sys.executable, "-m", "workflows.cli.main", "run", "--lake", lake, "--source",
+                            "synthetic", "--symbols-file", str(symbols_file), "--date", as_of, "--faults", faults])
     seconds = time.monotonic() - started
     if code != 0:
         raise RuntimeError(f"tickerlake run exited {code}")
