@@ -28,7 +28,8 @@ def _uses(book: audit_rules.RuleBook, name: str) -> bool:
 
 
 def gather(engine, book: audit_rules.RuleBook, limits: dict[str, dict[str, float]]) -> SeriesFacts:
-    """Run the series queries on stocks.tmp_daily_prices that the rule book needs."""
+    """Run the series queries the rule book needs on stocks.tmp_daily_prices_fetched (every row
+    fetched, so a new or restated bar has its unchanged neighbours)."""
     return SeriesFacts(jumps=gather_jumps(engine, book), warnings=gather_warnings(engine, book, limits))
 
 

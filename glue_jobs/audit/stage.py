@@ -204,6 +204,17 @@ def _write_temp_counts(ctx: RunContext) -> dict[str, Any]:
     stage = RunLog.load_or_new(ctx.storage, ctx.run_id).get("stages", {}).get("write_temp", {})
     return dict(stage.get("counts") or {}) if stage.get("status") == "succeeded" else {}
 
+def _count_unchanged(ctx: RunContext) -> int:
+    """Rows write_temp left out as published already: the fetched rows less the temp table's."""
+    if ctx.catalog.get_table(layout.DATABASE, layout.TEMP_FETCHED_TABLE) is None:
+        return 0
+    counts = [
+        int(ctx.engine.query(sql_files.render("wap/write_temp/count_rows.sql", {"table": sql_files.Identifier(
+            f"{layout.DATABASE}.{name}")})).column("row_count")[0].as_py())
+        for name in (layout.TEMP_FETCHED_TABLE, layout.TEMP_TABLE)
+    ]
+    return counts[0] - counts[1]
+
 # -- the stage -------------------------------------------------------------------------------------
 
 
@@ -241,6 +252,7 @@ def run(ctx: RunContext) -> dict:
     else:
         per_fetch = ctx.engine.query(sql_files.render("wap/audit/raw_counts.sql", ingest_queue.raw_sql_params(runs)))
         rows_read = sum(int(v) for v in per_fetch.column("raw_rows").to_pylist())
+    unchanged = int(written["unchanged_rows"]) if "unchanged_rows" in written else _count_unchanged(ctx)
     rows_for_key: dict[tuple[str, str], int] = {}
     if written.get("duplicate_keys", 1):
         duplicated = ctx.engine.query(sql_files.render("wap/audit/duplicate_keys.sql")).to_pylist()
@@ -333,12 +345,14 @@ def run(ctx: RunContext) -> dict:
         expected_rows=sum(r.expected_rows for r in runs),
         audited_rows=audited,
         quarantined_rows=quarantined,
+        unchanged_rows=unchanged,
     )
     outcomes += warnings
     result: dict[str, Any] = {
         "audited_rows": audited,
         "quarantined_rows": quarantined,
         "good_rows": audited - quarantined,
+        "unchanged_rows": unchanged,
         "rows_read": rows_read,
         "chunks": len(chunks),
         "chunks_validated_in_full": chunks_in_full,

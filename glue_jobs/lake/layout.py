@@ -65,6 +65,9 @@ TEMP_TABLE = "tmp_daily_prices"
 PUBLISHED_TABLE = "daily_prices"
 QUARANTINE_TABLE = "daily_prices_quarantine"
 TEMP_QUARANTINE_TABLE = "tmp_daily_prices_quarantine"
+# every row a run fetched, de-duplicated: the series rules' neighbours (TEMP_TABLE holds only
+# the rows that are not already published as they are)
+TEMP_FETCHED_TABLE = "tmp_daily_prices_fetched"
 TEMP_FETCHES_TABLE = "tmp_ingest_fetches"
 TEMP_TABLE_PREFIX = "tmp_"  # every table named so is dropped by drop_temp
 

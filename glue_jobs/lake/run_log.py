@@ -2,7 +2,8 @@
 
 Per stage: status, start, end, seconds, counts (the numbers it returned) and details (the
 rest, e.g. every audit rule's outcome). Top level: the run's status and totals, with the
-reconciliation raw_rows == published_rows + quarantined_rows + duplicates_dropped checked
+reconciliation raw_rows == published_rows + unchanged_rows + quarantined_rows + duplicates_dropped
+checked
 whenever write_temp, audit and publish all ran; a failing check is logged as an error and
 recorded under `problems`.
 
@@ -24,10 +25,12 @@ from glue_jobs.ports.storage import NotFound, Storage
 
 log = logging.getLogger(__name__)
 
-RECONCILIATION = "raw_rows == published_rows + quarantined_rows + duplicates_dropped"
+RECONCILIATION = "raw_rows == published_rows + unchanged_rows + quarantined_rows + duplicates_dropped"
 _TOTALS_FROM = {
     "raw_rows": "write_temp",
     "duplicates_dropped": "write_temp",
+    # rows identical to what was already published: neither audited again nor rewritten
+    "unchanged_rows": "write_temp",
     "quarantined_rows": "audit",
     "published_rows": "publish",
 }
@@ -66,7 +69,8 @@ def compute_totals(stages: dict[str, dict]) -> dict:
             totals[name] = ingest[source]
     ran = all(stages.get(s, {}).get("status") == "succeeded" for s in ("write_temp", "audit", "publish"))
     if ran:
-        accounted = totals["published_rows"] + totals["quarantined_rows"] + totals["duplicates_dropped"]
+        accounted = (totals["published_rows"] + totals["unchanged_rows"] + totals["quarantined_rows"]
+                     + totals["duplicates_dropped"])
         totals["reconciled"] = accounted == totals["raw_rows"]
         totals["reconciliation"] = {
             "check": RECONCILIATION,
@@ -211,7 +215,8 @@ class RunLog:
         if totals["reconciled"] is False:
             message = (
                 f"reconciliation failed for run {self.run_id}: raw_rows {totals['raw_rows']} != published "
-                f"{totals['published_rows']} + quarantined {totals['quarantined_rows']} + duplicates dropped "
+                f"{totals['published_rows']} + unchanged {totals['unchanged_rows']} + quarantined "
+                f"{totals['quarantined_rows']} + duplicates dropped "
                 f"{totals['duplicates_dropped']} (difference {totals['reconciliation']['difference']})"
             )
             log.error(message)
@@ -239,6 +244,7 @@ def summary(doc: dict) -> dict:
         "seconds": doc.get("seconds"),
         "raw_rows": totals.get("raw_rows"),
         "published_rows": totals.get("published_rows"),
+        "unchanged_rows": totals.get("unchanged_rows"),
         "quarantined_rows": totals.get("quarantined_rows"),
         "duplicates_dropped": totals.get("duplicates_dropped"),
         "reconciled": totals.get("reconciled"),

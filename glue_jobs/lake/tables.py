@@ -130,6 +130,19 @@ def temp_prices(run_id: str) -> TableDef:
     )
 
 
+def temp_fetched(run_id: str, location: str) -> TableDef:
+    """Every row this run fetched, de-duplicated, where write_temp wrote them (the rows of
+    stocks.tmp_daily_prices plus those identical to what is published)."""
+    return TableDef(
+        database=DB,
+        name=layout.TEMP_FETCHED_TABLE,
+        location=location,
+        format="parquet",
+        columns=list(TEMP_COLUMNS),
+        properties={"classification": "parquet", "wap_run_id": run_id},
+    )
+
+
 def temp_quarantine(run_id: str) -> TableDef:
     return TableDef(
         database=DB,

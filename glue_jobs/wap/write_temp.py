@@ -7,6 +7,11 @@ CSV table stocks.tmp_ingest_fetches). On what was written it counts the rows rea
 (wap/write_temp/read_counts.sql) and looks for duplicated keys (wap/write_temp/duplicates.sql); only
 a batch that has some is rewritten without them (wap/write_temp/dedupe.sql). The counts of what
 came in and what the de-duplication dropped go to the run log's reconciliation.
+
+What it wrote is every row fetched (stocks.tmp_daily_prices_fetched, which the audit's series
+rules read for a bar's neighbours); stocks.tmp_daily_prices, what the audit checks and publish
+merges, is that less the rows identical to what is published (wap/write_temp/changed_rows.sql),
+counted as unchanged_rows: a daily compact fetch repeats 99 published bars per symbol.
 """
 from __future__ import annotations
 
@@ -50,6 +55,26 @@ def _reset(ctx: RunContext, location: str) -> None:
     ctx.storage.delete(ctx.storage.list_keys(location))
 
 
+def _leave_out_unchanged(ctx: RunContext, temp, fetched_location: str, fetched_rows: int) -> int:
+    """Register what was written as stocks.tmp_daily_prices_fetched and point
+    stocks.tmp_daily_prices at its rows that are not published as they are; their count."""
+    db = layout.DATABASE
+    ctx.catalog.create_table(tables.temp_fetched(ctx.run_id, fetched_location), replace=True)
+    published = {p.values["trade_year"] for p in ctx.catalog.list_partitions(db, layout.PUBLISHED_TABLE)} \
+        if ctx.catalog.get_table(db, layout.PUBLISHED_TABLE) is not None else set()
+    years = [int(r["trade_year"]) for r in ctx.engine.query(sql_files.render("wap/write_temp/trade_years.sql")).to_pylist()
+             if r["trade_year"] is not None and str(r["trade_year"]) in published]
+    if not years:  # nothing published where these rows fall: every row is new (a backfill)
+        return fetched_rows
+    changed = dataclasses.replace(temp, location=temp.location + "changed/")
+    ctx.engine.write_parquet(sql_files.render("wap/write_temp/changed_rows.sql", {"trade_years": years}),
+                             changed.location, cluster_by="trade_year")
+    failpoints.hit("write_temp.after_data_write", changed.location)
+    ctx.catalog.create_table(changed, replace=True)
+    counted = ctx.engine.query(sql_files.render("wap/write_temp/count_rows.sql", {"table": Identifier(f"{db}.{temp.name}")}))
+    return int(counted.column("row_count")[0].as_py())
+
+
 def run(ctx: RunContext) -> dict:
     """Build stocks.tmp_daily_prices for the ingest runs this pipeline run processes."""
     migrate.refuse_if_pending(ctx, "write_temp")
@@ -65,8 +90,9 @@ def run(ctx: RunContext) -> dict:
     _reset(ctx, temp.location)
     if not runs or ctx.catalog.get_table(db, layout.RAW_TABLE) is None:
         ctx.catalog.drop_table(db, temp.name)
+        ctx.catalog.drop_table(db, layout.TEMP_FETCHED_TABLE)
         return {"status": "nothing to do: no pending ingest runs", "ingest_runs": 0,
-                "raw_rows": 0, "temp_rows": 0, "duplicates_dropped": 0}
+                "raw_rows": 0, "temp_rows": 0, "duplicates_dropped": 0, "unchanged_rows": 0}
 
     # Every row read goes to Parquet first, one file per trade_year (no sort); the reads and
     # the duplicate check then run on that, and only a batch with duplicates is rewritten.
@@ -89,6 +115,9 @@ def run(ctx: RunContext) -> dict:
         ctx.storage.delete(ctx.storage.list_keys(staged.location))
         counted = ctx.engine.query(sql_files.render("wap/write_temp/count_rows.sql", {"table": Identifier(f"{db}.{temp.name}")}))
         temp_rows = int(counted.column("row_count")[0].as_py())
+        staged = deduplicated
+    fetched_rows = temp_rows
+    temp_rows = _leave_out_unchanged(ctx, temp, staged.location, fetched_rows)
 
     mismatches = compare_with_manifests(runs, read)
     for problem in mismatches[:20]:
@@ -98,8 +127,10 @@ def run(ctx: RunContext) -> dict:
         "fetches": sum(len(r.fetches) for r in runs),
         "raw_rows": raw_rows,
         "manifest_rows": sum(r.expected_rows for r in runs),
+        "fetched_rows": fetched_rows,
         "temp_rows": temp_rows,
-        "duplicates_dropped": raw_rows - temp_rows,
+        "unchanged_rows": fetched_rows - temp_rows,
+        "duplicates_dropped": raw_rows - fetched_rows,
         "duplicate_keys": duplicate_keys,
         "manifest_mismatches": mismatches[:20],
         "temp_table": f"{db}.{temp.name}",

@@ -12,6 +12,8 @@ Kinds (positions count from the newest bar, 0 = newest, so a daily run sees them
     gaps        rows 3, 4 and 10 left out (missing sessions)
     weekend     an extra row dated the Saturday before the newest bar
     future      two extra rows dated on the two sessions after as_of
+    restated    older bars the vendor revised: row 5's close moved halfway to its open (still
+                within the bar's high and low) and row 20's volume raised by 1,000
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ import datetime as dt
 from glue_jobs.lake.errors import ConfigError
 from glue_jobs.lake.trading_calendar import is_session
 
-FAULT_KINDS = ("bad_rows", "duplicates", "gaps", "weekend", "future")
+FAULT_KINDS = ("bad_rows", "duplicates", "gaps", "weekend", "future", "restated")
 ALL = "*"
 
 Row = list  # [date, open, high, low, close, volume], all strings
@@ -50,6 +52,8 @@ def faults_for(spec: dict[str, frozenset[str]], symbol: str) -> frozenset[str]:
 def apply_faults(rows: list[Row], kinds: frozenset[str], as_of: dt.date) -> list[Row]:
     """A new list of rows (newest first) with the faults applied; the input is not changed."""
     rows = [list(r) for r in rows]
+    if "restated" in kinds:
+        _restated(rows)
     if "bad_rows" in kinds:
         _bad_rows(rows)
     if "duplicates" in kinds:
@@ -77,6 +81,15 @@ def _bad_rows(rows: list[Row]) -> None:
     for index, edit in edits.items():
         if index < len(rows):
             edit(rows[index])
+
+
+def _restated(rows: list[Row]) -> None:
+    if len(rows) > 5:
+        row = rows[5]
+        # halfway between open and close stays inside [low, high]: a revision, not a bad bar
+        row[4] = f"{(float(row[1]) + float(row[4])) / 2:.4f}"
+    if len(rows) > 20:
+        rows[20][5] = str(int(rows[20][5]) + 1000)
 
 
 def _duplicates(rows: list[Row]) -> list[Row]:

@@ -1,5 +1,6 @@
 -- The latest runs with the counts that must reconcile:
--- raw rows = published + quarantined + duplicates dropped.
+-- raw rows = published + unchanged + quarantined + duplicates dropped (unchanged: fetched again
+-- exactly as published, neither audited again nor rewritten; null for a run ledgered before).
 with
 
 runs as (
@@ -14,6 +15,7 @@ runs as (
         symbols_carried,
         raw_rows,
         published_rows,
+        unchanged_rows,
         quarantined_rows,
         duplicates_dropped,
         reconciled

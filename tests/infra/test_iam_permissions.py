@@ -162,6 +162,15 @@ def test_where_a_role_writes_through_athena_it_may_also_list_and_abort_the_parts
         assert policies.allows(role, action, f"{LAKE}/{key}"), f"{role} lacks {action} on {key}"
 
 
+def test_write_temp_may_read_the_published_prices_but_not_write_them(policies):
+    # wap/write_temp/changed_rows.sql joins stocks.daily_prices: Athena reads its objects with
+    # the job's credentials (issue 15: bars identical to what is published are left out)
+    key = f"{LAKE}/warehouse/daily_prices/trade_year=2026/v=R/part-0.parquet"
+    assert policies.allows("WriteTempRole", "s3:GetObject", key)
+    assert not policies.allows("WriteTempRole", "s3:PutObject", key)
+    assert not policies.allows("WriteTempRole", "s3:GetObject", f"{LAKE}/warehouse/daily_prices_quarantine/x.parquet")
+
+
 def test_the_crawler_may_find_its_buckets_region_and_list_only_the_raw_zone(policies):
     assert policies.allows("CrawlerRole", "s3:GetBucketLocation", LAKE)
     assert policies.allows("CrawlerRole", "s3:ListBucket", LAKE, {"s3:prefix": "raw/daily/ingest_date=2026-11-20/"})

@@ -115,6 +115,17 @@ def test_duplicates_repeat_dates():
     assert twins[0].close != twins[1].close
 
 
+def test_restated_revises_two_older_bars_and_keeps_them_consistent():
+    clean, dirty = faulted("restated:AAPL")
+    changed = [i for i, (a, b) in enumerate(zip(clean, dirty)) if a != b]
+    assert changed == [5, 20] and len(dirty) == len(clean)
+    bar = dirty[5]
+    assert bar.close != clean[5].close and (bar.open, bar.high, bar.low, bar.volume) == (
+        clean[5].open, clean[5].high, clean[5].low, clean[5].volume)
+    assert float(bar.low) <= float(bar.close) <= float(bar.high)  # a revision, not a bad bar
+    assert int(dirty[20].volume) == int(clean[20].volume) + 1000 and dirty[20].close == clean[20].close
+
+
 def test_gaps_leave_sessions_out():
     clean, dirty = faulted("gaps:AAPL")
     missing = {b.trade_date for b in clean} - {b.trade_date for b in dirty}

@@ -33,16 +33,27 @@ def _date(text: str) -> dt.date:
     return dt.date.fromisoformat(text)
 
 
-def land(lake: str, symbols: int, start: str, as_of: str, run_id: str) -> dict[str, Any]:
-    """One synthetic ingest run: every symbol's sessions from `start` to `as_of`."""
+# A real day's fetch restates a few older bars: one symbol in RESTATE_EVERY gets the
+# synthetic `restated` fault (a close and a volume revised), so revisions are measured work.
+RESTATE_EVERY = 50
+
+
+def restated_faults(count: int) -> str:
+    """The --faults spec of a bench day: `restated` for every RESTATE_EVERY-th symbol."""
+    return ",".join(f"restated:{s}" for s in symbol_names(count)[::RESTATE_EVERY])
+
+
+def land(lake: str, symbols: int, start: str | None, as_of: str, run_id: str, faults: str = "") -> dict[str, Any]:
+    """One synthetic ingest run: every symbol's sessions from `start` to `as_of`, or, without
+    `start`, the compact body a daily run fetches (the last 100 sessions)."""
     from glue_jobs.runtime import open_runtime
     from ingestion.run_ingest import ingest
     from ingestion.sources import build_planner, build_source
 
     started = time.monotonic()
     result = ingest(open_runtime(str(lake), create=True).storage, run_id=run_id, as_of=_date(as_of), symbols=symbol_names(symbols),
-                    source=build_source("synthetic"), planner=build_planner("synthetic", env={}),
-                    start=_date(start))
+                    source=build_source("synthetic", faults=faults or None),
+                    planner=build_planner("synthetic", env={}), start=_date(start) if start else None)
     if result.status != "ok":
         raise RuntimeError(f"landing synthetic data failed: {result.status} {result.problems[:3]}")
     return {"rows": result.counts["raw_rows"], "bodies": result.counts["raw_objects"],
@@ -106,6 +117,61 @@ def wap(lake: str, symbols: int, as_of: str) -> dict[str, Any]:
     }
 
 
+def command(lake: str, symbols: int, as_of: str, faults: str, workdir: str) -> dict[str, Any]:
+    """A real day as a user runs it: `tickerlake run --source synthetic` (ingest of the compact
+    bodies, every WAP stage, the dashboard page) in a process of its own, timed from its start;
+    the stages' seconds from the run log."""
+    import subprocess
+    import sys
+
+    symbols_file = Path(workdir) / "bench_symbols.txt"
+    symbols_file.write_text("\n".join(symbol_names(symbols)) + "\n", encoding="utf-8")
+    os.sync()
+    # a process of its own, as a user starts it (the bench may not import the CLI: the CLI runs
+    # the bench); its peak memory counts in this phase's, which the kernel takes over children
+    started = time.monotonic()
+    code = subprocess.call([sys.executable, "-m", "workflows.cli.main", "run", "--lake", lake, "--source",
+                            "synthetic", "--symbols-file", str(symbols_file), "--date", as_of, "--faults", faults])
+    seconds = time.monotonic() - started
+    if code != 0:
+        raise RuntimeError(f"tickerlake run exited {code}")
+    from glue_jobs.lake.run_log import RunLog
+    from glue_jobs.runtime import open_runtime
+
+    storage = open_runtime(str(lake)).storage
+    newest = sorted(k for k in storage.list_keys("runs/") if k.endswith(".json"))[-1]
+    doc = RunLog.load(storage, newest.rsplit("/", 1)[-1][:-5]).doc
+    # the serve stage (publish's bars into the serving table) sits between publish and after_publish
+    stages = {name: float(stage.get("seconds") or 0.0) for name, stage in doc["stages"].items()}
+    totals = doc.get("totals", {})
+    if not totals.get("reconciled"):
+        raise RuntimeError(f"the run did not reconcile: {totals}")
+    return {
+        "seconds": round(seconds, 3),
+        "wap_seconds": round(sum(v for k, v in stages.items() if k != "ingest"), 3),
+        "run_log_seconds": float(doc.get("seconds") or 0.0),
+        "stages": stages,
+        "rows": int(totals.get("raw_rows", 0)),
+        "published_rows": int(totals.get("published_rows", 0)),
+        "unchanged_rows": int(totals.get("unchanged_rows", 0)),
+        "quarantined_rows": int(totals.get("quarantined_rows", 0)),
+        "ge_seconds": float(doc["stages"]["audit"].get("counts", {}).get("ge_seconds", 0.0)),
+        "run_id": doc["run_id"],
+    }
+
+
+def page(lake: str, as_of: str, out: str) -> dict[str, Any]:
+    """The dashboard page rendered on the lake (every panel's query, then the HTML), warm
+    imports: what `tickerlake dashboard` costs beyond starting."""
+    from glue_jobs.runtime import open_runtime
+    from workflows.dashboards import render_dashboard
+
+    runtime = open_runtime(str(lake))
+    started = time.monotonic()
+    render_dashboard(runtime.engine, Path(out), as_of=_date(as_of))
+    return {"seconds": round(time.monotonic() - started, 3)}
+
+
 def _raw_files(lake: str) -> list[str]:
     from glue_jobs.runtime import open_runtime
 
@@ -114,22 +180,27 @@ def _raw_files(lake: str) -> list[str]:
 
 
 def floor(lake: str) -> dict[str, Any]:
-    """The engine reads the raw table (every ingest run in it) and writes it as Parquet."""
-    import pyarrow.parquet as pq
+    """The engine reads the raw CSV files with their known types and writes year partitions
+    sorted by symbol and date (workflows/bench/sql/floor_duckdb.sql), on DuckDB directly."""
+    import duckdb
 
-    from glue_jobs.runtime import build_local
+    from glue_jobs.lake import sql_files
 
-    storage, catalog, engine, _ = build_local(lake)
-    run_ids = sorted({p.values["ingest_run_id"] for p in catalog.list_partitions(layout.DATABASE, layout.RAW_TABLE)})
-    location = "bench/floor/"
-    storage.delete(storage.list_keys(location))
-    sql = _bench_sql("raw_as_parquet.sql", {"ingest_run_ids": run_ids})
+    out = Path(lake) / "bench" / "floor"
+    shutil.rmtree(out, ignore_errors=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    raw_glob = str(Path(lake) / layout.RAW_PREFIX / "**" / "*.csv")
+    sql = (Path(__file__).parent / "sql" / "floor_duckdb.sql").read_text(encoding="utf-8")
+    sql = sql_files.render_text(sql, {"raw_glob": raw_glob, "out_dir": str(out)},
+                                origin="workflows/bench/sql/floor_duckdb.sql")
+    connection = duckdb.connect()
     started = time.monotonic()
-    keys = engine.write_parquet(sql, location)
+    connection.execute(sql)
     seconds = time.monotonic() - started
-    rows = sum(pq.ParquetFile(storage.uri(k)).metadata.num_rows for k in keys)
-    storage.delete(storage.list_keys(location))
-    return {"seconds": round(seconds, 3), "rows": rows}
+    rows = connection.execute(f"select count(*) from read_parquet('{out}/**/*.parquet')").fetchone()[0]
+    connection.close()
+    shutil.rmtree(out, ignore_errors=True)
+    return {"seconds": round(seconds, 3), "rows": int(rows)}
 
 
 def naive(lake: str, out: str) -> dict[str, Any]:
@@ -217,6 +288,8 @@ def ingestion(workdir: str, free_days: int, premium_minutes: int) -> dict[str, A
 PHASES: dict[str, Callable[..., dict[str, Any]]] = {
     "land": land,
     "wap": wap,
+    "command": command,
+    "page": page,
     "floor": floor,
     "naive": naive,
     "queries": queries,

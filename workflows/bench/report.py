@@ -9,12 +9,14 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-# The targets of issue 6 (a 2-core machine).
-MAX_BACKFILL_OVER_FLOOR = 3.0
-MIN_NAIVE_OVER_BACKFILL = 10.0
+# The targets of issues 6 and 15 (a 2-core machine).
+MAX_BACKFILL_OVER_FLOOR = 2.0
 MAX_PEAK_BYTES = 4 * 1024**3
-MAX_DAY_SECONDS = 3.0
+MAX_DAY_SECONDS = 3.0  # the WAP stages of a real day, crawl to after_publish
+MAX_COMMAND_SECONDS = 8.0  # the whole `tickerlake run --source synthetic`, dashboard page included
+MAX_DAY_PEAK_BYTES = 1024**3
 MAX_DAY_FULL_OVER_SMALL = 1.3
+MAX_PAGE_SECONDS = 1.0
 MAX_PANEL_MEDIAN_MS = 150.0
 MAX_PANEL_WORST_MS = 500.0
 MIN_ALLOWANCE_USED = 0.98
@@ -79,7 +81,8 @@ def backfill_rows(m: dict[str, Any]) -> list[Row]:
             f"{seconds(b['seconds'])}, {rate(b['rows'], b['seconds'])}"),
         Row("Backfill peak memory (RSS, process and children)", size(b["peak_rss"]),
             f"< {size(MAX_PEAK_BYTES)}", _judge(b["peak_rss"] < MAX_PEAK_BYTES)),
-        Row("Floor: the engine reads the raw table and writes it as Parquet, no logic",
+        Row("Floor: the engine reads the raw CSV files with known types, writes year partitions sorted by "
+            "symbol and date",
             f"{seconds(floor['seconds'])}, {rate(floor['rows'], floor['seconds'])}, peak {size(floor['peak_rss'])}"),
     ]
     over_floor = ratio(b["seconds"], floor["seconds"])
@@ -88,8 +91,7 @@ def backfill_rows(m: dict[str, Any]) -> list[Row]:
     rows.append(Row("Naive pandas (read every file, concat, drop duplicates, partitioned Parquet)",
                     f"{seconds(naive['seconds'])}, peak {size(naive['peak_rss'])}"))
     naive_over = ratio(naive["seconds"], b["seconds"])
-    rows.append(Row("Naive / backfill", _x(naive_over), f">= {MIN_NAIVE_OVER_BACKFILL:g}x",
-                    _judge(None if naive_over is None else naive_over >= MIN_NAIVE_OVER_BACKFILL)))
+    rows.append(Row("Naive / backfill (for information; the 10x target is retired)", _x(naive_over)))
     rows.append(Row("Naive / floor (the most any pipeline that reads the raw files can reach)",
                     _x(ratio(naive["seconds"], floor["seconds"]))))
     audit = b["stages"].get("audit", 0.0)
@@ -106,27 +108,32 @@ def _runs(day: dict[str, Any]) -> str:
 
 
 def day_rows(m: dict[str, Any]) -> list[Row]:
+    """A real day: `tickerlake run` fetching compact bodies (100 sessions per symbol, one new,
+    some restated); the WAP stages and the whole command judged apart."""
     full, small = m["day_full"], m["day_small"]
-    ok_full = full["seconds"] < MAX_DAY_SECONDS
-    ok_small = small["seconds"] < MAX_DAY_SECONDS
-    over = ratio(full["seconds"], small["seconds"])
+    over = ratio(full["wap_seconds"], small["wap_seconds"])
     rows = [
-        Row(f"Incremental day on the full history ({full['history_rows']:,} rows): median of the "
-            f"{len(full.get('runs') or [1])} day(s) after the first",
-            f"{seconds(full['seconds'])} ({full['rows']:,} new rows; runs {_runs(full)})", f"< {MAX_DAY_SECONDS:g} s",
-            _judge(ok_full)),
-        Row(f"Incremental day on a 10x smaller history ({small['history_rows']:,} rows): median",
-            f"{seconds(small['seconds'])} (runs {_runs(small)})", f"< {MAX_DAY_SECONDS:g} s", _judge(ok_small)),
-        Row("Incremental day, full / small history", _x(over), f"<= {MAX_DAY_FULL_OVER_SMALL:g}x",
+        Row(f"Real day on the full history ({full['history_rows']:,} rows), WAP stages crawl to after_publish: "
+            f"median of the {len(full.get('runs') or [1])} day(s) after the first",
+            f"{seconds(full['wap_seconds'])} ({full['rows']:,} raw rows: {full['published_rows']:,} published, "
+            f"{full['unchanged_rows']:,} unchanged; runs {_runs(full)})", f"<= {MAX_DAY_SECONDS:g} s",
+            _judge(full["wap_seconds"] <= MAX_DAY_SECONDS)),
+        Row("Real day, the whole `tickerlake run --source synthetic` (ingest and dashboard page included)",
+            f"{seconds(full['seconds'])} (runs {', '.join(f'{s:.2f}' for s in full.get('commands') or [full['seconds']])} s)",
+            f"<= {MAX_COMMAND_SECONDS:g} s", _judge(full["seconds"] <= MAX_COMMAND_SECONDS)),
+        Row(f"Real day on a 10x smaller history ({small['history_rows']:,} rows), WAP stages: median",
+            f"{seconds(small['wap_seconds'])} (runs {_runs(small)}; whole command {seconds(small['seconds'])})"),
+        Row("Real day, full / small history (WAP stages)", _x(over), f"<= {MAX_DAY_FULL_OVER_SMALL:g}x",
             _judge(None if over is None else over <= MAX_DAY_FULL_OVER_SMALL)),
-        Row("Incremental day by stage (full history)",
-            ", ".join(f"{k} {v:.2f}" for k, v in full["stages"].items()) + " (s); "
-            f"process start and imports {seconds(full.get('import_seconds', 0.0))}, not counted"),
+        Row("Real day peak memory (RSS of the command's process)", size(full["peak_rss"]),
+            f"< {size(MAX_DAY_PEAK_BYTES)}", _judge(full["peak_rss"] < MAX_DAY_PEAK_BYTES)),
+        Row("Real day by stage (full history)",
+            ", ".join(f"{k} {v:.2f}" for k, v in full["stages"].items()) + " (s)"),
     ]
     first = m.get("first_day_full")
     if first:
-        rows.append(Row("The first day after the backfill (also drops its temporary table), full history",
-                        seconds(first["seconds"])))
+        rows.append(Row("The first day after the backfill (also drops its temporary table), full history, WAP",
+                        seconds(first["wap_seconds"])))
     return rows
 
 
@@ -134,7 +141,12 @@ def query_rows(m: dict[str, Any]) -> list[Row]:
     q = m["queries"]
     median, worst, worst_id = panel_stats(q["panels"])
     errors = q.get("errors") or {}
-    rows = [
+    page = m.get("page")
+    rows = [] if page is None else [
+        Row("Dashboard page render (every panel, then the HTML)", seconds(page["seconds"]),
+            f"<= {MAX_PAGE_SECONDS:g} s", _judge(page["seconds"] <= MAX_PAGE_SECONDS)),
+    ]
+    rows += [
         Row(f"Dashboard panel queries ({len(q['panels'])} panels, {q['selection']}): median",
             f"{median:.0f} ms", f"< {MAX_PANEL_MEDIAN_MS:g} ms",
             _judge(not errors and median < MAX_PANEL_MEDIAN_MS)),

@@ -308,6 +308,7 @@ def _print_summary(args: argparse.Namespace, outcome: RunOutcome, page: Path | N
         "",
         f"run {outcome.run_id} finished",
         f"  raw rows {totals.get('raw_rows', 0)} = published {totals.get('published_rows', 0)}"
+        f" + unchanged {totals.get('unchanged_rows', 0)}"
         f" + quarantined {totals.get('quarantined_rows', 0)}"
         f" + duplicates dropped {totals.get('duplicates_dropped', 0)}",
     ]

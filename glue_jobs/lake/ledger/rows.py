@@ -18,7 +18,8 @@ AUDIT_RESULTS_TABLE = "audit_results"
 RUN_MONTH = Column("run_month", "string")
 
 _COUNT_COLUMNS = ("symbols_planned", "symbols_fetched", "symbols_failed", "symbols_carried", "calls_used",
-                  "calls_allowance", "raw_rows", "published_rows", "quarantined_rows", "duplicates_dropped")
+                  "calls_allowance", "raw_rows", "published_rows", "quarantined_rows", "duplicates_dropped",
+                  "unchanged_rows")
 
 PIPELINE_RUNS_COLUMNS = [
     Column("run_id", "string"),
@@ -29,7 +30,7 @@ PIPELINE_RUNS_COLUMNS = [
     Column("seconds", "double"),
     *[Column(f"seconds_{name}", "double") for name in STAGE_NAMES],
     *[Column(name, "bigint") for name in _COUNT_COLUMNS],
-    # raw rows = published + quarantined + duplicates dropped; null when not all of
+    # raw rows = published + unchanged + quarantined + duplicates dropped; null when not all of
     # write_temp, audit and publish ran
     Column("reconciled", "boolean"),
     Column("failed_stage", "string"),
@@ -189,6 +190,8 @@ def run_row(doc: dict, now: dt.datetime | None = None) -> dict[str, Any]:
         "published_rows": totals.get("published_rows"),
         "quarantined_rows": totals.get("quarantined_rows"),
         "duplicates_dropped": totals.get("duplicates_dropped"),
+        # a run recorded before unchanged rows were counted published them again: 0
+        "unchanged_rows": totals.get("unchanged_rows", 0 if totals.get("raw_rows") is not None else None),
     }
     row.update({name: _int(value) for name, value in sources.items()})
     reconciled = totals.get("reconciled")

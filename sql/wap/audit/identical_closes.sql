@@ -8,7 +8,7 @@ valid_bars as (
         symbol,
         trade_date,
         close
-    from stocks.tmp_daily_prices
+    from stocks.tmp_daily_prices_fetched
     where parse_error is null
         and trade_date is not null
 ),

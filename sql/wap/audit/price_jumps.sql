@@ -1,4 +1,5 @@
--- Closes far from the symbol's previous bar in the temporary table: the audit's jump rule
+-- Closes far from the symbol's previous bar among the rows this run fetched (every fetched row,
+-- the unchanged ones too: they are the neighbours a new or restated bar is measured against): the audit's jump rule
 -- (no_unexplained_jump) holds back a bar whose close is many times the one before it, which
 -- no split explains. Only factors of at least {{min_factor}} come back (the rule decides).
 --
@@ -12,7 +13,7 @@ valid_bars as (
         symbol,
         trade_date,
         close
-    from stocks.tmp_daily_prices
+    from stocks.tmp_daily_prices_fetched
     where parse_error is null
         and trade_date is not null
         and close > 0

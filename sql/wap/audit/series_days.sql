@@ -7,7 +7,7 @@ dated_bars as (
     select distinct
         symbol,
         cast(trade_date as varchar) as trade_day
-    from stocks.tmp_daily_prices
+    from stocks.tmp_daily_prices_fetched
     where trade_date is not null
         and symbol in ({{symbols}})
 )

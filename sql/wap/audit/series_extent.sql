@@ -9,7 +9,7 @@ dated_bars as (
         symbol,
         trade_date,
         ingest_date
-    from stocks.tmp_daily_prices
+    from stocks.tmp_daily_prices_fetched
     where trade_date is not null
 ),
 

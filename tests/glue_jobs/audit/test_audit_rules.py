@@ -148,6 +148,15 @@ def test_quarantine_share_rule_blocks_above_its_threshold(book):
     assert not over["success"] and over["observed"] == 0.06 and "6 of 100 rows (6.0%)" in over["example"]
 
 
+def test_quarantine_share_counts_unchanged_rows_as_received_good_rows(book):
+    # a re-fetch of 99 published bars and one bad new bar: 1 of 100, not 1 of 1
+    share = _batch(book, audited_rows=1, quarantined_rows=1, unchanged_rows=99)["quarantine_share_below_threshold"]
+    assert share["success"] and share["observed"] == 0.01
+    # a day whose new bars are mostly bad still blocks
+    assert not _batch(book, audited_rows=10, quarantined_rows=9, unchanged_rows=90)[
+        "quarantine_share_below_threshold"]["success"]
+
+
 def test_chunks_stay_under_the_row_bound():
     groups = [(0, 0, 40), (0, 1, 40), (1, 0, 30), (1, 1, 200), (1, 2, 10)]
     assert audit_rules.plan_chunks(groups, 100) == [[(0, 0), (0, 1)], [(1, 0)], [(1, 1)], [(1, 2)]]

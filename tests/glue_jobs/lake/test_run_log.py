@@ -52,6 +52,19 @@ def test_reconciliation_holds_or_is_recorded_loudly(storage, caplog):
     assert "reconciliation failed for run r1" in caplog.text
 
 
+def test_unchanged_rows_are_part_of_the_reconciliation(storage):
+    log = RunLog.start(storage, run_id="r1", stages=["write_temp", "audit", "publish"])
+    _finish(log, "write_temp", {"raw_rows": 100, "duplicates_dropped": 1, "unchanged_rows": 95})
+    _finish(log, "audit", {"quarantined_rows": 1})
+    _finish(log, "publish", {"published_rows": 3})
+    log.finish()
+    log.save()
+    stored = _stored(storage)
+    assert stored["totals"]["reconciled"] is True and stored["totals"]["unchanged_rows"] == 95
+    assert "unchanged_rows" in stored["totals"]["reconciliation"]["check"]
+    assert run_log.summary(stored)["unchanged_rows"] == 95
+
+
 def test_reconciliation_is_not_claimed_when_publish_did_not_run(storage):
     log = RunLog.start(storage, run_id="r1", stages=["write_temp", "audit", "publish"])
     _finish(log, "write_temp", {"raw_rows": 10, "duplicates_dropped": 0})

@@ -47,8 +47,12 @@ def test_running_the_same_day_again_changes_nothing(make_ctx):
     key = land_synthetic(second.storage, run_id="20240308T234000Z-i2", as_of=AS_OF, symbols=SYMBOLS, days=100)
     assert [r.manifest_key for r in ingest_queue.pending_ingest_runs(second.storage)] == [key]
     results = run_wap(second)
+    # every bar is recognised as published before the audit: none audited, no partition merged
+    assert results["write_temp"]["unchanged_rows"] == 1000
+    assert results["audit"]["audited_rows"] == 0 and results["publish"]["published_rows"] == 0
     assert results["publish"]["partitions_written"] == 0
-    assert results["publish"]["partitions_unchanged"] == 2
+    assert results["publish"]["partitions_unchanged"] == 0
+    assert _run_log(second)["totals"]["reconciled"] is True
     assert _published(second) == published
     assert _prod_bytes(second.storage) == prod  # no new version left behind either
 

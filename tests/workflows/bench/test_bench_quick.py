@@ -15,19 +15,28 @@ def test_quick_bench_measures_every_phase_and_writes_the_table(tmp_path, capsys)
     printed = capsys.readouterr().out
     table = (tmp_path / "bench.md").read_text()
     rows = [line for line in table.splitlines() if line.startswith("| ") and line.endswith(("PASS |", "FAIL |"))]
-    assert len(rows) == 15, table  # one line per target of the issues (12 of issue 6, 3 of the serving table)
+    assert len(rows) == 16, table  # one line per target of issues 6 and 15, and 3 of the serving table
     assert "Audit share of the backfill" in table and "Naive / backfill" in table
 
     m = json.loads((tmp_path / "bench.json").read_text())
     symbols, history_rows = m["scale"]["symbols"], m["land_full"]["rows"]
     assert m["backfill"]["rows"] == history_rows == m["floor"]["rows"] == m["naive"]["rows"]
     assert m["backfill"]["published_rows"] == history_rows
-    assert m["day_full"]["rows"] == m["day_small"]["rows"] == symbols  # one new session each
+    # a real day: compact bodies of 100 sessions, one new per symbol, plus the restated bars of
+    # every 50th symbol (2 revised that day, 2 put back from the day before after the first)
+    restated = len(range(0, symbols, 50))
+    assert m["day_full"]["rows"] == m["day_small"]["rows"] == symbols * 100
+    assert m["first_day_full"]["published_rows"] == symbols + 2 * restated
+    for n in (1, 2, 3):
+        day = m[f"day_full_{n}"]
+        assert day["published_rows"] == symbols + 4 * restated
+        assert day["unchanged_rows"] == day["rows"] - day["published_rows"]
     # the day shown is the median of three measured days, each on the history before it
     runs = m["day_full"]["runs"]
-    assert len(runs) == 3 and m["day_full"]["seconds"] == sorted(runs)[1]
+    assert len(runs) == 3 and m["day_full"]["wap_seconds"] == sorted(runs)[1]
     assert [m[f"day_full_{n}"]["history_rows"] for n in (1, 2, 3)] == [
         history_rows + symbols * n for n in (1, 2, 3)]
+    assert m["page"]["seconds"] > 0
     assert m["land_small"]["rows"] * 8 < history_rows  # the small history is about a tenth
     assert not m["queries"]["errors"] and all(m["queries"]["panels"].values())
     # the simulated clock makes the ingestion figures exact: the quota used, no limit answered

@@ -24,7 +24,7 @@ def _run(storage, *, fail: Exception | None = None, finish: bool = True) -> dict
     results = {
         "ingest": {"symbols_planned": 10, "symbols_fetched": 8, "symbols_failed": 1, "symbols_carried": 2,
                    "api_calls": 9},
-        "write_temp": {"raw_rows": 812, "duplicates_dropped": 2},
+        "write_temp": {"raw_rows": 912, "duplicates_dropped": 2, "unchanged_rows": 100},
         "audit": {"quarantined_rows": 10, "rules": [
             {"rule": "prices_positive", "kind": "row", "success": False, "failing_rows": 10,
              "threshold": 0, "observed": 10},
@@ -56,7 +56,8 @@ def test_a_run_becomes_one_row_with_its_counts_and_durations(storage):
     assert all(row[f"seconds_{s}"] is not None for s in ledger.STAGE_NAMES)
     assert (row["symbols_planned"], row["symbols_fetched"], row["symbols_failed"], row["symbols_carried"]) == (10, 8, 1, 2)
     assert (row["calls_used"], row["calls_allowance"]) == (9, 25)
-    assert (row["raw_rows"], row["published_rows"], row["quarantined_rows"], row["duplicates_dropped"]) == (812, 800, 10, 2)
+    assert (row["raw_rows"], row["published_rows"], row["unchanged_rows"], row["quarantined_rows"],
+            row["duplicates_dropped"]) == (912, 800, 100, 10, 2)
     assert row["reconciled"] is True and row["failed_stage"] is None and row["source"] == "alphavantage"
     assert set(row) == {c.name for c in ledger.PIPELINE_RUNS_COLUMNS}
     assert ledger.run_month(row["started_at"], RUN_ID) == f"{row['started_at']:%Y-%m}"

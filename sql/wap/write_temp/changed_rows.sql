@@ -1,0 +1,89 @@
+-- The rows this run audits and publishes: the rows it fetched (stocks.tmp_daily_prices_fetched,
+-- de-duplicated) less those identical to what is published. A compact fetch brings 100
+-- sessions per symbol, one of them new: the 99 others are usually exactly the published bars,
+-- and auditing and re-merging them would cost the day a hundred times its new data.
+--
+-- A fetched row is unchanged when stocks.daily_prices holds the same symbol and date with the
+-- same open, high, low, close and volume (every field the vendor can restate), the row parsed
+-- whole, it is not the bar still forming at fetch time, and it is the only row of its symbol
+-- and date in the batch (two disagreeing rows of one fetch both go to the uniqueness rule).
+-- The publish merge keeps a published row whose prices did not change, so leaving an
+-- unchanged row out changes nothing published.
+-- Parameters: trade_years (the fetched rows' years: only those partitions are read).
+with
+
+fetched_rows as (
+    select
+        symbol,
+        trade_date,
+        open,
+        high,
+        low,
+        close,
+        volume,
+        fetched_at,
+        forming_date,
+        ingest_run_id,
+        ingest_date,
+        source_file,
+        raw_line,
+        parse_error,
+        trade_year
+    from stocks.tmp_daily_prices_fetched
+),
+
+published_rows as (
+    select
+        symbol,
+        trade_date,
+        open,
+        high,
+        low,
+        close,
+        volume
+    from stocks.daily_prices
+    where trade_year in ({{trade_years}})
+),
+
+single_keys as (
+    select
+        symbol,
+        trade_date
+    from fetched_rows
+    where trade_date is not null
+    group by symbol, trade_date
+    having count(*) = 1
+),
+
+unchanged_keys as (
+    select
+        f.symbol as symbol,
+        f.trade_date as trade_date
+    from fetched_rows as f
+    inner join published_rows as p
+        on p.symbol = f.symbol
+        and p.trade_date = f.trade_date
+        and p.open = f.open
+        and p.high = f.high
+        and p.low = f.low
+        and p.close = f.close
+        and p.volume = f.volume
+    inner join single_keys as k
+        on k.symbol = f.symbol
+        and k.trade_date = f.trade_date
+    where f.parse_error is null
+        and (f.forming_date is null or f.trade_date <> f.forming_date)
+),
+
+changed_rows as (
+    select f.*
+    from fetched_rows as f
+    where not exists (
+        select 1
+        from unchanged_keys as u
+        where u.symbol = f.symbol
+            and u.trade_date = f.trade_date
+    )
+)
+
+select * from changed_rows
