@@ -9,6 +9,7 @@
     manifests/set_aside/ingest_date=D/run_id=R.json         that an operator set the ingest run aside
     state/ingestion.json                                    carried symbols, daily quota used
     state/serving_events.json                               (local) manifests already announced on the queue
+    state/serving_verify.json                               the last `serve verify`: when, and what differed
     catalog/<database>/<table>.json                         local catalog (tables, partitions)
     catalog/<database>/<table>/history/<stamp>-<digest>.json every version of that document
     tmp/<table>/run_id=R/...                                WAP temporary tables
@@ -48,6 +49,7 @@ SET_ASIDE_PREFIX = "manifests/set_aside/"
 # ingest runs' markers, which are one folder down (ingest_date=D/): a reader tells them apart by that.
 PUBLISHED_MANIFEST_PREFIX = PUBLISHED_MARKER_PREFIX
 STATE_KEY = "state/ingestion.json"
+SERVING_VERIFY_KEY = "state/serving_verify.json"  # the last full comparison, which the dashboard shows
 SERVING_EVENTS_KEY = "state/serving_events.json"  # local lake: the published manifests already put on the queue
 CATALOG_PREFIX = "catalog/"
 TMP_PREFIX = "tmp/"

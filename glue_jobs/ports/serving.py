@@ -82,6 +82,10 @@ class ServingTable(Protocol):
     def symbols(self) -> list[str]:
         """Every symbol that has a row."""
 
+    def totals(self) -> tuple[int, str | None]:
+        """(rows, the newest version any row carries), without making a Bar of each row: what
+        the dashboard shows on every render, where a full comparison would read every row."""
+
 
 def batches(items: Iterable, size: int = BATCH_LIMIT) -> Iterator[list]:
     """`items` in lists of at most `size` (DynamoDB refuses a batch of more than 25)."""

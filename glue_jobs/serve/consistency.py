@@ -6,14 +6,16 @@ summaries differ are read again, row by row, to name each difference. Memory sta
 partition's batch and the per-symbol summaries, whatever the lake's size."""
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
+from glue_jobs.lake import layout, parquet
 from glue_jobs.lake.errors import EXIT_SERVING_MISMATCH, PipelineError
 from glue_jobs.ports.catalog import Catalog
 from glue_jobs.ports.serving import Bar, ServingTable
-from glue_jobs.ports.storage import Storage
+from glue_jobs.ports.storage import NotFound, Storage
 from glue_jobs.serve import compare, published
 
 log = logging.getLogger(__name__)
@@ -78,6 +80,40 @@ def health(storage: Storage, catalog: Catalog, serving: ServingTable, *,
     # partition published before the event path existed has no manifest, only its location's run).
     versions = set(published.published_versions(storage)) | {p.version for p in parts if p.version}
     return Health(report, compare.lag(versions, newest_serving))
+
+
+@dataclass
+class Glance:
+    """What the dashboard shows on every render, in the time of a count: the lag, both sides' row
+    counts, and the last full comparison (`serve verify`, which reads every row of both sides:
+    minutes on a large lake, so it is a command, not part of each page)."""
+    rows_published: int
+    rows_serving: int
+    lag: compare.Lag
+    last_verify: dict | None
+
+
+def glance(storage: Storage, catalog: Catalog, serving: ServingTable) -> Glance:
+    parts = published.partitions(storage, catalog)
+    rows_published = sum(parquet.row_count(storage, p.location) for p in parts)  # from the footers
+    rows_serving, newest_serving = serving.totals()
+    versions = set(published.published_versions(storage)) | {p.version for p in parts if p.version}
+    return Glance(rows_published, rows_serving, compare.lag(versions, newest_serving), last_verify(storage))
+
+
+def record_verify(storage: Storage, report: compare.VerifyReport, at: str, *, shown: int = 10) -> None:
+    """Keep what the last verify found (its first differences named) for the dashboard."""
+    doc = {"at": at, "equal": report.equal, "rows_published": report.rows_published,
+           "rows_serving": report.rows_serving, "symbols_differing": len(report.mismatched),
+           "differences": [asdict(d) for d in report.differences[:shown]], "unreadable": report.unreadable}
+    storage.put_bytes(layout.SERVING_VERIFY_KEY, (json.dumps(doc, indent=1) + "\n").encode())
+
+
+def last_verify(storage: Storage) -> dict | None:
+    try:
+        return json.loads(storage.get_bytes(layout.SERVING_VERIFY_KEY))
+    except (NotFound, ValueError):
+        return None
 
 
 def describe(report: compare.VerifyReport, *, limit: int = 200) -> list[str]:

@@ -8,6 +8,7 @@ Exit codes: 0 done (verify: equal), 2 a bad symbol, date, count, port or lake (o
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 import threading
@@ -180,6 +181,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     runtime = open_lake(args.settings)
     result = consistency.health(runtime.storage, runtime.catalog, _serving(runtime), say=_say)
+    consistency.record_verify(runtime.storage, result.report,
+                              dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
     for line in consistency.describe(result.report):
         print(line)
     print(f"lag: {result.lag.describe()}")
@@ -260,8 +263,7 @@ def serving_health_extras(runtime: Runtime) -> dict[str, list[str]]:
         absent = "TICKERLAKE_SERVING_TABLE is not set (the stack output ServingTableName)"
     else:
         def compute():
-            result = consistency.health(runtime.storage, runtime.catalog, runtime.serving)
-            return result.report, result.lag
+            return consistency.glance(runtime.storage, runtime.catalog, runtime.serving)
     health = serving_health.collect(compute, absent)
     return {serving_health.SECTION: [serving_health.panel_html(health)]}
 

@@ -286,3 +286,13 @@ class DynamoServingTable:
         # CLI; an application wanting this often would keep a symbols item instead.
         kwargs = {"TableName": self.table_name, "ProjectionExpression": "#s", "ExpressionAttributeNames": {"#s": "symbol"}}
         return sorted({item["symbol"]["S"] for item in self._pages("scan", "Scan of symbols", kwargs)})
+
+    def totals(self) -> tuple[int, str | None]:
+        # A Scan of the version attribute only: read units for the whole table, no item decoded.
+        kwargs = {"TableName": self.table_name, "ProjectionExpression": "#v", "ExpressionAttributeNames": {"#v": "version"}}
+        rows, newest = 0, None
+        for item in self._pages("scan", "Scan of versions", kwargs):
+            rows += 1
+            version = item["version"]["S"]
+            newest = version if newest is None or version > newest else newest
+        return rows, newest

@@ -123,6 +123,10 @@ class SqliteServingTable:
     def symbols(self) -> list[str]:
         return [r[0] for r in self._connection().execute("select distinct symbol from bars order by symbol")]
 
+    def totals(self) -> tuple[int, str | None]:
+        rows, newest = self._connection().execute("select count(*), max(version) from bars").fetchone()
+        return int(rows), newest
+
     def close(self) -> None:
         con = getattr(self._local, "con", None)
         if con is not None:

@@ -253,3 +253,13 @@ def test_serving_throttling_past_the_attempts_names_the_key(serving):
     with pytest.raises(ServingUnavailable, match=r"2 bars still unprocessed after 3 BatchWriteItem attempts "
                                                  r"\(first: MSFT 2024-01-0\d"):
         table.put_bars_unconditionally([bar("MSFT", day) for day in days(4)])
+
+
+def test_serving_totals_count_every_row_and_name_the_newest_version(serving):
+    table = serving.table
+    assert table.totals() == (0, None)
+    table.put_bars([bar(day=f"2024-01-{d:02d}", version=V1) for d in range(2, 9)]
+                     + [bar(symbol="MSFT", version=V2)])
+    assert table.totals() == (8, V2)
+    table.delete_bars([Deletion("MSFT", "2024-01-02", V2)])
+    assert table.totals() == (7, V1)

@@ -296,7 +296,7 @@ def serving_panel(lake) -> str:
     return page[start:page.index("</section>", start)]
 
 
-def test_the_dashboard_shows_the_serving_tables_lag_and_mismatches(lake, capsys):
+def test_the_dashboard_shows_the_serving_tables_lag_counts_and_the_last_verify(lake, capsys):
     assert main(["dashboard", "--lake", str(lake)]) == 0
     assert "no serving table in this lake yet" in serving_panel(lake)
 
@@ -304,16 +304,28 @@ def test_the_dashboard_shows_the_serving_tables_lag_and_mismatches(lake, capsys)
     assert main(["dashboard", "--lake", str(lake)]) == 0
     panel = serving_panel(lake)
     version = max(b.version for b in table(lake).scan())
+    rows = sum(1 for _ in table(lake).scan())
     assert "up to date" in panel and version in panel
-    assert '<div class="v c-green">0</div><div class="k">symbols that differ</div>' in panel
+    assert f'<div class="v c-green">{rows:,} / {rows:,}</div><div class="k">rows served / published</div>' in panel
+    assert '<div class="v c-red">never</div>' in panel and "run tickerlake serve verify" in panel
 
     bar = table(lake).get_bars("IBM", last=1)[0]
     with sqlite3.connect(lake / SERVING_FILE) as con:
         con.execute("update bars set close = '0.5' where symbol = 'IBM' and trade_date = ?", (bar.trade_date,))
+        con.execute("delete from bars where symbol = 'IBM' and trade_date = (select min(trade_date) from bars)")
+        deleted = con.execute("select changes()").fetchone()[0]
+    assert serve(lake, "verify") == 7
     assert main(["dashboard", "--lake", str(lake)]) == 0
     panel = serving_panel(lake)
-    assert '<div class="v c-red">1</div><div class="k">symbols that differ</div>' in panel
+    assert f'<div class="v c-red">{rows - deleted:,} / {rows:,}</div>' in panel  # counted on every render
+    assert '<div class="v c-red">1 symbols differ</div><div class="k">last full comparison (' in panel
     assert f"<td>IBM</td><td>{bar.trade_date}</td><td>different values</td><td>close: {bar.close} vs 0.5</td>" in panel
+    assert "</td><td>missing</td>" in panel
+
+    assert serve(lake, "rebuild") == 0 and serve(lake, "verify") == 0
+    assert main(["dashboard", "--lake", str(lake)]) == 0
+    panel = serving_panel(lake)
+    assert '<div class="v c-green">equal</div>' in panel and "<td>IBM</td>" not in panel
 
 
 def test_serve_http_as_a_user_starts_it_prints_its_url_answers_and_stops_on_ctrl_c(lake, capsys):
