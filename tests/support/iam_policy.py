@@ -62,6 +62,8 @@ class Names:
                 f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{self.stack}-serve-loader:*",
             "ServeReaderLogGroup.Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{self.stack}-serve-http:*",
             "ServeReaderFunction.Arn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.stack}-serve-http",
+            "DropQueue.Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{self.stack}-DropQueue",
+            "DropLoaderLogGroup.Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{self.stack}-drop-loader:*",
         }
         refs.update(self.extra)
         return refs
