@@ -76,7 +76,12 @@ def test_the_dead_letter_queue_the_function_and_its_throttles_have_alarms(templa
     for r in template["Resources"].values():
         if r["Type"] == "AWS::CloudWatch::Alarm":
             for d in r["Properties"].get("Dimensions", []):
-                watched.add((r["Properties"]["MetricName"], ref(d["Value"])))
+                watched.add((r["Properties"].get("MetricName"), ref(d["Value"])))
+    (age,) = [r["Properties"] for r in template["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"
+              and r["Properties"].get("MetricName") == "ApproximateAgeOfOldestMessage"
+              and ref(r["Properties"]["Dimensions"][0]["Value"]) == "DropQueue"]
+    # not on a message that only waits between two retries
+    assert age["Threshold"] >= template["Resources"]["DropQueue"]["Properties"]["VisibilityTimeout"]
     assert {("ApproximateNumberOfMessagesVisible", "DropDeadLetterQueue"), ("ApproximateAgeOfOldestMessage", "DropQueue"),
             ("Errors", "DropLoaderFunction"), ("Throttles", "DropLoaderFunction")} <= watched
 
