@@ -12,6 +12,7 @@ from glue_jobs.lake import ingest_queue, layout
 from glue_jobs.lake.errors import ConfigError
 from ingestion.drops.land import ALREADY_LANDED, REJECTED, DropOutcome, land_drop, new_drop_run_id
 from workflows import graph
+from workflows.cli.commands import _require_sql
 from workflows.runner import lake_flags, open_lake, run_stages, settle_source
 
 STAGES_AFTER_A_DROP = ["crawl", *graph.WAP_STAGES, "serve", "after_publish"]
@@ -41,6 +42,7 @@ def cmd_load(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise ConfigError(f"load: cannot read {args.file}: {exc.strerror}") from None
     settings = args.settings
+    _require_sql(settings)  # an s3:// lake without a workgroup stops before the file lands
     runtime = open_lake(settings, create=True)
     storage = runtime.storage
     outcome = land_drop(storage, data, path.name, as_of=settings.as_of, symbol=args.symbol,

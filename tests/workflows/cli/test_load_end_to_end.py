@@ -135,3 +135,12 @@ def test_a_synthetic_run_never_overwrites_a_dropped_bar(lake, capsys):
     assert len(after) > len(dropped_bars)  # the synthetic run published the sessions the drop lacks
     assert {d: after[d] for d in dropped_bars} == dropped_bars
     assert served(lake, "IBM") == after
+
+
+@pytest.mark.parametrize("target", ["missing.csv", "."])
+def test_a_path_that_is_not_a_file_is_a_usage_error_that_touches_no_lake(tmp_path, capsys, target):
+    lake = tmp_path / "lake"
+    assert load(lake, tmp_path / target) == 2
+    err = capsys.readouterr().err
+    assert "give a CSV file" in err and "Traceback" not in err
+    assert not lake.exists()
