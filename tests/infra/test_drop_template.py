@@ -13,8 +13,8 @@ from cfnlint.decode import decode
 
 from glue_jobs.lake import layout
 from tests.support.aws import BUCKET, REGION
-from tests.support.iam_policy import CallRecorder, Names, RolePolicies, denied, resolve
 from tests.support.iam_policy import TEMPLATE as TEMPLATE_PATH
+from tests.support.iam_policy import CallRecorder, Names, RolePolicies, denied, resolve
 from workflows.entry import drop_loader
 
 STACK = "tickerlake"
