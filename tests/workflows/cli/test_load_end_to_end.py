@@ -83,6 +83,7 @@ def test_a_dropped_alpha_vantage_csv_is_published_and_served_after_audit_with_th
     quarantined = open_runtime(str(lake)).engine.query(
         "select trade_date, rule from stocks.daily_prices_quarantine where symbol = 'IBM'").to_pylist()
     assert [(str(q["trade_date"]), q["rule"]) for q in quarantined] == [(BAD_DAY, "high_is_highest,low_is_lowest")]
+    assert main(["serve", "verify", "--lake", str(lake)]) == 0  # the serving table equals what was published
 
 
 def test_the_same_file_dropped_again_changes_nothing_and_says_so(lake, dropped, capsys):
