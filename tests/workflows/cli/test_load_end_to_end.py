@@ -145,3 +145,22 @@ def test_a_path_that_is_not_a_file_is_a_usage_error_that_touches_no_lake(tmp_pat
     err = capsys.readouterr().err
     assert "give a CSV file" in err and "Traceback" not in err
     assert not lake.exists()
+
+
+def test_a_drop_and_a_later_fetch_in_one_wap_keep_the_dropped_bars(tmp_path, capsys):
+    """write_temp's de-duplication: both ingest runs pending at once, the fetch the newer one."""
+    from ingestion.drops.land import LANDED, land_drop
+
+    lake = tmp_path / "lake"
+    landed = land_drop(open_runtime(str(lake), create=True).storage, av_csv(), "IBM.csv", as_of=AS_OF,
+                       now=dt.datetime(2024, 1, 11, 1, tzinfo=dt.timezone.utc))
+    assert landed.status == LANDED
+    assert main(["run", "--lake", str(lake), "--source", "synthetic", "--symbols", "IBM",
+                 "--date", AS_OF.isoformat(), "--no-dashboard"]) == 0
+    prices = published(lake, "IBM")
+    newest = SESSIONS[-1].isoformat()
+    assert prices[newest] == (100.25, 102.5, 98.5, 100.75, 1000)  # the drop's bar, not the synthetic one
+    # the drop's row won the de-duplication (the fetch's was dropped as a duplicate) and then failed
+    # the audit: that day waits for a corrected drop (published one by one, the fetch would fill it)
+    assert BAD_DAY not in prices
+    assert served(lake, "IBM") == prices
