@@ -19,6 +19,9 @@ Points (detail in brackets; a name with <stage> exists for every stage of workfl
     landing.after_object           one raw/rejected/reason object landed             [key]
     landing.before_manifest        every body landed, the manifest not written       [key]
     ingest.before_state            the manifest written, the ingestion state not     [run id]
+    drop.after_marker              a dropped file's create-only marker says landing  [marker key]
+    drop.after_body                one raw body of a dropped file landed             [key]
+    drop.before_landed             the drop's manifest written, its marker not yet landed [marker key]
     engine.before_rename           an engine write's file complete under a temporary
                                    name, not yet under its final one                 [key]
     write_temp.after_data_write    the temporary table's files written, not in the catalog

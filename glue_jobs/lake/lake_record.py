@@ -3,7 +3,9 @@ through Storage when the lake gets its first run, so an s3:// lake has one too.
 
 A run with another source is refused (a synthetic run on a lake of real prices would replace
 them), unless it asks to switch on purpose (`--switch-source`); and synthetic data never
-replaces a real provider's, switch or not. A lake made before this record existed adopts the
+replaces a real provider's, switch or not. A dropped file (`tickerlake load`, inbox/ on S3) is
+allowed on any lake and recorded as source "drop" in its own manifest; it never sets the lake's
+source, and its bars outrank fetched ones (sql/wap/publish/merge.sql). A lake made before this record existed adopts the
 source of its newest ingest manifest (or, with none, is treated as its first run's).
 """
 from __future__ import annotations
@@ -18,6 +20,7 @@ from glue_jobs.ports.storage import NotFound, Storage
 
 RECORD_KEY = "lake.json"
 SYNTHETIC = "synthetic"
+DROP = "drop"  # the source of a dropped file's ingest run (ingestion/drops/land.py)
 VERSION = 1
 
 
@@ -46,7 +49,7 @@ def read_source(storage: Storage) -> LakeSource:
             source = json.loads(storage.get_bytes(key)).get("source")
         except (NotFound, ValueError, AttributeError):
             continue
-        if source:
+        if source and source != DROP:  # a dropped file is a deliberate load, not the lake's source
             return LakeSource(source, f"manifest {key}")
     return LakeSource(None, "empty")
 

@@ -7,6 +7,10 @@
     manifests/published/<run_id>.json                       what one publish (or rollback) switched: the
                                                             serving table's event (S3 -> EventBridge -> SQS)
     manifests/set_aside/ingest_date=D/run_id=R.json         that an operator set the ingest run aside
+    manifests/drops/sha256=H.json                           a dropped file (by content): landing, then landed
+    inbox/<name>.csv                                        (AWS) where users drop files; the handler moves them
+    drops/received/sha256=H/<name>                          a dropped file's bytes as received
+    rejected/drops/sha256=H/<name> + <name>.reason          a dropped file that was refused, and why
     state/ingestion.json                                    carried symbols, daily quota used
     state/serving_events.json                               (local) manifests already announced on the queue
     state/serving_verify.json                               the last `serve verify`: when, and what differed
@@ -45,6 +49,14 @@ REJECTED_PREFIX = "rejected/daily/"
 MANIFEST_PREFIX = "manifests/ingest/"
 PUBLISHED_MARKER_PREFIX = "manifests/published/"
 SET_ASIDE_PREFIX = "manifests/set_aside/"
+INBOX_PREFIX = "inbox/"
+DROP_MARKER_PREFIX = "manifests/drops/"
+DROP_RECEIVED_PREFIX = "drops/received/"
+DROP_REJECTED_PREFIX = "rejected/drops/"
+# A drop's ingest run id is a run id with this mark (20261130T153247Z-drop-3f9a1c): publish's merge
+# and write_temp's de-duplication rank a dropped bar above a fetched one by it (sql/wap/...), with
+# no lookup, on both engines. A drop is deliberate; a scheduled fetch must not undo it.
+DROP_RUN_MARK = "-drop-"
 # The published manifests sit directly under PUBLISHED_MARKER_PREFIX (no `=` folder), beside the
 # ingest runs' markers, which are one folder down (ingest_date=D/): a reader tells them apart by that.
 PUBLISHED_MANIFEST_PREFIX = PUBLISHED_MARKER_PREFIX
@@ -127,6 +139,32 @@ def is_published_manifest_key(key: str) -> bool:
 def set_aside_marker_key(ingest_date: str, run_id: str) -> str:
     """Written when an operator sets a bad ingest run aside: it stays in raw, no WAP processes it."""
     return f"{SET_ASIDE_PREFIX}ingest_date={ingest_date}/run_id={run_id}.json"
+
+
+def drop_marker_key(sha256: str) -> str:
+    """Create-only: the drop of this content is landing (or landed) as one ingest run."""
+    return f"{DROP_MARKER_PREFIX}sha256={sha256}.json"
+
+
+def _file_name(name: str) -> str:
+    base = name.replace("\\", "/").rsplit("/", 1)[-1].strip() or "drop.csv"
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in base)
+
+
+def drop_received_key(sha256: str, name: str) -> str:
+    return f"{DROP_RECEIVED_PREFIX}sha256={sha256}/{_file_name(name)}"
+
+
+def drop_rejected_key(sha256: str, name: str) -> str:
+    return f"{DROP_REJECTED_PREFIX}sha256={sha256}/{_file_name(name)}"
+
+
+def drop_reason_key(sha256: str, name: str) -> str:
+    return drop_rejected_key(sha256, name) + ".reason"
+
+
+def is_drop_run(ingest_run_id: str) -> bool:
+    return DROP_RUN_MARK in ingest_run_id
 
 
 def janitor_report_key(run_id: str) -> str:

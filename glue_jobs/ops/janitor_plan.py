@@ -34,7 +34,8 @@ DEFAULT_GRACE = dt.timedelta(hours=1)
 PARTIAL_PREFIX = ".tmp-"
 CTAS_TABLE_PREFIX = "ctas_"
 # The record zones: what was received and what was decided about it. Never cleaned.
-RECORD_PREFIXES = (lake_layout.RAW_PREFIX, lake_layout.REJECTED_PREFIX, "manifests/")
+RECORD_PREFIXES = (lake_layout.RAW_PREFIX, lake_layout.REJECTED_PREFIX, "manifests/",
+                   lake_layout.DROP_RECEIVED_PREFIX, lake_layout.DROP_REJECTED_PREFIX)
 
 
 @dataclass(frozen=True)

@@ -226,7 +226,7 @@ def test_the_queue_hides_a_message_for_at_least_six_loader_timeouts(template):
     # the oldest-message alarm must not fire on a message that is only between two retries
     (age,) = [a["Properties"] for a in of_type(template, "AWS::CloudWatch::Alarm").values()
               if a["Properties"].get("MetricName") == "ApproximateAgeOfOldestMessage"
-              and target(a["Properties"]["Dimensions"][0]["Value"]) == queue]
+              and target(a["Properties"]["Dimensions"][0]["Value"]) == queue]  # each queue has its own
     assert age["Threshold"] >= visibility
 
 

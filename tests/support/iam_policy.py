@@ -68,6 +68,8 @@ class Names:
             "TokenBucketTable.Arn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/tickerlake-token-buckets",
             "FanOutWorkerLogGroup.Arn":
                 f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{self.stack}-fanout-worker:*",
+            "DropQueue.Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{self.stack}-DropQueue",
+            "DropLoaderLogGroup.Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{self.stack}-drop-loader:*",
         }
         refs.update(self.extra)
         return refs

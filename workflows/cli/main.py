@@ -131,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     from workflows.cli import serve_commands
 
     serve_commands.add_parser(sub, _shared, _Parser, _positive)
+    from workflows.cli import load_command
+
+    load_command.add_parser(sub, _shared)
     return parser
 
 
@@ -203,7 +206,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
-    from workflows.cli import commands, operator_commands, serve_commands
+    from workflows.cli import commands, load_command, operator_commands, serve_commands
 
     return {
         "run": commands.cmd_run,
@@ -220,6 +223,7 @@ def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
         "requeue": commands.cmd_requeue,
         "doctor": operator_commands.cmd_doctor,
         "serve": serve_commands.cmd_serve,
+        "load": load_command.cmd_load,
     }
 
 

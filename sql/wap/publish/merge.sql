@@ -2,9 +2,11 @@
 -- with the run's audited rows, written by the engine to a fresh location before the catalog
 -- switches the partition to it.
 --
--- The latest fetch wins per symbol and date, except that a re-fetched bar whose prices did
--- not change keeps the row already published (and its fetched_at), so re-running a day
--- changes nothing. Ordered by symbol and date: tight Parquet min/max statistics per symbol.
+-- A dropped file's bar wins over a fetched one (a drop's ingest_run_id carries '-drop-',
+-- glue_jobs/lake/layout.py: a drop is deliberate and no scheduled fetch, synthetic or real,
+-- undoes it; a newer drop does), then the latest fetch wins per symbol and date, except that a
+-- re-fetched bar whose prices did not change keeps the row already published (and its
+-- fetched_at), so re-running a day changes nothing. Ordered by symbol and date: tight Parquet min/max statistics per symbol.
 -- Parameters: trade_year.
 with
 
@@ -118,7 +120,10 @@ ranked as (
         c.*,
         row_number() over (
             partition by c.symbol, c.trade_date
-            order by c.fetched_at desc, c.ingest_run_id desc
+            order by
+                case when strpos(c.ingest_run_id, '-drop-') > 0 then 1 else 0 end desc,
+                c.fetched_at desc,
+                c.ingest_run_id desc
         ) as recency
     from candidates as c
     where exists (

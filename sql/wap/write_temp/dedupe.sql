@@ -1,7 +1,9 @@
 -- De-duplicate stocks.tmp_daily_prices as wap/write_temp/write_temp.sql first wrote it (run only when
 -- wap/write_temp/duplicates.sql found a key with more than one row), per symbol and trading date:
 --   * exact copies of a row within one fetch are dropped (counted as duplicates);
---   * the latest fetch wins: rows from older fetches are dropped (counted as duplicates);
+--   * a dropped file's rows win over a fetch's (a drop is deliberate: a drop's ingest_run_id carries
+--     '-drop-', glue_jobs/lake/layout.py), then the latest fetch wins: rows from the others are
+--     dropped (counted as duplicates);
 --   * rows of the same fetch that disagree are all kept, for the uniqueness rule to catch.
 -- Only the rows of a duplicated key go through the window functions. A date that did not
 -- parse keys by its raw text, the raw line's first field.
@@ -81,7 +83,10 @@ fetch_order as (
         -- dense_rank: every row of the winning fetch ranks 1, disagreeing ones included
         dense_rank() over (
             partition by symbol, date_key
-            order by fetched_at desc, ingest_run_id desc
+            order by
+                case when strpos(ingest_run_id, '-drop-') > 0 then 1 else 0 end desc,
+                fetched_at desc,
+                ingest_run_id desc
         ) as fetch_rank
     from distinct_rows
 ),
