@@ -37,6 +37,10 @@ def test_an_or_of_partition_filters_keeps_either_side(lake):
 def test_a_filter_on_a_joined_table_does_not_prune_the_other(lake):
     _, _, engine, _ = lake
     sql = ("select a.symbol, a.ingest_run_id from stocks.raw_daily a "
+           "join (select 'XOM' as symbol, 'r3' as ingest_run_id) b on a.symbol = b.symbol "
+           "where b.ingest_run_id = 'r3'")
+    assert _rows(engine, sql) == [("XOM", "r2"), ("XOM", "r3")]
+    sql = ("select a.symbol, a.ingest_run_id from stocks.raw_daily a "
            "join stocks.raw_daily b on a.symbol = b.symbol where b.ingest_run_id = 'r3'")
     assert _rows(engine, sql) == [("XOM", "r2"), ("XOM", "r3")]
 
