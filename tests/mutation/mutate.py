@@ -70,6 +70,8 @@ def write_report(statuses: dict[str, str], seconds: float | None) -> str:
     by_module: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     for name, status in statuses.items():
         by_module[module_of(name)][status] += 1
+    unchecked = sorted(n for n, s in statuses.items() if s == "not checked")  # a run stopped early
+    statuses = {n: s for n, s in statuses.items() if s != "not checked"}
     total = len(statuses)
     detected = sum(1 for s in statuses.values() if s in DETECTED)
     survivors = sorted(n for n, s in statuses.items() if s not in DETECTED)
@@ -79,6 +81,8 @@ def write_report(statuses: dict[str, str], seconds: float | None) -> str:
     summary = (f"{total} mutants: {detected} killed ({score:.1%}), {len(survivors)} not "
                f"({len(explained)} of them equivalent, tests/mutation/equivalent.md): "
                f"{score_eq:.1%} of the non-equivalent ones killed")
+    if unchecked:
+        summary += f"; {len(unchecked)} more not checked yet (the run stopped early: run it again)"
     if seconds is not None:
         summary += f"; this run took {seconds / 60:.1f} min"
     lines = ["# Mutation testing report (`make mutate`)", "", summary, "",
