@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LAKE   ?= lake
 
-.PHONY: run test lint package deploy smoke bench bench-quick clean-lake dashboard
+.PHONY: run test lint package deploy smoke bench bench-quick clean-lake dashboard mutate
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,13 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(BIN)/tickerlake bench --quick
+
+# Mutation testing of the core modules (README, Development): mutmut, each mutant against the
+# tests that reach its function; the report goes to test-artifacts/mutation/report.md. Not part
+# of `make test`. MUTANTS=glob narrows it (e.g. MUTANTS='ingestion.rate_limit.*').
+mutate: $(STAMP)
+	@$(BIN)/python -c "import mutmut" 2>/dev/null || $(BIN)/python -m pip install -q -e '.[dev,mutate]'
+	$(BIN)/python tests/mutation/mutate.py --max-children 2 $(MUTANTS)
 
 clean-lake:
 	rm -rf $(LAKE)

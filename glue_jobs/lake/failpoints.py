@@ -87,7 +87,10 @@ def _from_env(env: dict[str, str]) -> _Armed | None:
     if action not in ("kill", "raise") and not action.startswith("sleep:"):
         raise ValueError(f"{ENV_ACTION}={action!r}: use one of {', '.join(ACTIONS)}")
     if action.startswith("sleep:"):
-        float(action.split(":", 1)[1])  # fail now on a bad number, not at the point
+        try:  # fail now on a bad number, not at the point
+            float(action.split(":", 1)[1])
+        except ValueError:
+            raise ValueError(f"{ENV_ACTION}={action!r}: sleep:N needs N in seconds, e.g. sleep:0.5") from None
     return _Armed(name, action, max(1, int(env.get(ENV_HIT) or 1)), env.get(ENV_MATCH) or "")
 
 

@@ -116,9 +116,12 @@ def test_csv_summary_counts_rows_and_finds_the_newest_date():
     assert csv_summary(recorded("empty_series.csv")) == (0, None)
 
 
-@pytest.mark.parametrize("name", ["truncated.json", "error_invalid_symbol.json"])
-def test_json_that_is_not_a_series_raises(name):
-    with pytest.raises(ParseError):
+@pytest.mark.parametrize("name, message", [
+    ("truncated.json", "JSON body does not parse: Unterminated string"),
+    ("error_invalid_symbol.json", "JSON body has no 'Time Series \\(Daily\\)' object"),
+])
+def test_json_that_is_not_a_series_raises(name, message):
+    with pytest.raises(ParseError, match=message):
         parse_body(recorded(name))
 
 

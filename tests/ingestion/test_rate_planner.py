@@ -119,9 +119,13 @@ def test_the_per_minute_wait_is_exactly_until_the_oldest_call_leaves_the_window(
     assert planner.wait_time(MIDNIGHT + 20) == pytest.approx(40, abs=0.01)
 
 
-@pytest.mark.parametrize("args", [(0, 25), (5, 0), (-1, None)])
-def test_impossible_limits_are_refused(args):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("args, message", [
+    ((0, 25), "calls_per_minute must be at least 1 or None, got 0"),
+    ((5, 0), "calls_per_day must be at least 1 or None, got 0"),
+    ((-1, None), "calls_per_minute must be at least 1 or None, got -1"),
+])
+def test_impossible_limits_are_refused(args, message):
+    with pytest.raises(ValueError, match=message):
         RatePlanner(*args)
 
 

@@ -39,7 +39,7 @@ def test_a_stage_does_not_run_while_another_run_holds_the_lake(ctx, monkeypatch)
     ran = []
     monkeypatch.setattr(publish, "run", lambda _ctx: ran.append(1) or {})
     with LakeLock(ctx.storage, "20240308T000000Z-other"):
-        with pytest.raises(LockHeld):
+        with pytest.raises(LockHeld, match=r"is locked by .*20240308T000000Z-other.*wait for it to finish"):
             run_pipeline(ctx, ["publish"])
     assert ran == []
 

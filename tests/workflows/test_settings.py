@@ -2,6 +2,7 @@ import datetime as dt
 
 import pytest
 
+from glue_jobs.lake import trading_calendar
 from glue_jobs.lake.errors import ConfigError
 from workflows.settings import DEFAULT_SYMBOLS, build_settings, parse_symbols
 
@@ -32,12 +33,19 @@ def test_bad_configuration_is_refused_with_a_message_naming_the_flag(kwargs, mes
         build_settings(**kwargs)
 
 
-def test_defaults_leave_limits_to_the_source_and_take_the_latest_closed_session():
+@pytest.mark.parametrize("now, session", [
+    (dt.datetime(2026, 11, 18, 21, 5, tzinfo=dt.timezone.utc), dt.date(2026, 11, 18)),  # Wed, 16:05 in New York
+    (dt.datetime(2026, 11, 18, 20, 55, tzinfo=dt.timezone.utc), dt.date(2026, 11, 17)),  # Wed, before the close
+    (dt.datetime(2026, 11, 22, 12, 0, tzinfo=dt.timezone.utc), dt.date(2026, 11, 20)),  # Sunday: Friday's
+])
+def test_defaults_leave_limits_to_the_source_and_take_the_latest_closed_session(monkeypatch, now, session):
+    real = trading_calendar.latest_completed_session
+    monkeypatch.setattr(trading_calendar, "latest_completed_session", lambda at=None: real(at or now))
     s = build_settings(env=FIXED_ENV)
     assert s.lake == "lake" and s.source == "synthetic"
     assert s.symbols == list(DEFAULT_SYMBOLS)
     assert (s.calls_per_minute, s.calls_per_day) == (None, None)
-    assert s.as_of <= dt.date.today()
+    assert s.as_of == session
 
 
 def test_flags_win_over_environment():

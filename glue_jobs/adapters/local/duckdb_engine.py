@@ -118,14 +118,18 @@ def _prune_plan(trees: list, keys: dict[str, tuple[str, ...]]) -> dict[str, tupl
             source = (select.args.get("from_") or select.args.get("from")) if select is not None else None
             filters: tuple = ()
             if source is not None and source.this is table and not select.args.get("joins") and select.args.get("where"):
-                filters = _partition_filters(select.args["where"].this, keys[name])
+                names = {name, table.alias_or_name.lower()}
+                filters = _partition_filters(select.args["where"].this, keys[name], names)
             if not filters or plan.setdefault(name, filters) != filters:
                 unprunable.add(name)
     return {n: f for n, f in plan.items() if n not in unprunable}
 
 
-def _partition_filters(where, partition_keys: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """(key, allowed values) of each `key in (literals)` / `key = literal` ANDed into a WHERE."""
+def _partition_filters(where, partition_keys: tuple[str, ...],
+                       names: set[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(key, allowed values) of each `key in (literals)` / `key = literal` ANDed into a WHERE,
+    on a column of the table itself (unqualified, or qualified by one of its `names`): a
+    correlated subquery's filter on the outer table's key says nothing of this one's partitions."""
     from sqlglot import exp
 
     conjuncts = list(where.flatten()) if isinstance(where, exp.And) else [where]
@@ -138,6 +142,8 @@ def _partition_filters(where, partition_keys: tuple[str, ...]) -> tuple[tuple[st
         else:
             continue
         key = column.name.lower()
+        if column.table and column.table.lower() not in names:
+            continue
         if key in partition_keys and values and all(isinstance(v, exp.Literal) for v in values):
             found[key] = tuple(sorted({str(v.this) for v in values}))
     return tuple(sorted(found.items()))

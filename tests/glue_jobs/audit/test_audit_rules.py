@@ -160,7 +160,7 @@ def test_quarantine_share_counts_unchanged_rows_as_received_good_rows(book):
 def test_chunks_stay_under_the_row_bound():
     groups = [(0, 0, 40), (0, 1, 40), (1, 0, 30), (1, 1, 200), (1, 2, 10)]
     assert audit_rules.plan_chunks(groups, 100) == [[(0, 0), (0, 1)], [(1, 0)], [(1, 1)], [(1, 2)]]
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="max_rows must be positive"):
         audit_rules.plan_chunks(groups, 0)
 
 

@@ -33,7 +33,7 @@ def test_statements_never_touch_more_than_athenas_100_partitions():
 
 
 def test_chunked_rejects_a_silly_size():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="size must be positive"):
         merge_plan.chunked([1, 2], 0)
 
 

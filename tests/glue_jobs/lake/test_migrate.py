@@ -145,7 +145,7 @@ def test_a_crash_midway_is_finished_by_the_next_attempt(old_lake, monkeypatch):
         raise RuntimeError("killed")
 
     monkeypatch.setattr(ctx.catalog, "switch_partitions", switch_one_then_crash)
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="killed"):
         migrate.run(ctx)
     monkeypatch.undo()
     assert migrate.pending(local_context(old_lake))  # not done: the table still names run_id

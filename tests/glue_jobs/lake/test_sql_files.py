@@ -32,7 +32,7 @@ def test_odd_identifiers_are_refused(bad):
 
 
 def test_non_finite_numbers_have_no_literal():
-    with pytest.raises(SqlTemplateError):
+    with pytest.raises(SqlTemplateError, match="nan has no SQL literal"):
         literal(float("nan"))
 
 

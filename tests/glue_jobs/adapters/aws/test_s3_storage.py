@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from glue_jobs.adapters.aws.s3_storage import S3Storage, split_s3_uri
@@ -26,9 +28,13 @@ def test_split_s3_uri(uri, expected):
     assert split_s3_uri(uri) == expected
 
 
-@pytest.mark.parametrize("uri", ["s3://", "/tmp/lake", "s3:///prefix"])
-def test_split_s3_uri_rejects_what_names_no_bucket(uri):
-    with pytest.raises(StorageError):
+@pytest.mark.parametrize("uri, message", [
+    ("s3://", "'s3://' names no bucket: expected s3://BUCKET"),
+    ("/tmp/lake", "'/tmp/lake' is not an s3:// URI"),
+    ("s3:///prefix", "'s3:///prefix' names no bucket: expected s3://BUCKET"),
+])
+def test_split_s3_uri_rejects_what_names_no_bucket(uri, message):
+    with pytest.raises(StorageError, match=re.escape(message)):
         split_s3_uri(uri)
 
 

@@ -183,7 +183,7 @@ def test_a_clustered_write_puts_each_value_in_its_own_file_and_keeps_the_column(
 
 def test_a_clustered_write_that_fails_leaves_no_file(lake):
     storage, _, engine, _ = lake
-    with pytest.raises(QueryError):
+    with pytest.raises(QueryError, match="Cannot cast 'x' to INT"):
         engine.write_parquet("select cast('x' as integer) as trade_year", "tmp/clustered/", cluster_by="trade_year")
     assert storage.list_keys("tmp/") == []
 

@@ -58,7 +58,7 @@ def test_a_switch_is_one_atomic_write_so_a_crash_leaves_every_partition_on_its_o
         raise OSError("disk gone mid-switch")
 
     monkeypatch.setattr(catalog.storage, "put_bytes", dying_put)
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="disk gone mid-switch"):
         catalog.switch_partitions("stocks", "daily_prices", [_p(2023, "b"), _p(2024, "b")])
     assert writes == [layout.catalog_key("stocks", "daily_prices")]  # both partitions, one write
     monkeypatch.setattr(catalog.storage, "put_bytes", real_put)
@@ -167,7 +167,7 @@ def test_a_switch_over_several_days_is_still_one_atomic_document_write(tmp_path,
 
     monkeypatch.setattr(storage, "put_bytes", dying_on_the_document)
     moved = [Partition(p.values, p.location.replace("raw/daily/", "raw/moved/")) for p in before]
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="disk gone mid-switch"):
         catalog.switch_partitions("stocks", "raw_daily", moved)
     assert LocalCatalog(LocalStorage(tmp_path)).list_partitions("stocks", "raw_daily") == before
     monkeypatch.setattr(storage, "put_bytes", real_put)

@@ -31,7 +31,7 @@ def test_the_generator_groups_by_section_and_shows_bounds_and_reasons():
 
 
 def test_a_readme_without_markers_is_refused():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="the README has no generated section"):
         surface_doc.with_surface("# no markers\n", "x")
     body = f"head\n{surface_doc.BEGIN}\nold\n{surface_doc.END}\ntail\n"
     assert surface_doc.with_surface(body, "new\n") == f"head\n{surface_doc.BEGIN}\n\nnew\n\n{surface_doc.END}\ntail\n"

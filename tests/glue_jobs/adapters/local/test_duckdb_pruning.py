@@ -1,0 +1,61 @@
+"""The local engine reads only the raw partitions a statement keeps, as Athena prunes from the
+catalog; a filter that does not keep partitions of *this* table must not narrow what it reads."""
+import pytest
+
+from glue_jobs.lake import layout, tables
+from glue_jobs.runtime import build_local
+from glue_jobs.wap import crawl
+from tests.support.wap_fixtures import csv_body
+
+
+@pytest.fixture
+def lake(tmp_path):
+    storage, catalog, engine, other = build_local(tmp_path / "lake")
+    catalog.create_table(tables.raw_daily())
+    for symbol, run_id, close in (("IBM", "r1", "1.5"), ("IBM", "r2", "2.5"), ("XOM", "r2", "3.5"), ("XOM", "r3", "4.5")):
+        key = layout.raw_key("2024-03-08", symbol, run_id)
+        body = csv_body([("2024-03-08", "1", "2", "0.5", close, "10")])
+        storage.put_bytes(key, body)
+        catalog.add_partitions("stocks", "raw_daily", [crawl.partition_for(key, crawl.parse_header(body))])
+    return storage, catalog, engine, other
+
+
+def _rows(engine, sql):
+    return sorted(tuple(r.values()) for r in engine.query(sql).to_pylist())
+
+
+def test_an_or_of_partition_filters_keeps_either_side(lake):
+    _, _, engine, _ = lake
+    sql = "select symbol, ingest_run_id from stocks.raw_daily where ingest_run_id = 'r1' or symbol = 'XOM'"
+    assert _rows(engine, sql) == [("IBM", "r1"), ("XOM", "r2"), ("XOM", "r3")]
+    # the same inside a conjunction
+    sql = ("select symbol, ingest_run_id from stocks.raw_daily "
+           "where ingest_date = '2024-03-08' and (ingest_run_id = 'r1' or symbol = 'XOM')")
+    assert _rows(engine, sql) == [("IBM", "r1"), ("XOM", "r2"), ("XOM", "r3")]
+
+
+def test_a_filter_on_a_joined_table_does_not_prune_the_other(lake):
+    _, _, engine, _ = lake
+    sql = ("select a.symbol, a.ingest_run_id from stocks.raw_daily a "
+           "join (select 'XOM' as symbol, 'r3' as ingest_run_id) b on a.symbol = b.symbol "
+           "where b.ingest_run_id = 'r3'")
+    assert _rows(engine, sql) == [("XOM", "r2"), ("XOM", "r3")]
+    sql = ("select a.symbol, a.ingest_run_id from stocks.raw_daily a "
+           "join stocks.raw_daily b on a.symbol = b.symbol where b.ingest_run_id = 'r3'")
+    assert _rows(engine, sql) == [("XOM", "r2"), ("XOM", "r3")]
+
+
+def test_an_outer_tables_column_in_a_correlated_subquery_does_not_prune_the_inner_table(lake):
+    _, _, engine, _ = lake
+    # `o.ingest_run_id` names the outer table: the inner raw_daily must still read every run
+    sql = ("select o.symbol, o.ingest_run_id from stocks.raw_daily o where o.ingest_run_id = 'r2' and exists ("
+           "select 1 from stocks.raw_daily i where i.symbol = o.symbol and o.ingest_run_id = 'r2' "
+           "and i.ingest_run_id <> 'r2')")
+    assert _rows(engine, sql) == [("IBM", "r2"), ("XOM", "r2")]
+
+
+def test_a_filter_kept_in_a_subquery_prunes_only_that_reading(lake):
+    _, _, engine, _ = lake
+    sql = ("select symbol, ingest_run_id from stocks.raw_daily where symbol in "
+           "(select symbol from stocks.raw_daily where ingest_run_id = 'r1')")
+    assert _rows(engine, sql) == [("IBM", "r1"), ("IBM", "r2")]

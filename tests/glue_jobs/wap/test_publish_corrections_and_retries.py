@@ -1,0 +1,73 @@
+"""Publish keeps every correction a later fetch brings, whichever column it changes, and a
+retry of the same run (a Glue job retry keeps its run id) completes without reusing the
+locations its first attempt wrote."""
+import datetime as dt
+
+import pytest
+
+from glue_jobs.lake import failpoints, layout
+from glue_jobs.lake.failpoints import InjectedFault
+from glue_jobs.wap import publish
+from tests.support.contexts import AS_OF
+from tests.support.wap_fixtures import csv_body, land, land_synthetic
+from workflows.runner import run_wap
+
+UTC = dt.timezone.utc
+
+
+@pytest.fixture(autouse=True)
+def disarm_after():
+    yield
+    failpoints.reset({})
+
+
+def _published(ctx):
+    return {r["trade_date"]: r for r in
+            ctx.engine.query("select * from stocks.daily_prices order by trade_date").to_pylist()}
+
+
+@pytest.mark.parametrize("column", ["open", "high", "low", "close", "volume"])
+def test_a_correction_of_one_column_of_a_published_bar_is_published(make_ctx, column):
+    first = make_ctx(run_id="20240308T230000Z-aaaaaa")
+    land_synthetic(first.storage, run_id="20240308T220000Z-i1", as_of=AS_OF, symbols=["AAA"], days=20)
+    run_wap(first)
+    day = dt.date(2024, 3, 7)
+    old = _published(first)[day]
+    bar = {k: old[k] for k in ("open", "high", "low", "close", "volume")}
+    # a change that keeps the bar valid (low <= open, close <= high)
+    middle = round((bar["low"] + bar["high"]) / 2, 4)
+    bar[column] = {"open": middle, "close": middle, "high": bar["high"] + 1, "low": bar["low"] - 0.5,
+                   "volume": bar["volume"] + 7}[column]
+    assert bar[column] != old[column]
+
+    second = make_ctx(run_id="20240309T230000Z-bbbbbb")
+    land(second.storage, run_id="20240309T220000Z-i2", ingest_date="2024-03-09",
+         fetched_at=dt.datetime(2024, 3, 9, 22, tzinfo=UTC),
+         bodies={"AAA": csv_body([("2024-03-07", bar["open"], bar["high"], bar["low"], bar["close"], bar["volume"])])})
+    assert run_wap(second)["publish"]["partitions_written"] == 1
+    after = _published(second)[day]
+    assert {k: after[k] for k in bar} == pytest.approx(bar)
+    assert after["ingest_run_id"] == "20240309T220000Z-i2"
+
+
+def test_a_retry_of_publish_under_the_same_run_id_completes_in_fresh_locations(make_ctx):
+    run_id = "20240308T230000Z-aaaaaa"
+    ctx = make_ctx(run_id=run_id)
+    land_synthetic(ctx.storage, run_id="20240308T220000Z-i1", as_of=AS_OF, symbols=["AAA", "BBB"], days=100)
+    failpoints.reset({failpoints.ENV_POINT: "publish.before_switch", failpoints.ENV_ACTION: "raise"})
+    with pytest.raises(InjectedFault, match="publish.before_switch"):
+        run_wap(ctx)
+    first_attempt = set(ctx.storage.list_keys(layout.table_prefix(layout.PUBLISHED_TABLE)))
+    assert first_attempt  # the first attempt's merged files are on disk, the catalog never saw them
+    assert ctx.catalog.list_partitions("stocks", "daily_prices") == []
+    failpoints.reset({})
+
+    retry = make_ctx(run_id=run_id)
+    result = publish.run(retry)
+    assert result["published_rows"] == 200
+    assert result["partitions_written"] == 2
+    # each partition went to a location the first attempt had not written
+    for location in result["daily_prices"]["locations"].values():
+        assert not any(k.startswith(location) for k in first_attempt), location
+    rows = retry.engine.query("select symbol, count(*) as n from stocks.daily_prices group by symbol order by symbol")
+    assert rows.to_pylist() == [{"symbol": "AAA", "n": 100}, {"symbol": "BBB", "n": 100}]
