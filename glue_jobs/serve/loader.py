@@ -15,19 +15,20 @@ a reason; the others of its batch are written and deleted.
 from __future__ import annotations
 
 import functools
-import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
-from urllib.parse import unquote_plus
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from glue_jobs.lake import failpoints, layout, parquet, published_manifest
 from glue_jobs.lake.published_manifest import ManifestError, PublishedManifest
+
+# the event parsing is the lake's (the drop loader reads the same events without pyarrow)
+from glue_jobs.lake.s3_events import MessageError, event_body, lake_key, object_keys  # noqa: F401
 from glue_jobs.ports.serving import Bar, Deletion, ServingTable, WriteResult
 from glue_jobs.ports.storage import NotFound, Storage
 
@@ -35,10 +36,6 @@ log = logging.getLogger("tickerlake.serve")
 
 CHUNK = 500  # bars per serving-table call: a crash between chunks is the loader's "mid-batch"
 _PRICE_COLUMNS = ("open", "high", "low", "close")
-
-
-class MessageError(ValueError):
-    """A message the loader cannot use, with why (the message fails; its batch goes on)."""
 
 
 @dataclass(frozen=True)
@@ -53,58 +50,6 @@ class LoadResult:
     loaded: list[str] = field(default_factory=list)  # message ids done (or not ours: nothing to do)
     skipped: list[str] = field(default_factory=list)  # message ids of events that are not manifests
     failures: dict[str, str] = field(default_factory=dict)  # message id -> reason
-
-
-def object_keys(body: str) -> list[tuple[str, str]]:
-    """(bucket, decoded key) of each object an event body names. S3 URL-encodes keys in its
-    events (`=` arrives as `%3D`, a space as `+`)."""
-    try:
-        event = json.loads(body)
-    except ValueError as exc:
-        raise MessageError(f"the message body is not JSON ({exc})") from None
-    if not isinstance(event, dict):
-        raise MessageError("the message body is not a JSON object")
-    if isinstance(event.get("detail"), dict):  # EventBridge
-        detail = event["detail"]
-        try:
-            return [(str(detail["bucket"]["name"]), unquote_plus(str(detail["object"]["key"])))]
-        except (KeyError, TypeError):
-            raise MessageError("the EventBridge event has no detail.bucket.name / detail.object.key") from None
-    if isinstance(event.get("Records"), list):  # an S3 notification
-        try:
-            return [(str(r["s3"]["bucket"]["name"]), unquote_plus(str(r["s3"]["object"]["key"])))
-                    for r in event["Records"]]
-        except (KeyError, TypeError):
-            raise MessageError("the S3 notification has a record without s3.bucket.name / s3.object.key") from None
-    if event.get("Event") == "s3:TestEvent":
-        return []
-    raise MessageError(f"not an S3 object event (keys: {', '.join(sorted(event)) or 'none'})")
-
-
-def event_body(bucket: str, key: str) -> str:
-    """The EventBridge "Object Created" event S3 sends for `key` (URL-encoded, as S3 does): what
-    the local queue carries, so the loader reads the same bodies locally and on AWS."""
-    from urllib.parse import quote_plus
-
-    return json.dumps({
-        "version": "0", "source": "aws.s3", "detail-type": "Object Created",
-        "detail": {"bucket": {"name": bucket}, "object": {"key": quote_plus(key, safe="/")}},
-    }, sort_keys=True)
-
-
-def lake_key(storage: Storage, bucket: str, key: str) -> str:
-    """The key relative to the lake's root. An S3 lake may sit under a prefix of its bucket;
-    a local lake's events name the key relative to the lake already."""
-    root = storage.uri("")
-    if not root.startswith("s3://"):
-        return key
-    bucket_root = f"s3://{bucket}/"
-    if not root.startswith(bucket_root):
-        raise MessageError(f"the event is for bucket {bucket}, but the lake is {root}")
-    prefix = root[len(bucket_root):]
-    if not key.startswith(prefix):
-        raise MessageError(f"object {key} is outside the lake {root}")
-    return key[len(prefix):]
 
 
 def read_manifest(storage: Storage, key: str) -> PublishedManifest:

@@ -26,9 +26,9 @@ from glue_jobs.lake import ingest_queue, layout, trading_calendar
 from glue_jobs.lake.context import new_run_id
 from glue_jobs.lake.errors import ConfigError
 from glue_jobs.lake.run_log import RunLog
+from glue_jobs.lake.s3_events import MessageError, lake_key, object_keys
 from glue_jobs.ports.storage import NotFound
 from glue_jobs.runtime import lake_kind, open_runtime
-from glue_jobs.serve.loader import MessageError, lake_key, object_keys
 from ingestion.drops.land import ALREADY_LANDED, REJECTED, DropOutcome, land_drop
 from workflows import graph
 from workflows.entry.lambda_handler import ENV_WORKFLOW, _start_workflow
