@@ -33,6 +33,12 @@ ENV_WORKGROUP = "TICKERLAKE_WORKGROUP"
 ENV_TOPIC_ARN = "TICKERLAKE_TOPIC_ARN"
 ENV_SERVING_TABLE = "TICKERLAKE_SERVING_TABLE"
 SERVING_FILE = "serving/bars.sqlite"  # under a local lake
+# The intraday stream: Kinesis by name or an SQS FIFO queue by URL on AWS (the stack's
+# StreamTransport parameter decides which one it makes); locally <lake>/stream/quotes.sqlite.
+ENV_STREAM_NAME = "TICKERLAKE_STREAM_NAME"
+ENV_STREAM_QUEUE_URL = "TICKERLAKE_STREAM_QUEUE_URL"
+ENV_STREAM_SHARDS = "TICKERLAKE_STREAM_SHARDS"  # a new local log's shard count (default 1)
+STREAM_NAME = "quotes"
 
 
 def lake_kind(lake: str) -> str:
@@ -85,6 +91,19 @@ class Runtime:
 
     # Opens a queue by name (glue_jobs.ports.queue.Queue); local lakes only (see RunContext).
     queue_factory: Callable[[str], Any] | None = field(default=None, repr=False)
+    # Opens the intraday stream (glue_jobs.ports.stream.Stream) when first asked for.
+    stream_factory: Callable[[], Any] | None = field(default=None, repr=False)
+
+    @property
+    def stream(self) -> Any:
+        """The intraday stream, opened once; a ConfigError naming what is missing when there is none."""
+        opened = self.__dict__.get("_stream")
+        if opened is None:
+            if self.stream_factory is None:
+                raise ConfigError(f"{self.lake} has no intraday stream: on AWS set {ENV_STREAM_NAME} (the stack "
+                                  f"output StreamName) or {ENV_STREAM_QUEUE_URL} (StreamQueueUrl)")
+            opened = self.__dict__["_stream"] = self.stream_factory()
+        return opened
 
     def context(self, run_id: str | None = None, as_of: dt.date | None = None,
                 settings: Mapping[str, Any] | None = None) -> RunContext:
@@ -111,10 +130,50 @@ def open_runtime(lake: str, *, create: bool = False, workgroup: str | None = Non
     optional boto3 Session (credentials and region from the environment by default)."""
     env = os.environ if env is None else env
     if lake_kind(lake) == "local":
-        return _local(lake, create=create)
-    return _aws(lake, workgroup=workgroup or env.get(ENV_WORKGROUP) or None,
-                topic_arn=topic_arn or env.get(ENV_TOPIC_ARN) or None, database=database, session=session,
-                serving_table=env.get(ENV_SERVING_TABLE) or None)
+        runtime = _local(lake, create=create)
+        runtime.stream_factory = _local_stream(lake, env.get(ENV_STREAM_SHARDS))
+        return runtime
+    runtime = _aws(lake, workgroup=workgroup or env.get(ENV_WORKGROUP) or None,
+                   topic_arn=topic_arn or env.get(ENV_TOPIC_ARN) or None, database=database, session=session,
+                   serving_table=env.get(ENV_SERVING_TABLE) or None)
+    runtime.stream_factory = _aws_stream(runtime, env.get(ENV_STREAM_NAME) or None,
+                                         env.get(ENV_STREAM_QUEUE_URL) or None, session)
+    return runtime
+
+
+def _local_stream(lake: str, shards: str | None) -> Callable[[], Any]:
+    count = None
+    if shards is not None:
+        if not shards.strip().isdigit() or int(shards) < 1:
+            raise ConfigError(f"{ENV_STREAM_SHARDS}={shards!r}: give a whole number of shards, 1 or more")
+        count = int(shards)
+
+    def stream() -> Any:
+        from glue_jobs.adapters.local.stream_sqlite import SqliteStream, stream_path
+
+        return SqliteStream(stream_path(lake, STREAM_NAME), STREAM_NAME, shards=count)
+
+    return stream
+
+
+def _aws_stream(runtime: Runtime, name: str | None, queue_url: str | None, session: Any) -> Callable[[], Any] | None:
+    if name and queue_url:
+        raise ConfigError(f"both {ENV_STREAM_NAME} and {ENV_STREAM_QUEUE_URL} are set: the stack makes one "
+                          "transport (its StreamTransport parameter); set the one it made")
+    if not name and not queue_url:
+        return None
+
+    def stream() -> Any:
+        if name:
+            from glue_jobs.adapters.aws.kinesis_stream import KinesisStream
+
+            return KinesisStream(name, client=session.client("kinesis") if session else None,
+                                 storage=runtime.storage)
+        from glue_jobs.adapters.aws.sqs_fifo_stream import SqsFifoStream
+
+        return SqsFifoStream(queue_url, client=session.client("sqs") if session else None)
+
+    return stream
 
 
 def _local(lake: str, *, create: bool) -> Runtime:
