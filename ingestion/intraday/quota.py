@@ -46,7 +46,8 @@ def tightest_interval(symbols: int, limits: Limits, session_s: float) -> Plan:
     """The shortest interval the limits sustain for `symbols` over a session of `session_s`."""
     if symbols < 1:
         raise ValueError("a watchlist has at least one symbol")
-    bounds = {"spacing": limits.min_spacing_s, "none": 0.0}
+    # on a tie the key's own allowance is named: the free key's spacing is derived from it
+    bounds: dict[str, float] = {}
     if limits.calls_per_minute is not None:
         bounds["minute"] = 60.0 / limits.calls_per_minute
     if limits.calls_per_day is not None:
@@ -56,6 +57,7 @@ def tightest_interval(symbols: int, limits: Limits, session_s: float) -> Plan:
                                   "fetched before the next quota day (00:00 UTC)", math.inf)
         # ceil(S / d) <= left  <=>  d >= S / left
         bounds["day"] = session_s / left
+    bounds.update(spacing=limits.min_spacing_s, none=0.0)
     binding = max(bounds, key=lambda k: bounds[k])
     spacing = bounds[binding]
     return Plan(spacing * symbols, spacing, _calls(session_s, spacing), binding)

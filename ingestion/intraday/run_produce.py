@@ -126,6 +126,16 @@ def plan_interval(request: ProduceRequest, limits: Limits, session: Session) -> 
     return plan.interval_s, plan.binding
 
 
+def precheck(request: ProduceRequest, env: Mapping[str, str], now: float) -> None:
+    """Refuses (ConfigError, exit 2) an interval the key cannot sustain over the open or next
+    session, before anything is opened or created."""
+    if request.source == "alphavantage":
+        when = dt.datetime.fromtimestamp(now, tz=dt.timezone.utc)
+        plan_interval(request, quota_limits(request, env), open_session(when) or next_session(when))
+    elif request.interval_s is not None and request.interval_s <= 0:
+        raise ConfigError(f"--interval {request.interval_s:g}: give a number of seconds above 0")
+
+
 def _alphavantage(request, stream, storage, env, now, clock, sleep, progress, http_session, secrets_client):
     session = open_session(now)
     limits = quota_limits(request, env)

@@ -10,6 +10,7 @@ import argparse
 import os
 import re
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -79,7 +80,7 @@ def watchlist(args: argparse.Namespace, env: Any = None) -> tuple[str, ...]:
 
 def cmd_produce(args: argparse.Namespace) -> int:
     from ingestion.intraday.producer import STOP_QUOTA
-    from ingestion.intraday.run_produce import ProduceRequest, run_produce
+    from ingestion.intraday.run_produce import ProduceRequest, precheck, run_produce
 
     settings = args.settings
     interval = args.interval
@@ -91,6 +92,7 @@ def cmd_produce(args: argparse.Namespace) -> int:
     request = ProduceRequest(symbols=watchlist(args), source=settings.source, interval_s=interval,
                              records=args.records, duration_s=args.for_duration, seed=settings.seed,
                              calls_per_minute=settings.calls_per_minute, calls_per_day=settings.calls_per_day)
+    precheck(request, os.environ, time.time())
     runtime = open_lake(settings, create=True)
     engine = runtime.engine if request.source == "synthetic" else None
 
