@@ -113,7 +113,7 @@ def produce(schedule: Schedule, source: QuoteSource, stream: Stream, *, start: i
             break
         if source.live:
             wait = due / 1000 - clock()
-            if ends_at is not None and clock() + max(0.0, wait) > ends_at:
+            if ends_at is not None and clock() + max(0.0, wait) >= ends_at:  # a call due at the end is the next run's
                 report.stopped = STOP_DURATION
                 break
             if wait > 0:

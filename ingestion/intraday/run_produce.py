@@ -44,6 +44,9 @@ class ProduceRequest:
     seed: int = 0
     calls_per_minute: int | None = None  # flags; None: TICKERLAKE_* or the free key's
     calls_per_day: int | None = None
+    # alphavantage: make the calls due from this time on (UTC epoch ms; None: now). The scheduled
+    # Lambda passes its minute's start, so a late start still makes that minute's calls.
+    window_start_ms: int | None = None
 
 
 @dataclass
@@ -156,7 +159,8 @@ def _alphavantage(request, stream, storage, env, now, clock, sleep, progress, ht
                           min(limits.min_spacing_s, interval / len(request.symbols)))
     source = AlphaVantageQuoteSource(daily._client, daily._key, planner, session.day, clock=clock, sleep=sleep)
     schedule = _schedule(request.symbols, interval, session)
-    start = schedule.first_call_at(int(clock() * 1000))
+    start = schedule.first_call_at(request.window_start_ms if request.window_start_ms is not None
+                                   else int(clock() * 1000))
     report = produce(schedule, source, stream, start=start, records=request.records, duration_s=request.duration_s,
                      clock=clock, sleep=sleep, on_reject=_keeper(storage, session.day, "alphavantage"),
                      progress=progress)

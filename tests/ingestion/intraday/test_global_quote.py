@@ -8,7 +8,15 @@ from decimal import Decimal
 import pytest
 
 from ingestion.alphavantage.quote import BAD_VALUE, STALE, parse_quote
-from ingestion.source_api import BAD_KEY, DAILY_CAP, EMPTY_SERIES, HTML, INVALID_SYMBOL, RATE_LIMIT, UNEXPECTED
+from ingestion.source_api import (
+    BAD_KEY,
+    DAILY_CAP,
+    EMPTY_SERIES,
+    HTML,
+    INVALID_SYMBOL,
+    RATE_LIMIT,
+    UNEXPECTED,
+)
 from tests.support.recorded import recorded
 
 DAY = dt.date(2026, 11, 20)
@@ -45,8 +53,8 @@ def test_limit_error_and_bad_bodies_are_rejected_with_their_reason(name, kind, s
 
 def test_a_key_echoed_by_a_daily_cap_body_never_reaches_the_reason():
     key = "ABCDEFGH12345678"
-    body = ('{"Information": "We have detected your API key as %s and our standard API rate limit is '
-            '25 requests per day."}' % key).encode()
+    body = (f'{{"Information": "We have detected your API key as {key} and our standard API rate limit is '
+            '25 requests per day."}').encode()
     answer = parse_quote(body, symbol="IBM", session_day=DAY, secrets=[key])
     assert answer.problem.kind == DAILY_CAP and key not in answer.problem.message
 
