@@ -148,8 +148,7 @@ def test_the_lambda_gets_the_secrets_id_never_the_key_and_its_handler_exists(tem
     module, _, attr = props["Handler"].rpartition(".")
     assert callable(getattr(__import__(module, fromlist=[attr]), attr))
     assert props["Runtime"] == "python3.12"
-    (rule,) = [r for r in resources_of(template, "AWS::Events::Rule").values()
-               if "ScheduleExpression" in r["Properties"]]
+    rule = resources_of(template, "AWS::Events::Rule")["IngestSchedule"]
     assert rule["Properties"]["ScheduleExpression"] == "cron(0 22 ? * MON-FRI *)"
     target = rule["Properties"]["Targets"][0]
     assert "RetryPolicy" in target and "DeadLetterConfig" in target
