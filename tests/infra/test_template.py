@@ -160,7 +160,10 @@ def iam_statements(template: dict):
         if resource["Type"] == "AWS::IAM::Role":
             for policy in props.get("Policies", []):
                 for st in policy["PolicyDocument"]["Statement"]:
-                    yield name, st
+                    if set(st) == {"Fn::If"}:  # a statement a condition chooses: check both branches
+                        yield from ((name, branch) for branch in st["Fn::If"][1:] if "Action" in branch)
+                    else:
+                        yield name, st
         elif resource["Type"] == "AWS::IAM::ManagedPolicy":
             for st in props["PolicyDocument"]["Statement"]:
                 yield name, st
