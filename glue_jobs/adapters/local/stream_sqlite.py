@@ -125,24 +125,37 @@ class SqliteStream:
         with _Transaction(self._db):
             now_ms = int(self._clock() * 1000)
             self._db.execute("delete from dedup where at_ms <= ?", (now_ms - DEDUP_WINDOW_S * 1000,))
+            # the heads survive retention: sequences never go back, even on an emptied shard
+            heads = dict(self._db.execute("select shard, last_seq from shard_heads").fetchall())
+            seen = self._seen([d for _, _, d in items if d is not None])
+            records, dedups = [], []
             for partition_key, data, dedup_id in items:
-                if dedup_id is not None:
-                    seen = self._db.execute("select shard, seq from dedup where dedup_id = ?", (dedup_id,)).fetchone()
-                    if seen is not None:
-                        out.append((shard_name(seen[0]), str(seen[1])))
-                        continue
+                if dedup_id is not None and dedup_id in seen:
+                    shard, seq = seen[dedup_id]
+                    out.append((shard_name(shard), str(seq)))
+                    continue
                 shard = shard_index(partition_key, self.shard_count)
-                # the head survives retention: sequences never go back, even on an emptied shard
-                head = self._db.execute("select last_seq from shard_heads where shard = ?", (shard,)).fetchone()
-                seq = (head[0] if head else 0) + 1
-                self._db.execute("insert or replace into shard_heads values (?, ?)", (shard, seq))
-                self._db.execute("insert into records values (?, ?, ?, ?, ?)",
-                                 (shard, seq, partition_key, bytes(data), now_ms))
+                seq = heads[shard] = heads.get(shard, 0) + 1
+                records.append((shard, seq, partition_key, bytes(data), now_ms))
                 if dedup_id is not None:
-                    self._db.execute("insert into dedup values (?, ?, ?, ?)", (dedup_id, shard, seq, now_ms))
+                    seen[dedup_id] = (shard, seq)  # a repeat inside the same batch is one record too
+                    dedups.append((dedup_id, shard, seq, now_ms))
                 out.append((shard_name(shard), str(seq)))
+            self._db.executemany("insert into records values (?, ?, ?, ?, ?)", records)
+            self._db.executemany("insert into dedup values (?, ?, ?, ?)", dedups)
+            self._db.executemany("insert or replace into shard_heads values (?, ?)", sorted(heads.items()))
             self._db.execute("delete from records where arrival_ms < ?", (now_ms - int(self.retention_s * 1000),))
         return out
+
+    def _seen(self, dedup_ids: list[str]) -> dict[str, tuple[int, int]]:
+        found: dict[str, tuple[int, int]] = {}
+        for start in range(0, len(dedup_ids), 500):  # under SQLite's bound-parameter limit
+            chunk = dedup_ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for dedup_id, shard, seq in self._db.execute(
+                    f"select dedup_id, shard, seq from dedup where dedup_id in ({marks})", chunk):
+                found[dedup_id] = (shard, seq)
+        return found
 
     # -- reading --------------------------------------------------------------------------------
 

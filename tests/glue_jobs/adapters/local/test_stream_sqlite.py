@@ -100,3 +100,10 @@ def test_every_acknowledged_put_survives_its_writer_being_killed(tmp_path):
         kept = sorted(int(r.data) for s in log.shards() for r in log.read(s, None, 100_000))
     assert kept[: acknowledged + 1] == list(range(acknowledged + 1))
     assert kept == list(range(len(kept)))  # no hole, no duplicate
+
+
+def test_a_dedup_id_repeated_inside_one_batch_is_stored_once(tmp_path):
+    with SqliteStream(stream_path(tmp_path, "q"), shards=1) as log:
+        first, again, other = log.put_many([("IBM", b"a", "d1"), ("IBM", b"a", "d1"), ("IBM", b"b", "d2")])
+        assert again == first and other != first
+        assert [r.data for r in log.read(first[0], None, 10)] == [b"a", b"b"]
