@@ -4,14 +4,21 @@
 (Alert.dedupe_key), so it is sent once a session however often the stream is replayed."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Protocol
 
-from glue_jobs.after.alerts.config import AlertConfig
 from glue_jobs.intraday.enrich import Enriched
 from glue_jobs.ports.notifier import Alert
 
 ANOMALY = "intraday_move"
 CROSS = "intraday_price_cross"
+
+
+class AlertConfig(Protocol):
+    """What these rules read of the alert configuration (glue_jobs.after.alerts.AlertConfig,
+    which the wiring in workflows/intraday.py passes in: stages do not import each other)."""
+    daily_move_percent: float
+    price_levels: Mapping[str, Sequence[Any]]  # symbol -> PriceLevel(level, directions)
 
 
 def anomaly(e: Enriched, config: AlertConfig, run_id: str) -> Alert | None:

@@ -36,12 +36,6 @@ log = logging.getLogger("tickerlake.intraday")
 REJECTED_PREFIX = "stream/rejected/"
 
 
-class Thresholds(Protocol):
-    """What the rules read of the alert configuration (glue_jobs.after.alerts.AlertConfig)."""
-    daily_move_percent: float
-    price_levels: Mapping[str, Sequence[Any]]  # symbol -> PriceLevel(level, directions)
-
-
 class SentLedger(Protocol):
     """Which alerts went out already (glue_jobs.after.alerts.sent, bound to the lake's storage)."""
 
@@ -81,7 +75,7 @@ class Processor:
     quotes: QuotesTable
     notifier: Notifier
     sent: SentLedger
-    thresholds: Thresholds
+    thresholds: alert_rules.AlertConfig
     history: HistoryWriter | None  # None on AWS, where Firehose writes the history
     settings: ProcessorSettings = field(default_factory=ProcessorSettings)
     run_id: str = "intraday"
@@ -156,7 +150,7 @@ class Processor:
             log.info("rejected record %s of shard %s: %s", rec.sequence, rec.shard_id, r.reason)
 
     def _alert(self, enriched: list[Enriched]) -> int:
-        alerts = alert_rules.evaluate(enriched, self.thresholds, self.run_id)  # type: ignore[arg-type]
+        alerts = alert_rules.evaluate(enriched, self.thresholds, self.run_id)
         fresh = self.sent.unsent(alerts) if alerts else []
         if not fresh:
             return 0

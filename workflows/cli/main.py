@@ -127,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     from workflows.cli import serve_commands
 
     serve_commands.add_parser(sub, _shared, _Parser, _positive)
+    from workflows.cli import stream_commands
+
+    stream_commands.add_parser(sub, _shared, _Parser, _positive)
     return parser
 
 
@@ -207,7 +210,14 @@ def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
         "requeue": commands.cmd_requeue,
         "doctor": operator_commands.cmd_doctor,
         "serve": serve_commands.cmd_serve,
+        "stream": _stream_command,
     }
+
+
+def _stream_command(args: argparse.Namespace) -> int:
+    from workflows.cli import stream_commands
+
+    return stream_commands.cmd_stream(args)
 
 
 def main(argv: list[str] | None = None) -> int:
