@@ -82,7 +82,7 @@ def process(items: list[tuple[str, StreamRecord]], processor: Any) -> list[str]:
         if result.failed is not None:
             log.error("record %s of shard %s failed: %s", result.failed.sequence, result.failed.shard_id,
                       result.error)
-            first = position
+            first = position + result.processed
             return [identifier for identifier, _ in items[first:]]
         position += len(run)
     return []
