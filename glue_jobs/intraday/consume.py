@@ -4,8 +4,8 @@ finished. A record the processor keeps failing (a poison record) is retried `max
 times, then put on the failure queue with its reason and skipped, so its shard goes on: the
 local form of the event source mapping's MaximumRetryAttempts and OnFailure destination.
 
-The stream is anything with the methods below (the local SQLite log; Kinesis and SQS are
-consumed by the Lambda's event source mapping instead)."""
+The stream is the Stream port's reading half (glue_jobs/ports/stream.py; the local SQLite log;
+Kinesis and SQS are consumed by the Lambda's event source mapping instead)."""
 from __future__ import annotations
 
 import json
@@ -27,9 +27,9 @@ class ReadableStream(Protocol):
 
     def read(self, shard: str, after: str | None, limit: int) -> list[StreamRecord]: ...
 
-    def checkpoint(self, consumer: str, shard: str) -> str | None: ...
+    def checkpoint(self, consumer: str, shard_id: str, sequence: str) -> None: ...
 
-    def set_checkpoint(self, consumer: str, shard: str, sequence: str) -> None: ...
+    def checkpoint_of(self, consumer: str, shard_id: str) -> str | None: ...
 
 
 class FailureQueue(Protocol):
@@ -87,7 +87,7 @@ class Consumer:
         before it."""
         total = ConsumeResult()
         for shard in self.stream.shards():
-            start = after.get(shard) if after is not None else self.stream.checkpoint(self.consumer, shard)
+            start = after.get(shard) if after is not None else self.stream.checkpoint_of(self.consumer, shard)
             self._shard(shard, start, total, checkpoint=checkpoint, since_ms=since_ms)
         return total
 
@@ -126,7 +126,7 @@ class Consumer:
             position = reached
             if checkpoint:
                 failpoints.hit("intraday.before_checkpoint", f"{shard} {position}")
-                self.stream.set_checkpoint(self.consumer, shard, position)
+                self.stream.checkpoint(self.consumer, shard, position)
 
     def _failed(self, result: BatchResult, total: ConsumeResult) -> bool:
         """Count an attempt at the failing record; True once it is given up on (sent to the queue)."""

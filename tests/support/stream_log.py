@@ -1,6 +1,7 @@
 """A small, real SQLite stream log to drive the processor's tests until the local log adapter
 of issue 14 (the stream transports, built alongside) is on main; the merge swaps this for it.
-It keeps the port's promises the processor relies on: shards chosen by the MD5 of the partition
+Its method names follow the port as the transport's branch extends it (checkpoint,
+checkpoint_of, status). It keeps the port's promises the processor relies on: shards chosen by the MD5 of the partition
 key (as Kinesis does), decimal sequence numbers that do not sort as text (they start at 9 and
 grow a digit), per-consumer checkpoints, at-least-once reads from a checkpoint."""
 from __future__ import annotations
@@ -10,6 +11,7 @@ import sqlite3
 import time
 
 from glue_jobs.ports.stream import StreamRecord, sequence_key
+from tests.support.stream_status import ShardStatus
 
 
 class SqliteLog:
@@ -26,10 +28,10 @@ class SqliteLog:
         self.clock = clock
 
     def shard_of(self, partition_key: str) -> str:
-        return f"shard-{int(hashlib.md5(partition_key.encode()).hexdigest(), 16) % self.count:03d}"
+        return f"shardId-{int(hashlib.md5(partition_key.encode()).hexdigest(), 16) % self.count:012d}"
 
     def shards(self) -> list[str]:
-        return [f"shard-{i:03d}" for i in range(self.count)]
+        return [f"shardId-{i:012d}" for i in range(self.count)]
 
     def put(self, partition_key: str, data: bytes, *, dedup_id: str | None = None) -> tuple[str, str]:
         shard = self.shard_of(partition_key)
@@ -44,13 +46,13 @@ class SqliteLog:
                                 "order by seq limit ?", (shard, int(after) if after else -1, limit)).fetchall()
         return [StreamRecord(shard, str(s), k, bytes(d), a) for s, k, d, a in rows]
 
-    def checkpoint(self, consumer: str, shard: str) -> str | None:
+    def checkpoint_of(self, consumer: str, shard: str) -> str | None:
         row = self.con.execute("select seq from checkpoints where consumer = ? and shard = ?",
                                (consumer, shard)).fetchone()
         return row[0] if row else None
 
-    def set_checkpoint(self, consumer: str, shard: str, sequence: str) -> None:
-        current = self.checkpoint(consumer, shard)
+    def checkpoint(self, consumer: str, shard: str, sequence: str) -> None:
+        current = self.checkpoint_of(consumer, shard)
         if current is not None and sequence_key(sequence) < sequence_key(current):
             raise ValueError(f"checkpoint of {consumer} on {shard} cannot move back from {current} to {sequence}")
         self.con.execute("insert or replace into checkpoints values (?, ?, ?)", (consumer, shard, sequence))
@@ -58,3 +60,12 @@ class SqliteLog:
     def last_sequence(self, shard: str) -> str | None:
         row = self.con.execute("select max(seq) from records where shard = ?", (shard,)).fetchone()
         return None if row[0] is None else str(row[0])
+
+    def status(self, consumer: str) -> list[ShardStatus]:
+        out = []
+        for shard in self.shards():
+            checkpoint = self.checkpoint_of(consumer, shard)
+            lag = self.con.execute("select count(*) from records where shard = ? and seq > ?",
+                                   (shard, int(checkpoint) if checkpoint else -1)).fetchone()[0]
+            out.append(ShardStatus(shard, self.last_sequence(shard), checkpoint, lag))
+        return out

@@ -127,9 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     from workflows.cli import serve_commands
 
     serve_commands.add_parser(sub, _shared, _Parser, _positive)
-    from workflows.cli import stream_commands
+    from workflows.cli import stream_consumer_commands
 
-    stream_commands.add_parser(sub, _shared, _Parser, _positive)
+    stream_consumer_commands.add_parser(sub, _shared, _Parser, _positive)
     return parser
 
 
@@ -215,9 +215,9 @@ def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
 
 
 def _stream_command(args: argparse.Namespace) -> int:
-    from workflows.cli import stream_commands
+    from workflows.cli import stream_consumer_commands
 
-    return stream_commands.cmd_stream(args)
+    return stream_consumer_commands.cmd_stream(args)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -88,7 +88,7 @@ def test_a_consumer_killed_at_a_crash_point_converges_on_the_clean_outcome(tmp_p
     assert again.returncode == 0, again.stderr
     assert outcome(tmp_path / "lake") == clean
     log = SqliteLog(str(tmp_path / "log.sqlite"))
-    assert all(log.checkpoint("processor", s) == log.last_sequence(s) for s in log.shards())
+    assert all(log.checkpoint_of("processor", s) == log.last_sequence(s) for s in log.shards())
 
 
 def test_a_replay_of_everything_changes_nothing_and_alerts_nothing(tmp_path, clean):

@@ -12,7 +12,7 @@ from glue_jobs.lake.quote_record import encode
 from tests.glue_jobs.intraday.quotes import OPEN_MS, quote
 from tests.support.stream_log import SqliteLog
 from workflows.cli import main as cli
-from workflows.cli import stream_commands
+from workflows.cli import stream_consumer_commands as stream_commands
 
 
 @pytest.fixture

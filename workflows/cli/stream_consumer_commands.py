@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from glue_jobs.intraday import Consumer, ConsumeResult
+from glue_jobs.intraday.consume import CONSUMER
 from glue_jobs.lake.errors import ConfigError
 from glue_jobs.runtime import Runtime
 from workflows.intraday import open_processor
@@ -48,6 +49,8 @@ def add_consumer_commands(stream: Any, shared: Callable[[argparse.ArgumentParser
 
 def add_parser(sub: Any, shared: Callable[[argparse.ArgumentParser], None], parser_class: type,
                positive: Callable[[str], int]) -> None:
+    """The `stream` subcommand with these three; when the producer's workflows/cli/stream_commands.py
+    is merged, its add_parser calls add_consumer_commands and its cmd_stream dispatches to cmd_stream."""
     p = sub.add_parser("stream", help="the intraday stream: consume, replay, status")
     stream = p.add_subparsers(dest="stream_command", required=True, parser_class=parser_class)
     add_consumer_commands(stream, shared, positive)
@@ -121,27 +124,19 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return _report("replay", result, time.monotonic() - started)
 
 
-def shard_status(stream: Any, consumer: str, shard: str, now_ms: int) -> dict[str, Any]:
-    """A shard's last sequence, the consumer's checkpoint, and the lag behind it (records, and
-    the age of the oldest record not yet processed)."""
-    checkpoint = stream.checkpoint(consumer, shard)
-    behind, oldest, last, after = 0, None, checkpoint, checkpoint
-    while True:
-        page = stream.read(shard, after, 1000)
-        if not page:
-            break
-        oldest = page[0].arrival_ms if oldest is None else oldest
-        behind += len(page)
-        after = last = page[-1].sequence
-    return {"shard": shard, "last_sequence": last, "checkpoint": checkpoint, "lag_records": behind,
-            "lag_ms": 0 if oldest is None else max(0, now_ms - oldest)}
+def shard_status(stream: Any, status: Any, now_ms: int) -> dict[str, Any]:
+    """A shard's ShardStatus (last sequence, the consumer's checkpoint, records behind it) and
+    the age of the oldest record not yet processed."""
+    oldest = stream.read(status.shard_id, status.checkpoint, 1)
+    return {"shard": status.shard_id, "last_sequence": status.last_sequence, "checkpoint": status.checkpoint,
+            "lag_records": status.lag, "lag_ms": max(0, now_ms - oldest[0].arrival_ms) if oldest else 0}
 
 
 def cmd_status(args: argparse.Namespace) -> int:
     runtime = open_lake(args.settings)
     stream = open_stream(runtime)
     now_ms = int(time.time() * 1000)
-    shards = [shard_status(stream, "processor", s, now_ms) for s in stream.shards()]
+    shards = [shard_status(stream, st, now_ms) for st in stream.status(CONSUMER)]
     depth = runtime.queue_factory(FAILURE_QUEUE).depth()
     if args.format == "json":
         print(json.dumps({"shards": shards, "failure_queue": {"visible": depth.visible,
@@ -150,6 +145,6 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"{'shard':<20} {'last sequence':>15} {'checkpoint':>15} {'lag':>8} {'lag age':>10}")
     for s in shards:
         print(f"{s['shard']:<20} {s['last_sequence'] or '-':>15} {s['checkpoint'] or '-':>15} "
-              f"{s['lag_records']:>8} {s['lag_ms'] / 1000:>9.1f}s")
+              f"{'?' if s['lag_records'] is None else s['lag_records']:>8} {s['lag_ms'] / 1000:>9.1f}s")
     print(f"failure queue {FAILURE_QUEUE}: {depth.visible} waiting, {depth.in_flight} in flight")
     return 0
