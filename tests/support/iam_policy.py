@@ -62,6 +62,17 @@ class Names:
                 f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{self.stack}-serve-loader:*",
             "ServeReaderLogGroup.Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{self.stack}-serve-http:*",
             "ServeReaderFunction.Arn": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.stack}-serve-http",
+            # the intraday consumer (issue 14)
+            "ConsumerLogGroup.Arn":
+                f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{self.stack}-stream-consumer:*",
+            "ConsumerRole": f"{self.stack}-ConsumerRole-1A2B3C",
+            "QuotesTable.Arn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{self.stack}-QuotesTable-1A2B3C",
+            "ConsumerFailureQueue.Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{self.stack}-ConsumerFailureQueue",
+            "QuoteStream.Arn": f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/{self.stack}-QuoteStream-1A2B3C",
+            "QuoteQueue.Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{self.stack}-QuoteQueue.fifo",
+            "StocksDatabase": "stocks",
+            "FirehoseLogGroup.Arn":
+                f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/kinesisfirehose/{self.stack}-quotes-history:*",
         }
         refs.update(self.extra)
         return refs
