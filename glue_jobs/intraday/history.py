@@ -14,6 +14,7 @@ import datetime as dt
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from glue_jobs.lake import failpoints
 from glue_jobs.lake.layout import DATABASE
@@ -52,7 +53,12 @@ def table_def() -> TableDef:
 
 
 def arrival_day(record: StreamRecord) -> str:
-    return dt.datetime.fromtimestamp(record.arrival_ms / 1000, tz=dt.timezone.utc).date().isoformat()
+    return _utc_day(record.arrival_ms // 86_400_000)
+
+
+@lru_cache(maxsize=64)
+def _utc_day(days: int) -> str:
+    return (dt.date(1970, 1, 1) + dt.timedelta(days=days)).isoformat()
 
 
 def file_key(day: str, shard: str, first: str, last: str) -> str:

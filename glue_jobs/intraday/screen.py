@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 
 from glue_jobs.lake import trading_calendar
 from glue_jobs.lake.quote_record import QuoteRecord, QuoteRecordError, decode
@@ -21,7 +22,13 @@ class Rejected:
 
 def session_of(event_time_ms: int) -> dt.date:
     """The New York calendar date of an event time (a session only if the exchange was open)."""
-    utc = dt.datetime.fromtimestamp(event_time_ms / 1000, tz=dt.timezone.utc)
+    return _new_york_date_of_hour(event_time_ms // 3_600_000)
+
+
+@lru_cache(maxsize=4096)
+def _new_york_date_of_hour(hour: int) -> dt.date:
+    # New York's offset from UTC changes only on whole UTC hours, so the hour decides the date
+    utc = dt.datetime.fromtimestamp(hour * 3600, tz=dt.timezone.utc)
     return utc.astimezone(trading_calendar.NEW_YORK).date()
 
 
