@@ -39,6 +39,8 @@ ENV_STREAM_NAME = "TICKERLAKE_STREAM_NAME"
 ENV_STREAM_QUEUE_URL = "TICKERLAKE_STREAM_QUEUE_URL"
 ENV_STREAM_SHARDS = "TICKERLAKE_STREAM_SHARDS"  # a new local log's shard count (default 1)
 STREAM_NAME = "quotes"
+ENV_QUOTES_TABLE = "TICKERLAKE_QUOTES_TABLE"  # the intraday `quotes` table (issue 14)
+QUOTES_FILE = "serving/quotes.sqlite"
 
 
 def lake_kind(lake: str) -> str:
@@ -93,6 +95,9 @@ class Runtime:
     queue_factory: Callable[[str], Any] | None = field(default=None, repr=False)
     # Opens the intraday stream (glue_jobs.ports.stream.Stream) when first asked for.
     stream_factory: Callable[[], Any] | None = field(default=None, repr=False)
+    # Opens the intraday `quotes` table (glue_jobs.ports.serving.QuotesTable).
+    quotes_factory: Callable[[], Any] | None = field(default=None, repr=False)
+
 
     @property
     def stream(self) -> Any:
@@ -103,6 +108,17 @@ class Runtime:
                 raise ConfigError(f"{self.lake} has no intraday stream: on AWS set {ENV_STREAM_NAME} (the stack "
                                   f"output StreamName) or {ENV_STREAM_QUEUE_URL} (StreamQueueUrl)")
             opened = self.__dict__["_stream"] = self.stream_factory()
+        return opened
+
+    @property
+    def quotes(self) -> Any:
+        """The `quotes` table, opened once; a ConfigError naming what is missing when there is none."""
+        opened = self.__dict__.get("_quotes")
+        if opened is None:
+            if self.quotes_factory is None:
+                raise ConfigError(f"{self.lake} has no quotes table: on AWS set {ENV_QUOTES_TABLE} "
+                                  "(the stack output QuotesTableName)")
+            opened = self.__dict__["_quotes"] = self.quotes_factory()
         return opened
 
     def context(self, run_id: str | None = None, as_of: dt.date | None = None,
@@ -135,10 +151,17 @@ def open_runtime(lake: str, *, create: bool = False, workgroup: str | None = Non
         return runtime
     runtime = _aws(lake, workgroup=workgroup or env.get(ENV_WORKGROUP) or None,
                    topic_arn=topic_arn or env.get(ENV_TOPIC_ARN) or None, database=database, session=session,
-                   serving_table=env.get(ENV_SERVING_TABLE) or None)
+                   serving_table=env.get(ENV_SERVING_TABLE) or None, quotes_table=env.get(ENV_QUOTES_TABLE) or None)
     runtime.stream_factory = _aws_stream(runtime, env.get(ENV_STREAM_NAME) or None,
                                          env.get(ENV_STREAM_QUEUE_URL) or None, session)
     return runtime
+
+
+def local_stream_path(lake: str) -> str:
+    """Where a local lake's stream log is (the first `tickerlake stream produce` makes it)."""
+    from glue_jobs.adapters.local.stream_sqlite import stream_path
+
+    return stream_path(lake, STREAM_NAME)
 
 
 def _local_stream(lake: str, shards: str | None) -> Callable[[], Any]:
@@ -201,12 +224,17 @@ def _local(lake: str, *, create: bool) -> Runtime:
 
         return SqliteQueue(queue_path(lake, name), name)
 
+    def quotes() -> Any:
+        from glue_jobs.adapters.local.quotes_sqlite import SqliteQuotesTable
+
+        return SqliteQuotesTable(os.path.join(lake, QUOTES_FILE))
+
     return Runtime(lake, "local", storage, catalog, DuckDBEngine(storage, catalog), LocalNotifier(storage),
-                   {"runtime": "local"}, serving_factory=serving, queue_factory=queue)
+                   {"runtime": "local"}, serving_factory=serving, queue_factory=queue, quotes_factory=quotes)
 
 
 def _aws(lake: str, *, workgroup: str | None, topic_arn: str | None, database: str, session: Any,
-         serving_table: str | None = None) -> Runtime:
+         serving_table: str | None = None, quotes_table: str | None = None) -> Runtime:
     from glue_jobs.adapters.aws.athena_engine import AthenaEngine
     from glue_jobs.adapters.aws.glue_catalog import GlueCatalog
     from glue_jobs.adapters.aws.s3_storage import S3Storage
@@ -232,9 +260,15 @@ def _aws(lake: str, *, workgroup: str | None, topic_arn: str | None, database: s
 
         return DynamoServingTable(serving_table, client=session.client("dynamodb"))
 
+    def quotes() -> Any:
+        from glue_jobs.adapters.aws.quotes_dynamodb import DynamoQuotesTable
+
+        return DynamoQuotesTable(quotes_table, client=session.client("dynamodb"))
+
     return Runtime(lake, "aws", storage, catalog, engine, notifier,
                    {"runtime": "aws", "workgroup": workgroup, "database": database},
-                   serving_factory=serving if serving_table else None)
+                   serving_factory=serving if serving_table else None,
+                   quotes_factory=quotes if quotes_table else None)
 
 
 # -- shorthands for tests, benchmarks and a notebook ------------------------------------------

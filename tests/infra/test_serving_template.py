@@ -81,7 +81,7 @@ def serve_rule(template: dict) -> tuple[str, dict]:
 
 
 def test_the_serving_table_is_keyed_as_the_port_says_on_demand_recoverable_and_under_the_stacks_key(template):
-    (name, table), = of_type(template, "AWS::DynamoDB::Table").items()
+    name, table = "ServingTable", of_type(template, "AWS::DynamoDB::Table")["ServingTable"]
     props = table["Properties"]
     keys = {k["KeyType"]: k["AttributeName"] for k in props["KeySchema"]}
     assert keys == {"HASH": "symbol", "RANGE": "trade_date"}

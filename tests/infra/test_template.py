@@ -241,7 +241,7 @@ def test_the_raw_table_in_the_template_is_the_one_the_code_declares(template):
     from glue_jobs.adapters.aws.glue_catalog import GlueCatalog
     from glue_jobs.lake import tables
 
-    (raw,) = resources_of(template, "AWS::Glue::Table").values()
+    raw = resources_of(template, "AWS::Glue::Table")["RawDailyTable"]
     declared = raw["Properties"]["TableInput"]
     expected = GlueCatalog("s3://lake-bucket", client=object())._table_input(tables.raw_daily())
     assert declared["Name"] == expected["Name"]

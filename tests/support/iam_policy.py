@@ -70,6 +70,15 @@ class Names:
             "QuoteStream": f"{self.stack}-quotes",
             "QuoteStream.Arn": f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/{self.stack}-quotes",
             "QuoteQueue.Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{self.stack}-quotes.fifo",
+            # the intraday consumer (issue 14)
+            "ConsumerLogGroup.Arn":
+                f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{self.stack}-stream-consumer:*",
+            "ConsumerRole": f"{self.stack}-ConsumerRole-1A2B3C",
+            "QuotesTable.Arn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{self.stack}-QuotesTable-1A2B3C",
+            "ConsumerFailureQueue.Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{self.stack}-ConsumerFailureQueue",
+            "StocksDatabase": "stocks",
+            "FirehoseLogGroup.Arn":
+                f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/kinesisfirehose/{self.stack}-quotes-history:*",
         }
         refs.update(self.extra)
         return refs

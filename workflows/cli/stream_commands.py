@@ -1,5 +1,6 @@
 """`tickerlake stream ...`: the intraday stream (issue 14). `produce` puts quotes of a watchlist
-on the lake's stream (ingestion/intraday/). Wired in workflows/cli/main.py.
+on the lake's stream (ingestion/intraday/); consume, replay and status (the processor) live in
+stream_consumer_commands.py. Wired in workflows/cli/main.py.
 
 Exit codes: 0 done (also: the market is closed, with when it opens next), 2 a bad flag, an
 interval the key cannot sustain (naming the shortest it can) or a missing key, 4 the day's
@@ -42,7 +43,7 @@ def duration(text: str) -> float:
 
 def add_parser(sub: Any, shared: Callable[[argparse.ArgumentParser], None], parser_class: type,
                positive: Callable[[str], int]) -> None:
-    p = sub.add_parser("stream", help="the intraday stream: produce quotes onto it")
+    p = sub.add_parser("stream", help="the intraday stream: produce quotes onto it, consume, replay, status")
     stream = p.add_subparsers(dest="stream_command", required=True, parser_class=parser_class)
 
     pr = stream.add_parser("produce", help="put quotes of a watchlist on the stream, during NYSE sessions, "
@@ -64,10 +65,17 @@ def add_parser(sub: Any, shared: Callable[[argparse.ArgumentParser], None], pars
     pr.add_argument("--seed", type=int, help="synthetic walk seed (default 0)")
     pr.add_argument("--calls-per-minute", help="Alpha Vantage calls per minute (default 5, a free key)")
     pr.add_argument("--calls-per-day", help="Alpha Vantage calls per day (default 25, a free key)")
+    from workflows.cli import stream_consumer_commands
+
+    stream_consumer_commands.add_consumer_commands(stream, shared, positive)
 
 
 def cmd_stream(args: argparse.Namespace) -> int:
-    return {"produce": cmd_produce}[args.stream_command](args)
+    if args.stream_command == "produce":
+        return cmd_produce(args)
+    from workflows.cli import stream_consumer_commands
+
+    return stream_consumer_commands.cmd_stream(args)
 
 
 def watchlist(args: argparse.Namespace, env: Any = None) -> tuple[str, ...]:
