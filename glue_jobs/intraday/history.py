@@ -52,6 +52,14 @@ def table_def() -> TableDef:
                     {"source": "the intraday stream (issue 14)"})
 
 
+def ensure_table(catalog: Catalog) -> None:
+    """Register stocks.intraday_quotes, empty, unless it is there: on AWS the template makes
+    it, locally a lake has it before its first consume, so SQL on it (a dashboard panel)
+    answers no rows instead of failing."""
+    if catalog.get_table(DATABASE, TABLE) is None:
+        catalog.create_table(table_def())
+
+
 def arrival_day(record: StreamRecord) -> str:
     return _utc_day(record.arrival_ms // 86_400_000)
 
@@ -123,8 +131,7 @@ class HistoryWriter:
 
     def _register(self, day: str) -> None:
         if self._days is None:
-            if self.catalog.get_table(DATABASE, TABLE) is None:
-                self.catalog.create_table(table_def())
+            ensure_table(self.catalog)
             self._days = {p.values["dt"] for p in self.catalog.list_partitions(DATABASE, TABLE)}
         if day not in self._days:
             self.catalog.add_partitions(DATABASE, TABLE, [Partition({"dt": day}, f"{PREFIX}dt={day}/")])
