@@ -123,6 +123,25 @@ def shard_status(stream: Any, status: Any, now_ms: int) -> dict[str, Any]:
             "lag_records": status.lag, "lag_ms": max(0, now_ms - oldest[0].arrival_ms) if oldest else 0}
 
 
+def consumer_lag_extras(runtime: Runtime) -> dict[str, list[str]]:
+    """The dashboard's consumer-lag panel (in "Intraday"): each shard's lag, or why there is none."""
+    from workflows.dashboards import consumer_lag
+
+    compute = None
+    absent = None
+    if runtime.kind != "local":
+        absent = "on AWS the consumer's lag is its IteratorAge metric (ConsumerIteratorAgeAlarm)"
+    elif not os.path.exists(local_stream_path(runtime.lake)):
+        absent = "no stream log in this lake yet (`tickerlake stream produce` makes one)"
+    else:
+        def compute() -> list[dict[str, Any]]:
+            stream = runtime.stream
+            now_ms = int(time.time() * 1000)
+            return [shard_status(stream, st, now_ms) for st in stream.status(CONSUMER)]
+    lag = consumer_lag.collect(compute, absent)
+    return {consumer_lag.SECTION: [consumer_lag.panel_html(lag)]}
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     runtime = open_lake(args.settings)
     stream = open_stream(runtime)

@@ -6,6 +6,7 @@ shows no lag."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import replace
 from decimal import Decimal
@@ -57,9 +58,18 @@ def consumed(tmp_path_factory):
         mp.undo()
 
 
-def test_produce_then_consume_serves_keeps_and_alerts_once(consumed, capsys):
+def _lag_panel(lake, tmp_path, capsys) -> str:
+    assert main(["dashboard", "--lake", str(lake), "--out", str(tmp_path / "index.html")]) == 0
+    capsys.readouterr()
+    html = (tmp_path / "index.html").read_text()
+    panel = re.search(r'<section class="panel" data-panel-id="consumer_lag".*?</section>', html, re.S).group(0)
+    return re.sub(r"<[^>]+>", " ", panel)
+
+
+def test_produce_then_consume_serves_keeps_and_alerts_once(consumed, capsys, tmp_path):
     lake, _ = consumed
     capsys.readouterr()
+    assert f"{RECORDS + 1:,} behind" in _lag_panel(lake, tmp_path, capsys)
     # small batches: an alert's once-only must hold across batches, not just inside one
     assert main(["stream", "consume", "--lake", str(lake), "--batch", "7"]) == 0
     err = capsys.readouterr().err
@@ -96,3 +106,4 @@ def test_produce_then_consume_serves_keeps_and_alerts_once(consumed, capsys):
     assert [s["lag_records"] for s in status["shards"]] == [0] * len(status["shards"])
     assert all(s["checkpoint"] == s["last_sequence"] for s in status["shards"])
     assert status["failure_queue"] == {"visible": 0, "in_flight": 0}
+    assert "caught up" in _lag_panel(lake, tmp_path, capsys)
