@@ -10,7 +10,7 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 
-from glue_jobs.lake.quote_items import quote_attributes, quote_from, window_from, window_text
+from glue_jobs.lake.quote_items import quote_from, window_from, window_text
 from glue_jobs.ports.serving import CURRENT_SK, CurrentQuote, Quote, WriteResult
 
 _SCHEMA = """
@@ -39,8 +39,16 @@ where quotes.event_time_ms < excluded.event_time_ms
 
 
 def _item(quote: Quote) -> str:
-    return json.dumps({k: (str(v) if not isinstance(v, (bool, int)) else v)
-                       for k, v in quote_attributes(quote).items()}, sort_keys=True)
+    """quote_attributes as JSON (decimals as exact text), keys in sorted order; spelled out, as a
+    batch pays this per quote (the generic dict walk was a fifth of the consumer's time)."""
+    q = quote
+    return json.dumps({
+        "anomaly": q.anomaly, "change": str(q.change), "change_percent": str(q.change_percent),
+        "event_time_ms": int(q.event_time_ms), "expires_at": int(q.expires_at),
+        "moving_average": str(q.moving_average), "previous_close": str(q.previous_close), "price": str(q.price),
+        "sequence": int(q.sequence), "session": q.session, "source": q.source, "symbol": q.symbol,
+        "volume": int(q.volume)})
+
 
 
 class SqliteQuotesTable:
