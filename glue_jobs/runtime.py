@@ -36,6 +36,14 @@ ENV_TOKEN_BUCKET_TABLE = "TICKERLAKE_TOKEN_BUCKET_TABLE"
 # A queue's URL on AWS, by its name: TICKERLAKE_QUEUE_URL_INGEST, TICKERLAKE_QUEUE_URL_INGEST_DLQ
 ENV_QUEUE_URL_PREFIX = "TICKERLAKE_QUEUE_URL_"
 SERVING_FILE = "serving/bars.sqlite"  # under a local lake
+# The intraday stream: Kinesis by name or an SQS FIFO queue by URL on AWS (the stack's
+# StreamTransport parameter decides which one it makes); locally <lake>/stream/quotes.sqlite.
+ENV_STREAM_NAME = "TICKERLAKE_STREAM_NAME"
+ENV_STREAM_QUEUE_URL = "TICKERLAKE_STREAM_QUEUE_URL"
+ENV_STREAM_SHARDS = "TICKERLAKE_STREAM_SHARDS"  # a new local log's shard count (default 1)
+STREAM_NAME = "quotes"
+ENV_QUOTES_TABLE = "TICKERLAKE_QUOTES_TABLE"  # the intraday `quotes` table (issue 14)
+QUOTES_FILE = "serving/quotes.sqlite"
 
 
 def lake_kind(lake: str) -> str:
@@ -88,6 +96,33 @@ class Runtime:
 
     # Opens a queue by name (glue_jobs.ports.queue.Queue); local lakes only (see RunContext).
     queue_factory: Callable[[str], Any] | None = field(default=None, repr=False)
+    # Opens the intraday stream (glue_jobs.ports.stream.Stream) when first asked for.
+    stream_factory: Callable[[], Any] | None = field(default=None, repr=False)
+    # Opens the intraday `quotes` table (glue_jobs.ports.serving.QuotesTable).
+    quotes_factory: Callable[[], Any] | None = field(default=None, repr=False)
+
+
+    @property
+    def stream(self) -> Any:
+        """The intraday stream, opened once; a ConfigError naming what is missing when there is none."""
+        opened = self.__dict__.get("_stream")
+        if opened is None:
+            if self.stream_factory is None:
+                raise ConfigError(f"{self.lake} has no intraday stream: on AWS set {ENV_STREAM_NAME} (the stack "
+                                  f"output StreamName) or {ENV_STREAM_QUEUE_URL} (StreamQueueUrl)")
+            opened = self.__dict__["_stream"] = self.stream_factory()
+        return opened
+
+    @property
+    def quotes(self) -> Any:
+        """The `quotes` table, opened once; a ConfigError naming what is missing when there is none."""
+        opened = self.__dict__.get("_quotes")
+        if opened is None:
+            if self.quotes_factory is None:
+                raise ConfigError(f"{self.lake} has no quotes table: on AWS set {ENV_QUOTES_TABLE} "
+                                  "(the stack output QuotesTableName)")
+            opened = self.__dict__["_quotes"] = self.quotes_factory()
+        return opened
 
     # Opens the token bucket a key's workers share (glue_jobs.ports.token_bucket.TokenBucket):
     # token_bucket_factory(name, limits). Local: SQLite in the lake; AWS: the stack's DynamoDB table.
@@ -124,12 +159,58 @@ def open_runtime(lake: str, *, create: bool = False, workgroup: str | None = Non
     optional boto3 Session (credentials and region from the environment by default)."""
     env = os.environ if env is None else env
     if lake_kind(lake) == "local":
-        return _local(lake, create=create)
+        runtime = _local(lake, create=create)
+        runtime.stream_factory = _local_stream(lake, env.get(ENV_STREAM_SHARDS))
+        return runtime
     runtime = _aws(lake, workgroup=workgroup or env.get(ENV_WORKGROUP) or None,
                    topic_arn=topic_arn or env.get(ENV_TOPIC_ARN) or None, database=database, session=session,
-                   serving_table=env.get(ENV_SERVING_TABLE) or None)
+                   serving_table=env.get(ENV_SERVING_TABLE) or None, quotes_table=env.get(ENV_QUOTES_TABLE) or None)
+    runtime.stream_factory = _aws_stream(runtime, env.get(ENV_STREAM_NAME) or None,
+                                         env.get(ENV_STREAM_QUEUE_URL) or None, session)
     _aws_fan_out(runtime, env, session)
     return runtime
+
+
+def local_stream_path(lake: str) -> str:
+    """Where a local lake's stream log is (the first `tickerlake stream produce` makes it)."""
+    from glue_jobs.adapters.local.stream_sqlite import stream_path
+
+    return stream_path(lake, STREAM_NAME)
+
+
+def _local_stream(lake: str, shards: str | None) -> Callable[[], Any]:
+    count = None
+    if shards is not None:
+        if not shards.strip().isdigit() or int(shards) < 1:
+            raise ConfigError(f"{ENV_STREAM_SHARDS}={shards!r}: give a whole number of shards, 1 or more")
+        count = int(shards)
+
+    def stream() -> Any:
+        from glue_jobs.adapters.local.stream_sqlite import SqliteStream, stream_path
+
+        return SqliteStream(stream_path(lake, STREAM_NAME), STREAM_NAME, shards=count)
+
+    return stream
+
+
+def _aws_stream(runtime: Runtime, name: str | None, queue_url: str | None, session: Any) -> Callable[[], Any] | None:
+    if name and queue_url:
+        raise ConfigError(f"both {ENV_STREAM_NAME} and {ENV_STREAM_QUEUE_URL} are set: the stack makes one "
+                          "transport (its StreamTransport parameter); set the one it made")
+    if not name and not queue_url:
+        return None
+
+    def stream() -> Any:
+        if name:
+            from glue_jobs.adapters.aws.kinesis_stream import KinesisStream
+
+            return KinesisStream(name, client=session.client("kinesis") if session else None,
+                                 storage=runtime.storage)
+        from glue_jobs.adapters.aws.sqs_fifo_stream import SqsFifoStream
+
+        return SqsFifoStream(queue_url, client=session.client("sqs") if session else None)
+
+    return stream
 
 
 def _local(lake: str, *, create: bool) -> Runtime:
@@ -162,13 +243,18 @@ def _local(lake: str, *, create: bool) -> Runtime:
 
         return SqliteTokenBucket(bucket_path(lake), name, limits)
 
+    def quotes() -> Any:
+        from glue_jobs.adapters.local.quotes_sqlite import SqliteQuotesTable
+
+        return SqliteQuotesTable(os.path.join(lake, QUOTES_FILE))
+
     return Runtime(lake, "local", storage, catalog, DuckDBEngine(storage, catalog), LocalNotifier(storage),
-                   {"runtime": "local"}, serving_factory=serving, queue_factory=queue,
+                   {"runtime": "local"}, serving_factory=serving, queue_factory=queue, quotes_factory=quotes,
                    token_bucket_factory=token_bucket)
 
 
 def _aws(lake: str, *, workgroup: str | None, topic_arn: str | None, database: str, session: Any,
-         serving_table: str | None = None) -> Runtime:
+         serving_table: str | None = None, quotes_table: str | None = None) -> Runtime:
     from glue_jobs.adapters.aws.glue_catalog import GlueCatalog
     from glue_jobs.adapters.aws.s3_storage import S3Storage
     from glue_jobs.adapters.aws.sns_notifier import SnsNotifier
@@ -197,9 +283,15 @@ def _aws(lake: str, *, workgroup: str | None, topic_arn: str | None, database: s
 
         return DynamoServingTable(serving_table, client=session.client("dynamodb"))
 
+    def quotes() -> Any:
+        from glue_jobs.adapters.aws.quotes_dynamodb import DynamoQuotesTable
+
+        return DynamoQuotesTable(quotes_table, client=session.client("dynamodb"))
+
     return Runtime(lake, "aws", storage, catalog, engine, notifier,
                    {"runtime": "aws", "workgroup": workgroup, "database": database},
-                   serving_factory=serving if serving_table else None)
+                   serving_factory=serving if serving_table else None,
+                   quotes_factory=quotes if quotes_table else None)
 
 
 def _aws_fan_out(runtime: Runtime, env: Mapping[str, str], session: Any) -> None:

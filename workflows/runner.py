@@ -108,7 +108,12 @@ def run_stages(settings: Settings, names: list[str] | None = None, *, say: Print
                run_id: str | None = None) -> RunOutcome:
     """The CLI's run: the named stages (all by default) on the lake the settings name."""
     run_id = run_id or new_run_id()
-    settle_source(settings, open_lake(settings, create=True), names, run_id)
+    runtime = open_lake(settings, create=True)
+    settle_source(settings, runtime, names, run_id)
+    if runtime.kind == "local":  # as the stack's template makes it on AWS
+        from glue_jobs.intraday.history import ensure_table
+
+        ensure_table(runtime.catalog)
     ctx = build_context(settings, run_id)
     ctx.say = say
     symbols = f"{len(settings.symbols)} symbols" if settings.symbols else "the lake's symbols"

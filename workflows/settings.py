@@ -35,6 +35,9 @@ KNOWN_ENV = (
     # fan-out ingestion (ingestion/fanout/): the mode, the token-bucket table, the queues' URLs
     "TICKERLAKE_INGEST_MODE", "TICKERLAKE_TOKEN_BUCKET_TABLE", "TICKERLAKE_QUEUE_URL_INGEST",
     "TICKERLAKE_QUEUE_URL_INGEST_DLQ",
+    # the intraday stream (issue 14): its transport and the producer's watchlist
+    "TICKERLAKE_STREAM_NAME", "TICKERLAKE_STREAM_QUEUE_URL", "TICKERLAKE_STREAM_SHARDS", "TICKERLAKE_WATCHLIST",
+    "TICKERLAKE_STREAM_INTERVAL_S",
 )
 
 log = logging.getLogger("tickerlake.settings")

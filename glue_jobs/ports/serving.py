@@ -97,3 +97,67 @@ def batches(items: Iterable, size: int = BATCH_LIMIT) -> Iterator[list]:
             batch = []
     if batch:
         yield batch
+
+
+# -- the `quotes` table (intraday, issue 14) ----------------------------------------------------
+#
+# Keyed by symbol (partition key) and `sk` (sort key): one `current` item per symbol (the newest
+# quote, with the moving-average window the processor continues from) and one `q#...` item per
+# quote of the recent past. Every item carries `expires_at` (epoch seconds): DynamoDB's TTL
+# attribute there, a column SQLite purges here; both adapters hide expired items on read, since
+# DynamoDB deletes them only within a day or two of expiry.
+
+CURRENT_SK = "current"
+
+
+@dataclass(frozen=True)
+class Quote:
+    """One enriched quote, as the `quotes` table keeps it."""
+    symbol: str
+    session: str  # ISO date of the NYSE session the quote belongs to
+    event_time_ms: int
+    source: str
+    sequence: int  # the producer's sequence (glue_jobs.lake.quote_record), not the transport's
+    price: Decimal
+    previous_close: Decimal
+    change: Decimal
+    change_percent: Decimal
+    moving_average: Decimal
+    volume: int
+    anomaly: bool
+    expires_at: int  # epoch seconds
+
+    @property
+    def sort_key(self) -> str:
+        """`q#<event time>#<sequence>`, zero-padded so key order is time order."""
+        return f"q#{self.event_time_ms:015d}#{self.sequence:012d}"
+
+    @property
+    def order(self) -> tuple[int, int]:
+        return self.event_time_ms, self.sequence
+
+
+@dataclass(frozen=True)
+class CurrentQuote:
+    """The `current` item: the newest quote and the prices its moving average was taken over
+    (oldest first), so that a consumer restarted elsewhere continues the same average."""
+    quote: Quote
+    window: tuple[Decimal, ...]
+
+
+class QuotesTable(Protocol):
+    def put_quotes(self, quotes: Sequence[Quote]) -> WriteResult:
+        """Create each recent-quote item unless its key exists (a replay writes nothing: stale)."""
+
+    def put_current(self, currents: Sequence[CurrentQuote]) -> WriteResult:
+        """Replace each symbol's `current` item unless the table holds one at the same or a later
+        (event time, sequence): a replay or a late record never moves the current quote back."""
+
+    def get_current(self, symbol: str, *, now: int) -> CurrentQuote | None:
+        """The symbol's current quote, None when there is none or it expired before `now` (epoch s)."""
+
+    def recent(self, symbol: str, *, now: int, last: int | None = None) -> list[Quote]:
+        """The symbol's unexpired recent quotes in time order; with `last`, only the newest `last`."""
+
+    def purge_expired(self, *, now: int) -> int:
+        """Delete items expired before `now` (DynamoDB's TTL does this on its own: 0 there)."""

@@ -156,6 +156,16 @@ class AlphaVantageClient:
             "datatype": datatype,
             "apikey": self._key.reveal(),
         }
+        return self._get(symbol, params, outputsize, pace)
+
+    def get_quote(self, symbol: str, *, pace: Callable[[], None] | None = None) -> Response:
+        """GET one symbol's GLOBAL_QUOTE (JSON), with the same retries, deadline and cap as a
+        compact daily answer; ingestion/alphavantage/quote.py reads it."""
+        params = {"function": constants.QUOTE_FUNCTION, "symbol": symbol, "datatype": constants.DATATYPE_JSON,
+                  "apikey": self._key.reveal()}
+        return self._get(symbol, params, constants.OUTPUTSIZE_COMPACT, pace)
+
+    def _get(self, symbol: str, params: dict, outputsize: str, pace: Callable[[], None] | None) -> Response:
         failures: list[Response] = []
         last_error = ""
         deadline_s = self.deadline_s.get(outputsize, constants.DEFAULT_DEADLINE_S[constants.OUTPUTSIZE_COMPACT])
@@ -198,7 +208,7 @@ class AlphaVantageClient:
                     log.warning("%s: retrying in %.0f s (at %s)", symbol, pause, _utc_clock(pause))
                 self._sleep(pause)
         raise FetchError(
-            f"{symbol}: GET {constants.FUNCTION} failed {self.max_attempts} times, last: {last_error}. "
+            f"{symbol}: GET {params['function']} failed {self.max_attempts} times, last: {last_error}. "
             "The symbol is carried to the next run; if it keeps failing check the network and "
             f"{constants.ENV_BASE_URL}",
             symbol=symbol,

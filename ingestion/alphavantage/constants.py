@@ -12,6 +12,7 @@ from __future__ import annotations
 
 DEFAULT_BASE_URL = "https://www.alphavantage.co/query"
 FUNCTION = "TIME_SERIES_DAILY"
+QUOTE_FUNCTION = "GLOBAL_QUOTE"  # the intraday producer's (ingestion/alphavantage/quote.py)
 
 # JSON body layout.
 META_KEY = "Meta Data"

@@ -162,7 +162,10 @@ def iam_statements(template: dict):
         if resource["Type"] == "AWS::IAM::Role":
             for policy in props.get("Policies", []):
                 for st in policy["PolicyDocument"]["Statement"]:
-                    yield name, st
+                    if set(st) == {"Fn::If"}:  # a statement a condition chooses: check both branches
+                        yield from ((name, branch) for branch in st["Fn::If"][1:] if "Action" in branch)
+                    else:
+                        yield name, st
         elif resource["Type"] == "AWS::IAM::ManagedPolicy":
             for st in props["PolicyDocument"]["Statement"]:
                 yield name, st
@@ -240,7 +243,7 @@ def test_the_raw_table_in_the_template_is_the_one_the_code_declares(template):
     from glue_jobs.adapters.aws.glue_catalog import GlueCatalog
     from glue_jobs.lake import tables
 
-    (raw,) = resources_of(template, "AWS::Glue::Table").values()
+    raw = resources_of(template, "AWS::Glue::Table")["RawDailyTable"]
     declared = raw["Properties"]["TableInput"]
     expected = GlueCatalog("s3://lake-bucket", client=object())._table_input(tables.raw_daily())
     assert declared["Name"] == expected["Name"]

@@ -74,7 +74,8 @@ WIRE_FAILURES = (
     "hangup",  # the request is read and the connection closed without an answer
     "slow_headers",  # the answer starts only after slow_headers_s
 )
-FAILURES = ("html502", "html200", "truncated", "rate_limit", "burst", "empty", *WIRE_FAILURES)
+FAILURES = ("html502", "html200", "truncated", "rate_limit", "burst", "empty", *WIRE_FAILURES,
+            "stale_quote", "negative_price")  # the last two: GLOBAL_QUOTE only
 _WIRE_STEP = 64 * 1024
 
 
@@ -281,6 +282,8 @@ class FakeAlphaVantage:
             return "rate_limit", 200, json_type, _pretty(body)
         if self.min_spacing_s is not None and previous is not None and now - previous < self.min_spacing_s:
             return "burst", 200, json_type, _pretty(BURST_BODY)
+        if query.get("function") == "GLOBAL_QUOTE":
+            return self._quote_answer(symbol)
         if query.get("function") != "TIME_SERIES_DAILY" or not symbol or symbol in self.invalid_symbols:
             return "invalid_symbol", 200, json_type, _pretty(INVALID_CALL_BODY)
         if outputsize == "full" and self.premium_full:
@@ -290,6 +293,33 @@ class FakeAlphaVantage:
             return self._scripted(scripted.pop(0), symbol, datatype, outputsize == "full")
         content_type = "text/csv" if datatype == "csv" else json_type
         return "data", 200, content_type, self._data(symbol, datatype, outputsize == "full")
+
+    def _quote_answer(self, symbol: str):
+        """GLOBAL_QUOTE: an unknown symbol gets an empty quote (as Alpha Vantage answers), the
+        scripted failures their bodies, anything else a quote of the as-of session drawn from the
+        synthetic series (its last bar as the day so far, the one before as the previous close)."""
+        json_type = "application/json"
+        if not symbol or symbol in self.invalid_symbols:
+            return "invalid_symbol", 200, json_type, _pretty({"Global Quote": {}})
+        scripted = self.failures.get(symbol)
+        kind = scripted.pop(0) if scripted else "data"
+        if kind not in ("data", "stale_quote", "negative_price"):
+            return self._scripted(kind, symbol, "json", False)
+        return kind, 200, json_type, _pretty({"Global Quote": self.quote_fields(symbol, kind)})
+
+    def quote_fields(self, symbol: str, kind: str = "data") -> dict:
+        """The "Global Quote" object this fake serves for a symbol."""
+        today, before, *_ = self._synthetic.bars(symbol.upper(), as_of=self.as_of)  # newest first
+        day = before.trade_date if kind == "stale_quote" else today.trade_date
+        price = -1.0 if kind == "negative_price" else float(today.close)
+        previous = float(before.close)
+        return {
+            "01. symbol": symbol.upper(), "02. open": f"{float(today.open):.4f}",
+            "03. high": f"{float(today.high):.4f}", "04. low": f"{float(today.low):.4f}",
+            "05. price": f"{price:.4f}", "06. volume": str(today.volume), "07. latest trading day": str(day),
+            "08. previous close": f"{previous:.4f}", "09. change": f"{price - previous:.4f}",
+            "10. change percent": f"{(price - previous) / previous * 100:.4f}%",
+        }
 
     def _scripted(self, kind: str, symbol: str, datatype: str, full: bool):
         json_type = "application/json"

@@ -162,9 +162,30 @@ def quarantine_rows(docs: list[dict]) -> list[dict]:
             for _ in range(quarantined)]
 
 
+def intraday_rows(symbols=SYMBOLS, session=AS_OF, quotes=30) -> list[dict]:
+    """The history of one session (stocks.intraday_quotes): a quote a minute from the open per
+    symbol, each 0.1 % further from the previous close (the first symbol's 0.3 %: its quotes pass
+    5 %, anomalies, from the 17th)."""
+    open_ms = int(dt.datetime(session.year, session.month, session.day, 14, 30,
+                              tzinfo=dt.timezone.utc).timestamp() * 1000)
+    rows = []
+    for k, symbol in enumerate(symbols):
+        previous_close, step = 100.0 * (k + 1), 0.003 if k == 0 else 0.001
+        for i in range(quotes):
+            price = round(previous_close * (1 + step * (i + 1)), 4)
+            change = round(price - previous_close, 4)
+            rows.append({"symbol": symbol, "event_time_ms": open_ms + 60_000 * i, "source": "synthetic",
+                         "sequence": i, "price": price, "open": previous_close, "high": price,
+                         "low": previous_close, "volume": 1000 * i, "previous_close": previous_close,
+                         "change": change, "change_percent": round(change / previous_close * 100, 4),
+                         "latest_trading_day": session.isoformat(), "dt": session.isoformat()})
+    return rows
+
+
 def build_demo_engine(*, with_runs: bool = True) -> DuckDemoEngine:
     engine = DuckDemoEngine()
     engine.register("daily_prices", pa.Table.from_pylist(price_rows()))
+    engine.register("intraday_quotes", pa.Table.from_pylist(intraday_rows()))
     for statement in view_statements():
         engine.execute(statement)
     if with_runs:

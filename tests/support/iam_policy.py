@@ -41,6 +41,8 @@ class Names:
     topic_arn: str = f"arn:aws:sns:{REGION}:{ACCOUNT}:tickerlake-AlertsTopic"
     serving_table: str = "tickerlake-ServingTable-1A2B3C"  # CloudFormation names it: stack-logicalid-suffix
     extra: dict[str, str] = field(default_factory=dict)
+    # the template's Conditions a test deploys with (an !If in a policy picks its branch by these)
+    conditions: dict[str, bool] = field(default_factory=lambda: {"UseKinesis": True, "UseSqsFifo": False})
 
     def table(self) -> dict[str, str]:
         refs = {
@@ -70,6 +72,21 @@ class Names:
                 f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{self.stack}-fanout-worker:*",
             "DropQueue.Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{self.stack}-DropQueue",
             "DropLoaderLogGroup.Arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{self.stack}-drop-loader:*",
+            "ProducerLogGroup.Arn":
+                f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{self.stack}-stream-producer:*",
+            "ProducerDeadLetterQueue.Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{self.stack}-ProducerDeadLetterQueue",
+            "QuoteStream": f"{self.stack}-quotes",
+            "QuoteStream.Arn": f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/{self.stack}-quotes",
+            "QuoteQueue.Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{self.stack}-quotes.fifo",
+            # the intraday consumer (issue 14)
+            "ConsumerLogGroup.Arn":
+                f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{self.stack}-stream-consumer:*",
+            "ConsumerRole": f"{self.stack}-ConsumerRole-1A2B3C",
+            "QuotesTable.Arn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{self.stack}-QuotesTable-1A2B3C",
+            "ConsumerFailureQueue.Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{self.stack}-ConsumerFailureQueue",
+            "StocksDatabase": "stocks",
+            "FirehoseLogGroup.Arn":
+                f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/kinesisfirehose/{self.stack}-quotes-history:*",
         }
         refs.update(self.extra)
         return refs
@@ -155,7 +172,8 @@ class RolePolicies:
         if template is None:
             template, errors = decode(str(TEMPLATE))
             assert not errors, errors
-        refs = (names or Names()).table()
+        names = names or Names()
+        refs = names.table()
         resources = template["Resources"]
         out: dict[str, list[Statement]] = {}
         for name, res in resources.items():
@@ -174,6 +192,11 @@ class RolePolicies:
             statements = []
             for _, doc in docs:
                 for st in doc["Statement"]:
+                    if set(st) == {"Fn::If"}:  # a statement the deployment's conditions choose
+                        condition, when_true, when_false = st["Fn::If"]
+                        st = when_true if names.conditions[condition] else when_false
+                        if st == {"Ref": "AWS::NoValue"}:
+                            continue
                     statements.append(Statement(
                         role=name, sid=st.get("Sid", "?"), effect=st["Effect"],
                         actions=_listify(st["Action"]),
@@ -312,7 +335,13 @@ def iam_requests(call: Call, names: Names) -> list[Request]:
         return [Request("dynamodb:" + op, resource)]
     if call.service == "sqs":
         queue = p["QueueUrl"].rstrip("/").rsplit("/", 1)[1]
+        # a batch call is authorized as its single action (the SQS API reference's "Permissions")
+        op = {"SendMessageBatch": "SendMessage", "DeleteMessageBatch": "DeleteMessage",
+              "ChangeMessageVisibilityBatch": "ChangeMessageVisibility"}.get(op, op)
         return [Request("sqs:" + op, f"arn:aws:sqs:{REGION}:{ACCOUNT}:{queue}")]
+    if call.service == "kinesis":
+        stream = p.get("StreamARN") or f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/{p['StreamName']}"
+        return [Request("kinesis:" + op, stream)]
     raise NotImplementedError(f"no IAM mapping for {call!r}")
 
 

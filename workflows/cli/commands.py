@@ -281,11 +281,15 @@ def _render_dashboard(settings: Settings, out: str | None, symbols: list[str] | 
     except ImportError:
         return None
     from workflows.cli.serve_commands import serving_health_extras
+    from workflows.cli.stream_consumer_commands import consumer_lag_extras
 
     runtime = open_lake(settings)
     target = Path(out) if out else _dashboard_path(runtime)
+    extras = serving_health_extras(runtime)
+    for section, html in consumer_lag_extras(runtime).items():
+        extras.setdefault(section, []).extend(html)
     return render_dashboard(runtime.engine, target, symbols=symbols, as_of=as_of, sessions=sessions,
-                            extras=serving_health_extras(runtime))
+                            extras=extras)
 
 
 def _require_lake(settings: Settings) -> None:

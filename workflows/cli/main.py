@@ -134,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     from workflows.cli import load_command
 
     load_command.add_parser(sub, _shared)
+    from workflows.cli import stream_commands
+
+    stream_commands.add_parser(sub, _shared, _Parser, _positive)
     return parser
 
 
@@ -201,12 +204,12 @@ def _settings(args: argparse.Namespace) -> Settings:
         seed=getattr(args, "seed", None),
         workgroup=getattr(args, "workgroup", None),
         switch_source=bool(getattr(args, "switch_source", False)),
-        ingests=args.command in ("run", "ingest"),
+        ingests=args.command in ("run", "ingest") or getattr(args, "stream_command", None) == "produce",
     )
 
 
 def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
-    from workflows.cli import commands, load_command, operator_commands, serve_commands
+    from workflows.cli import commands, load_command, operator_commands, serve_commands, stream_commands
 
     return {
         "run": commands.cmd_run,
@@ -224,6 +227,7 @@ def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
         "doctor": operator_commands.cmd_doctor,
         "serve": serve_commands.cmd_serve,
         "load": load_command.cmd_load,
+        "stream": stream_commands.cmd_stream,
     }
 
 

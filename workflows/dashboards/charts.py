@@ -82,8 +82,9 @@ def _series_groups(rows: list[dict], series: str | None) -> dict[Any, list[dict]
 
 def timeseries_svg(rows: list[dict], *, x: str, y: tuple[str, ...], y2: tuple[str, ...] = (),
                    series: str | None = None, unit: str = "none", width: int = 600,
-                   height: int = 240) -> tuple[str, Legend]:
-    """Lines for each (series, y column); y2 columns as bars on a right axis along the bottom."""
+                   height: int = 240, marks: tuple[str, ...] = ()) -> tuple[str, Legend]:
+    """Lines for each (series, y column); y2 columns as bars on a right axis along the bottom;
+    `marks` columns as a mark per value (anomalies), never joined into a line."""
     left, right, top, bottom = 64, width - (56 if y2 else 14), 10, height - 24
     points = [(_x_number(r.get(x)), r) for r in rows]
     points = [(px, r) for px, r in points if px is not None]
@@ -137,6 +138,8 @@ def timeseries_svg(rows: list[dict], *, x: str, y: tuple[str, ...], y2: tuple[st
             if not drawn:
                 continue
             stroke = 2 if column == y[0] and len(y) > 1 else 1.5
+            if column in marks:  # every value its own mark
+                drawn = [[xy] for seg in drawn for xy in seg]
             for seg in drawn:
                 if len(seg) == 1:
                     cx, cy = seg[0].split(",")

@@ -73,6 +73,16 @@ def _field_config(panel: Panel) -> dict[str, Any]:
                     {"id": "color", "value": {"mode": "fixed", "fixedColor": "text"}},
                 ],
             })
+        for column in panel.points:
+            overrides.append({
+                "matcher": {"id": "byRegexp", "options": f"^{column}.*"},
+                "properties": [
+                    {"id": "custom.drawStyle", "value": "points"},
+                    {"id": "custom.showPoints", "value": "always"},
+                    {"id": "custom.pointSize", "value": 9},
+                    {"id": "color", "value": {"mode": "fixed", "fixedColor": "red"}},
+                ],
+            })
     elif panel.type == "bar":
         defaults["custom"] = {"fillOpacity": 80, "lineWidth": 1}
         if panel.color_by_sign:

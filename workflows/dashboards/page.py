@@ -122,7 +122,7 @@ def _chart(panel: Panel, rows: list[dict[str, Any]], width: int, height: int,
            series: str | None = None) -> tuple[str, charts.Legend]:
     if panel.type == "timeseries":
         return charts.timeseries_svg(rows, x=panel.x, y=panel.y, y2=panel.y2, series=series,
-                                     unit=panel.unit, width=width, height=height)
+                                     unit=panel.unit, width=width, height=height, marks=panel.points)
     if panel.type == "bar" and panel.horizontal:
         return charts.hbar_svg(rows, x=panel.x, y=panel.y[0], unit=panel.unit,
                                color_by_sign=panel.color_by_sign, width=width, height=height)

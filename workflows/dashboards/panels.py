@@ -55,6 +55,10 @@ class Panel:
     value_colors: dict[str, str] = field(default_factory=dict)
     width: int = 12
     height: int = 8
+    # a panel whose table may hold nothing yet (the intraday history before the first session
+    # consumed): `--check` does not call its empty answer a problem, a failing query still is
+    empty_ok: bool = False
+    points: tuple[str, ...] = ()  # timeseries: y columns drawn as marks, not lines (anomalies)
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,9 @@ def parse_spec(doc: dict[str, Any], read_sql) -> DashboardSpec:
             raise ConfigError(f"{where}: a heatmap needs one y column and a series column for its rows")
         if raw.get("horizontal") and (ptype != "bar" or len(y) != 1 or raw.get("series") or raw.get("stacked")):
             raise ConfigError(f"{where}: horizontal is for a bar panel with one y column, no series, not stacked")
+        points = _names(raw.get("points"), where, "points")
+        if points and (ptype != "timeseries" or not set(points) <= set(y)):
+            raise ConfigError(f"{where}: points are y columns of a timeseries panel, got {list(points)}")
         if ptype == "stat" and not y:
             raise ConfigError(f"{where}: a stat panel needs y: the columns to show")
         repeat = raw.get("repeat")
@@ -165,7 +172,8 @@ def parse_spec(doc: dict[str, Any], read_sql) -> DashboardSpec:
             unit=unit, stacked=bool(raw.get("stacked", False)),
             color_by_sign=bool(raw.get("color_by_sign", False)),
             horizontal=bool(raw.get("horizontal", False)), value_colors=colors,
-            width=width, height=height,
+            width=width, height=height, empty_ok=bool(raw.get("empty_ok", False)),
+            points=points,
         ))
     if not panels:
         raise ConfigError(f"{PANELS_FILE}: no panels defined")

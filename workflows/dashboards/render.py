@@ -93,7 +93,8 @@ def run_panel(engine: Engine, panel: Panel, selection: Selection) -> PanelData:
 def check_panels(engine: Engine, *, symbols: list[str] | None = None, as_of: dt.date | None = None,
                  spec: DashboardSpec | None = None) -> list[PanelProblem]:
     """Run every panel query as the local page would; a problem for each that errors or
-    returns no rows. An empty list means every panel has something to show."""
+    returns no rows (unless the panel is `empty_ok`). An empty list means every panel has
+    something to show."""
     spec = spec or load_spec()
     try:
         selection = resolve_selection(engine, spec, symbols=symbols, as_of=as_of)
@@ -104,7 +105,7 @@ def check_panels(engine: Engine, *, symbols: list[str] | None = None, as_of: dt.
         data = run_panel(engine, panel, selection)
         if data.error:
             problems.append(PanelProblem(panel.id, panel.title, panel.sql_file, f"query failed: {data.error}"))
-        elif not data.rows:
+        elif not data.rows and not panel.empty_ok:
             problems.append(PanelProblem(panel.id, panel.title, panel.sql_file,
                                          "returned no rows for the demo selection "
                                          f"({_describe(selection)})"))

@@ -1,0 +1,133 @@
+"""The quotes' history in the lake: `stream/quotes/dt=YYYY-MM-DD/`, Parquet, one row per
+accepted quote with the record's own fields, registered as `stocks.intraday_quotes` (on AWS
+Firehose writes the same layout and the template declares the table with partition projection).
+
+`dt` is the day (UTC) the transport accepted the record, as Firehose's date prefix is. A replay
+must not add rows twice: each file is named by its shard and the first and last transport
+sequence it holds, and a shard's high-water mark (the greatest last sequence of its files) says
+what is in the history already, so records at or below it are skipped. The mark comes from the
+files themselves, so a crash after a file is written and before the checkpoint leaves nothing
+to reconcile."""
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from glue_jobs.lake import failpoints
+from glue_jobs.lake.layout import DATABASE
+from glue_jobs.lake.quote_record import QuoteRecord
+from glue_jobs.ports.catalog import Catalog, Column, Partition, TableDef
+from glue_jobs.ports.storage import Storage
+from glue_jobs.ports.stream import StreamRecord, sequence_key
+
+PREFIX = "stream/quotes/"
+TABLE = "intraday_quotes"
+SEPARATOR = "~"
+COLUMNS = [
+    Column("symbol", "string"), Column("event_time_ms", "bigint"), Column("source", "string"),
+    Column("sequence", "bigint"), Column("price", "double"), Column("open", "double"), Column("high", "double"),
+    Column("low", "double"), Column("volume", "bigint"), Column("previous_close", "double"),
+    Column("change", "double"), Column("change_percent", "double"), Column("latest_trading_day", "string"),
+]
+PARTITION_KEYS = [Column("dt", "string")]
+
+
+def parquet_bytes(quotes: Sequence[QuoteRecord]) -> bytes:
+    # pyarrow only here: the Lambda, which leaves the history to Firehose, does not carry it
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    types = {"string": pa.string(), "bigint": pa.int64(), "double": pa.float64()}
+    # column by column: a dict per row (from_pylist) cost more than the rest of the write
+    arrays = [pa.array([getattr(q, c.name) for q in quotes], types[c.type]) if c.type != "double"
+              else pa.array([float(getattr(q, c.name)) for q in quotes], pa.float64()) for c in COLUMNS]
+    buffer = io.BytesIO()
+    pq.write_table(pa.Table.from_arrays(arrays, schema=pa.schema([(c.name, types[c.type]) for c in COLUMNS])),
+                   buffer, compression="zstd")
+    return buffer.getvalue()
+
+
+def table_def() -> TableDef:
+    return TableDef(DATABASE, TABLE, PREFIX, "parquet", list(COLUMNS), list(PARTITION_KEYS),
+                    {"source": "the intraday stream (issue 14)"})
+
+
+def ensure_table(catalog: Catalog) -> None:
+    """Register stocks.intraday_quotes, empty, unless it is there: on AWS the template makes
+    it, locally a lake has it before its first consume, so SQL on it (a dashboard panel)
+    answers no rows instead of failing."""
+    if catalog.get_table(DATABASE, TABLE) is None:
+        catalog.create_table(table_def())
+
+
+def arrival_day(record: StreamRecord) -> str:
+    return _utc_day(record.arrival_ms // 86_400_000)
+
+
+@lru_cache(maxsize=64)
+def _utc_day(days: int) -> str:
+    return (dt.date(1970, 1, 1) + dt.timedelta(days=days)).isoformat()
+
+
+def file_key(day: str, shard: str, first: str, last: str) -> str:
+    return f"{PREFIX}dt={day}/{shard}{SEPARATOR}{first}{SEPARATOR}{last}.parquet"
+
+
+def parse_file_key(key: str) -> tuple[str, str, str] | None:
+    """(shard, first, last) of a history file's key; None for anything else."""
+    name = key.rsplit("/", 1)[-1]
+    if not name.endswith(".parquet"):
+        return None
+    parts = name[: -len(".parquet")].split(SEPARATOR)
+    return (parts[0], parts[1], parts[2]) if len(parts) == 3 else None
+
+
+@dataclass
+class HistoryWriter:
+    """Appends accepted quotes to the history of a local lake and registers its partitions."""
+    storage: Storage
+    catalog: Catalog
+    marks: dict[str, str | None] = field(default_factory=dict)  # shard -> greatest sequence in the history
+    _days: set[str] | None = None
+
+    def mark(self, shard: str, from_day: str) -> str | None:
+        if shard not in self.marks:
+            found = None
+            for key in self.storage.list_keys(PREFIX):
+                parsed = parse_file_key(key)
+                if parsed is None or parsed[0] != shard or key[len(PREFIX) + 3:].split("/", 1)[0] < from_day:
+                    continue
+                if found is None or sequence_key(parsed[2]) > sequence_key(found):
+                    found = parsed[2]
+            self.marks[shard] = found
+        return self.marks[shard]
+
+    def append(self, accepted: Sequence[tuple[StreamRecord, QuoteRecord]]) -> int:
+        """Write what the history lacks of `accepted` (one shard, in order); returns rows written."""
+        if not accepted:
+            return 0
+        shard = accepted[0][0].shard_id
+        mark = self.mark(shard, arrival_day(accepted[0][0]))
+        fresh = [(r, q) for r, q in accepted if mark is None or sequence_key(r.sequence) > sequence_key(mark)]
+        by_day: dict[str, list[tuple[StreamRecord, QuoteRecord]]] = {}
+        for r, q in fresh:
+            by_day.setdefault(arrival_day(r), []).append((r, q))
+        for day in sorted(by_day, key=lambda d: sequence_key(by_day[d][0][0].sequence)):
+            group = by_day[day]
+            key = file_key(day, shard, group[0][0].sequence, group[-1][0].sequence)
+            self._register(day)
+            self.storage.put_bytes(key, parquet_bytes([q for _, q in group]))
+            self.marks[shard] = group[-1][0].sequence
+            failpoints.hit("intraday.after_history_file", key)
+        return len(fresh)
+
+    def _register(self, day: str) -> None:
+        if self._days is None:
+            ensure_table(self.catalog)
+            self._days = {p.values["dt"] for p in self.catalog.list_partitions(DATABASE, TABLE)}
+        if day not in self._days:
+            self.catalog.add_partitions(DATABASE, TABLE, [Partition({"dt": day}, f"{PREFIX}dt={day}/")])
+            self._days.add(day)

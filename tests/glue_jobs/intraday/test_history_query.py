@@ -1,0 +1,69 @@
+"""The history is a table: `stocks.intraday_quotes` answers the local engine's SQL (Athena's
+dialect) after a consume, joins with stocks.daily_prices, and a replay adds no row to it."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from glue_jobs.adapters.local.stream_sqlite import SqliteStream
+from glue_jobs.intraday import Consumer
+from glue_jobs.lake.quote_record import encode
+from glue_jobs.ports.catalog import Column, TableDef
+from glue_jobs.runtime import open_runtime
+from tests.glue_jobs.intraday.quotes import NOW, OPEN_MS, quote
+from workflows.intraday import open_processor
+
+
+def consume(lake: Path, log: SqliteStream, **drain) -> dict:
+    runtime = open_runtime(str(lake), create=True)
+    processor = open_processor(runtime, env={}, clock=lambda: NOW)
+    return Consumer(log, processor, runtime.queue_factory("intraday-failures"), batch=3).drain(**drain).to_dict()
+
+
+@pytest.fixture
+def lake(tmp_path) -> tuple[Path, SqliteStream]:
+    log = SqliteStream(tmp_path / "log.sqlite", shards=2, clock=lambda: OPEN_MS / 1000 + 60)
+    for i in range(1, 6):
+        log.put("IBM", encode(quote("IBM", str(100 + i), i)))
+        log.put("MSFT", encode(quote("MSFT", str(400 - i), i, previous_close="400")))
+    consume(tmp_path / "lake", log)
+    return tmp_path / "lake", log
+
+
+def test_the_history_answers_sql_by_partition(lake):
+    path, _ = lake
+    engine = open_runtime(str(path)).engine
+    rows = engine.query("select symbol, count(*) as quotes, max(price) as high, min(dt) as dt "
+                        "from stocks.intraday_quotes where dt = '2026-11-30' group by symbol order by symbol").to_pylist()
+    assert rows == [{"symbol": "IBM", "quotes": 5, "high": 105.0, "dt": "2026-11-30"},
+                    {"symbol": "MSFT", "quotes": 5, "high": 399.0, "dt": "2026-11-30"}]
+
+
+def test_the_history_joins_with_the_daily_table(lake):
+    path, _ = lake
+    runtime = open_runtime(str(path))
+    # a one-row stand-in for the published table: the previous session's close
+    table = pa.table({"symbol": ["IBM"], "trade_date": [dt.date(2026, 11, 27)], "close": [100.0]})
+    (path / "warehouse" / "dp").mkdir(parents=True)
+    pq.write_table(table, path / "warehouse" / "dp" / "part-0.parquet")
+    runtime.catalog.create_table(TableDef("stocks", "daily_prices", "warehouse/dp/", "parquet",
+                                          [Column("symbol", "string"), Column("trade_date", "date"),
+                                           Column("close", "double")]))
+    rows = runtime.engine.query("""
+        select q.symbol, max(q.price) - max(d.close) as above_last_close
+        from stocks.intraday_quotes q
+        join stocks.daily_prices d on d.symbol = q.symbol and d.trade_date = date '2026-11-27'
+        group by q.symbol""").to_pylist()
+    assert rows == [{"symbol": "IBM", "above_last_close": 5.0}]
+
+
+def test_a_replay_from_a_time_adds_no_history_row(lake):
+    path, log = lake
+    result = consume(path, log, checkpoint=False, after={s: None for s in log.shards()}, since_ms=0)
+    assert result["records"] == 10 and result["history_rows"] == 0 and result["written"] == 0
+    count = open_runtime(str(path)).engine.query("select count(*) as n from stocks.intraday_quotes").to_pylist()
+    assert count == [{"n": 10}]
