@@ -44,7 +44,9 @@ LEFT_OUT = ("workflows/bench",)  # only a checkout runs the bench
 # the runtime's copy changes under us when Lambda updates it. Lambda searches /var/task (the zip)
 # before the runtime's libraries ("Dependency search path", AWS Lambda Developer Guide), and
 # bundling the whole SDK with its urllib3 avoids the half-bundled mismatch that guide warns of.
-LAMBDA_REQUIREMENTS = ("requests>=2.31", "holidays>=0.60", "tzdata", "boto3>=1.35.10", "botocore>=1.35.10")
+# PyYAML: the intraday consumer reads sql/alerts/alerts.yml's thresholds, as the batch alerts do.
+LAMBDA_REQUIREMENTS = ("requests>=2.31", "holidays>=0.60", "tzdata", "boto3>=1.35.10", "botocore>=1.35.10",
+                       "pyyaml>=6")
 LAMBDA_LOCK = ROOT / "infra" / "lambda-requirements.txt"
 # The serve loader reads the published Parquet files (glue_jobs.lake.parquet): pyarrow, 140 MB
 # unzipped. Only that function gets it (the serve bundle, 172 MB unzipped): the ingestion
