@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import os
 import secrets
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from glue_jobs.adapters.local.sqlite_files import Transaction, open_wal
 from glue_jobs.ports.queue import MAX_BATCH, MAX_RECEIVE_COUNT, Depth, Message, QueueError
 
 DEFAULT_VISIBILITY_TIMEOUT = 30  # SQS's default
@@ -65,13 +65,9 @@ class SqliteQueue:
         self.max_receive_count = max_receive_count
         self.visibility_timeout = visibility_timeout
         self._clock = clock
-        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
-        # isolation_level=None: we open every transaction ourselves (BEGIN IMMEDIATE takes the
-        # write lock up front, so two consumers never receive the same visible message).
-        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-        self._db.execute("pragma journal_mode=wal")
-        self._db.execute("pragma synchronous=full")  # a committed send survives a power cut, not only a crash
-        self._db.executescript(_SCHEMA)
+        # BEGIN IMMEDIATE takes the write lock up front, so two consumers never receive the same
+        # visible message; a committed send survives a power cut, not only a crash
+        self._db = open_wal(self.path, _SCHEMA, synchronous="full")
 
     def close(self) -> None:
         self._db.close()
@@ -83,7 +79,7 @@ class SqliteQueue:
         self.close()
 
     def _tx(self):
-        return _Transaction(self._db)
+        return Transaction(self._db)
 
     # -- the port ------------------------------------------------------------------------------
 
@@ -167,13 +163,3 @@ class SqliteQueue:
         return SqliteQueue(self.path, self.dead_letter_name, dead_letter=False, clock=self._clock,
                            visibility_timeout=self.visibility_timeout)
 
-
-class _Transaction:
-    def __init__(self, db: sqlite3.Connection):
-        self._db = db
-
-    def __enter__(self) -> None:
-        self._db.execute("begin immediate")
-
-    def __exit__(self, exc_type, *_: object) -> None:
-        self._db.execute("rollback" if exc_type else "commit")

@@ -10,6 +10,7 @@ import sqlite3
 import threading
 from collections.abc import Sequence
 
+from glue_jobs.adapters.local.sqlite_files import open_wal
 from glue_jobs.lake.quote_items import quote_from, window_from, window_text
 from glue_jobs.ports.serving import CURRENT_SK, CurrentQuote, Quote, WriteResult
 
@@ -61,11 +62,7 @@ class SqliteQuotesTable:
     def _connection(self) -> sqlite3.Connection:
         con = getattr(self._local, "con", None)
         if con is None:
-            os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
-            con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            con.execute("pragma journal_mode = wal")
-            con.execute("pragma synchronous = normal")
-            con.execute(_SCHEMA)
+            con = open_wal(self.path, _SCHEMA, synchronous="normal")
             self._local.con = con
         return con
 

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 
+from glue_jobs.adapters.local.sqlite_files import Transaction, open_wal
 from glue_jobs.ports.serving import Bar, Deletion, WriteResult
 
 _SCHEMA = """
@@ -54,20 +55,16 @@ class SqliteServingTable:
     def _connection(self) -> sqlite3.Connection:
         con = getattr(self._local, "con", None)
         if con is None:
-            os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
-            con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            con.execute("pragma journal_mode = wal")
             # NORMAL in WAL survives a crash of the process (what the loader's crash points
             # test); only a power cut can lose the last commits, which the queue then replays.
-            con.execute("pragma synchronous = normal")
-            con.execute(_SCHEMA)
+            con = open_wal(self.path, _SCHEMA, synchronous="normal")
             self._local.con = con
         return con
 
     def put_bars(self, bars: Sequence[Bar]) -> WriteResult:
         result = WriteResult()
         con = self._connection()
-        with _transaction(con):
+        with Transaction(con):
             for bar in bars:
                 cursor = con.execute(_PUT, _row(bar))
                 if cursor.rowcount:
@@ -79,7 +76,7 @@ class SqliteServingTable:
     def delete_bars(self, deletions: Sequence[Deletion]) -> WriteResult:
         result = WriteResult()
         con = self._connection()
-        with _transaction(con):
+        with Transaction(con):
             for d in deletions:
                 cursor = con.execute(_DELETE, (d.symbol, d.trade_date, d.version))
                 if cursor.rowcount:
@@ -91,7 +88,7 @@ class SqliteServingTable:
     def put_bars_unconditionally(self, bars: Sequence[Bar]) -> WriteResult:
         con = self._connection()
         rows = [_row(bar) for bar in bars]
-        with _transaction(con):
+        with Transaction(con):
             con.executemany(_REPLACE, rows)  # in order: a repeated key's later row wins
         return WriteResult(written=len(rows))
 
@@ -133,18 +130,6 @@ class SqliteServingTable:
             con.close()
             self._local.con = None
 
-
-class _transaction:
-    """BEGIN IMMEDIATE ... COMMIT, ROLLBACK on any failure: a batch is written whole or not at all."""
-
-    def __init__(self, con: sqlite3.Connection):
-        self.con = con
-
-    def __enter__(self) -> None:
-        self.con.execute("begin immediate")
-
-    def __exit__(self, kind, value, traceback) -> None:
-        self.con.execute("commit" if kind is None else "rollback")
 
 
 def _row(bar: Bar) -> tuple:

@@ -18,10 +18,10 @@ Every put (or put_many) is one transaction: a crash leaves the log before or aft
 from __future__ import annotations
 
 import os
-import sqlite3
 import time
 from collections.abc import Callable, Sequence
 
+from glue_jobs.adapters.local.sqlite_files import Transaction, open_wal
 from glue_jobs.ports.stream import (
     DEDUP_WINDOW_S,
     PutItem,
@@ -81,17 +81,13 @@ class SqliteStream:
         self.name = name
         self.retention_s = float(retention_s)
         self._clock = clock
-        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
-        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-        self._db.execute("pragma journal_mode=wal")
-        self._db.execute("pragma synchronous=full")  # a committed put survives a power cut
-        self._db.executescript(_SCHEMA)
+        self._db = open_wal(self.path, _SCHEMA, synchronous="full")  # a committed put survives a power cut
         self.shard_count = self._settle_shards(shards)
 
     def _settle_shards(self, wanted: int | None) -> int:
         if wanted is not None and wanted < 1:
             raise StreamError(f"{self.name}: a stream has at least 1 shard, got {wanted}")
-        with _Transaction(self._db):
+        with Transaction(self._db):
             row = self._db.execute("select value from meta where key = 'shards'").fetchone()
             if row is None:
                 count = wanted or 1
@@ -122,7 +118,7 @@ class SqliteStream:
         for partition_key, data, _ in items:
             check_record(partition_key, data)
         out: list[tuple[str, str]] = []
-        with _Transaction(self._db):
+        with Transaction(self._db):
             now_ms = int(self._clock() * 1000)
             self._db.execute("delete from dedup where at_ms <= ?", (now_ms - DEDUP_WINDOW_S * 1000,))
             # the heads survive retention: sequences never go back, even on an emptied shard
@@ -176,7 +172,7 @@ class SqliteStream:
     def checkpoint(self, consumer: str, shard_id: str, sequence: str) -> None:
         shard = self._shard(shard_id)
         seq = _seq_int(sequence)
-        with _Transaction(self._db):
+        with Transaction(self._db):
             head = self._db.execute("select last_seq from shard_heads where shard = ?", (shard,)).fetchone()
             if head is None or seq > head[0]:
                 raise StreamError(f"{self.name}: checkpoint {sequence} on {shard_id} is past its last record "
@@ -217,13 +213,3 @@ def _seq_int(sequence: str) -> int:
         raise StreamError(f"{sequence!r} is not a sequence number of the local log (decimal digits)")
     return int(sequence)  # the local log's sequences are plain integers: ordered by value
 
-
-class _Transaction:
-    def __init__(self, db: sqlite3.Connection):
-        self._db = db
-
-    def __enter__(self) -> None:
-        self._db.execute("begin immediate")
-
-    def __exit__(self, exc_type, *_: object) -> None:
-        self._db.execute("rollback" if exc_type else "commit")

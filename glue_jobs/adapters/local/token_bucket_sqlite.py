@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import math
 import os
-import sqlite3
 import time
 from collections.abc import Callable
 
+from glue_jobs.adapters.local.sqlite_files import open_wal
 from glue_jobs.lake import token_bucket_math as tb
 from glue_jobs.ports.token_bucket import BucketState, Decision, Limits
 
@@ -33,10 +33,7 @@ class SqliteTokenBucket:
     def __init__(self, path: str | os.PathLike[str], name: str, limits: Limits, *,
                  clock: Callable[[], float] = time.time):
         self.path, self.name, self.limits, self._clock = os.fspath(path), name, limits, clock
-        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
-        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
-        self._db.execute("pragma journal_mode=wal")
-        self._db.executescript(_SCHEMA)
+        self._db = open_wal(self.path, _SCHEMA, synchronous="full", check_same_thread=False)
 
     def close(self) -> None:
         self._db.close()

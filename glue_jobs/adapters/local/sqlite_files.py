@@ -1,0 +1,33 @@
+"""What the local adapters' SQLite files (queue, stream, serving and quotes tables, token
+bucket) share: how one is opened, and a write transaction."""
+from __future__ import annotations
+
+import os
+import sqlite3
+
+
+def open_wal(path: str, schema: str, *, synchronous: str, check_same_thread: bool = True) -> sqlite3.Connection:
+    """A connection to `path` (made with its folder and `schema` when new) in WAL mode, so readers
+    read while one writer writes. isolation_level=None: every transaction is opened by the adapter
+    (BEGIN IMMEDIATE takes the write lock up front). `synchronous`: "full" where a committed write
+    must survive a power cut (queues, the stream, the bucket), "normal" where a crash of the
+    process is what matters (the serving tables, which the queues can refill)."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    con = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=check_same_thread)
+    con.execute("pragma journal_mode = wal")
+    con.execute(f"pragma synchronous = {synchronous}")
+    con.executescript(schema)
+    return con
+
+
+class Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, ROLLBACK on any failure: written whole or not at all."""
+
+    def __init__(self, con: sqlite3.Connection):
+        self.con = con
+
+    def __enter__(self) -> None:
+        self.con.execute("begin immediate")
+
+    def __exit__(self, kind, *_: object) -> None:
+        self.con.execute("commit" if kind is None else "rollback")
