@@ -7,10 +7,9 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-import threading
 from collections.abc import Sequence
 
-from glue_jobs.adapters.local.sqlite_files import open_wal
+from glue_jobs.adapters.local.sqlite_files import PerThread, Transaction
 from glue_jobs.lake.quote_items import quote_from, window_from, window_text
 from glue_jobs.ports.serving import CURRENT_SK, CurrentQuote, Quote, WriteResult
 
@@ -57,35 +56,25 @@ class SqliteQuotesTable:
 
     def __init__(self, path: str | os.PathLike[str]):
         self.path = os.fspath(path)
-        self._local = threading.local()
+        self._connections = PerThread(self.path, _SCHEMA, synchronous="normal")
 
     def _connection(self) -> sqlite3.Connection:
-        con = getattr(self._local, "con", None)
-        if con is None:
-            con = open_wal(self.path, _SCHEMA, synchronous="normal")
-            self._local.con = con
-        return con
+        return self._connections.get()
 
     def put_quotes(self, quotes: Sequence[Quote]) -> WriteResult:
         result = WriteResult()
         con = self._connection()
         rows = [(q.symbol, q.sort_key, q.event_time_ms, q.sequence, q.expires_at, _item(q)) for q in quotes]
-        con.execute("begin immediate")
-        try:
+        with Transaction(con):
             # one statement for the batch: rowcount sums the rows inserted, the rest existed
             result.written = max(0, con.executemany(_CREATE, rows).rowcount)
             result.stale = len(rows) - result.written
-        except BaseException:
-            con.execute("rollback")
-            raise
-        con.execute("commit")
         return result
 
     def put_current(self, currents: Sequence[CurrentQuote]) -> WriteResult:
         result = WriteResult()
         con = self._connection()
-        con.execute("begin immediate")
-        try:
+        with Transaction(con):
             for c in currents:
                 q = c.quote
                 cursor = con.execute(_CURRENT, (q.symbol, CURRENT_SK, q.event_time_ms, q.sequence, q.expires_at,
@@ -94,10 +83,6 @@ class SqliteQuotesTable:
                     result.written += 1
                 else:
                     result.stale += 1
-        except BaseException:
-            con.execute("rollback")
-            raise
-        con.execute("commit")
         return result
 
     def get_current(self, symbol: str, *, now: int) -> CurrentQuote | None:
@@ -125,7 +110,4 @@ class SqliteQuotesTable:
         return self._connection().execute("delete from quotes where expires_at <= ?", (now,)).rowcount
 
     def close(self) -> None:
-        con = getattr(self._local, "con", None)
-        if con is not None:
-            con.close()
-            self._local.con = None
+        self._connections.close()

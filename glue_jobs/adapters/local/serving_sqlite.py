@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import threading
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 
-from glue_jobs.adapters.local.sqlite_files import Transaction, open_wal
+from glue_jobs.adapters.local.sqlite_files import PerThread, Transaction
 from glue_jobs.ports.serving import Bar, Deletion, WriteResult
 
 _SCHEMA = """
@@ -50,16 +49,12 @@ class SqliteServingTable:
 
     def __init__(self, path: str | os.PathLike[str]):
         self.path = os.fspath(path)
-        self._local = threading.local()  # one connection per thread (the HTTP server's too)
+        self._connections = PerThread(self.path, _SCHEMA, synchronous="normal")
 
     def _connection(self) -> sqlite3.Connection:
-        con = getattr(self._local, "con", None)
-        if con is None:
-            # NORMAL in WAL survives a crash of the process (what the loader's crash points
-            # test); only a power cut can lose the last commits, which the queue then replays.
-            con = open_wal(self.path, _SCHEMA, synchronous="normal")
-            self._local.con = con
-        return con
+        # NORMAL in WAL survives a crash of the process (what the loader's crash points test);
+        # only a power cut can lose the last commits, which the queue then replays.
+        return self._connections.get()
 
     def put_bars(self, bars: Sequence[Bar]) -> WriteResult:
         result = WriteResult()
@@ -125,10 +120,7 @@ class SqliteServingTable:
         return int(rows), newest
 
     def close(self) -> None:
-        con = getattr(self._local, "con", None)
-        if con is not None:
-            con.close()
-            self._local.con = None
+        self._connections.close()
 
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 
 
 def open_wal(path: str, schema: str, *, synchronous: str, check_same_thread: bool = True) -> sqlite3.Connection:
@@ -31,3 +32,24 @@ class Transaction:
 
     def __exit__(self, kind, *_: object) -> None:
         self.con.execute("commit" if kind is None else "rollback")
+
+
+class PerThread:
+    """One connection per thread to a WAL file (sqlite3 connections stay in the thread that made
+    them; the HTTP server reads from its own threads), opened on first use."""
+
+    def __init__(self, path: str, schema: str, *, synchronous: str):
+        self.path, self._schema, self._synchronous = path, schema, synchronous
+        self._local = threading.local()
+
+    def get(self) -> sqlite3.Connection:
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = self._local.con = open_wal(self.path, self._schema, synchronous=self._synchronous)
+        return con
+
+    def close(self) -> None:
+        con = getattr(self._local, "con", None)
+        if con is not None:
+            con.close()
+            self._local.con = None
