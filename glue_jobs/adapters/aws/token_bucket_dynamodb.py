@@ -11,7 +11,7 @@ import random
 import time
 from typing import Any, Callable
 
-from glue_jobs.lake import token_bucket_math as tb
+from glue_jobs.lake.token_bucket_ops import AtomicBucket
 from glue_jobs.ports.token_bucket import BucketState, Decision, Limits
 
 CONFLICT = "ConditionalCheckFailedException"
@@ -27,7 +27,7 @@ def _code(exc: Exception) -> str:
     return str((getattr(exc, "response", None) or {}).get("Error", {}).get("Code", ""))
 
 
-class DynamoTokenBucket:
+class DynamoTokenBucket(AtomicBucket):
     def __init__(self, table: str, name: str, limits: Limits, *, client: Any = None,
                  clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
                  max_attempts: int = 50):
@@ -76,21 +76,3 @@ class DynamoTokenBucket:
                 self._sleep(random.uniform(0, min(0.2, 0.005 * 2 ** min(attempt, 6))))
         raise BucketContended(f"token bucket {self.name} in {self.table}: the conditional write lost "
                               f"{self.max_attempts} times in a row; fewer concurrent workers would help")
-
-    def acquire(self) -> Decision:
-        def change(state: BucketState, now: float) -> tuple[BucketState, Decision]:
-            decision = tb.decide(state, self.limits, now)
-            return (decision.state if decision.granted else state), decision
-
-        decision = self._update(change)
-        assert decision is not None
-        return decision
-
-    def back_off(self, seconds: float) -> None:
-        self._update(lambda state, now: (tb.backed_off(state, now, seconds), None))
-
-    def exhaust_day(self) -> None:
-        self._update(lambda state, now: (tb.exhausted(state, self.limits, now), None))
-
-    def state(self) -> BucketState:
-        return self._read()

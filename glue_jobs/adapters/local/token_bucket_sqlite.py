@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 
 from glue_jobs.adapters.local.sqlite_files import open_wal
-from glue_jobs.lake import token_bucket_math as tb
+from glue_jobs.lake.token_bucket_ops import AtomicBucket
 from glue_jobs.ports.token_bucket import BucketState, Decision, Limits
 
 _SCHEMA = """
@@ -29,7 +29,7 @@ def bucket_path(lake_dir: str | os.PathLike[str]) -> str:
     return os.path.join(os.fspath(lake_dir), "queues", "token_buckets.sqlite")
 
 
-class SqliteTokenBucket:
+class SqliteTokenBucket(AtomicBucket):
     def __init__(self, path: str | os.PathLike[str], name: str, limits: Limits, *,
                  clock: Callable[[], float] = time.time):
         self.path, self.name, self.limits, self._clock = os.fspath(path), name, limits, clock
@@ -66,21 +66,3 @@ class SqliteTokenBucket:
             raise
         self._db.execute("commit")
         return decision
-
-    def acquire(self) -> Decision:
-        def change(state: BucketState, now: float) -> tuple[BucketState, Decision]:
-            decision = tb.decide(state, self.limits, now)
-            return (decision.state if decision.granted else state), decision
-
-        decision = self._update(change)
-        assert decision is not None
-        return decision
-
-    def back_off(self, seconds: float) -> None:
-        self._update(lambda state, now: (tb.backed_off(state, now, seconds), None))
-
-    def exhaust_day(self) -> None:
-        self._update(lambda state, now: (tb.exhausted(state, self.limits, now), None))
-
-    def state(self) -> BucketState:
-        return self._read()
