@@ -19,6 +19,7 @@ Points (detail in brackets; a name with <stage> exists for every stage of workfl
     landing.after_object           one raw/rejected/reason object landed             [key]
     landing.before_manifest        every body landed, the manifest not written       [key]
     ingest.before_state            the manifest written, the ingestion state not     [run id]
+    fanout.after_claim             a drained fan-out run claimed, its manifest not written [run id]
     drop.after_marker              a dropped file's create-only marker says landing  [marker key]
     drop.after_body                one raw body of a dropped file landed             [key]
     drop.before_landed             the drop's manifest written, its marker not yet landed [marker key]

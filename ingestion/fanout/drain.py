@@ -1,28 +1,43 @@
 """The end of a fan-out run: when the queue is drained (nothing visible, nothing in flight) and
-every planned symbol is settled (landed, failed for good, carried or dead-lettered), exactly one
-worker claims the run with a create-only "started" marker, writes the run's ingest manifest (the
-same document the single-run ingest writes, so the WAP reads it alike), the ingest state
-(carried symbols first tomorrow, the day's calls) and the run log's ingest stage naming every
-dead-lettered symbol, and starts the WAP. Any other worker, or the same check later, finds the
-marker and does nothing.
+every planned symbol is settled (landed, failed for good, carried or dead-lettered), one worker
+claims the run with a create-only, numbered claim, writes the run's ingest manifest (the same
+document the single-run ingest writes, so the WAP reads it alike), the ingest state (carried
+symbols first tomorrow, the day's calls) and the run log's ingest stage naming every
+dead-lettered symbol, starts the WAP, and only then writes "started". Any other worker, or the
+same check later, finds "started" (or a live claim) and does nothing.
+
+A claim whose holder could not finish is redone by the next drain check (a worker's, or the
+stack's scheduled one): the claimer gives it back when the WAP start fails or the workflow is
+busy, and a claimer that died (a Lambda timeout, a killed process) leaves a claim that goes
+stale: at once locally when its process is gone, anywhere once it is older than its lease. The
+redo writes the same manifest, state and run log again. A claimer that died between the WAP
+start and "started" gets the WAP started a second time for the same run: a start is at least
+once, and a second WAP of a published run publishes nothing new.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from glue_jobs.lake import failpoints, layout
+from glue_jobs.lake.lock import Holder, _pid_alive, is_stale
 from glue_jobs.lake.run_log import RunLog
 from glue_jobs.ports.queue import Queue
-from glue_jobs.ports.storage import Storage
+from glue_jobs.ports.storage import Storage, put_json
 from ingestion.fanout import records
 from ingestion.fanout.retry_plan import CARRIED, DEAD_LETTERED, FAILED, FETCHED
 from ingestion.landing import Landing, ObjectRecord
 from ingestion.state import load_state, merge_state, save_state
 
 log = logging.getLogger(__name__)
+
+# A claim older than this belongs to a checker that has ended: a Lambda runs 15 minutes at most.
+CLAIM_TTL = dt.timedelta(minutes=15)
 
 
 @dataclass(frozen=True)
@@ -59,20 +74,62 @@ def drain_state(storage: Storage, queue: Queue, plan: records.Plan) -> Drain:
 
 def finish_if_drained(storage: Storage, queue: Queue, run_id: str, *, start_wap: Callable[[Finished], Any],
                       calls_by_day: Mapping[str, int], stages: list[str], settings: Mapping[str, Any],
-                      now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc)) -> Finished | None:
-    """Start the WAP if the run is drained and no one else has; the Finished run when this call did."""
+                      now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
+                      claim_ttl: dt.timedelta = CLAIM_TTL) -> Finished | None:
+    """Start the WAP if the run is drained and no one else has or is; the Finished run when this
+    call did. An exception from `start_wap` gives the claim back (and is raised): the next
+    drain check redoes the finish."""
     if storage.exists(records.started_key(run_id)):
         return None
     plan = records.load_plan(storage, run_id)
     if not drain_state(storage, queue, plan).drained:
         return None
-    if not records.create(storage, records.started_key(run_id), {"run_id": run_id, "at": now().isoformat()}):
-        return None  # another worker found it drained at the same moment and won the claim
-    finished = finalize(storage, plan, calls_by_day=calls_by_day, now=now)
-    _write_run_log(storage, finished, stages, settings)
-    log.info("fan-out run %s drained: %s; starting the WAP", run_id, finished.counts)
-    start_wap(finished)
+    claim = _claim(storage, run_id, now(), claim_ttl)
+    if claim is None:
+        return None  # another checker holds a live claim, or won this one a moment ago
+    try:
+        failpoints.hit("fanout.after_claim", run_id)
+        finished = finalize(storage, plan, calls_by_day=calls_by_day, now=now)
+        _write_run_log(storage, finished, stages, settings)
+        log.info("fan-out run %s drained: %s; starting the WAP", run_id, finished.counts)
+        start_wap(finished)
+    except BaseException as exc:
+        _give_back(storage, run_id, claim, exc)
+        raise
+    records.create(storage, records.started_key(run_id), {"run_id": run_id, "at": now().isoformat(), "claim": claim})
     return finished
+
+
+def _claim(storage: Storage, run_id: str, at: dt.datetime, ttl: dt.timedelta) -> int | None:
+    """Create the next numbered claim if there is none, or the newest was given back or is stale."""
+    n, doc = records.newest_claim(storage, run_id)
+    if n:
+        holder = _holder(doc)
+        live = holder is not None and not doc.get("given_back") and not is_stale(
+            holder, now=at, ttl=ttl, host=socket.gethostname(), pid_alive=_pid_alive)
+        if live:
+            return None
+        log.warning("fan-out run %s: claim %d %s; finishing the run again", run_id, n,
+                    f"was given back ({doc.get('given_back')})" if doc and doc.get("given_back")
+                    else "is stale (its holder is gone)")
+    mine = {"run_id": run_id, "host": socket.gethostname(), "pid": os.getpid(), "started_at": at.isoformat()}
+    return n + 1 if records.create(storage, records.claim_key(run_id, n + 1), mine) else None
+
+
+def _holder(doc: dict | None) -> Holder | None:
+    try:
+        return Holder(str(doc["run_id"]), str(doc["host"]), int(doc["pid"]), str(doc["started_at"]))
+    except (TypeError, KeyError, ValueError):
+        return None
+
+
+def _give_back(storage: Storage, run_id: str, n: int, exc: BaseException) -> None:
+    key = records.claim_key(run_id, n)
+    try:
+        doc = records.read_json(storage, key) or {}
+        put_json(storage, key, {**doc, "given_back": f"{type(exc).__name__}: {exc}"[:500]})
+    except Exception as inner:  # the claim then goes stale by its lease instead
+        log.warning("fan-out run %s: could not give back claim %d (%s)", run_id, n, inner)
 
 
 def finalize(storage: Storage, plan: records.Plan, *, calls_by_day: Mapping[str, int],
@@ -115,13 +172,16 @@ def finalize(storage: Storage, plan: records.Plan, *, calls_by_day: Mapping[str,
         "limits": {"calls_by_quota_day": dict(calls_by_day)},
     })
     state = load_state(storage)
-    save_state(storage, merge_state(state, run_id=plan.run_id, as_of=plan.as_of, source=plan.source,
-                                    carried_now=carried, settled=[s for s, o in outcome.items() if o in (FETCHED, FAILED)],
-                                    calls_by_day=calls_by_day))
+    if state.updated_by_run_id != plan.run_id:  # a redo of this run's finish has merged it already
+        settled_now = [s for s, o in outcome.items() if o in (FETCHED, FAILED)]
+        save_state(storage, merge_state(state, run_id=plan.run_id, as_of=plan.as_of, source=plan.source,
+                                        carried_now=carried, settled=settled_now, calls_by_day=calls_by_day))
     return Finished(plan.run_id, plan.as_of, status, counts, manifest_key, dead, list(carried), problems)
 
 
 def _write_run_log(storage: Storage, finished: Finished, stages: list[str], settings: Mapping[str, Any]) -> None:
+    if storage.exists(layout.run_log_key(finished.run_id)):
+        return  # a redo: the earlier claim wrote the same ingest stage, and the WAP may be continuing it
     run_log = RunLog.start(storage, run_id=finished.run_id, as_of=finished.as_of.isoformat(), stages=stages,
                            settings={**dict(settings), "ingest_mode": "fan-out"})
     run_log.stage_started("ingest")

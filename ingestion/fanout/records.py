@@ -5,7 +5,9 @@
     fanout/run_id=R/plan.json                      the planned symbols, carried ones first
     fanout/run_id=R/attempts/S/<n>-<id>.json       every receive of S: what it landed, what came next
     fanout/run_id=R/settled/S.json                 S's final outcome (create-only: first one wins)
-    fanout/run_id=R/started.json                   the WAP start claim (create-only: exactly once)
+    fanout/run_id=R/claims/NN.json                 who is finishing the drained run (create-only, numbered:
+                                                   a claim given back or gone stale is followed by the next)
+    fanout/run_id=R/started.json                   the WAP was started: written after the start succeeded
 
 The drained run's ingest manifest (manifests/ingest/...) is written from these at the end, so the
 WAP never sees a half-landed run.
@@ -47,6 +49,28 @@ def settled_prefix(run_id: str) -> str:
 
 def started_key(run_id: str) -> str:
     return f"{PREFIX}run_id={run_id}/started.json"
+
+
+def claims_prefix(run_id: str) -> str:
+    return f"{PREFIX}run_id={run_id}/claims/"
+
+
+def claim_key(run_id: str, n: int) -> str:
+    return f"{claims_prefix(run_id)}{n:02d}.json"
+
+
+def newest_claim(storage: Storage, run_id: str) -> tuple[int, dict | None]:
+    """The newest claim's number (0: none) and document (None when it cannot be read)."""
+    prefix = claims_prefix(run_id)
+    numbers = [int(k[len(prefix):-len(".json")]) for k in storage.list_keys(prefix)
+               if k.endswith(".json") and k[len(prefix):-len(".json")].isdigit()]
+    if not numbers:
+        return 0, None
+    n = max(numbers)
+    try:
+        return n, read_json(storage, claim_key(run_id, n))
+    except ValueError:  # a torn claim: its writer died; treated as stale
+        return n, None
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,9 @@ A worker never sleeps past its timeout: it gives back what it cannot finish in t
 
 A scheduled {"drain_check": true} event (the stack runs one every few minutes) makes the same
 drain check for the newest planned day without a message, so a run whose last worker saw an
-approximate queue depth above zero still starts.
+approximate queue depth above zero still starts, and a run whose WAP start failed (Glue refused
+it, or the workflow was still busy with an earlier run) or whose claimer timed out is finished
+again (ingestion/fanout/drain.py).
 
 Environment: TICKERLAKE_LAKE, TICKERLAKE_SOURCE, TICKERLAKE_QUEUE_URL_INGEST(_DLQ),
 TICKERLAKE_TOKEN_BUCKET_TABLE, TICKERLAKE_WORKFLOW_NAME, the key's limits and its secret's id.
@@ -43,6 +45,10 @@ from workflows.fanout import INGEST_QUEUE, key_limits
 from workflows.settings import build_settings
 
 log = logging.getLogger("tickerlake.fanout_worker")
+
+
+class WorkflowBusy(RuntimeError):
+    """The WAP workflow runs an earlier run: the drained run's claim is given back for a later check."""
 
 
 def _messages(event: Mapping[str, Any]) -> list[Message]:
@@ -86,7 +92,11 @@ def handler(event: Mapping[str, Any] | None, context: Any, *, glue_client: Any =
     def start_wap(finished: Finished) -> None:
         for problem in finished.problems[:50]:
             log.warning("%s", problem)
-        _start_workflow(workflow, finished.run_id, finished.as_of, glue_client, dict(settings.audit))
+        started = _start_workflow(workflow, finished.run_id, finished.as_of, glue_client, dict(settings.audit))
+        if started is None:
+            raise WorkflowBusy(f"workflow {workflow} is still running an earlier run: fan-out run "
+                               f"{finished.run_id} is started by a later drain check")
+        log.info("fan-out run %s: workflow %s run %s started", finished.run_id, workflow, started)
 
     def drain_check(run_id: str) -> None:
         state = bucket.state()
@@ -121,7 +131,12 @@ def handler(event: Mapping[str, Any] | None, context: Any, *, glue_client: Any =
         if latest:
             run_ids.add(latest)
     for run_id in sorted(run_ids):
-        drain_check(run_id)
+        try:
+            drain_check(run_id)
+        except Exception as exc:
+            # the messages are handled; the claim was given back, so the next check finishes the run
+            log.error("fan-out run %s: drained, but the WAP did not start (%s); the next drain check "
+                      "starts it", run_id, exc)
     log.info("fan-out worker: %d messages, %d back on the queue", len(messages), len(failures))
     return {"batchItemFailures": [{"itemIdentifier": mid} for mid in failures]}
 

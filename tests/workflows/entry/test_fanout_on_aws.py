@@ -150,3 +150,57 @@ def test_the_planner_and_worker_roles_allow_every_call_they_make(stack):
     refused = denied(policies, "IngestRole", planner.calls, names)
     refused += denied(policies, "FanOutWorkerRole", worker.calls, names)
     assert refused == [], "\n".join(refused)
+
+
+class _GlueWithOneRunAtATime:
+    """The moto Glue client, refusing a start as Glue does when the workflow's MaxConcurrentRuns (1
+    in the template) is reached: moto starts any number of runs."""
+
+    def __init__(self, glue):
+        self.glue, self.busy = glue, True
+
+    def start_workflow_run(self, **kwargs):
+        from botocore.exceptions import ClientError
+
+        if self.busy:
+            raise ClientError({"Error": {"Code": "ConcurrentRunsExceededException",
+                                         "Message": "Concurrent runs exceeded for workflow"}}, "StartWorkflowRun")
+        return self.glue.start_workflow_run(**kwargs)
+
+
+def _runs_of(glue, run_id: str) -> list[dict]:
+    return [r for r in glue.get_workflow_runs(Name=WORKFLOW)["Runs"]
+            if r["WorkflowRunProperties"].get("run_id") == run_id]
+
+
+def test_a_drained_run_whose_workflow_start_fails_is_started_by_the_next_drain_check(stack):
+    _, glue, sqs, queue, _ = stack
+    planned = lambda_handler.handler({}, FakeContext(900))
+    glue.delete_workflow(Name=WORKFLOW)  # StartWorkflowRun answers EntityNotFoundException
+    answers = _event_source_mapping(sqs, queue, FakeContext(300))
+    # the symbols were handled: no message fails because the start did
+    assert all(a["batchItemFailures"] == [] for a in answers)
+    glue.create_workflow(Name=WORKFLOW)
+    assert glue.get_workflow_runs(Name=WORKFLOW)["Runs"] == []
+
+    fanout_worker.handler({"drain_check": True}, FakeContext(300))
+    assert len(_runs_of(glue, planned["run_id"])) == 1
+    fanout_worker.handler({"drain_check": True}, FakeContext(300))
+    assert len(glue.get_workflow_runs(Name=WORKFLOW)["Runs"]) == 1
+
+
+def test_a_drained_run_waits_for_a_busy_workflow_and_starts_once_it_is_free(stack, monkeypatch):
+    _, glue, sqs, queue, _ = stack
+    planned = lambda_handler.handler({}, FakeContext(900))
+    one_at_a_time = _GlueWithOneRunAtATime(glue)
+    real_handler = fanout_worker.handler
+    monkeypatch.setattr(fanout_worker, "handler",
+                        lambda event, context: real_handler(event, context, glue_client=one_at_a_time))
+    _event_source_mapping(sqs, queue, FakeContext(300))
+    fanout_worker.handler({"drain_check": True}, FakeContext(300))
+    assert _runs_of(glue, planned["run_id"]) == []  # still busy: nothing started, nothing lost
+
+    one_at_a_time.busy = False  # the earlier run ended
+    fanout_worker.handler({"drain_check": True}, FakeContext(300))
+    fanout_worker.handler({"drain_check": True}, FakeContext(300))
+    assert len(_runs_of(glue, planned["run_id"])) == 1
