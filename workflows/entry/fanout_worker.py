@@ -130,13 +130,21 @@ def handler(event: Mapping[str, Any] | None, context: Any, *, glue_client: Any =
         latest = _latest_run(runtime.storage)
         if latest:
             run_ids.add(latest)
+    not_started: list[Exception] = []
     for run_id in sorted(run_ids):
         try:
             drain_check(run_id)
+        except WorkflowBusy as exc:
+            log.warning("%s", exc)
         except Exception as exc:
-            # the messages are handled; the claim was given back, so the next check finishes the run
+            # the claim was given back, so the next check finishes the run
             log.error("fan-out run %s: drained, but the WAP did not start (%s); the next drain check "
                       "starts it", run_id, exc)
+            not_started.append(exc)
+    if not_started and not messages:
+        # the scheduled check fails visibly (the function's Errors alarm); a batch of symbol
+        # messages does not, or its handled messages would come back for nothing
+        raise not_started[0]
     log.info("fan-out worker: %d messages, %d back on the queue", len(messages), len(failures))
     return {"batchItemFailures": [{"itemIdentifier": mid} for mid in failures]}
 

@@ -180,6 +180,9 @@ def test_a_drained_run_whose_workflow_start_fails_is_started_by_the_next_drain_c
     answers = _event_source_mapping(sqs, queue, FakeContext(300))
     # the symbols were handled: no message fails because the start did
     assert all(a["batchItemFailures"] == [] for a in answers)
+    # the scheduled check fails loudly (the Errors alarm) while Glue still refuses
+    with pytest.raises(Exception, match="EntityNotFound"):
+        fanout_worker.handler({"drain_check": True}, FakeContext(300))
     glue.create_workflow(Name=WORKFLOW)
     assert glue.get_workflow_runs(Name=WORKFLOW)["Runs"] == []
 
