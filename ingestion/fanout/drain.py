@@ -28,8 +28,8 @@ from glue_jobs.lake import failpoints, layout
 from glue_jobs.lake.lock import Holder, _pid_alive, is_stale
 from glue_jobs.lake.run_log import RunLog
 from glue_jobs.ports.queue import Queue
-from glue_jobs.ports.storage import Storage, put_json
-from ingestion.fanout import records
+from glue_jobs.ports.storage import Storage
+from ingestion.fanout import claims, records
 from ingestion.fanout.retry_plan import CARRIED, DEAD_LETTERED, FAILED, FETCHED
 from ingestion.landing import Landing, ObjectRecord
 from ingestion.state import load_state, merge_state, save_state
@@ -94,42 +94,28 @@ def finish_if_drained(storage: Storage, queue: Queue, run_id: str, *, start_wap:
         log.info("fan-out run %s drained: %s; starting the WAP", run_id, finished.counts)
         start_wap(finished)
     except BaseException as exc:
-        _give_back(storage, run_id, claim, exc)
+        claims.give_back(storage, records.claims_prefix(run_id), claim, f"{type(exc).__name__}: {exc}")
         raise
     records.create(storage, records.started_key(run_id), {"run_id": run_id, "at": now().isoformat(), "claim": claim})
     return finished
 
 
 def _claim(storage: Storage, run_id: str, at: dt.datetime, ttl: dt.timedelta) -> int | None:
-    """Create the next numbered claim if there is none, or the newest was given back or is stale."""
-    n, doc = records.newest_claim(storage, run_id)
-    if n:
+    """The next numbered claim if there is none, or the newest was given back or is stale."""
+    def live(doc: dict) -> bool:
         holder = _holder(doc)
-        live = holder is not None and not doc.get("given_back") and not is_stale(
-            holder, now=at, ttl=ttl, host=socket.gethostname(), pid_alive=_pid_alive)
-        if live:
-            return None
-        log.warning("fan-out run %s: claim %d %s; finishing the run again", run_id, n,
-                    f"was given back ({doc.get('given_back')})" if doc and doc.get("given_back")
-                    else "is stale (its holder is gone)")
+        return holder is not None and not is_stale(holder, now=at, ttl=ttl, host=socket.gethostname(),
+                                                    pid_alive=_pid_alive)
+
     mine = {"run_id": run_id, "host": socket.gethostname(), "pid": os.getpid(), "started_at": at.isoformat()}
-    return n + 1 if records.create(storage, records.claim_key(run_id, n + 1), mine) else None
+    return claims.take(storage, records.claims_prefix(run_id), mine, live=live).number
 
 
-def _holder(doc: dict | None) -> Holder | None:
+def _holder(doc: dict) -> Holder | None:
     try:
         return Holder(str(doc["run_id"]), str(doc["host"]), int(doc["pid"]), str(doc["started_at"]))
     except (TypeError, KeyError, ValueError):
         return None
-
-
-def _give_back(storage: Storage, run_id: str, n: int, exc: BaseException) -> None:
-    key = records.claim_key(run_id, n)
-    try:
-        doc = records.read_json(storage, key) or {}
-        put_json(storage, key, {**doc, "given_back": f"{type(exc).__name__}: {exc}"[:500]})
-    except Exception as inner:  # the claim then goes stale by its lease instead
-        log.warning("fan-out run %s: could not give back claim %d (%s)", run_id, n, inner)
 
 
 def finalize(storage: Storage, plan: records.Plan, *, calls_by_day: Mapping[str, int],

@@ -4,6 +4,9 @@
                                                    the same day re-enqueues into the same run)
     fanout/run_id=R/plan.json                      the planned symbols, carried ones first
     fanout/run_id=R/attempts/S/<n>-<id>.json       every receive of S: what it landed, what came next
+    fanout/run_id=R/fetching/S/NN.json             who is fetching S now (numbered create-only claims, each
+                                                   with a lease: a duplicate delivery waits, a dead holder's
+                                                   claim is taken over once its lease ends)
     fanout/run_id=R/settled/S.json                 S's final outcome (create-only: first one wins)
     fanout/run_id=R/claims/NN.json                 who is finishing the drained run (create-only, numbered:
                                                    a claim given back or gone stale is followed by the next)
@@ -59,18 +62,8 @@ def claim_key(run_id: str, n: int) -> str:
     return f"{claims_prefix(run_id)}{n:02d}.json"
 
 
-def newest_claim(storage: Storage, run_id: str) -> tuple[int, dict | None]:
-    """The newest claim's number (0: none) and document (None when it cannot be read)."""
-    prefix = claims_prefix(run_id)
-    numbers = [int(k[len(prefix):-len(".json")]) for k in storage.list_keys(prefix)
-               if k.endswith(".json") and k[len(prefix):-len(".json")].isdigit()]
-    if not numbers:
-        return 0, None
-    n = max(numbers)
-    try:
-        return n, read_json(storage, claim_key(run_id, n))
-    except ValueError:  # a torn claim: its writer died; treated as stale
-        return n, None
+def fetching_prefix(run_id: str, symbol: str) -> str:
+    return f"{PREFIX}run_id={run_id}/fetching/{symbol}/"
 
 
 @dataclass(frozen=True)
