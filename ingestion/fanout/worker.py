@@ -6,6 +6,13 @@ dead-letter queue (ingestion/fanout/retry_plan.py decides which).
 A worker never waits for a token past its own deadline: when the bucket's wait plus a fetch
 would not fit in the time it has left, the message goes back to the queue, visible when the
 token will be there, and nothing is fetched.
+
+One symbol is fetched by one worker at a time: before its token, a worker takes the symbol's
+numbered create-only claim (ingestion/fanout/claims.py) with a lease that ends when its own time
+does. A second delivery of the symbol (SQS delivers at least once; a second planner call
+re-enqueues what is in flight) finds the claim live and goes back to the queue until the lease
+ends; by then the symbol is settled and the delivery is dropped. A worker that gives its message
+back, or fails, gives the claim back; one that dies holds it only until its lease ends.
 """
 from __future__ import annotations
 
@@ -21,13 +28,14 @@ from glue_jobs.ports.queue import Message, Queue, QueueError
 from glue_jobs.ports.storage import Storage, put_json
 from glue_jobs.ports.token_bucket import DAILY_QUOTA, TokenBucket
 from ingestion import source_api as kinds
-from ingestion.fanout import records
+from ingestion.fanout import claims, records
 from ingestion.fanout.messages import BadMessage, SymbolTask, decode
 from ingestion.fanout.retry_plan import (
     CARRIED,
     DEAD_LETTERED,
     FETCHED,
     RETRY,
+    TRANSIENT_MAX_S,
     Step,
     accepts_wait,
     after_answer,
@@ -65,6 +73,7 @@ class Worker:
     sleep: Callable[[float], None] = time.sleep
     fetch_budget_s: float = DEFAULT_FETCH_BUDGET_S
     rng: random.Random = field(default_factory=random.Random)
+    clock: Callable[[], float] = time.time  # the symbol claims' leases
 
 
 @dataclass(frozen=True)
@@ -96,10 +105,34 @@ def handle(worker: Worker, message: Message) -> Handled:
     if storage.exists(records.settled_key(task.run_id, task.symbol)) or storage.exists(records.started_key(task.run_id)):
         worker.queue.delete(message.receipt_handle)  # a duplicate, or a run already handed to the WAP
         return Handled(message.message_id, SKIPPED, task.symbol, reason="already settled")
-    return _fetch_and_land(worker, message, task)
+    prefix = records.fetching_prefix(task.run_id, task.symbol)
+    lease_s = min(worker.remaining_s(), VISIBILITY_TIMEOUT_S)
+    taken = claims.take(storage, prefix, {
+        "symbol": task.symbol, "message_id": message.message_id, "receive_count": message.receive_count,
+        "until": worker.clock() + lease_s}, live=lambda doc: float(doc.get("until") or 0) > worker.clock())
+    if taken.number is None:
+        return _wait_for_the_other(worker, message, task, taken.holder or {})
+    try:
+        handled = _fetch_and_land(worker, message, task, prefix, taken.number)
+    except Exception as exc:
+        claims.give_back(storage, prefix, taken.number, f"{type(exc).__name__}: {exc}")
+        raise
+    if handled.outcome is None:  # back on the queue: whichever delivery comes next may fetch at once
+        claims.give_back(storage, prefix, taken.number, handled.reason)
+    return handled
 
 
-def _fetch_and_land(worker: Worker, message: Message, task: SymbolTask) -> Handled:
+def _wait_for_the_other(worker: Worker, message: Message, task: SymbolTask, holder: dict) -> Handled:
+    left = float(holder.get("until") or 0) - worker.clock()
+    delay = int(min(TRANSIENT_MAX_S, max(1, math.ceil(left))))
+    reason = (f"{task.symbol} is being fetched by another delivery (message {holder.get('message_id')}, "
+              f"receive {holder.get('receive_count')}): back when its lease ends")
+    _show_again_in(worker, message, delay)
+    log.info("%s; in %d s", reason, delay)
+    return Handled(message.message_id, RETURNED, task.symbol, delay_s=delay, reason=reason)
+
+
+def _fetch_and_land(worker: Worker, message: Message, task: SymbolTask, claim_prefix: str, claim: int) -> Handled:
     source = worker.source_for(task.source)
     landing = Landing(worker.storage, run_id=task.run_id, as_of=task.as_of, source_name=source.name)
     landing.number_rejected_after(task.symbol, (message.receive_count - 1) * REJECTED_PER_RECEIVE)
@@ -129,6 +162,12 @@ def _fetch_and_land(worker: Worker, message: Message, task: SymbolTask) -> Handl
         _show_again_in(worker, message, delay)
         log.info("%s: %s; back on the queue in %d s", task.symbol, exc, delay)
         return Handled(message.message_id, RETURNED, task.symbol, delay_s=delay, reason=str(exc))
+    newest, holder = claims.newest(worker.storage, claim_prefix)
+    if newest != claim:
+        # this worker outlived its lease and another delivery took the symbol over: that one lands
+        # it; this answer is dropped (its call is counted) so the symbol lands once
+        _write_attempt(worker, message, task, record, landing, Step(RETRY, reason="superseded"), calls[0])
+        return _wait_for_the_other(worker, message, task, holder or {})
     landing.land(result, record)
     if result.kind == kinds.DAILY_CAP:
         worker.bucket.exhaust_day()

@@ -207,3 +207,60 @@ def test_a_drained_run_waits_for_a_busy_workflow_and_starts_once_it_is_free(stac
     fanout_worker.handler({"drain_check": True}, FakeContext(300))
     fanout_worker.handler({"drain_check": True}, FakeContext(300))
     assert len(_runs_of(glue, planned["run_id"])) == 1
+
+
+def _record(m: dict) -> dict:
+    return {"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+            "attributes": m.get("Attributes", {}), "eventSource": "aws:sqs"}
+
+
+def test_an_sqs_redelivery_during_the_fetch_is_fetched_once_and_counted_once(stack, monkeypatch):
+    """SQS delivers at least once: the same message reaches a second worker while the first is
+    still fetching it. The second must not call Alpha Vantage or land; the run counts the symbol once."""
+    server, glue, sqs, queue, as_of = stack
+    planned = lambda_handler.handler({}, FakeContext(900))
+    first = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=1, VisibilityTimeout=0,
+                                AttributeNames=["ApproximateReceiveCount"])["Messages"][0]
+    again = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=1, VisibilityTimeout=1800,
+                                AttributeNames=["ApproximateReceiveCount"])["Messages"][0]
+    assert again["MessageId"] == first["MessageId"] and again["ReceiptHandle"] != first["ReceiptHandle"]
+    symbol = json.loads(first["Body"])["symbol"]
+    answers, delivered = [], []
+    real_build = fanout_worker.build_source
+
+    def build_source(*args, **kwargs):
+        source = real_build(*args, **kwargs)
+        fetch = source.fetch
+
+        def fetch_while_redelivered(sym, **kw):
+            if sym == symbol and not delivered:  # the redelivery reaches another worker mid-fetch
+                delivered.append(again["MessageId"])
+                answers.append(fanout_worker.handler({"Records": [_record(again)]}, FakeContext(300)))
+            return fetch(sym, **kw)
+
+        source.fetch = fetch_while_redelivered
+        return source
+
+    monkeypatch.setattr(fanout_worker, "build_source", build_source)
+    outer = fanout_worker.handler({"Records": [_record(first)]}, FakeContext(300))
+    assert outer["batchItemFailures"] == []
+    assert answers[0]["batchItemFailures"] == [{"itemIdentifier": again["MessageId"]}]  # it waits
+    assert len(server.calls_for(symbol)) == 1
+
+    # moto, as SQS may, deleted the message by the first worker's older handle; where SQS does
+    # not, the redelivery comes back when its wait is over (made visible now) and finds it settled
+    from botocore.exceptions import ClientError
+
+    try:
+        sqs.change_message_visibility(QueueUrl=queue, ReceiptHandle=again["ReceiptHandle"], VisibilityTimeout=0)
+    except ClientError as exc:
+        assert exc.response["Error"]["Code"] == "ReceiptHandleIsInvalid"
+    _event_source_mapping(sqs, queue, FakeContext(300))
+    assert len(_runs_of(glue, planned["run_id"])) == 1
+    storage = open_runtime(f"s3://{BUCKET}").storage
+    assert storage.get_bytes(layout.raw_key(as_of.isoformat(), symbol, planned["run_id"], "csv")) == \
+        server.data_body(symbol)
+    counts = RunLog.load(storage, planned["run_id"]).doc["stages"]["ingest"]["counts"]
+    assert counts["symbols_fetched"] == len(SYMBOLS) - 1
+    assert counts["raw_objects"] == len(SYMBOLS) - 1
+    assert counts["api_calls"] == len(SYMBOLS) == len(server.calls)
