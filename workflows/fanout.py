@@ -1,7 +1,11 @@
 """`tickerlake ingest --fan-out` on a local lake: the fan-out planner, N worker threads on the
 lake's SQLite queue (<lake>/queues/ingest.sqlite) and token bucket, and, when a worker finds the
 day drained, the WAP (crawl, drop temp, write temp, audit, publish, serve, after publish) once,
-in process, under the same run id, as the Glue workflow does on AWS."""
+in process, under the same run id, as the Glue workflow does on AWS.
+
+The whole fan-out holds the lake lock, as `tickerlake run` does: a lake another run holds is
+refused before anything is planned or landed (exit 5), and no other run writes the ingest state
+while the drain does. The lock is handed over to the WAP, which takes it again under the run's id."""
 from __future__ import annotations
 
 import time
@@ -10,6 +14,7 @@ from typing import Callable
 
 from glue_jobs.lake.context import new_run_id
 from glue_jobs.lake.errors import ConfigError, NothingFetched
+from glue_jobs.lake.lock import LakeLock
 from glue_jobs.ports.token_bucket import Limits
 from ingestion.fanout import records
 from ingestion.fanout.drain import Finished, finish_if_drained
@@ -48,6 +53,15 @@ def run_local_fan_out(settings: Settings, *, workers: int, say: Callable[[str], 
         raise ConfigError("--fan-out runs in process on a local lake; on AWS the stack's planner and worker "
                           "Lambdas run it (IngestMode=fan-out, infra/README.md)")
     run_id = new_run_id()
+    lock = LakeLock(runtime.storage, run_id).acquire()
+    try:
+        return _fan_out_holding(settings, runtime, run_id, lock, workers=workers, say=say)
+    finally:
+        lock.release()  # a no-op once the WAP took it over and let it go
+
+
+def _fan_out_holding(settings: Settings, runtime, run_id: str, lock: LakeLock, *, workers: int,
+                     say: Callable[[str], None]) -> FanOutOutcome:
     settle_source(settings, runtime, ["ingest"], run_id)
     storage, limits = runtime.storage, key_limits(settings)
     with runtime.queue_factory(INGEST_QUEUE) as queue:
@@ -74,13 +88,15 @@ def run_local_fan_out(settings: Settings, *, workers: int, say: Callable[[str], 
             raise NothingFetched("nothing usable was fetched by the fan-out run " + finished.run_id)
         ctx = build_context(settings, finished.run_id)
         ctx.say = say
+        lock.release()  # the WAP takes the lake lock itself, under the run's id
         run_pipeline(ctx, wap, one_job_of_a_workflow=True)
 
     def finish(worker: Worker) -> Finished | None:
         state = worker.bucket.state()
         return finish_if_drained(storage, worker.queue, plan.run_id, start_wap=start_wap,
                                  calls_by_day={state.day: state.used} if state.day else {}, stages=stages,
-                                 settings={"runtime": "local", "source": settings.source, "workers": workers})
+                                 settings={"runtime": "local", "source": settings.source, "workers": workers},
+                                 take_lake_lock=False)  # held by this whole fan-out
 
     width = len(str(len(plan.symbols)))
 

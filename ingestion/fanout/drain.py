@@ -16,6 +16,7 @@ once, and a second WAP of a published run publishes nothing new.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from glue_jobs.lake import failpoints, layout
-from glue_jobs.lake.lock import Holder, _pid_alive, is_stale
+from glue_jobs.lake.lock import Holder, LakeLock, _pid_alive, is_stale
 from glue_jobs.lake.run_log import RunLog
 from glue_jobs.ports.queue import Queue
 from glue_jobs.ports.storage import Storage
@@ -75,10 +76,14 @@ def drain_state(storage: Storage, queue: Queue, plan: records.Plan) -> Drain:
 def finish_if_drained(storage: Storage, queue: Queue, run_id: str, *, start_wap: Callable[[Finished], Any],
                       calls_by_day: Mapping[str, int], stages: list[str], settings: Mapping[str, Any],
                       now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.timezone.utc),
-                      claim_ttl: dt.timedelta = CLAIM_TTL) -> Finished | None:
+                      claim_ttl: dt.timedelta = CLAIM_TTL, take_lake_lock: bool = True) -> Finished | None:
     """Start the WAP if the run is drained and no one else has or is; the Finished run when this
     call did. An exception from `start_wap` gives the claim back (and is raised): the next
-    drain check redoes the finish."""
+    drain check redoes the finish.
+
+    The manifest, the ingest state and the run log are written under the lake lock, as any run
+    writes them: a lake held by another run (LockHeld, raised) is finished by a later check.
+    `take_lake_lock=False` is for a caller that holds the lake lock for the whole fan-out."""
     if storage.exists(records.started_key(run_id)):
         return None
     plan = records.load_plan(storage, run_id)
@@ -88,9 +93,10 @@ def finish_if_drained(storage: Storage, queue: Queue, run_id: str, *, start_wap:
     if claim is None:
         return None  # another checker holds a live claim, or won this one a moment ago
     try:
-        failpoints.hit("fanout.after_claim", run_id)
-        finished = finalize(storage, plan, calls_by_day=calls_by_day, now=now)
-        _write_run_log(storage, finished, stages, settings)
+        with LakeLock(storage, run_id) if take_lake_lock else contextlib.nullcontext():
+            failpoints.hit("fanout.after_claim", run_id)
+            finished = finalize(storage, plan, calls_by_day=calls_by_day, now=now)
+            _write_run_log(storage, finished, stages, settings)
         log.info("fan-out run %s drained: %s; starting the WAP", run_id, finished.counts)
         start_wap(finished)
     except BaseException as exc:

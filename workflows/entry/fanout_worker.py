@@ -24,7 +24,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from glue_jobs.lake.errors import ConfigError
+from glue_jobs.lake.errors import ConfigError, LockHeld
 from glue_jobs.ports.queue import Message
 from glue_jobs.runtime import lake_kind, open_runtime
 from ingestion.fanout import records
@@ -134,8 +134,8 @@ def handler(event: Mapping[str, Any] | None, context: Any, *, glue_client: Any =
     for run_id in sorted(run_ids):
         try:
             drain_check(run_id)
-        except WorkflowBusy as exc:
-            log.warning("%s", exc)
+        except (WorkflowBusy, LockHeld) as exc:  # waiting, not failing: a later check finishes the run
+            log.warning("fan-out run %s: %s", run_id, exc)
         except Exception as exc:
             # the claim was given back, so the next check finishes the run
             log.error("fan-out run %s: drained, but the WAP did not start (%s); the next drain check "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from glue_jobs.lake import layout
 from glue_jobs.runtime import build_local
 from workflows.cli.main import main
 
@@ -38,3 +39,24 @@ def test_fan_out_ingest_publishes_what_a_single_run_publishes(tmp_path, capsys):
 def test_fan_out_refuses_a_bad_worker_count_without_a_traceback(tmp_path, capsys):
     assert main(["ingest", "--fan-out", "--workers", "99", "--lake", str(tmp_path / "l"), "--date", DAY]) == 2
     assert "--workers 99: give 1 to 32" in capsys.readouterr().err
+
+
+def test_fan_out_refuses_a_lake_another_run_holds_before_planning_or_landing(tmp_path, capsys):
+    """A `tickerlake run` holding the lake: the fan-out must not land raw or write the ingest state
+    beside it. It exits 5 with what to do, and runs once the lake is free."""
+    from glue_jobs.adapters.local.storage import LocalStorage
+    from glue_jobs.lake.errors import EXIT_LOCK_HELD
+    from glue_jobs.lake.lock import LakeLock
+
+    lake = tmp_path / "lake"
+    storage = LocalStorage(lake)
+    held = LakeLock(storage, "20261120T210000Z-other").acquire()
+    assert main(["ingest", "--fan-out", "--lake", str(lake), "--symbols", "AAPL,MSFT", "--date", DAY]) == \
+        EXIT_LOCK_HELD
+    err = capsys.readouterr().err
+    assert "locked by run 20261120T210000Z-other" in err and "Traceback" not in err
+    assert [k for k in storage.list_keys("") if k.startswith(("raw/", "fanout/", "state/ingestion"))] == []
+    held.release()
+    assert main(["ingest", "--fan-out", "--lake", str(lake), "--symbols", "AAPL,MSFT", "--date", DAY]) == 0
+    assert "2 of 2 symbols fetched" in capsys.readouterr().out
+    assert not storage.exists(layout.LOCK_KEY)  # let go at the end

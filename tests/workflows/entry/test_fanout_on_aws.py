@@ -264,3 +264,27 @@ def test_an_sqs_redelivery_during_the_fetch_is_fetched_once_and_counted_once(sta
     assert counts["symbols_fetched"] == len(SYMBOLS) - 1
     assert counts["raw_objects"] == len(SYMBOLS) - 1
     assert counts["api_calls"] == len(SYMBOLS) == len(server.calls)
+
+
+def test_a_drain_waits_while_another_run_holds_the_lake_then_finishes(stack):
+    """The drain writes the ingest manifest and state under the lake lock: while another run (a
+    CLI run on the same bucket, a WAP job) holds it, nothing is written or started, and no
+    message fails; the scheduled check after it is released finishes the run."""
+    from glue_jobs.lake.lock import LakeLock
+
+    _, glue, sqs, queue, as_of = stack
+    storage = open_runtime(f"s3://{BUCKET}").storage
+    planned = lambda_handler.handler({}, FakeContext(900))
+    held = LakeLock(storage, "20261120T210000Z-cli").acquire()
+    answers = _event_source_mapping(sqs, queue, FakeContext(300))
+    assert all(a["batchItemFailures"] == [] for a in answers)
+    fanout_worker.handler({"drain_check": True}, FakeContext(300))  # waiting is not an error
+    assert _runs_of(glue, planned["run_id"]) == []
+    assert not storage.exists(layout.manifest_key(as_of.isoformat(), planned["run_id"]))
+    assert not storage.exists(layout.STATE_KEY)
+
+    held.release()
+    fanout_worker.handler({"drain_check": True}, FakeContext(300))
+    assert len(_runs_of(glue, planned["run_id"])) == 1
+    assert storage.exists(layout.manifest_key(as_of.isoformat(), planned["run_id"]))
+    assert not storage.exists(layout.LOCK_KEY)
