@@ -46,6 +46,7 @@ class DropOutcome:
     reason_key: str | None = None
     problems: list[str] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    workflow_run_id: str | None = None  # on AWS: the WAP workflow run started for this drop
 
     @property
     def rows(self) -> int:
@@ -89,6 +90,16 @@ def land_drop(storage: Storage, data: bytes, name: str, *, as_of: dt.date, symbo
     return outcome
 
 
+def record_workflow_start(storage: Storage, sha256: str, workflow_run_id: str) -> None:
+    """Say in the drop's marker which workflow run publishes it: the same content dropped again
+    before that run publishes starts no second one (a later WAP publishes it anyway, should that
+    run fail)."""
+    key = layout.drop_marker_key(sha256)
+    marker = _read_marker(storage, key)
+    if marker is not None and marker.get("status") == LANDED:
+        put_json(storage, key, dict(marker, workflow_run_id=workflow_run_id))
+
+
 def _read_marker(storage: Storage, key: str) -> dict | None:
     try:
         doc = json.loads(storage.get_bytes(key))
@@ -103,7 +114,7 @@ def _read_marker(storage: Storage, key: str) -> dict | None:
 def _already(marker: dict, name: str, sha: str) -> DropOutcome:
     return DropOutcome(ALREADY_LANDED, name, sha, run_id=marker.get("run_id"), ingest_date=marker.get("ingest_date"),
                        format=marker.get("format"), symbols=dict(marker.get("symbols") or {}),
-                       manifest_key=marker.get("manifest_key"))
+                       manifest_key=marker.get("manifest_key"), workflow_run_id=marker.get("workflow_run_id"))
 
 
 def _reject(storage: Storage, data: bytes, name: str, sha: str, exc: DropRejected, now: dt.datetime) -> DropOutcome:

@@ -4,7 +4,8 @@ so the file reaches stocks.daily_prices and the serving table only through the a
 
 Per message, in this order, so that every crash point converges and a replay changes nothing:
     1. land the file (once per content: a second drop, or a replay, finds it landed);
-    2. start the WAP workflow if the drop's ingest run is not published yet;
+    2. start the WAP workflow if the drop's ingest run is not published yet and no workflow run
+       was started for it (the drop's marker names the one that was);
     3. delete inbox/<file> (its bytes stay under drops/received/, or rejected/drops/ for a bad file).
 A bad file is not a failed message: it is moved to rejected/drops/ with a .reason beside it. A
 message fails (and returns to the queue; after maxReceiveCount receives, to the dead-letter
@@ -29,7 +30,7 @@ from glue_jobs.lake.run_log import RunLog
 from glue_jobs.lake.s3_events import MessageError, lake_key, object_keys
 from glue_jobs.ports.storage import NotFound
 from glue_jobs.runtime import lake_kind, open_runtime
-from ingestion.drops.land import ALREADY_LANDED, REJECTED, DropOutcome, land_drop
+from ingestion.drops.land import REJECTED, DropOutcome, land_drop, record_workflow_start
 from workflows import graph
 from workflows.entry.lambda_handler import ENV_WORKFLOW, _start_workflow
 from workflows.settings import build_settings
@@ -115,11 +116,20 @@ def _load_one(storage: Any, key: str, *, workflow: str, audit: dict, glue_client
         log.warning("%s rejected, kept at %s with its reason %s: %s", key, outcome.rejected_key,
                     outcome.reason_key, "; ".join(outcome.problems[:5]))
     elif outcome.run_id not in ingest_queue.published_run_ids(storage):
-        run_id = outcome.run_id if outcome.status != ALREADY_LANDED else new_run_id()
+        if outcome.workflow_run_id:
+            log.info("%s: the same content is landed as ingest run %s, which workflow run %s publishes: "
+                     "nothing to start", key, outcome.run_id, outcome.workflow_run_id)
+            storage.delete([key])
+            return outcome
+        # the drop's own run id, unless a run of that id has a log already (a CLI `load` on this
+        # bucket that stopped before publishing): a workflow run must not overwrite another's log
+        fresh = not storage.exists(layout.run_log_key(outcome.run_id))
+        run_id = outcome.run_id if fresh else new_run_id()
         started = _start_workflow(workflow, run_id, as_of, glue_client, audit)
         if started is None:
             raise WorkflowBusy(f"{key} is landed as ingest run {outcome.run_id}, but workflow {workflow} is busy "
                                "with an earlier run: retried when the message returns")
+        record_workflow_start(storage, outcome.sha256, started)
         # after the start, so a busy workflow leaves no run log claiming to run; the Glue jobs'
         # first stage comes minutes later (the crawler) and continues this log
         _open_run_log(storage, run_id, as_of.isoformat(), outcome)

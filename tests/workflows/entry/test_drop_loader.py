@@ -73,6 +73,18 @@ def test_a_replayed_batch_and_a_second_drop_of_the_same_file_change_nothing(lake
     assert len(workflow_runs()) == 1
 
 
+def test_the_same_content_dropped_again_before_it_is_published_starts_no_second_workflow_run(lake):
+    """The first drop's workflow run publishes it; a second start would only run the WAP again (or,
+    with the workflow's one run at a time, fail the message until the first ends)."""
+    lake.put_bytes("inbox/IBM.csv", AV)
+    assert invoke(lake, record("m1", "inbox/IBM.csv")) == {"batchItemFailures": []}
+    lake.put_bytes("inbox/IBM copy.csv", AV)  # the same bytes again, the first run still going
+    assert invoke(lake, record("m2", "inbox/IBM copy.csv")) == {"batchItemFailures": []}
+    assert len(workflow_runs()) == 1
+    assert lake.list_keys(layout.INBOX_PREFIX) == []
+    assert len(ingest_queue.pending_ingest_runs(lake)) == 1
+
+
 def test_a_bad_file_is_moved_to_rejected_with_its_reason_and_the_message_succeeds(lake):
     lake.put_bytes("inbox/IBM.csv", AV.replace(b"10.0,11.0", b"10.0,n/a"))
     assert invoke(lake, record("m1", "inbox/IBM.csv")) == {"batchItemFailures": []}
@@ -106,6 +118,10 @@ def test_a_busy_workflow_returns_the_message_and_the_retry_starts_it_without_lan
     assert invoke(lake, record("m1", "inbox/IBM.csv")) == {"batchItemFailures": []}
     assert len(ingest_queue.pending_ingest_runs(lake)) == 1 and len(workflow_runs()) == 1
     assert lake.list_keys(layout.INBOX_PREFIX) == []
+    # the workflow run is the drop's own run, as when the first start succeeds
+    (run,) = workflow_runs()
+    (pending,) = ingest_queue.pending_ingest_runs(lake)
+    assert run["WorkflowRunProperties"]["run_id"] == pending.run_id
 
 
 def test_a_misconfigured_function_fails_every_message(lake):
