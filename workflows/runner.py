@@ -9,7 +9,7 @@ import logging
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 from glue_jobs.lake import failpoints, lake_record
 from glue_jobs.lake.context import RunContext, new_run_id
@@ -105,8 +105,9 @@ def build_context(settings: Settings, run_id: str) -> RunContext:
 
 
 def run_stages(settings: Settings, names: list[str] | None = None, *, say: Printer = _stderr,
-               run_id: str | None = None) -> RunOutcome:
-    """The CLI's run: the named stages (all by default) on the lake the settings name."""
+               run_id: str | None = None, recorded: dict[str, Any] | None = None) -> RunOutcome:
+    """The CLI's run: the named stages (all by default) on the lake the settings name.
+    `recorded` overrides what the run log and the ledger say of the run (a load: source "drop")."""
     run_id = run_id or new_run_id()
     runtime = open_lake(settings, create=True)
     settle_source(settings, runtime, names, run_id)
@@ -115,6 +116,7 @@ def run_stages(settings: Settings, names: list[str] | None = None, *, say: Print
 
         ensure_table(runtime.catalog)
     ctx = build_context(settings, run_id)
+    ctx.settings.update(recorded or {})
     ctx.say = say
     symbols = f"{len(settings.symbols)} symbols" if settings.symbols else "the lake's symbols"
     say(f"tickerlake run {ctx.run_id}: as-of {settings.as_of}, {symbols}, "

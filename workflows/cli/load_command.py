@@ -10,7 +10,8 @@ from pathlib import Path
 
 from glue_jobs.lake import ingest_queue, layout
 from glue_jobs.lake.errors import ConfigError
-from ingestion.drops.land import ALREADY_LANDED, REJECTED, DropOutcome, land_drop, new_drop_run_id
+from glue_jobs.lake.lock import LakeLock
+from ingestion.drops.land import ALREADY_LANDED, REJECTED, SOURCE, DropOutcome, land_drop, new_drop_run_id
 from workflows import graph
 from workflows.cli.commands import _require_sql
 from workflows.runner import lake_flags, open_lake, run_stages, settle_source
@@ -45,8 +46,11 @@ def cmd_load(args: argparse.Namespace) -> int:
     _require_sql(settings)  # an s3:// lake without a workgroup stops before the file lands
     runtime = open_lake(settings, create=True)
     storage = runtime.storage
-    outcome = land_drop(storage, data, path.name, as_of=settings.as_of, symbol=args.symbol,
-                        run_id=new_drop_run_id())
+    run_id = new_drop_run_id()
+    # a lake another run holds is refused before the file lands (exit 5); the stages below take
+    # the lock again for the WAP
+    with LakeLock(storage, run_id):
+        outcome = land_drop(storage, data, path.name, as_of=settings.as_of, symbol=args.symbol, run_id=run_id)
     if outcome.status == REJECTED:
         raise DropRefused(_refusal(args.file, outcome, storage))
     pending = outcome.run_id not in ingest_queue.published_run_ids(storage)
@@ -57,7 +61,7 @@ def cmd_load(args: argparse.Namespace) -> int:
     _say_landed(args.file, outcome, storage)
     run_id = outcome.run_id if outcome.status != ALREADY_LANDED else None
     settle_source(settings, runtime, STAGES_AFTER_A_DROP, run_id or outcome.run_id)
-    result = run_stages(settings, STAGES_AFTER_A_DROP, run_id=run_id)
+    result = run_stages(settings, STAGES_AFTER_A_DROP, run_id=run_id, recorded={"source": SOURCE})
     _say_published(settings, result, storage)
     return 0
 

@@ -164,3 +164,35 @@ def test_a_drop_and_a_later_fetch_in_one_wap_keep_the_dropped_bars(tmp_path, cap
     # the audit: that day waits for a corrected drop (published one by one, the fetch would fill it)
     assert BAD_DAY not in prices
     assert served(lake, "IBM") == prices
+
+
+def test_a_lake_another_run_holds_refuses_the_load_before_the_file_lands(lake, tmp_path, capsys):
+    """Exit 5 with who holds it, and nothing landed: loading again later is the whole fix."""
+    from glue_jobs.lake.errors import EXIT_LOCK_HELD
+    from glue_jobs.lake.lock import LakeLock
+
+    path = tmp_path / "two.csv"
+    path.write_bytes(generic_csv())
+    before = lake_files(lake)
+    held = LakeLock(open_runtime(str(lake)).storage, "20240111T010000Z-other").acquire()
+    try:
+        assert load(lake, path) == EXIT_LOCK_HELD
+    finally:
+        held.release()
+    err = capsys.readouterr().err
+    assert "locked by run 20240111T010000Z-other" in err and "Traceback" not in err
+    assert lake_files(lake) == before
+
+
+def test_the_run_log_and_ledger_of_a_load_name_the_drop_as_its_source(lake, capsys):
+    from glue_jobs.lake import layout
+    from glue_jobs.lake.run_log import RunLog
+
+    storage = open_runtime(str(lake)).storage
+    (key,) = [k for k in storage.list_keys(layout.RUNS_PREFIX) if k.endswith(".json")]
+    run_id = key.rsplit("/", 1)[-1][: -len(".json")]
+    assert layout.is_drop_run(run_id)
+    assert RunLog.load(storage, run_id).doc["settings"]["source"] == "drop"
+    rows = open_runtime(str(lake)).engine.query(
+        f"select source from stocks.pipeline_runs where run_id = '{run_id}'").to_pylist()
+    assert rows == [{"source": "drop"}]
