@@ -29,7 +29,7 @@ from glue_jobs.lake import failpoints, layout
 from glue_jobs.lake.lock import Holder, LakeLock, _pid_alive, is_stale
 from glue_jobs.lake.run_log import RunLog
 from glue_jobs.ports.queue import Queue
-from glue_jobs.ports.storage import Storage
+from glue_jobs.ports.storage import Storage, put_json
 from ingestion.fanout import claims, records
 from ingestion.fanout.retry_plan import CARRIED, DEAD_LETTERED, FAILED, FETCHED
 from ingestion.landing import Landing, ObjectRecord
@@ -140,6 +140,9 @@ def finalize(storage: Storage, plan: records.Plan, *, calls_by_day: Mapping[str,
                 "next run" for s, why in dead.items()]
     problems += [f"{s}: {settled[s]['record'].get('kind')} ({settled[s]['record'].get('message')})"
                  for s in plan.symbols if outcome[s] == FAILED]
+    malformed = records.malformed_for(storage, plan.run_id)
+    problems += [f"message {m.get('message_id')}: not a symbol task ({m.get('reason')}); in the dead-letter queue"
+                 for _, m in malformed]
     counts = {
         "symbols_planned": len(plan.symbols),
         "symbols_fetched": sum(o == FETCHED for o in outcome.values()),
@@ -152,6 +155,7 @@ def finalize(storage: Storage, plan: records.Plan, *, calls_by_day: Mapping[str,
         "rejected_objects": sum(o.role == "rejected" for o in landing.objects),
         "api_calls": sum(int(a.get("calls", 0)) for a in attempts),
         "receives": len(attempts),
+        "messages_malformed": len(malformed),
     }
     fetched = counts["symbols_fetched"]
     status = "nothing_fetched" if not fetched else ("ok" if fetched == len(plan.symbols) else "partial")
@@ -162,7 +166,11 @@ def finalize(storage: Storage, plan: records.Plan, *, calls_by_day: Mapping[str,
         "dead_lettered": [{"symbol": s, "reason": r} for s, r in dead.items()],
         "totals": counts, "problems": problems, "stop_reason": None,
         "limits": {"calls_by_quota_day": dict(calls_by_day)},
+        "malformed_messages": [{"message_id": m.get("message_id"), "reason": m.get("reason")} for _, m in malformed],
     })
+    for key, doc in malformed:
+        if not doc.get("run_id") and doc.get("named_by") is None:  # the next run does not name it again
+            put_json(storage, key, {**doc, "named_by": plan.run_id})
     state = load_state(storage)
     if state.updated_by_run_id != plan.run_id:  # a redo of this run's finish has merged it already
         settled_now = [s for s, o in outcome.items() if o in (FETCHED, FAILED)]

@@ -10,6 +10,8 @@
     fanout/run_id=R/settled/S.json                 S's final outcome (create-only: first one wins)
     fanout/run_id=R/claims/NN.json                 who is finishing the drained run (create-only, numbered:
                                                    a claim given back or gone stale is followed by the next)
+    fanout/malformed/<message id>.json             a body that was no task (dead-lettered), until the run
+                                                   it names (or, naming none, the next to finish) lists it
     fanout/run_id=R/started.json                   the WAP was started: written after the start succeeded
 
 The drained run's ingest manifest (manifests/ingest/...) is written from these at the end, so the
@@ -64,6 +66,27 @@ def claim_key(run_id: str, n: int) -> str:
 
 def fetching_prefix(run_id: str, symbol: str) -> str:
     return f"{PREFIX}run_id={run_id}/fetching/{symbol}/"
+
+
+def malformed_key(message_id: str) -> str:
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in message_id)[:128] or "unnamed"
+    return f"{PREFIX}malformed/{safe}.json"
+
+
+def malformed_for(storage: Storage, run_id: str) -> list[tuple[str, dict]]:
+    """The malformed messages run `run_id` names: those naming it, and those naming no run that
+    no other run has named yet. (key, record) pairs, in key order."""
+    out = []
+    for key in sorted(storage.list_keys(f"{PREFIX}malformed/")):
+        try:
+            doc = read_json(storage, key)
+        except ValueError:
+            continue
+        if not doc:
+            continue
+        if doc.get("run_id") == run_id or (not doc.get("run_id") and doc.get("named_by") in (None, run_id)):
+            out.append((key, doc))
+    return out
 
 
 @dataclass(frozen=True)

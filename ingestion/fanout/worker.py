@@ -28,6 +28,7 @@ from glue_jobs.ports.queue import Message, Queue, QueueError
 from glue_jobs.ports.storage import Storage, put_json
 from glue_jobs.ports.token_bucket import DAILY_QUOTA, TokenBucket
 from ingestion import source_api as kinds
+from ingestion.alphavantage.redact import redact_text
 from ingestion.fanout import claims, records
 from ingestion.fanout.messages import BadMessage, SymbolTask, decode
 from ingestion.fanout.retry_plan import (
@@ -98,6 +99,7 @@ def handle(worker: Worker, message: Message) -> Handled:
     except BadMessage as exc:
         reason = f"message {message.message_id}: {exc}"
         log.error("%s; sent to the dead-letter queue", reason)
+        _record_malformed(worker, message, str(exc))
         worker.dead_letters.send(message.body)
         worker.queue.delete(message.receipt_handle)
         return Handled(message.message_id, DEAD, reason=reason)
@@ -120,6 +122,18 @@ def handle(worker: Worker, message: Message) -> Handled:
     if handled.outcome is None:  # back on the queue: whichever delivery comes next may fetch at once
         claims.give_back(storage, prefix, taken.number, handled.reason)
     return handled
+
+
+def _record_malformed(worker: Worker, message: Message, reason: str) -> None:
+    """Kept for the run log: the run the body names, else the next run to finish, lists it."""
+    try:
+        doc = json.loads(message.body)
+        run_id = doc.get("run_id") if isinstance(doc, dict) and isinstance(doc.get("run_id"), str) else None
+    except ValueError:
+        run_id = None
+    put_json(worker.storage, records.malformed_key(message.message_id), {
+        "message_id": message.message_id, "reason": reason, "run_id": run_id,
+        "receive_count": message.receive_count, "body": redact_text(message.body[:200])})
 
 
 def _wait_for_the_other(worker: Worker, message: Message, task: SymbolTask, holder: dict) -> Handled:

@@ -133,3 +133,34 @@ def test_a_local_claimer_killed_after_its_claim_is_redone_at_once(tmp_path):
     finished = _finish(storage, SqliteQueue(queue_path(lake, "ingest"), "ingest"), starts.append, at=now)
     assert starts == [finished] and finished is not None
     assert storage.exists(records.started_key(RUN))
+
+
+def test_a_malformed_message_is_named_in_the_run_log_of_the_run_that_finishes_next(tmp_path):
+    """A body that is not a task goes to the dead-letter queue; the run log names it (once: the
+    next day's run does not name it again)."""
+    lake = tmp_path / "lake"
+    storage = LocalStorage(lake)
+    queue = SqliteQueue(queue_path(lake, "ingest"), "ingest")
+    plan_day(storage, queue, run_id=RUN, as_of=AS_OF, source="synthetic", symbols=["AAA"])
+    queue.send('{"kind": "fanout_symbol", "symbol": "BBB"}')  # no run id, no date
+    source = build_source("synthetic", seed=3)
+    worker = Worker(storage, queue, queue.dead_letter_queue(),
+                    SqliteTokenBucket(bucket_path(lake), "synthetic", Limits(None, None)),
+                    source_for=lambda name: source)
+    handled = [handle(worker, m) for m in iter(lambda: queue.receive(1), []) for m in m]
+    assert sorted(h.action for h in handled) == ["dead_lettered", "deleted"]
+    bad = next(h for h in handled if h.action == "dead_lettered")
+
+    finished = _finish(storage, queue, lambda f: None)
+    assert finished.counts["messages_malformed"] == 1
+    ingest = RunLog.load(storage, RUN).doc["stages"]["ingest"]
+    named = [p for p in ingest["details"]["problems"] if bad.message_id in p]
+    assert len(named) == 1 and "without run_id, as_of, source" in named[0] and "dead-letter" in named[0]
+
+    tomorrow = "20261123T220000Z-fan"
+    plan_day(storage, queue, run_id=tomorrow, as_of=dt.date(2026, 11, 23), source="synthetic", symbols=["AAA"])
+    for m in iter(lambda: queue.receive(1), []):
+        handle(worker, m[0])
+    later = finish_if_drained(storage, queue, tomorrow, start_wap=lambda f: None, calls_by_day={}, stages=["ingest"],
+                              settings={}, now=lambda: T0 + dt.timedelta(days=3))
+    assert later.counts["messages_malformed"] == 0
