@@ -288,3 +288,38 @@ def test_a_drain_waits_while_another_run_holds_the_lake_then_finishes(stack):
     assert len(_runs_of(glue, planned["run_id"])) == 1
     assert storage.exists(layout.manifest_key(as_of.isoformat(), planned["run_id"]))
     assert not storage.exists(layout.LOCK_KEY)
+
+
+def test_a_back_off_that_would_outlast_the_invocation_gives_the_batch_back_and_it_lands_later(stack, monkeypatch):
+    """DeadlineNear: a retry back-off inside the client (here 50 s, with 100 s left and a 60 s
+    margin) would run into the timeout. The whole batch goes back at once, the symbol's claim is
+    given back with it, and the next invocations land everything and start the WAP once."""
+    import time
+
+    server, glue, sqs, queue, _ = stack
+    planned = lambda_handler.handler({}, FakeContext(900))
+    real_build = fanout_worker.build_source
+    hit = []
+
+    def build_source(*args, **kwargs):
+        source, sleep = real_build(*args, **kwargs), kwargs["sleep"]
+        fetch = source.fetch
+
+        def fetch_after_a_long_back_off(sym, **kw):
+            if not hit:
+                hit.append(sym)
+                sleep(50.0)  # what the client's back-off after a 5xx would ask
+            return fetch(sym, **kw)
+
+        source.fetch = fetch_after_a_long_back_off
+        return source
+
+    monkeypatch.setattr(fanout_worker, "build_source", build_source)
+    (answer,) = _event_source_mapping(sqs, queue, FakeContext(100), rounds=1)
+    assert len(answer["batchItemFailures"]) == 10  # the one being fetched and the nine after it
+    assert server.calls == []
+    time.sleep(1.2)  # given back visible in 1 s
+
+    _event_source_mapping(sqs, queue, FakeContext(300))
+    assert len(_runs_of(glue, planned["run_id"])) == 1
+    assert len(server.calls_for(hit[0])) == 1
