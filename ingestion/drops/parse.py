@@ -34,6 +34,13 @@ _NUMBER_RE = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)$")
 _WHOLE_RE = re.compile(r"^[+-]?\d{1,18}$")
 _NAME_PREFIXES = ("daily_adjusted_", "daily_", "daily-")  # Alpha Vantage's download names: daily_IBM.csv
 MAX_PROBLEMS_LISTED = 10
+# What exports and downloads are called: a file so named (export.csv, data-2024.csv) names no
+# ticker, and landing it as EXPORT would publish bars under a symbol that does not exist.
+_GENERIC_WORDS = frozenset({
+    "bars", "copy", "daily", "data", "download", "downloads", "export", "exports", "file", "historical",
+    "history", "new", "ohlc", "ohlcv", "output", "price", "prices", "quote", "quotes", "report", "results",
+    "sample", "sheet", "stock", "stocks", "table", "test", "timeseries", "untitled",
+})
 
 
 class DropRejected(ValueError):
@@ -95,6 +102,8 @@ def symbol_from_name(name: str) -> str | None:
             stem = stem[len(prefix):]
             break
     candidate = stem.strip().upper()
+    if re.split(r"[-. ]", candidate, maxsplit=1)[0].lower() in _GENERIC_WORDS:
+        return None
     return candidate if SYMBOL_RE.match(candidate) else None
 
 

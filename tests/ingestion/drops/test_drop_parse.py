@@ -37,6 +37,21 @@ def test_symbol_from_the_file_name(name, symbol):
     assert symbol_from_name(name) == symbol
 
 
+@pytest.mark.parametrize("name", ["export.csv", "Export-2024-01-10.csv", "data.csv", "download.csv", "prices.csv",
+                                  "daily_export.csv", "quotes.CSV", "history.csv", "untitled.csv"])
+def test_a_file_name_that_is_a_generic_word_names_no_symbol(name):
+    """export.csv would have landed as the ticker EXPORT: the user is asked for --symbol instead."""
+    assert symbol_from_name(name) is None
+    with pytest.raises(DropRejected, match="give it with --symbol"):
+        parse_drop(AV, name)
+
+
+@pytest.mark.parametrize("name, symbol", [("TSCO.LON.csv", "TSCO.LON"), ("BRK-B.csv", "BRK-B"),
+                                          ("daily_adjusted_SHOP.TRT.csv", "SHOP.TRT"), ("DATA.csv", None)])
+def test_tickers_with_exchange_and_class_suffixes_still_come_from_the_name(name, symbol):
+    assert symbol_from_name(name) == symbol
+
+
 def test_an_alpha_vantage_csv_without_a_symbol_asks_for_the_flag():
     with pytest.raises(DropRejected, match="give it with --symbol"):
         parse_drop(AV, "my prices.csv")
