@@ -60,3 +60,25 @@ def test_fan_out_refuses_a_lake_another_run_holds_before_planning_or_landing(tmp
     assert main(["ingest", "--fan-out", "--lake", str(lake), "--symbols", "AAPL,MSFT", "--date", DAY]) == 0
     assert "2 of 2 symbols fetched" in capsys.readouterr().out
     assert not storage.exists(layout.LOCK_KEY)  # let go at the end
+
+
+def test_a_fan_out_whose_wap_failed_is_finished_by_the_next_call_without_fetching_again(tmp_path, capsys,
+                                                                                       monkeypatch):
+    from glue_jobs.lake import failpoints
+
+    lake = tmp_path / "lake"
+    args = ["ingest", "--fan-out", "--workers", "2", "--lake", str(lake), "--symbols", "AAPL,MSFT", "--date", DAY]
+    monkeypatch.setenv(failpoints.ENV_POINT, "runner.before_publish")
+    monkeypatch.setenv(failpoints.ENV_ACTION, "raise")
+    failpoints.reset()
+    try:
+        assert main(args) != 0
+    finally:
+        monkeypatch.delenv(failpoints.ENV_POINT)
+        failpoints.reset()
+    capsys.readouterr()
+    assert main(args) == 0
+    out = capsys.readouterr()
+    assert "2 of 2 symbols fetched" in out.out
+    assert ": fetched" not in out.err  # nothing fetched again: only the finish and the WAP
+    assert len(_published(lake)) == 200
