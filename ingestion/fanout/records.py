@@ -2,6 +2,9 @@
 
     fanout/days/ingest_date=D.json                 the day's run (create-only: a planner retried
                                                    the same day re-enqueues into the same run)
+    fanout/days/ingest_date=D/NN.json              the day's later runs (02, 03, ...: create-only), each for
+                                                   symbols no earlier run of the day planned, made
+                                                   once the one before was handed to the WAP
     fanout/run_id=R/plan.json                      the planned symbols, carried ones first
     fanout/run_id=R/attempts/S/<n>-<id>.json       every receive of S: what it landed, what came next
     fanout/run_id=R/fetching/S/NN.json             who is fetching S now (numbered create-only claims, each
@@ -30,6 +33,19 @@ PREFIX = "fanout/"
 
 def day_key(ingest_date: str) -> str:
     return f"{PREFIX}days/ingest_date={ingest_date}.json"
+
+
+def later_day_key(ingest_date: str, n: int) -> str:
+    return f"{PREFIX}days/ingest_date={ingest_date}/{n:02d}.json"
+
+
+def day_runs(storage: Storage, ingest_date: str) -> list[str]:
+    """The day's fan-out run ids, the first first (none: no run planned for the day)."""
+    first = read_json(storage, day_key(ingest_date))
+    if first is None:
+        return []
+    later = sorted(storage.list_keys(f"{PREFIX}days/ingest_date={ingest_date}/"))
+    return [first["run_id"], *((read_json(storage, k) or {}).get("run_id") for k in later)]
 
 
 def plan_key(run_id: str) -> str:

@@ -164,3 +164,17 @@ def test_a_malformed_message_is_named_in_the_run_log_of_the_run_that_finishes_ne
     later = finish_if_drained(storage, queue, tomorrow, start_wap=lambda f: None, calls_by_day={}, stages=["ingest"],
                               settings={}, now=lambda: T0 + dt.timedelta(days=3))
     assert later.counts["messages_malformed"] == 0
+
+
+def test_the_scheduled_drain_check_looks_at_the_days_newest_run(tmp_path):
+    """After a later run of the same day, the stack's drain check (which carries no run id) must
+    check that run, not the day's first."""
+    from workflows.entry.fanout_worker import _latest_run
+
+    storage, queue = _drained_day(tmp_path / "lake")
+    _finish(storage, queue, lambda f: None)
+    later, sent = plan_day(storage, queue, run_id="20261120T230000Z-later", as_of=AS_OF, source="synthetic",
+                           symbols=["AAA", "CCC"])
+    assert (later.run_id, later.symbols, sent) == ("20261120T230000Z-later", ("CCC",), 1)
+    assert records.day_runs(storage, AS_OF.isoformat()) == [RUN, later.run_id]
+    assert _latest_run(storage) == later.run_id

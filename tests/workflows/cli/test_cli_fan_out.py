@@ -82,3 +82,18 @@ def test_a_fan_out_whose_wap_failed_is_finished_by_the_next_call_without_fetchin
     assert "2 of 2 symbols fetched" in out.out
     assert ": fetched" not in out.err  # nothing fetched again: only the finish and the WAP
     assert len(_published(lake)) == 200
+
+
+def test_a_later_fan_out_the_same_day_fetches_only_the_symbols_no_run_of_the_day_planned(tmp_path, capsys):
+    lake = tmp_path / "lake"
+    base = ["ingest", "--fan-out", "--workers", "2", "--lake", str(lake), "--date", DAY]
+    assert main([*base, "--symbols", "AAPL,MSFT"]) == 0
+    first = capsys.readouterr().out
+    assert main([*base, "--symbols", "AAPL,MSFT,IBM"]) == 0
+    out = capsys.readouterr()
+    assert "1 of 1 symbols fetched" in out.out and ": fetched" in out.err
+    assert out.err.count(": fetched") == 1  # IBM alone; AAPL and MSFT were not fetched again
+    assert first.split()[2] not in out.out  # a run of its own
+    assert {r["symbol"] for r in _published(lake)} == {"AAPL", "MSFT", "IBM"} and len(_published(lake)) == 300
+    assert main([*base, "--symbols", "IBM,MSFT"]) == 0  # nothing new: nothing to do
+    assert "already handed to the WAP" in capsys.readouterr().out
