@@ -127,15 +127,15 @@ def handler(event: Mapping[str, Any] | None, context: Any, *, glue_client: Any =
         if run_id:
             run_ids.add(run_id)
     if event.get("drain_check"):
-        latest = _latest_run(runtime.storage)
-        if latest:
-            run_ids.add(latest)
+        run_ids.update(_runs_to_check(runtime.storage))
     not_started: list[Exception] = []
     for run_id in sorted(run_ids):
         try:
             drain_check(run_id)
         except (WorkflowBusy, LockHeld) as exc:  # waiting, not failing: a later check finishes the run
             log.warning("fan-out run %s: %s", run_id, exc)
+        except LookupError as exc:  # a day marker without its plan: the planner's retry writes it
+            log.warning("%s", exc)
         except Exception as exc:
             # the claim was given back, so the next check finishes the run
             log.error("fan-out run %s: drained, but the WAP did not start (%s); the next drain check "
@@ -165,9 +165,14 @@ def _run_of(body: str) -> str | None:
         return None
 
 
-def _latest_run(storage: Any) -> str | None:
-    days = sorted(storage.list_keys(f"{records.PREFIX}days/"))
-    if not days:
-        return None
-    doc = records.read_json(storage, days[-1]) or {}
-    return doc.get("run_id")
+# The scheduled check looks this many planned days back for a run not yet handed to the WAP (its
+# start failed, or its claimer died, and a later day was planned before a check finished it).
+DAYS_CHECKED = 7
+
+
+def _runs_to_check(storage: Any, days: int = DAYS_CHECKED) -> list[str]:
+    """The runs of the newest `days` planned days that were not handed to the WAP, oldest first."""
+    keys = sorted(storage.list_keys(f"{records.PREFIX}days/"))
+    dates = sorted({k[len(f"{records.PREFIX}days/ingest_date="):][:10] for k in keys})[-days:]
+    runs = [r for day in dates for r in records.day_runs(storage, day) if r]
+    return [r for r in runs if not storage.exists(records.started_key(r))]

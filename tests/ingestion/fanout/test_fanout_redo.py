@@ -166,15 +166,19 @@ def test_a_malformed_message_is_named_in_the_run_log_of_the_run_that_finishes_ne
     assert later.counts["messages_malformed"] == 0
 
 
-def test_the_scheduled_drain_check_looks_at_the_days_newest_run(tmp_path):
-    """After a later run of the same day, the stack's drain check (which carries no run id) must
-    check that run, not the day's first."""
-    from workflows.entry.fanout_worker import _latest_run
+def test_the_scheduled_drain_check_looks_at_every_recent_run_not_handed_to_the_wap(tmp_path):
+    """The stack's drain check carries no run id: it must check a later run of the same day, and
+    an earlier day's run whose WAP never started (not only the newest day's first run)."""
+    from workflows.entry.fanout_worker import _runs_to_check
 
     storage, queue = _drained_day(tmp_path / "lake")
+    assert _runs_to_check(storage) == [RUN]
     _finish(storage, queue, lambda f: None)
+    assert _runs_to_check(storage) == []
     later, sent = plan_day(storage, queue, run_id="20261120T230000Z-later", as_of=AS_OF, source="synthetic",
                            symbols=["AAA", "CCC"])
     assert (later.run_id, later.symbols, sent) == ("20261120T230000Z-later", ("CCC",), 1)
     assert records.day_runs(storage, AS_OF.isoformat()) == [RUN, later.run_id]
-    assert _latest_run(storage) == later.run_id
+    next_day, _ = plan_day(storage, queue, run_id="20261123T220000Z-next", as_of=dt.date(2026, 11, 23),
+                           source="synthetic", symbols=["AAA"])
+    assert _runs_to_check(storage) == [later.run_id, next_day.run_id]
