@@ -29,13 +29,16 @@ def key(prefix: str, n: int) -> str:
     return f"{prefix}{n:02d}.json"
 
 
-def newest(storage: Storage, prefix: str) -> tuple[int, dict | None]:
-    """The newest claim's number (0: none) and document (None when it cannot be read)."""
+def newest(storage: Storage, prefix: str, *, read: bool = True) -> tuple[int, dict | None]:
+    """The newest claim's number (0: none) and document (None when it cannot be read, or when
+    `read` is False: the number alone costs one listing)."""
     numbers = [int(k[len(prefix):-len(".json")]) for k in storage.list_keys(prefix)
                if k.endswith(".json") and k[len(prefix):-len(".json")].isdigit()]
     if not numbers:
         return 0, None
     n = max(numbers)
+    if not read:
+        return n, None
     try:
         return n, read_json(storage, key(prefix, n))
     except ValueError:  # a torn claim: its writer died

@@ -176,8 +176,9 @@ def _fetch_and_land(worker: Worker, message: Message, task: SymbolTask, claim_pr
         _show_again_in(worker, message, delay)
         log.info("%s: %s; back on the queue in %d s", task.symbol, exc, delay)
         return Handled(message.message_id, RETURNED, task.symbol, delay_s=delay, reason=str(exc))
-    newest, holder = claims.newest(worker.storage, claim_prefix)
+    newest, _ = claims.newest(worker.storage, claim_prefix, read=False)
     if newest != claim:
+        _, holder = claims.newest(worker.storage, claim_prefix)
         # this worker outlived its lease and another delivery took the symbol over: that one lands
         # it; this answer is dropped (its call is counted) so the symbol lands once
         _write_attempt(worker, message, task, record, landing, Step(RETRY, reason="superseded"), calls[0])
