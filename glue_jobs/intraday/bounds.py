@@ -28,8 +28,29 @@ SEQUENCE_LIMIT = 2**63  # exclusive: a signed 64-bit integer in SQLite, Parquet 
 EVENT_TIME_LIMIT_MS = 4_102_444_800_000  # 2100-01-01T00:00Z, exclusive; the calendar's and clock's reach
 
 
+_PLACES = Decimal(1).scaleb(-MAX_DECIMAL_PLACES)
+
+
 def out_of_range(quote: QuoteRecord) -> str | None:
     """Why `quote` lies outside the range, naming the field and the bound; None when it is inside."""
+    # every record of a stream comes here: one chain of comparisons in C answers the common case
+    q = quote
+    if (SMALLEST_PRICE <= q.price < PRICE_LIMIT and SMALLEST_PRICE <= q.open < PRICE_LIMIT
+            and SMALLEST_PRICE <= q.high < PRICE_LIMIT and SMALLEST_PRICE <= q.low < PRICE_LIMIT
+            and SMALLEST_PRICE <= q.previous_close < PRICE_LIMIT
+            and -CHANGE_LIMIT < q.change < CHANGE_LIMIT and -PERCENT_LIMIT < q.change_percent < PERCENT_LIMIT
+            # within the limits above, quantizing to 8 places stays inside the context's 28 digits
+            and q.price.quantize(_PLACES) == q.price and q.open.quantize(_PLACES) == q.open
+            and q.high.quantize(_PLACES) == q.high and q.low.quantize(_PLACES) == q.low
+            and q.previous_close.quantize(_PLACES) == q.previous_close
+            and q.change.quantize(_PLACES) == q.change and q.change_percent.quantize(_PLACES) == q.change_percent
+            and 0 <= q.volume < VOLUME_LIMIT and 0 <= q.sequence < SEQUENCE_LIMIT
+            and 0 <= q.event_time_ms < EVENT_TIME_LIMIT_MS):
+        return None
+    return _reason(quote)
+
+
+def _reason(quote: QuoteRecord) -> str | None:
     for name in PRICES:
         value: Decimal = getattr(quote, name)
         if value <= 0:

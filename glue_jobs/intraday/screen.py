@@ -43,10 +43,17 @@ def screen(record: StreamRecord) -> QuoteRecord | Rejected:
     reason = out_of_range(quote)
     if reason is not None:
         return Rejected(record, reason)
-    session = session_of(quote.event_time_ms)
-    if not trading_calendar.is_session(session):
+    session, iso, open_day = _session_of_hour(quote.event_time_ms // 3_600_000)
+    if not open_day:
         return Rejected(record, f"event time {quote.event_time_ms} falls on {session}, not an NYSE session")
-    if quote.latest_trading_day != session.isoformat():
+    if quote.latest_trading_day != iso:
         return Rejected(record, f"latest trading day {quote.latest_trading_day} is not the session of its event "
                                 f"time ({session}): a stale quote")
     return quote
+
+
+@lru_cache(maxsize=4096)
+def _session_of_hour(hour: int) -> tuple[dt.date, str, bool]:
+    """The date of an hour, as text, and whether it is a session: asked once per hour, not per record."""
+    day = _new_york_date_of_hour(hour)
+    return day, day.isoformat(), trading_calendar.is_session(day)

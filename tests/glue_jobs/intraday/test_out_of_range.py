@@ -105,3 +105,24 @@ def test_the_consumer_rejects_them_once_with_no_retry_and_nothing_on_the_failure
     assert [row[:2] for row in history_rows(lake)] == [("IBM", 1), ("IBM", 3), ("MSFT", 1), ("MSFT", 3)]
     serving = served(lake, ["IBM", "MSFT"])
     assert [s for s, *_ in serving["IBM"][0]] == [1, 3] and serving["IBM"][1][0] == 3
+
+
+def test_the_fast_check_and_the_reasons_agree_at_every_edge():
+    """out_of_range answers the common case in one chain of comparisons and words a reason
+    separately: over each field's values at and around its bounds they must agree."""
+    from glue_jobs.intraday import bounds
+
+    edges = {
+        "price": ["0.0001", "0.00009999", "9999999.99999999", "10000000", "-1", "0", "1.000000001", "1.0000000010"],
+        "previous_close": ["0.0001", "0.00001", "10000000", "9999999"],
+        "change": ["-9999999.9", "-10000000", "10000000", "0.00000001", "0.000000001"],
+        "change_percent": ["99999999999999.99", "1E+14", "-1E+14", "0"],
+        "volume": [0, -1, 10**15 - 1, 10**15],
+        "sequence": [0, -1, 2**63 - 1, 2**63],
+        "event_time_ms": [0, -1, bounds.EVENT_TIME_LIMIT_MS - 1, bounds.EVENT_TIME_LIMIT_MS],
+    }
+    for field, values in edges.items():
+        for value in values:
+            q = replace(quote(), **{field: Decimal(value) if isinstance(value, str) else value})
+            fast, worded = bounds.out_of_range(q), bounds._reason(q)
+            assert fast == worded, (field, value, fast, worded)
