@@ -99,3 +99,12 @@ def test_a_lake_without_a_stream_log_says_how_to_make_one(tmp_path, capsys):
     (tmp_path / "lake").mkdir()
     assert cli.main(["stream", "status", "--lake", str(tmp_path / "lake")]) == 2
     assert "tickerlake stream produce" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("poll", ["0", "61", "soon"])
+def test_a_poll_out_of_range_exits_2_naming_it(lake, capsys, poll):
+    path, _ = lake
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["stream", "consume", "--follow", "--poll", poll, "--lake", str(path)])
+    assert exit_.value.code == 2
+    assert "--poll" in capsys.readouterr().err
