@@ -15,9 +15,13 @@ import multiprocessing
 import os
 import shutil
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
+
+from glue_jobs.intraday.consume import POLL_SECONDS
 
 SYMBOLS = 100  # the producer's synthetic watchlist: symbols spread over the log's shards
 
@@ -34,22 +38,24 @@ def intraday(workdir: str, records: int, rate: int, seconds: float) -> dict[str,
 
 
 def _produce(lake: Path, records: int) -> None:
-    from workflows.cli import main as cli
-
+    """`tickerlake stream produce` as a user runs it (a child process: the bench does not import the CLI)."""
     symbols = ",".join(f"S{n:03d}" for n in range(SYMBOLS))
-    code = cli.main(["stream", "produce", "--source", "synthetic", "--symbols", symbols, "--records", str(records),
-                     "--interval", "1s", "--lake", str(lake)])
-    if code != 0:
-        raise RuntimeError(f"stream produce exited {code}")
+    done = subprocess.run([sys.executable, "-m", "workflows.cli.main", "stream", "produce", "--source", "synthetic",
+                           "--symbols", symbols, "--records", str(records), "--interval", "1s", "--lake", str(lake)],
+                          capture_output=True, text=True, cwd=str(Path(__file__).resolve().parents[2]))
+    if done.returncode != 0:
+        raise RuntimeError(f"stream produce exited {done.returncode}: {done.stderr[-2000:]}")
 
 
 def _consumer(lake: Path) -> Any:
+    """The consumer `tickerlake stream consume` builds, on the lake's own stream log."""
+    from glue_jobs.intraday import Consumer
     from glue_jobs.runtime import open_runtime
-    from workflows.cli.stream_consumer_commands import _consumer as consumer
-    from workflows.cli.stream_consumer_commands import open_stream
+    from workflows.intraday import open_processor
 
     runtime = open_runtime(str(lake))
-    return consumer(runtime, open_stream(runtime), 1000)
+    return Consumer(runtime.stream, open_processor(runtime, env=os.environ),
+                    runtime.queue_factory("intraday-failures"), batch=1000)
 
 
 def _throughput(lake: Path, records: int) -> dict[str, Any]:
@@ -64,11 +70,11 @@ def _throughput(lake: Path, records: int) -> dict[str, Any]:
             "consume_seconds": round(wall, 3), "consume_cpu_seconds": round(cpu, 3)}
 
 
-def _put_paced(log_path: str, items: list[tuple[str, bytes]], rate: int) -> None:
-    """A producer process: puts `items` at `rate` records a second, in 10 ms slices."""
-    from glue_jobs.adapters.local.stream_sqlite import SqliteStream
+def _put_paced(lake: str, items: list[tuple[str, bytes]], rate: int) -> None:
+    """A producer process: puts `items` on the lake's log at `rate` records a second, in 10 ms slices."""
+    from glue_jobs.runtime import open_runtime
 
-    log = SqliteStream(log_path)
+    log = open_runtime(lake).stream
     per_slice = max(1, rate // 100)
     started = time.monotonic()
     for n, start in enumerate(range(0, len(items), per_slice)):
@@ -80,12 +86,11 @@ def _put_paced(log_path: str, items: list[tuple[str, bytes]], rate: int) -> None
 
 
 def _latency(lake: Path, source: Path, rate: int, seconds: float) -> dict[str, Any]:
-    from glue_jobs.adapters.local.stream_sqlite import SqliteStream
-    from glue_jobs.runtime import local_stream_path
+    from glue_jobs.runtime import ENV_STREAM_SHARDS, open_runtime
 
     # the quotes the throughput run produced, put again on a fresh lake's log as they happen
     wanted = max(1, int(rate * seconds))
-    old = SqliteStream(local_stream_path(str(source)))
+    old = open_runtime(str(source)).stream
     shards = old.shards()
     items: list[tuple[str, bytes]] = []
     for shard in shards:
@@ -93,7 +98,7 @@ def _latency(lake: Path, source: Path, rate: int, seconds: float) -> dict[str, A
     old.close()
     items = sorted(items, key=lambda kd: kd[1])[:wanted]  # interleave the symbols again
     # the log exists (with the source's shard count) before the producer and the consumer open it
-    SqliteStream(local_stream_path(str(lake)), shards=len(shards)).close()
+    open_runtime(str(lake), create=True, env={ENV_STREAM_SHARDS: str(len(shards))}).stream.close()
     consumer = _consumer(lake)
     latencies: list[float] = []
     handle = consumer.processor.handle
@@ -105,8 +110,7 @@ def _latency(lake: Path, source: Path, rate: int, seconds: float) -> dict[str, A
         return result
 
     consumer.processor.handle = timed
-    producer = multiprocessing.get_context("fork").Process(
-        target=_put_paced, args=(local_stream_path(str(lake)), items, rate))
+    producer = multiprocessing.get_context("fork").Process(target=_put_paced, args=(str(lake), items, rate))
     producer.start()
     consumed = 0
 
@@ -115,22 +119,16 @@ def _latency(lake: Path, source: Path, rate: int, seconds: float) -> dict[str, A
 
     while not stop():
         # the CLI's --follow loop, one drain at a time so the count stops it
-        result = consumer.follow(poll_seconds=consumer_poll_seconds(), stop=_once())
+        result = consumer.follow(poll_seconds=POLL_SECONDS, stop=_once())
         consumed += result.records
     producer.join()
     if producer.exitcode != 0 or len(latencies) != len(items):
         raise RuntimeError(f"latency run: producer exit {producer.exitcode}, {len(latencies)} of {len(items)} served")
     ordered = sorted(latencies)
-    return {"latency_records": len(ordered), "latency_rate": rate, "latency_poll_seconds": consumer_poll_seconds(),
+    return {"latency_records": len(ordered), "latency_rate": rate, "latency_poll_seconds": POLL_SECONDS,
             "latency_median_ms": round(statistics.median(ordered), 1),
             "latency_p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 1),
             "latency_max_ms": round(ordered[-1], 1)}
-
-
-def consumer_poll_seconds() -> float:
-    from workflows.cli.stream_consumer_commands import DEFAULT_POLL_SECONDS
-
-    return DEFAULT_POLL_SECONDS
 
 
 def _once() -> Any:

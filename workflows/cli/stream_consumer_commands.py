@@ -15,16 +15,14 @@ from collections.abc import Callable
 from typing import Any
 
 from glue_jobs.intraday import Consumer, ConsumeResult
-from glue_jobs.intraday.consume import CONSUMER
+from glue_jobs.intraday.consume import CONSUMER, POLL_SECONDS
 from glue_jobs.lake.errors import ConfigError
 from glue_jobs.runtime import Runtime, local_stream_path
 from workflows.intraday import open_processor
 from workflows.runner import open_lake
 
 FAILURE_QUEUE = "intraday-failures"
-# --follow's wait between two reads that found nothing: a quote waits half of it on average
-# before it is served, and an idle read of a local log costs a query per shard
-DEFAULT_POLL_SECONDS = 0.05
+DEFAULT_POLL_SECONDS = POLL_SECONDS
 
 
 def _say(line: str) -> None:
@@ -123,6 +121,14 @@ def cmd_consume(args: argparse.Namespace) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     since = parse_time(args.from_time)
     runtime = open_lake(args.settings)
+    if runtime.kind != "local":
+        # the stream keeps 24 hours and the Lambda owns its position: replay the Firehose history
+        from glue_jobs.intraday.history_replay import replay_from_history
+
+        processor = open_processor(runtime, env=os.environ)
+        started = time.monotonic()
+        result = replay_from_history(runtime.storage, processor, since, batch=args.batch, say=_say)
+        return _report("replay", result, time.monotonic() - started)
     stream = open_stream(runtime)
     consumer = _consumer(runtime, stream, args.batch)
     started = time.monotonic()
