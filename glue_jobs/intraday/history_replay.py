@@ -108,18 +108,20 @@ def replay_from_history(storage: Storage, processor: Processor, since_ms: int, *
     passed over, and a replay after the fix finds done what was done."""
     keys = history_keys(storage.list_keys(PREFIX), since_ms)
     rows: list[dict[str, Any]] = []
+    unreadable: list[str] = []
     for n, key in enumerate(keys, 1):
         try:
             rows += parquet_rows(storage.get_bytes(key))
         except Exception as exc:  # one unreadable object must not hide the others
-            total_error = f"{key} is not a readable Parquet history file ({type(exc).__name__}: {exc}); skipped"
-            say(f"stream replay: {total_error}")
+            unreadable.append(f"{key} is not a readable Parquet history file ({type(exc).__name__}: {exc}); "
+                              "its quotes were not replayed")
+            say(f"stream replay: {unreadable[-1]}")
             continue
         if n % 50 == 0:
             say(f"stream replay: read {n} of {len(keys)} history files")
     records = replay_records(rows, since_ms)
     say(f"stream replay: {len(records)} quotes from {len(keys)} history files ({len(rows)} rows)")
-    total = ConsumeResult()
+    total = ConsumeResult(errors=unreadable)
     position, attempts = 0, 0
     while position < len(records):
         result = processor.handle(records[position:position + batch])

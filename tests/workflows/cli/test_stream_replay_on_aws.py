@@ -129,3 +129,13 @@ def test_doubles_come_back_as_the_quotes_own_decimals_and_nulls_as_missing_field
     first, second = replay_records(rows, 0)
     assert json.loads(first.data) == json.loads(encode(quote("IBM", "101.2345", 1, previous_close="100")))
     assert "price" not in json.loads(second.data) and first.sequence == "synthetic:IBM:1"
+
+
+def test_an_unreadable_history_object_is_named_and_the_replay_exits_1_after_the_rest(stack, capsys):
+    table, s3 = stack
+    _history(s3)
+    s3.put_object(Bucket=BUCKET, Key="stream/quotes/dt=2026-11-30/tickerlake-quotes-1-broken", Body=b"PAR1 torn")
+    assert cli.main(["stream", "replay", "--lake", f"s3://{BUCKET}", "--from", "2026-11-30"]) == 1
+    err = capsys.readouterr().err
+    assert "stream/quotes/dt=2026-11-30/tickerlake-quotes-1-broken is not a readable Parquet history file" in err
+    assert "stream replay: 5 records" in err and len(table.recent("MSFT", now=NOW)) == 2
