@@ -20,6 +20,9 @@ from glue_jobs.ports.stream import StreamRecord
 
 CONSUMER = "processor"
 BATCH = 1000
+# --follow's wait after a read that found nothing: a quote waits up to it before it is
+# served, and an idle read of a local log costs a query per shard
+POLL_SECONDS = 0.05
 
 
 class ReadableStream(Protocol):
@@ -91,7 +94,7 @@ class Consumer:
             self._shard(shard, start, total, checkpoint=checkpoint, since_ms=since_ms)
         return total
 
-    def follow(self, *, poll_seconds: float = 1.0, stop: Callable[[], bool] = lambda: False,
+    def follow(self, *, poll_seconds: float = POLL_SECONDS, stop: Callable[[], bool] = lambda: False,
                sleep: Callable[[float], None] = time.sleep) -> ConsumeResult:
         """Drain, wait, drain again until `stop()` (Ctrl-C for the CLI)."""
         total = ConsumeResult()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 
 from glue_jobs.intraday.screen import session_of
 from glue_jobs.lake.quote_record import QuoteRecord
@@ -20,6 +21,11 @@ class Enriched:
     quote: Quote
     current: CurrentQuote
     previous_price: Decimal | None  # the symbol's quote before this one in the same session
+
+
+@lru_cache(maxsize=16)
+def _threshold(percent: float) -> Decimal:
+    return Decimal(str(percent))
 
 
 def percent_change(price: Decimal, previous_close: Decimal) -> Decimal:
@@ -39,7 +45,7 @@ def enrich(record: QuoteRecord, previous: CurrentQuote | None, *, window: int, a
         sequence=record.sequence, price=record.price, previous_close=record.previous_close,
         change=record.price - record.previous_close, change_percent=change_percent,
         moving_average=(sum(prices, Decimal(0)) / len(prices)).quantize(_PLACES), volume=record.volume,
-        anomaly=abs(change_percent) > Decimal(str(anomaly_percent)), expires_at=expires_at,
+        anomaly=abs(change_percent) > _threshold(anomaly_percent), expires_at=expires_at,
     )
     return Enriched(quote, CurrentQuote(quote, tuple(prices)),
                     previous.quote.price if same_session and previous is not None else None)

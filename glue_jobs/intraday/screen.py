@@ -1,5 +1,6 @@
 """Which stream records the processor may enrich (pure): a record that cannot be decoded,
-carries a price that is not positive, or whose latest trading day is not the NYSE session its
+carries a number outside a quote's range (a price that is not positive, 1E+30, NaN or
+infinity: glue_jobs.intraday.bounds), or whose latest trading day is not the NYSE session its
 event time falls in is rejected with the reason, and never enriched."""
 from __future__ import annotations
 
@@ -7,11 +8,10 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
 
+from glue_jobs.intraday.bounds import out_of_range
 from glue_jobs.lake import trading_calendar
 from glue_jobs.lake.quote_record import QuoteRecord, QuoteRecordError, decode
 from glue_jobs.ports.stream import StreamRecord
-
-POSITIVE = ("price", "open", "high", "low", "previous_close")
 
 
 @dataclass(frozen=True)
@@ -40,13 +40,20 @@ def screen(record: StreamRecord) -> QuoteRecord | Rejected:
         return Rejected(record, f"unreadable record: {exc}")
     if quote.symbol != record.partition_key:
         return Rejected(record, f"symbol {quote.symbol!r} put under partition key {record.partition_key!r}")
-    for name in POSITIVE:
-        if getattr(quote, name) <= 0:
-            return Rejected(record, f"{name} is {getattr(quote, name)}: prices must be positive")
-    session = session_of(quote.event_time_ms)
-    if not trading_calendar.is_session(session):
+    reason = out_of_range(quote)
+    if reason is not None:
+        return Rejected(record, reason)
+    session, iso, open_day = _session_of_hour(quote.event_time_ms // 3_600_000)
+    if not open_day:
         return Rejected(record, f"event time {quote.event_time_ms} falls on {session}, not an NYSE session")
-    if quote.latest_trading_day != session.isoformat():
+    if quote.latest_trading_day != iso:
         return Rejected(record, f"latest trading day {quote.latest_trading_day} is not the session of its event "
                                 f"time ({session}): a stale quote")
     return quote
+
+
+@lru_cache(maxsize=4096)
+def _session_of_hour(hour: int) -> tuple[dt.date, str, bool]:
+    """The date of an hour, as text, and whether it is a session: asked once per hour, not per record."""
+    day = _new_york_date_of_hour(hour)
+    return day, day.isoformat(), trading_calendar.is_session(day)

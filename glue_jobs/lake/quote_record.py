@@ -54,27 +54,34 @@ def encode(record: QuoteRecord) -> bytes:
     return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
 
 
+_REQUIRED = ("symbol", "event_time_ms", "source", "sequence", "volume", "latest_trading_day", *PRICE_FIELDS)
+_REQUIRED_SET = frozenset(_REQUIRED)
+# a consumer decodes every record: the decoder's own decode of the UTF-8 text skips json.loads'
+# detection of UTF-16/32 byte encodings, which records (UTF-8 JSON by contract) never use
+_DECODER = json.JSONDecoder()
+
+
 def decode(data: bytes) -> QuoteRecord:
     try:
-        doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
+        doc = _DECODER.decode(data.decode("utf-8"))
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise QuoteRecordError(f"not a JSON quote record: {exc}") from None
     if not isinstance(doc, dict):
         raise QuoteRecordError("not a JSON object")
-    missing = [name for name in ("symbol", "event_time_ms", "source", "sequence", "volume",
-                                 "latest_trading_day", *PRICE_FIELDS) if name not in doc]
-    if missing:
-        raise QuoteRecordError(f"missing field(s): {', '.join(missing)}")
+    if not _REQUIRED_SET <= doc.keys():
+        raise QuoteRecordError(f"missing field(s): {', '.join(n for n in _REQUIRED if n not in doc)}")
     prices = {}
     for name in PRICE_FIELDS:
+        raw = doc[name]
         try:
-            prices[name] = Decimal(str(doc[name]))
+            value = Decimal(raw if type(raw) is str else str(raw))
         except InvalidOperation:
-            raise QuoteRecordError(f"{name}: not a number: {doc[name]!r}") from None
-        if not prices[name].is_finite():
-            raise QuoteRecordError(f"{name}: not a finite number: {doc[name]!r}")
+            raise QuoteRecordError(f"{name}: not a number: {raw!r}") from None
+        if not value.is_finite():
+            raise QuoteRecordError(f"{name}: not a finite number: {raw!r}")
+        prices[name] = value
     for name in ("event_time_ms", "sequence", "volume"):
-        if not isinstance(doc[name], int) or isinstance(doc[name], bool):
+        if type(doc[name]) is not int:  # a bool is an int to isinstance, not here
             raise QuoteRecordError(f"{name}: not an integer: {doc[name]!r}")
     return QuoteRecord(symbol=str(doc["symbol"]), event_time_ms=doc["event_time_ms"], source=str(doc["source"]),
                        sequence=doc["sequence"], volume=doc["volume"],

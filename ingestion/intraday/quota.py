@@ -7,7 +7,8 @@ restarted producer keeps the same schedule). That spacing must respect, at once:
 - the key's minimum spacing between calls (the free key's burst limit);
 - its calls per minute: at spacing d, a 60 s window holds 60 / d calls;
 - its calls per day: a session of S seconds holds ceil(S / d) calls, which must fit in what is
-  left of the day's quota.
+  left of the day's quota once the calls already made on it (the daily ingestion shares the
+  key) are taken off.
 
 The tightest interval is the largest of the three bounds; asked for it, the producer spends the
 binding allowance whole (the last call of the day's quota, or every call of each minute).
@@ -32,6 +33,7 @@ class Limits:
     calls_per_day: int | None
     min_spacing_s: float = 0.0
     used_today: int = 0  # calls already spent on the quota day
+    used_by: str = "earlier calls"  # who spent them, for the refusal (the daily ingestion)
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,9 @@ def tightest_interval(symbols: int, limits: Limits, session_s: float) -> Plan:
     if limits.calls_per_day is not None:
         left = limits.calls_per_day - limits.used_today
         if left < 1:
-            raise IntervalRefused(f"the day's quota of {limits.calls_per_day} calls is spent: no quote can be "
-                                  "fetched before the next quota day (00:00 UTC)", math.inf)
+            raise IntervalRefused(f"the day's quota of {limits.calls_per_day} calls is spent ({limits.used_today} "
+                                  f"made today by {limits.used_by}): no quote can be fetched before the next "
+                                  "quota day (00:00 UTC)", math.inf)
         # ceil(S / d) <= left  <=>  d >= S / left
         bounds["day"] = session_s / left
     bounds.update(spacing=limits.min_spacing_s, none=0.0)
@@ -70,8 +73,10 @@ def check_interval(requested_s: float, symbols: int, limits: Limits, session_s: 
     if requested_s < tight.interval_s * (1 - 1e-9):
         shown = _round_up(tight.interval_s)
         why = {"minute": f"{limits.calls_per_minute} calls a minute",
-               "day": f"{(limits.calls_per_day or 0) - limits.used_today} calls left today over a "
-                      f"{session_s / 3600:g} h session",
+               "day": f"{(limits.calls_per_day or 0) - limits.used_today} calls left today"
+                      + (f" ({limits.calls_per_day} a day less {limits.used_today} made by {limits.used_by})"
+                         if limits.used_today else "")
+                      + f" over a {session_s / 3600:g} h session",
                "spacing": f"{limits.min_spacing_s:g} s between calls"}.get(tight.binding, "")
         raise IntervalRefused(
             f"--interval {requested_s:g} s for {symbols} symbol(s) needs a call every {requested_s / symbols:.3g} s, "

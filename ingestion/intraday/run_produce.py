@@ -108,12 +108,25 @@ def _synthetic(request, stream, storage, engine, now, clock, sleep, warn, progre
     return ProduceResult(report, session, interval, "")
 
 
-def quota_limits(request: ProduceRequest, env: Mapping[str, str]) -> Limits:
+DAILY_INGESTION = "the daily ingestion"
+
+
+def quota_limits(request: ProduceRequest, env: Mapping[str, str], used_today: int = 0) -> Limits:
     from ingestion.sources import build_planner
 
     planner = build_planner("alphavantage", env=env, calls_per_minute=request.calls_per_minute,
                             calls_per_day=request.calls_per_day)
-    return Limits(planner.calls_per_minute, planner.calls_per_day, planner.min_interval_s)
+    return Limits(planner.calls_per_minute, planner.calls_per_day, planner.min_interval_s, used_today,
+                  DAILY_INGESTION)
+
+
+def ingestion_calls_today(storage: Storage, now: float) -> int:
+    """Calls the daily ingestion (plain or fan-out) made on the key today: the lake's ingestion
+    state counts them per UTC quota day, as the ingestion's own rate planner does."""
+    from ingestion.rate_limit import utc_day
+    from ingestion.state import load_state
+
+    return load_state(storage).calls_on("alphavantage", utc_day(now))
 
 
 def plan_interval(request: ProduceRequest, limits: Limits, session: Session) -> tuple[float, str]:
@@ -141,7 +154,8 @@ def precheck(request: ProduceRequest, env: Mapping[str, str], now: float) -> Non
 
 def _alphavantage(request, stream, storage, env, now, clock, sleep, progress, http_session, secrets_client):
     session = open_session(now)
-    limits = quota_limits(request, env)
+    # the key is shared: what the daily ingestion spent today is not the producer's to spend
+    limits = quota_limits(request, env, ingestion_calls_today(storage, now.timestamp()))
     if session is None:
         upcoming = next_session(now)
         plan_interval(request, limits, upcoming)  # a bad interval is refused even while closed
@@ -156,7 +170,7 @@ def _alphavantage(request, stream, storage, env, now, clock, sleep, progress, ht
     # the schedule keeps the calls within the limits; the planner is the guard behind it (its
     # spacing is the schedule's, so it never adds a wait the schedule did not plan)
     planner = RatePlanner(limits.calls_per_minute, limits.calls_per_day,
-                          min(limits.min_spacing_s, interval / len(request.symbols)))
+                          min(limits.min_spacing_s, interval / len(request.symbols)), used_today=limits.used_today)
     source = AlphaVantageQuoteSource(daily._client, daily._key, planner, session.day, clock=clock, sleep=sleep)
     schedule = _schedule(request.symbols, interval, session)
     start = schedule.first_call_at(request.window_start_ms if request.window_start_ms is not None

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from glue_jobs.lake import layout
-from workflows.bench import serving_phase
+from workflows.bench import intraday_phase, serving_phase
 
 WAP_STAGES = ["crawl", "drop_temp", "write_temp", "audit", "publish", "after_publish"]
 
@@ -295,6 +295,7 @@ PHASES: dict[str, Callable[..., dict[str, Any]]] = {
     "queries": queries,
     "ingestion": ingestion,
     "serving": serving_phase.serving,
+    "intraday": intraday_phase.intraday,
 }
 
 

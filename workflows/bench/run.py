@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from workflows.bench import report, serving_report
+from workflows.bench import intraday_report, report, serving_report
 from workflows.bench.isolate import run_phase
 from workflows.bench.phases import restated_faults
 
@@ -51,6 +51,9 @@ FULL = Scale("full", symbols=5000, history_days=7305, panel_repeats=5, dashboard
              free_days=3, premium_minutes=10)
 QUICK = Scale("quick", symbols=200, history_days=1461, panel_repeats=3, dashboard_sessions=252,
               free_days=2, premium_minutes=2)
+# the intraday phase: records drained for the throughput; records a second put, for how long, for the latency
+INTRADAY = {"full": {"records": 100_000, "rate": 1000, "seconds": 10.0},
+            "quick": {"records": 20_000, "rate": 1000, "seconds": 5.0}}
 
 
 def _start(days: int) -> str:
@@ -102,7 +105,20 @@ def measure(scale: Scale, workdir: Path, say: Callable[[str], None]) -> dict[str
     m["serving"] = phase("serving", "serving", lake=str(full), as_of=day)
     m["ingestion"] = phase("ingestion", "ingestion", workdir=str(workdir), free_days=scale.free_days,
                            premium_minutes=scale.premium_minutes)
+    m["intraday"] = phase("intraday", "intraday", workdir=str(workdir), **INTRADAY[scale.name])
     return m
+
+
+def run_intraday(workdir: Path, *, records: int, rate: int, seconds: float,
+                 say: Callable[[str], None] = print) -> list[report.Row]:
+    """`tickerlake bench --intraday`: only the intraday consumer's phase, its rows judged."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    say(f"tickerlake bench --intraday in {workdir}: {records:,} records drained, then {rate:,}/s for {seconds:g} s "
+        "followed")
+    m = {"intraday": run_phase("intraday", {"workdir": str(workdir), "records": records, "rate": rate,
+                                            "seconds": seconds}, workdir, "intraday")}
+    shutil.rmtree(workdir / "intraday", ignore_errors=True)
+    return intraday_report.intraday_rows(m)
 
 
 def details(m: dict[str, Any]) -> str:
@@ -150,9 +166,9 @@ def run_bench(scale: Scale, workdir: Path, *, keep: bool = False,
         m = measure(scale, workdir, say)
     finally:
         if not keep:
-            for name in ("lake_full", "lake_small", "naive_out", "ingest_free", "ingest_premium", "page"):
+            for name in ("lake_full", "lake_small", "naive_out", "ingest_free", "ingest_premium", "page", "intraday"):
                 shutil.rmtree(workdir / name, ignore_errors=True)
-    rows = report.build_rows(m) + serving_report.serving_rows(m)
+    rows = report.build_rows(m) + serving_report.serving_rows(m) + intraday_report.intraday_rows(m)
     passed, failed = report.verdict_counts(rows)
     command = "tickerlake bench" + (" --quick" if scale.name == "quick" else "")
     header = (f"# tickerlake bench ({scale.name})\n\n`{command}` on {machine()}, "

@@ -246,6 +246,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if not args.workdir.strip() or (workdir.exists() and not workdir.is_dir()):
         raise ConfigError(f"--workdir {args.workdir!r} is {'empty' if not args.workdir.strip() else 'a file'}: "
                           "give a folder for the bench's lakes (default /tmp/tickerlake-bench)")
+    if getattr(args, "intraday", False):
+        from workflows.bench.run import run_intraday
+
+        rows = run_intraday(workdir, records=args.intraday_records, rate=args.intraday_rate,
+                            seconds=float(args.intraday_seconds), say=_say)
+        print(markdown(rows))
+        return 0
     rows, out = run_bench(QUICK if args.quick else FULL, workdir, keep=args.keep, say=_say)
     passed, failed = verdict_counts(rows)
     print(markdown(rows))

@@ -180,6 +180,14 @@ def _bench_command(sub) -> None:
     p.add_argument("--fan-out", action="store_true",
                    help="only simulate fan-out ingestion (planner, workers, token bucket, Lambda timeout): "
                         "makespan, longest invocation, calls per minute")
+    p.add_argument("--intraday", action="store_true",
+                   help="only the intraday consumer: records/s end to end and produce -> served latency")
+    p.add_argument("--intraday-records", type=_positive, default=20_000, metavar="N",
+                   help="records the consumer drains for its throughput (default 20000)")
+    p.add_argument("--intraday-rate", type=_positive, default=1000, metavar="N",
+                   help="records a second put while the consumer follows, for the latency (default 1000)")
+    p.add_argument("--intraday-seconds", type=_positive, default=5, metavar="S",
+                   help="how long the latency run puts records (default 5)")
     p.add_argument("--fan-out-symbols", type=_positive, default=5000, metavar="N")
     p.add_argument("--fan-out-calls-per-minute", type=_positive, default=75, metavar="N")
     p.add_argument("--fan-out-concurrency", type=_positive, default=5, metavar="N",

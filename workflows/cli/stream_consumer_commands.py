@@ -15,13 +15,14 @@ from collections.abc import Callable
 from typing import Any
 
 from glue_jobs.intraday import Consumer, ConsumeResult
-from glue_jobs.intraday.consume import CONSUMER
+from glue_jobs.intraday.consume import CONSUMER, POLL_SECONDS
 from glue_jobs.lake.errors import ConfigError
 from glue_jobs.runtime import Runtime, local_stream_path
 from workflows.intraday import open_processor
 from workflows.runner import open_lake
 
 FAILURE_QUEUE = "intraday-failures"
+DEFAULT_POLL_SECONDS = POLL_SECONDS
 
 
 def _say(line: str) -> None:
@@ -35,6 +36,8 @@ def add_consumer_commands(stream: Any, shared: Callable[[argparse.ArgumentParser
                                           "and alerts, then exit (--follow: keep going)")
     shared(c)
     c.add_argument("--follow", action="store_true", help="keep consuming until Ctrl-C")
+    c.add_argument("--poll", type=_poll_seconds, default=DEFAULT_POLL_SECONDS, metavar="SECONDS",
+                   help=f"with --follow, the wait after a read that found nothing (default {DEFAULT_POLL_SECONDS:g})")
     c.add_argument("--batch", type=positive, default=1000, help="records per batch (default 1000)")
     r = stream.add_parser("replay", help="re-process the log from a time into the quotes table; nothing is "
                                          "served, kept or alerted twice")
@@ -45,6 +48,16 @@ def add_consumer_commands(stream: Any, shared: Callable[[argparse.ArgumentParser
     s = stream.add_parser("status", help="per shard: last sequence, checkpoint, lag, and the failure queue's depth")
     shared(s)
     s.add_argument("--format", choices=("table", "json"), default="table")
+
+
+def _poll_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (e.g. 0.05)") from None
+    if not 0.001 <= value <= 60:
+        raise argparse.ArgumentTypeError(f"{text}: give between 0.001 and 60 seconds")
+    return value
 
 
 def open_stream(runtime: Runtime) -> Any:
@@ -96,7 +109,7 @@ def cmd_consume(args: argparse.Namespace) -> int:
     if args.follow:
         _say("stream consume: following the stream (Ctrl-C to stop)")
         try:
-            result = consumer.follow()
+            result = consumer.follow(poll_seconds=args.poll)
         except KeyboardInterrupt:
             _say("stream consume: stopped; every finished batch is checkpointed")
             return 0
@@ -108,6 +121,14 @@ def cmd_consume(args: argparse.Namespace) -> int:
 def cmd_replay(args: argparse.Namespace) -> int:
     since = parse_time(args.from_time)
     runtime = open_lake(args.settings)
+    if runtime.kind != "local":
+        # the stream keeps 24 hours and the Lambda owns its position: replay the Firehose history
+        from glue_jobs.intraday.history_replay import replay_from_history
+
+        processor = open_processor(runtime, env=os.environ)
+        started = time.monotonic()
+        result = replay_from_history(runtime.storage, processor, since, batch=args.batch, say=_say)
+        return _report("replay", result, time.monotonic() - started)
     stream = open_stream(runtime)
     consumer = _consumer(runtime, stream, args.batch)
     started = time.monotonic()

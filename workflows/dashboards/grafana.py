@@ -1,5 +1,6 @@
 """Grafana dashboard JSON for the Athena data source plugin (grafana-athena-datasource),
-generated from the panel definitions. The committed copy under infra/grafana/dashboards/
+generated from the panel definitions, plus the panels that read CloudWatch
+(workflows/dashboards/grafana_cloudwatch.py: the intraday consumer's lag). The committed copy under infra/grafana/dashboards/
 is checked against this output by a test, so the two cannot drift.
 
     python -m workflows.dashboards.grafana --write   # regenerate the committed JSON
@@ -13,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from workflows.dashboards import grafana_cloudwatch
 from workflows.dashboards.panels import DashboardSpec, Panel, load_spec
 
 PLUGIN_ID = "grafana-athena-datasource"
@@ -172,15 +174,16 @@ def _layout(spec: DashboardSpec) -> list[dict[str, Any]]:
         y += 1
         x = 0
         row_height = 0
-        for panel in members:
-            if x + panel.width > 24:
+        placed = [(p.width, p.height, lambda n, pos, p=p: _panel_json(spec, p, n, pos)) for p in members]
+        for width, height, build in placed + grafana_cloudwatch.PANELS.get(section, []):
+            if x + width > 24:
                 y += row_height
                 x, row_height = 0, 0
-            pos = {"h": panel.height, "w": panel.width, "x": x, "y": y}
-            panels.append(_panel_json(spec, panel, number, pos))
+            pos = {"h": height, "w": width, "x": x, "y": y}
+            panels.append(build(number, pos))
             number += 1
-            x += panel.width
-            row_height = max(row_height, panel.height)
+            x += width
+            row_height = max(row_height, height)
         y += row_height
     return panels
 
@@ -224,7 +227,7 @@ def build_dashboard(spec: DashboardSpec) -> dict[str, Any]:
         "timepicker": {},
         "annotations": {"list": []},
         "links": [],
-        "templating": {"list": _variable_json(spec)},
+        "templating": {"list": _variable_json(spec) + [grafana_cloudwatch.stack_variable()]},
         "panels": _layout(spec),
     }
 

@@ -94,3 +94,14 @@ def test_an_anomaly_flag_and_decimals_survive_the_round_trip(table):
     odd = replace(q(1, "0.0001"), anomaly=True, change_percent=Decimal("-12.3456"))
     table.put_quotes([odd])
     assert table.recent("IBM", now=NOW) == [odd]
+
+
+def test_texts_that_need_json_escaping_and_exponent_decimals_survive_the_round_trip(table):
+    # the SQLite twin spells its JSON item out by hand (a batch pays for it per quote)
+    odd = replace(q(1, "1E+2"), symbol='B"R\\K.\u00e9\n', source="synth\u2028etic", session="2026-11-30",
+                  change=Decimal("-1E-8"), moving_average=Decimal("100.75000000"))
+    table.put_quotes([odd])
+    table.put_current([CurrentQuote(odd, (Decimal("1E+2"),))])
+    assert table.recent(odd.symbol, now=NOW) == [odd]
+    current = table.get_current(odd.symbol, now=NOW)
+    assert current is not None and current.quote == odd and current.window == (Decimal("100"),)

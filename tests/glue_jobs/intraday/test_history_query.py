@@ -3,6 +3,7 @@ dialect) after a consume, joins with stocks.daily_prices, and a replay adds no r
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
@@ -67,3 +68,18 @@ def test_a_replay_from_a_time_adds_no_history_row(lake):
     assert result["records"] == 10 and result["history_rows"] == 0 and result["written"] == 0
     count = open_runtime(str(path)).engine.query("select count(*) as n from stocks.intraday_quotes").to_pylist()
     assert count == [{"n": 10}]
+
+
+def test_a_history_file_keeps_each_field_of_awkward_quotes(tmp_path):
+    """The history's Parquet columns are built from the values' own bytes (not pa.array): texts
+    that are not ASCII, integers near 64 bits and prices at both ends of the range come back."""
+    import io
+
+    from glue_jobs.intraday.history import COLUMNS, parquet_bytes
+
+    odd = [quote('B"R\\K.\u00e9', "0.0001", 2**62, minute=1, volume=7, low=Decimal("0.0001")),
+           quote("\u2028X", "9999999.99999999", 3, high=Decimal("9999999.99999999"), volume=10**15 - 1),
+           quote("IBM", "101", 0, source="alphavantage")]
+    rows = pq.read_table(io.BytesIO(parquet_bytes(odd))).to_pylist()
+    assert rows == [{c.name: float(getattr(q, c.name)) if c.type == "double" else getattr(q, c.name)
+                     for c in COLUMNS} for q in odd]

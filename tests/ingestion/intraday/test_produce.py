@@ -148,3 +148,43 @@ def test_stale_and_negative_quotes_are_kept_aside_with_their_reason_and_never_pu
     assert len(records) == 2
     kept = LocalStorage(str(tmp_path / "lake")).list_keys("rejected/quotes/")
     assert len([k for k in kept if k.endswith(".reason.json")]) == 2 and len(kept) == 4
+
+
+def _ingested(tmp_path, calls_by_day: dict[str, int]) -> None:
+    """The lake's ingestion state after daily ingestions spent `calls_by_day` on the key."""
+    from ingestion.state import IngestState, save_state
+
+    save_state(LocalStorage(str(tmp_path / "lake")), IngestState(quota={"alphavantage": calls_by_day}))
+
+
+def test_an_interval_refused_for_what_the_daily_ingestion_spent_names_both(tmp_path, av_env):
+    clock = FakeClock(at("2026-11-20 15:00:00"))
+    server, env = av_env()
+    _ingested(tmp_path, {"2026-11-20": 20})
+    # 25 calls a day would sustain 2 symbols every 1872 s over the 6.5 h session; 5 left need 9360
+    with pytest.raises(ConfigError) as refused:
+        produce_av(tmp_path, clock, env, ProduceRequest(symbols=("IBM", "AAPL"), source="alphavantage",
+                                                        interval_s=1872))
+    message = str(refused.value)
+    assert "5 calls left today (25 a day less 20 made by the daily ingestion)" in message
+    assert "shortest interval it sustains is 9360 s" in message
+    assert server.calls == []
+
+
+@pytest.mark.parametrize("ingested, calls", [({"2026-11-20": 20}, 5), ({"2026-11-19": 25}, 25), ({}, 25)])
+def test_the_producer_spends_only_what_the_daily_ingestion_left_of_today_s_quota(tmp_path, av_env, ingested, calls):
+    clock = FakeClock(at("2026-11-20 14:30:00"))
+    server, env = av_env(per_minute=5, daily_limit=25, min_spacing_s=1.0, clock=clock.now)
+    _ingested(tmp_path, ingested)
+    result, records = produce_av(tmp_path, clock, env, ProduceRequest(symbols=("IBM", "AAPL"), source="alphavantage"))
+    assert result.report.stopped == "session closed"
+    assert len(server.calls) == calls and server.limit_bodies == 0 and len(records) == calls
+
+
+def test_a_quota_the_daily_ingestion_spent_whole_refuses_with_both_counts(tmp_path, av_env):
+    clock = FakeClock(at("2026-11-20 15:00:00"))
+    server, env = av_env()
+    _ingested(tmp_path, {"2026-11-20": 25})
+    with pytest.raises(ConfigError, match=r"quota of 25 calls is spent \(25 made today by the daily ingestion\)"):
+        produce_av(tmp_path, clock, env, ProduceRequest(symbols=("IBM",), source="alphavantage"))
+    assert server.calls == []

@@ -4,7 +4,6 @@ which the commands open through the runtime."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from decimal import Decimal
 
 import pytest
@@ -51,11 +50,21 @@ def test_consume_drains_the_stream_and_status_shows_no_lag(lake, capsys):
     assert after["failure_queue"] == {"visible": 0, "in_flight": 0}
 
 
-def test_a_poison_record_goes_to_the_failure_queue_after_its_retries_and_its_shard_goes_on(lake, capsys):
+def test_a_poison_record_goes_to_the_failure_queue_after_its_retries_and_its_shard_goes_on(lake, capsys,
+                                                                                            monkeypatch):
+    from glue_jobs.intraday import processor
+
+    real = processor.enrich
+
+    def enrich(record, *args, **kwargs):  # a bug that fails on one quote every time (a bad number is rejected)
+        if record.sequence == 2:
+            raise ArithmeticError("a bug")
+        return real(record, *args, **kwargs)
+
+    monkeypatch.setattr(processor, "enrich", enrich)
     path, log = lake
     log.put("IBM", encode(quote("IBM", "101", 1)))
-    # a price the enrichment cannot quantize (change % beyond 28 digits): it raises every time
-    log.put("IBM", encode(replace(quote("IBM", "101", 2), price=Decimal("1E+30"), previous_close=Decimal("1E-30"))))
+    log.put("IBM", encode(quote("IBM", "101.5", 2)))
     log.put("IBM", encode(quote("IBM", "102", 3)))
     assert cli.main(["stream", "consume", "--lake", str(path)]) == 0
     err = capsys.readouterr().err
@@ -90,3 +99,12 @@ def test_a_lake_without_a_stream_log_says_how_to_make_one(tmp_path, capsys):
     (tmp_path / "lake").mkdir()
     assert cli.main(["stream", "status", "--lake", str(tmp_path / "lake")]) == 2
     assert "tickerlake stream produce" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("poll", ["0", "61", "soon"])
+def test_a_poll_out_of_range_exits_2_naming_it(lake, capsys, poll):
+    path, _ = lake
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["stream", "consume", "--follow", "--poll", poll, "--lake", str(path)])
+    assert exit_.value.code == 2
+    assert "--poll" in capsys.readouterr().err

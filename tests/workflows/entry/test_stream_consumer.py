@@ -52,8 +52,27 @@ def sqs_event(quotes):
     } for n, q in enumerate(quotes)]}
 
 
+POISON_PRICE = Decimal("101.0101")
+
+
 def poison(q):
-    return replace(q, price=Decimal("1E+30"), previous_close=Decimal("1E-30"))
+    """A quote the processor raises on: its screen passes it (a bad number is rejected there
+    now), so the `poisoned` fixture makes the enrichment fail on this price, as a bug would."""
+    return replace(q, price=POISON_PRICE)
+
+
+@pytest.fixture
+def poisoned(monkeypatch):
+    from glue_jobs.intraday import processor
+
+    real = processor.enrich
+
+    def enrich(record, *args, **kwargs):
+        if record.price == POISON_PRICE:
+            raise ArithmeticError(f"a bug that fails on {record.symbol} {record.sequence}")
+        return real(record, *args, **kwargs)
+
+    monkeypatch.setattr(processor, "enrich", enrich)
 
 
 def _markers(s3) -> int:
@@ -72,14 +91,14 @@ def test_a_kinesis_batch_is_served_and_its_anomaly_published_once_however_often_
     assert _markers(s3) == 1 and len(table.recent("IBM", now=NOW)) == 2
 
 
-def test_kinesis_reports_only_the_first_failing_record_and_nothing_after_it_is_served(stack):
+def test_kinesis_reports_only_the_first_failing_record_and_nothing_after_it_is_served(stack, poisoned):
     table, _ = stack
     event = kinesis_event([quote("IBM", "101", 1), poison(quote("IBM", "101", 2)), quote("IBM", "102", 3)])
     assert stream_consumer.handler(event, None) == {"batchItemFailures": [{"itemIdentifier": "49590000000000000001"}]}
     assert [q.sequence for q in table.recent("IBM", now=NOW)] == [1]
 
 
-def test_sqs_fifo_reports_the_failing_message_and_every_one_after_it(stack):
+def test_sqs_fifo_reports_the_failing_message_and_every_one_after_it(stack, poisoned):
     table, _ = stack
     event = sqs_event([quote("IBM", "101", 1), quote("MSFT", "401", 1), poison(quote("MSFT", "401", 2)),
                        quote("IBM", "102", 2)])

@@ -1,0 +1,46 @@
+"""The intraday consumer's bench rows (issue 14's targets) judged from made-up figures, and
+`tickerlake bench --intraday` run small end to end."""
+from __future__ import annotations
+
+import pytest
+
+from workflows.bench import report
+from workflows.bench.intraday_report import intraday_rows
+from workflows.cli.main import main
+
+
+def figures(**over):
+    r = {"consumed": 20_000, "consume_seconds": 0.8, "consume_cpu_seconds": 0.7, "history_rows": 20_000,
+         "served": 20_100, "load_before": 0.5, "load_after": 0.7, "latency_records": 5000, "latency_rate": 1000,
+         "latency_poll_seconds": 0.05, "latency_median_ms": 31.0, "latency_p99_ms": 120.0, "latency_max_ms": 150.0}
+    return {"intraday": dict(r, **over)}
+
+
+def test_figures_that_meet_the_targets_pass_and_cpu_and_p99_are_shown():
+    rows = intraday_rows(figures())
+    assert [r.verdict for r in rows] == [report.PASS, report.INFO, report.PASS, report.INFO]
+    assert rows[0].value == "25,000 records/s (0.80 s)" and "load 0.5 before" in rows[0].measure
+    assert rows[1].value.startswith("28,571 records/s")
+    assert rows[3].value == "120.0 ms / 150.0 ms"
+
+
+@pytest.mark.parametrize(("over", "failed"), [
+    ({"consume_seconds": 1.01}, 0),  # 19,802 records/s
+    ({"latency_median_ms": 200.0}, 2),
+])
+def test_a_missed_target_fails_alone(over, failed):
+    assert [i for i, r in enumerate(intraday_rows(figures(**over))) if r.verdict == report.FAIL] == [failed]
+
+
+def test_figures_not_measured_fail():
+    assert [r.verdict for r in intraday_rows({})] == [report.FAIL]
+
+
+def test_bench_intraday_measures_both_and_prints_the_verdicts(tmp_path, capsys):
+    assert main(["bench", "--intraday", "--workdir", str(tmp_path), "--intraday-records", "400",
+                 "--intraday-rate", "200", "--intraday-seconds", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "Intraday consumer, end to end (400 records" in out
+    assert "(200 records put at 200/s" in out
+    assert out.count("PASS |") + out.count("FAIL |") == 2
+    assert not (tmp_path / "intraday").exists()  # the bench's lakes are removed
