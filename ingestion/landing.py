@@ -156,8 +156,14 @@ class Landing:
             self._raise_failed()
 
     def close(self) -> None:
-        """Wait for the writes and stop the writer threads."""
+        """Wait for the writes and stop the writer threads. Write errors not raised yet are
+        logged and dropped: after a first error (a full disk) every later write may fail too,
+        and the run's aborted manifest must still be written."""
         self.settle(raise_errors=False)
+        with self._lock:
+            errors, self._errors = self._errors, []
+        for error in errors:
+            log.warning("a landing write failed after the run had stopped: %s", error)
         if self._pool is not None:
             self._pool.shutdown()
 

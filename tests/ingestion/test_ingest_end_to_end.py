@@ -233,9 +233,9 @@ def test_the_synthetic_source_runs_offline_with_faults(lake, clock):
 
 
 class SlowThenFailingDisk:
-    """The lake's own storage, but every body's write is slow, and one symbol's fails: the
-    bodies are written while later symbols are fetched, so a write can end after the fetch
-    loop or fail while another symbol is being fetched."""
+    """The lake's own storage, but every body's write is slow, and from one symbol on they fail
+    (a full disk): the bodies are written while later symbols are fetched, so a write can end
+    after the fetch loop or fail while another symbol is being fetched."""
 
     def __init__(self, inner, failing_symbol=None):
         self.inner, self.failing_symbol = inner, failing_symbol
@@ -243,7 +243,8 @@ class SlowThenFailingDisk:
     def put_bytes(self, key, data, **kw):
         if key.startswith(layout.RAW_PREFIX):
             time.sleep(0.02)
-            if self.failing_symbol and f"symbol={self.failing_symbol}/" in key:
+            symbol = key.split("symbol=", 1)[1].split("/", 1)[0]
+            if self.failing_symbol and symbol >= self.failing_symbol:
                 raise OSError(f"no space left on device writing {key}")
         self.inner.put_bytes(key, data, **kw)
 
