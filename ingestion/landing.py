@@ -15,6 +15,8 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 
 from glue_jobs.lake import failpoints, layout
@@ -74,7 +76,12 @@ def _ext(body: bytes, content_type: str) -> str:
 
 
 class Landing:
-    def __init__(self, storage: Storage, *, run_id: str, as_of: dt.date, source_name: str):
+    """Lands a run's objects. With `writers` > 0 the writes go on in that many threads while the
+    caller fetches the next symbol: each local write waits for its own fsync (about 1 ms), and
+    concurrent ones share the file system's journal commits. An object is listed in `objects`
+    only once it is durable, and the manifest is written only after every write has ended."""
+
+    def __init__(self, storage: Storage, *, run_id: str, as_of: dt.date, source_name: str, writers: int = 0):
         self.storage = storage
         self.run_id = run_id
         self.as_of = as_of
@@ -82,6 +89,13 @@ class Landing:
         self.source_name = source_name
         self.objects: list[ObjectRecord] = []
         self._rejected_count: dict[str, int] = {}
+        self._pool = ThreadPoolExecutor(writers, thread_name_prefix="landing") if writers > 0 else None
+        # bodies held in memory awaiting their write: a backfill's bodies are 250 KB each
+        self._room = threading.BoundedSemaphore(4 * writers) if writers > 0 else None
+        self._lock = threading.Lock()
+        self._pending: list[Future] = []
+        self._order: dict[str, int] = {}
+        self._errors: list[BaseException] = []
 
     def number_rejected_after(self, symbol: str, already: int) -> None:
         """Number `symbol`'s next rejected answer `already` + 1: a fan-out worker lands one receive
@@ -94,11 +108,64 @@ class Landing:
         return list(self._rejected_count)
 
     def _put(self, key: str, data: bytes, role: str, symbol: str) -> ObjectRecord:
-        self.storage.put_bytes(key, data)
         record = ObjectRecord(key, role, symbol, len(data), _sha(data))
-        self.objects.append(record)
-        failpoints.hit("landing.after_object", key)
+        if self._pool is None:
+            self._write(record, data)
+            return record
+        self._raise_failed()  # a failed write stops the run at the next object, as a synchronous one would
+        self._order[key] = len(self._order)
+        self._room.acquire()
+        try:
+            self._pending.append(self._pool.submit(self._write, record, data))
+        except BaseException:
+            self._room.release()
+            raise
         return record
+
+    def _write(self, record: ObjectRecord, data: bytes) -> None:
+        try:
+            self.storage.put_bytes(record.key, data)
+            with self._lock:
+                self.objects.append(record)
+            failpoints.hit("landing.after_object", record.key)
+        except BaseException as exc:
+            with self._lock:
+                self._errors.append(exc)
+            raise
+        finally:
+            if self._room is not None:
+                self._room.release()
+
+    def _raise_failed(self) -> None:
+        with self._lock:
+            error = self._errors[0] if self._errors else None
+            self._errors.clear()
+        if error is not None:
+            raise error
+
+    def settle(self, *, raise_errors: bool = True) -> None:
+        """Wait for every write under way; then `objects` is what landed, in the order it was
+        asked for. Raises the first write error not raised yet (unless told not to)."""
+        pending, self._pending = self._pending, []
+        for future in pending:
+            future.exception()  # waits; the error itself is in self._errors
+        if self._pool is not None:
+            with self._lock:
+                self.objects.sort(key=lambda o: self._order[o.key])
+        if raise_errors:
+            self._raise_failed()
+
+    def close(self) -> None:
+        """Wait for the writes and stop the writer threads. Write errors not raised yet are
+        logged and dropped: after a first error (a full disk) every later write may fail too,
+        and the run's aborted manifest must still be written."""
+        self.settle(raise_errors=False)
+        with self._lock:
+            errors, self._errors = self._errors, []
+        for error in errors:
+            log.warning("a landing write failed after the run had stopped: %s", error)
+        if self._pool is not None:
+            self._pool.shutdown()
 
     def land(self, result: FetchResult, record: SymbolRecord) -> None:
         """Write one fetch's bodies (retried 5xx pages first) and fill the symbol's record."""
@@ -173,6 +240,7 @@ class Landing:
 
     def write_manifest(self, manifest: dict) -> str:
         """Write the run's manifest (what the caller built plus every object landed); returns its key."""
+        self.settle()  # a manifest never lists an object that is not durable yet
         key = layout.manifest_key(self.ingest_date, self.run_id)
         doc = dict(manifest)
         doc.update(

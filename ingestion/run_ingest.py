@@ -49,6 +49,7 @@ UNREACHABLE = "unreachable"  # symbols in a row got no answer at all: the server
 _STOPPERS = (kinds.DAILY_CAP, kinds.BAD_KEY, kinds.PREMIUM)
 UNREACHABLE_AFTER = 2  # symbols in a row without any answer before the run stops trying
 ANNOUNCE_WAITS_OVER_S = 3.0
+LANDING_WRITERS = 4  # bodies written (and fsynced) while the next symbol is fetched
 
 
 @dataclass
@@ -69,7 +70,7 @@ class _Run:
         self.source, self.planner, self.progress = source, planner, progress
         self.sleep, self.clock = sleep, clock
         self.max_rate_limit_retries, self.max_transient_retries = limits
-        self.landing = Landing(storage, run_id=run_id, as_of=as_of, source_name=source.name)
+        self.landing = Landing(storage, run_id=run_id, as_of=as_of, source_name=source.name, writers=LANDING_WRITERS)
         self.records: dict[str, SymbolRecord] = {}
         self.carried: dict[str, str] = {}
         self.problems: list[str] = []
@@ -324,6 +325,12 @@ def _save_state(run: _Run, state) -> None:
 
 
 def _finish(run: _Run, plan: list[str], state, started: dt.datetime) -> IngestResult:
+    try:
+        run.landing.settle()
+    except BaseException:
+        _abort(run, plan, state, started)
+        raise
+    run.landing.close()
     counts = _counts(run, plan)
     status = _status(counts)
     manifest_key = run.landing.write_manifest(_manifest(run, plan, status, counts, started))
@@ -337,6 +344,11 @@ def _finish(run: _Run, plan: list[str], state, started: dt.datetime) -> IngestRe
 
 def _abort(run: _Run, plan: list[str], state, started: dt.datetime) -> None:
     """An unexpected error: record what landed and carry what did not, then let the error go on."""
+    run.landing.close()
+    landed = {o.key for o in run.landing.objects}
+    for record in run.records.values():  # its body's write failed after the fetch
+        if record.status == "fetched" and not {record.raw_key, record.csv_key or record.raw_key} <= landed:
+            record.status = "pending"
     for symbol in plan:
         record = run.records.setdefault(symbol, SymbolRecord(symbol))
         if record.status not in ("fetched", "failed"):

@@ -100,6 +100,7 @@ def _text(flag_value: str | None, env: dict[str, str], var: str | None, flag: st
 def parse_symbols(text: str, origin: str) -> list[str]:
     """Symbols separated by commas, spaces or new lines; '#' starts a comment in a file."""
     out: list[str] = []
+    seen: set[str] = set()  # a list's `in` made 5,000 symbols cost 0.2 s
     for lineno, line in enumerate(text.splitlines(), start=1):
         line = line.split("#", 1)[0]
         for raw in re.split(r"[,\s]+", line):
@@ -111,7 +112,8 @@ def parse_symbols(text: str, origin: str) -> list[str]:
                 raise ConfigError(
                     f"{where}: {raw!r} is not a ticker symbol (letters, digits, '.' or '-', at most 15)"
                 )
-            if sym not in out:
+            if sym not in seen:
+                seen.add(sym)
                 out.append(sym)
     if not out:
         raise ConfigError(f"{origin}: no symbols given")

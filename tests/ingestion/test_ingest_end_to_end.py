@@ -5,6 +5,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import time
 
 import pytest
 
@@ -229,3 +230,50 @@ def test_the_synthetic_source_runs_offline_with_faults(lake, clock):
     result = run(lake, source, clock, ["AAPL", "MSFT", "IBM"], planner=build_planner("synthetic", env={}))
     assert result.status == "ok" and result.counts["raw_rows"] == 302
     assert b"NaN" in lake.get_bytes(result.symbols["AAPL"].raw_key)
+
+
+class SlowThenFailingDisk:
+    """The lake's own storage, but every body's write is slow, and from one symbol on they fail
+    (a full disk): the bodies are written while later symbols are fetched, so a write can end
+    after the fetch loop or fail while another symbol is being fetched."""
+
+    def __init__(self, inner, failing_symbol=None):
+        self.inner, self.failing_symbol = inner, failing_symbol
+
+    def put_bytes(self, key, data, **kw):
+        if key.startswith(layout.RAW_PREFIX):
+            time.sleep(0.02)
+            symbol = key.split("symbol=", 1)[1].split("/", 1)[0]
+            if self.failing_symbol and symbol >= self.failing_symbol:
+                raise OSError(f"no space left on device writing {key}")
+        self.inner.put_bytes(key, data, **kw)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+SYMBOLS = [f"S{i:02d}" for i in range(12)]
+
+
+def test_the_manifest_is_written_after_every_body_and_lists_them_in_order(lake, clock):
+    source = build_source("synthetic", clock=clock.now)
+    result = run(SlowThenFailingDisk(lake), source, clock, SYMBOLS, planner=build_planner("synthetic", env={}))
+    doc = manifest(lake, result)
+    assert result.counts["raw_objects"] == doc["totals"]["raw_objects"] == len(SYMBOLS)
+    assert [o["symbol"] for o in doc["objects"]] == SYMBOLS
+    for o in doc["objects"]:
+        assert hashlib.sha256(lake.get_bytes(o["key"])).hexdigest() == o["sha256"]
+
+
+def test_a_body_that_fails_to_land_stops_the_run_and_its_symbol_is_carried(lake, clock):
+    source = build_source("synthetic", clock=clock.now)
+    with pytest.raises(OSError, match="no space left on device writing .*symbol=S03/"):
+        run(SlowThenFailingDisk(lake, "S03"), source, clock, SYMBOLS, planner=build_planner("synthetic", env={}))
+    doc = json.loads(lake.get_bytes(lake.list_keys(layout.MANIFEST_PREFIX)[0]))
+    listed = [o["symbol"] for o in doc["objects"]]
+    assert doc["status"] == "aborted" and "S03" not in listed and "S00" in listed
+    for o in doc["objects"]:  # nothing listed that did not land
+        assert hashlib.sha256(lake.get_bytes(o["key"])).hexdigest() == o["sha256"]
+    assert doc["symbols"]["S03"]["status"] == "carried"
+    carried = load_state(lake).carried_symbols()
+    assert "S03" in carried and not set(carried) & set(listed)

@@ -76,6 +76,39 @@ def test_the_fast_renderer_writes_what_the_csv_module_would():
         assert fast == render_csv(source.bars(symbol, as_of=AS_OF, start=dt.date(2000, 1, 1)))
 
 
+# A lake keeps what earlier versions landed: if the series changed, the next daily fetch would
+# restate every bar of its 100 sessions. These bars were landed before the walk was priced by window.
+@pytest.mark.parametrize("symbol, as_of, start, newest, oldest", [
+    ("AAPL", AS_OF, None, "2026-11-20,71.0715,71.2341,68.5984,69.0744,825122",
+     "2026-07-02,70.2304,71.5671,70.0107,70.2336,545316"),
+    ("T0042", dt.date(2024, 12, 4), dt.date(2024, 1, 2), "2024-12-04,23.3328,23.6567,23.1156,23.5972,418764",
+     "2024-01-02,24.9963,25.9325,24.7569,25.8741,240078"),
+])
+def test_the_series_is_the_one_earlier_versions_landed(symbol, as_of, start, newest, oldest):
+    lines = SyntheticSource().csv_bytes(symbol, as_of=as_of, start=start).decode().split("\r\n")
+    assert (lines[1], lines[-2]) == (newest, oldest)
+
+
+@pytest.mark.parametrize("start", [None, dt.date(2026, 5, 1), dt.date(2025, 11, 1), dt.date(1999, 11, 1)])
+def test_both_renderers_write_the_same_bytes_on_either_side_of_the_switch(start, monkeypatch):
+    from ingestion.synthetic import source as synthetic
+
+    rows = SyntheticSource(seed=4)._window("PENNY", AS_OF, start)
+    by_row = synthetic.render_rows(*rows)
+    monkeypatch.setattr(synthetic, "MATRIX_FROM_ROWS", 0)
+    assert by_row == synthetic.render_fast(*rows)
+
+
+@pytest.mark.parametrize("first", [0, 1, 2, 150, 299])
+def test_a_window_of_the_walk_is_the_slice_of_the_whole_walk(first):
+    from ingestion.synthetic.source import _walk
+
+    whole = _walk("MSFT", 7, 300)
+    window = _walk("MSFT", 7, 300, first)
+    for a, b in zip(whole, window):
+        assert a[first:].tolist() == b.tolist()
+
+
 def test_before_the_epoch_the_series_is_empty():
     result = SyntheticSource().fetch("IBM", as_of=dt.date(1990, 1, 2))
     assert result.kind == "empty_series"

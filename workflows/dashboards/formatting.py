@@ -20,6 +20,8 @@ from typing import Any
 
 def as_number(value: Any) -> float | None:
     """A float for numeric values; None for anything else or NaN."""
+    if type(value) is float:  # most cells; called for every point of every chart
+        return value if value - value == 0.0 else None  # NaN and infinities give NaN
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, (int, float, decimal.Decimal)):
