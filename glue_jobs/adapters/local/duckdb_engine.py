@@ -475,7 +475,9 @@ class DuckDBEngine:
         try:
             relation = self.con.sql(statement)
             read = getattr(relation, "to_arrow_reader", None) or relation.fetch_record_batch
-            for batch in read(1_000_000):
+            # a row group's rows at a time: with 1,000,000-row batches a day's 500,000 typed raw
+            # rows were in Python at once, about 110 MB more peak memory for the same CPU
+            for batch in read(ROW_GROUP_ROWS):
                 if failure:
                     break
                 batches.put(batch)
