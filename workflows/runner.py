@@ -242,6 +242,11 @@ def _close_abandoned(ctx: RunContext, holder: Holder, say: Printer) -> None:
 def _walk(stages: list[graph.Stage], ctx: RunContext, run_log: RunLog, outcome: RunOutcome) -> None:
     say = ctx.say
     for number, stage in enumerate(stages, start=1):
+        if stage.name != "ingest" and any(s.name == "audit" for s in stages[number - 1:]):
+            # GE's import (seconds) runs beside crawl and write temp's DuckDB work, not in the audit
+            from glue_jobs.audit import warm
+
+            warm.start()
         say(f"[{number}/{len(stages)}] {stage.name} ...")
         started = time.monotonic()
         try:

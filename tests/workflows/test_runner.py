@@ -58,3 +58,34 @@ def test_one_job_of_a_workflow_continues_the_run_log_and_closes_it_only_at_the_l
     doc = _log(ctx)
     assert doc["finished_at"] and doc["status"] == "succeeded"
     assert doc["stages"]["publish"]["status"] == "succeeded"  # the earlier job's record is kept
+
+
+def test_a_run_that_audits_starts_importing_great_expectations_after_ingest_and_before_crawl(ctx, monkeypatch):
+    import importlib
+
+    from glue_jobs.audit import warm
+    from workflows import graph
+
+    events = []
+    monkeypatch.setattr(warm, "start", lambda: events.append("ge import started"))
+    names = ["ingest", "crawl", "drop_temp", "write_temp", "audit"]
+    for stage in graph.STAGES:
+        if stage.name in names:
+            monkeypatch.setattr(importlib.import_module(stage.module), "run",
+                                lambda _ctx, name=stage.name: events.append(name) or {})
+    run_pipeline(ctx, names)
+    assert events[:3] == ["ingest", "ge import started", "crawl"]
+
+    events.clear()  # a run that does not audit never pays for the import
+    run_pipeline(ctx, ["crawl", "drop_temp", "write_temp"])
+    assert "ge import started" not in events
+
+
+def test_the_early_import_loads_great_expectations_once_in_a_fresh_process():
+    import subprocess
+    import sys
+
+    code = ("import sys; from glue_jobs.audit import warm; t = warm.start(); assert warm.start() is t; t.join(); "
+            "print('great_expectations.expectations' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "True"

@@ -475,7 +475,9 @@ class DuckDBEngine:
         try:
             relation = self.con.sql(statement)
             read = getattr(relation, "to_arrow_reader", None) or relation.fetch_record_batch
-            for batch in read(1_000_000):
+            # a row group's rows at a time: with 1,000,000-row batches a day's 500,000 typed raw
+            # rows were in Python at once, about 110 MB more peak memory for the same CPU
+            for batch in read(ROW_GROUP_ROWS):
                 if failure:
                     break
                 batches.put(batch)
@@ -784,17 +786,24 @@ class DuckDBEngine:
                 f"from read_csv(getvariable('{variable}'), {', '.join(options)})")
 
     def _split_text_select(self, table: TableDef, variable: str, skip: int, segments: dict[str, str]) -> str:
-        fields = []
-        for n, c in enumerate(table.columns, start=1):
-            fields.append(f"{_text_as(f'nullif(f[{n}], {_quote_str(HIVE_NULL)})', c.type)} as {_quote_ident(c.name)}")
+        fields = [f"{_text_as(f'nullif(f[{n}], {_quote_str(HIVE_NULL)})', c.type)} as {_quote_ident(c.name)}"
+                  for n, c in enumerate(table.columns, start=1)]
+        # A partition's values come from its file's path, once per file and before the file's
+        # lines are unnested: a query's filter on a partition key (write temp's ingest_date and
+        # run id) then drops files, not lines. Taken per line, the same filter made DuckDB
+        # copy every line's fields once more (2.7 s of CPU instead of 0.5 s for a day's 500,000).
+        keys = [_quote_ident(c.name) for c in table.partition_keys]
+        values = []
         for c in table.partition_keys:
             pattern = _quote_str(f".*/{re.escape(segments[c.name])}=([^/]*)/")  # greedy: the last such folder
-            fields.append(f"{_text_as(f'regexp_extract(filename, {pattern}, 1)', c.type)} as {_quote_ident(c.name)}")
-        lines = (f"select filename, unnest(string_split(content, chr(10))[{skip + 1}:]) as line "
-                 f"from read_text(getvariable('{variable}'))")
-        ended = f"select filename, regexp_replace(line, '\\r$', '') as line from ({lines})"
-        return (f"select {', '.join(fields)}, filename as \"$path\" from ("
-                f"select filename, string_split(line, ',') as f from ({ended}) where line <> '')")
+            values.append(f"{_text_as(f'regexp_extract(filename, {pattern}, 1)', c.type)} as {_quote_ident(c.name)}")
+        carried = "".join(f", {k}" for k in keys)
+        files = f"select filename, content{''.join(f', {v}' for v in values)} from read_text(getvariable('{variable}'))"
+        lines = (f"select filename{carried}, unnest(string_split(content, chr(10))[{skip + 1}:]) as line "
+                 f"from ({files})")
+        ended = f"select filename{carried}, regexp_replace(line, '\\r$', '') as line from ({lines})"
+        return (f"select {', '.join([*fields, *keys])}, filename as \"$path\" from ("
+                f"select filename{carried}, string_split(line, ',') as f from ({ended}) where line <> '')")
 
     def _parquet_select(self, table: TableDef, variable: str, segments: dict[str, str]) -> str:
         hive = bool(table.partition_keys)

@@ -94,13 +94,22 @@ candidates as (
 ),
 
 -- Only a symbol and date with more than one candidate needs ranking (a backfill has none):
--- a window over a whole year's rows would sort them all once more.
+-- a window over a whole year's rows would sort them all once more. A published partition
+-- holds one row per symbol and date (this merge wrote it), so a second candidate comes with
+-- a changed row: only the changed rows' keys are counted, not the year's (a day's 5,000
+-- keys instead of grouping 1.2 million).
 contested_keys as (
     select
-        symbol,
-        trade_date
-    from candidates
-    group by symbol, trade_date
+        c.symbol as symbol,
+        c.trade_date as trade_date
+    from candidates as c
+    where exists (
+        select 1
+        from changed_rows as a
+        where a.symbol = c.symbol
+            and a.trade_date = c.trade_date
+    )
+    group by c.symbol, c.trade_date
     having count(*) > 1
 ),
 

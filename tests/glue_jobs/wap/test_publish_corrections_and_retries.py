@@ -48,6 +48,9 @@ def test_a_correction_of_one_column_of_a_published_bar_is_published(make_ctx, co
     after = _published(second)[day]
     assert {k: after[k] for k in bar} == pytest.approx(bar)
     assert after["ingest_run_id"] == "20240309T220000Z-i2"
+    # the correction replaces the published bar: one row per date, as many as before
+    rows = second.engine.query("select trade_date from stocks.daily_prices").column("trade_date").to_pylist()
+    assert sorted(rows) == sorted(_published(first))
 
 
 def test_a_retry_of_publish_under_the_same_run_id_completes_in_fresh_locations(make_ctx):

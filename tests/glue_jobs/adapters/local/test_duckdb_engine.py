@@ -86,6 +86,27 @@ def test_small_and_big_text_files_are_read_alike(lake):
     assert by_symbol["CRLAST"][0]["volume"] == "5" and by_symbol["NOEOL"][0]["volume"] == "5"
 
 
+def test_a_filter_on_partition_keys_keeps_each_line_with_its_own_files_keys_in_both_readers(lake):
+    # The small-file reader takes a file's partition values once, before splitting it into
+    # lines (write temp filters the raw table on ingest_date and run id): each line must
+    # still carry its own file's values and path, as read_csv's lines do.
+    storage, catalog, engine, _ = lake
+    keys = {(symbol, run): _raw(storage, catalog, symbol, csv_body([(f"2024-03-0{day}", day, run[-1], 1, 1, 100)]),
+                                run_id=run)
+            for symbol, day in (("IBM", 1), ("XOM", 2)) for run in ("r1", "r2")}
+    sql = ("select symbol, ingest_run_id, \"timestamp\", high, \"$path\" from stocks.raw_daily "
+           "where ingest_date in ('2024-03-08') and ingest_run_id in ('r2') order by symbol")
+    for small_file_bytes in (1 << 30, 0):
+        engine.small_text_file_bytes = small_file_bytes
+        engine._table_versions.clear()  # rebuild the view with the other reader
+        assert engine.query(sql).to_pylist() == [
+            {"symbol": "IBM", "ingest_run_id": "r2", "timestamp": "2024-03-01", "high": "2",
+             "$path": storage.uri(keys[("IBM", "r2")])},
+            {"symbol": "XOM", "ingest_run_id": "r2", "timestamp": "2024-03-02", "high": "2",
+             "$path": storage.uri(keys[("XOM", "r2")])},
+        ]
+
+
 def test_a_drifted_body_is_read_by_position_instead_of_failing_the_query(lake):
     storage, catalog, engine, _ = lake
     _raw(storage, catalog, "IBM", csv_body([("2024-03-08", 1, 2, 0.5, 1.5, 1.4, 100)],
