@@ -4,11 +4,15 @@ Inside one mutant's run (mutmut names it in MUTANT_UNDER_TEST) it keeps only the
 mutated module (tests/mutation/selection.MODULE_TESTS) and runs them fastest first, by the
 durations mutmut recorded in its first pass: mutmut runs with `-x`, so a mutant is killed by its
 cheapest failing test instead of after whichever slow end-to-end test the set happened to list
-first. Outside a mutant's run (mutmut's first pass, its clean run) it changes nothing."""
+first. It also empties the project's in-process caches (functools.lru_cache: the translation of a
+statement, its parse) that the forked run inherits from mutmut's earlier runs, so a mutant of a
+function behind a cache is called instead of answered from the unmutated code's result. Outside
+a mutant's run (mutmut's first pass, its clean run) it changes nothing."""
 from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 from tests.mutation import selection
@@ -30,10 +34,35 @@ def narrowed(nodeids: list[str], mutant: str, durations: dict[str, float]) -> li
     return sorted(kept, key=lambda n: (durations.get(n, 0.0), n))
 
 
+PACKAGES = ("glue_jobs", "ingestion", "workflows")
+
+
+def _in_a_mutants_run() -> bool:
+    return "__mutmut_" in os.environ.get("MUTANT_UNDER_TEST", "")
+
+
+def clear_caches(modules=None) -> int:
+    """Empty every lru_cache at module level in the project's modules; how many were emptied."""
+    cleared = 0
+    for name, module in list((modules or sys.modules).items()):
+        if module is None or not name.startswith(PACKAGES):
+            continue
+        for value in list(vars(module).values()):
+            if callable(getattr(value, "cache_clear", None)) and hasattr(value, "cache_info"):
+                value.cache_clear()
+                cleared += 1
+    return cleared
+
+
+def pytest_sessionstart(session):
+    if _in_a_mutants_run():
+        clear_caches()
+
+
 def pytest_collection_modifyitems(session, config, items):
-    mutant = os.environ.get("MUTANT_UNDER_TEST", "")
-    if "__mutmut_" not in mutant:
+    if not _in_a_mutants_run():
         return
+    mutant = os.environ["MUTANT_UNDER_TEST"]
     order = narrowed([item.nodeid for item in items], mutant, _durations())
     by_id = {item.nodeid: item for item in items}
     kept = set(order)

@@ -67,3 +67,15 @@ def test_a_second_run_retests_only_what_is_alive(monkeypatch):
     statuses = {"m.x_f__mutmut_1": "killed", "m.x_f__mutmut_2": "survived", "m.x_f__mutmut_3": "not checked",
                 "m.x_f__mutmut_4": "survived", "m.x_f__mutmut_5": "timeout", "m.x_f__mutmut_6": "no tests"}
     assert mutate.to_test(["m.*"], statuses) == ["m.x_f__mutmut_2", "m.x_f__mutmut_3", "m.x_f__mutmut_6"]
+
+
+def test_a_mutants_run_starts_with_the_translation_caches_empty():
+    """A forked run inherits mutmut's earlier translations: a mutant of the translation layer
+    would never be called for a statement the parent translated, and survive."""
+    import importlib
+
+    translate = importlib.import_module("glue_jobs.adapters.local.athena_sql.translate")
+    translate.translate("select 1 as a", {})
+    assert translate._translate.cache_info().currsize >= 1
+    assert pytest_plugin.clear_caches() >= 2
+    assert translate._translate.cache_info().currsize == 0 and translate._parse.cache_info().currsize == 0
