@@ -6,18 +6,34 @@ durations mutmut recorded in its first pass: mutmut runs with `-x`, so a mutant 
 cheapest failing test instead of after whichever slow end-to-end test the set happened to list
 first. It also empties the project's in-process caches (functools.lru_cache: the translation of a
 statement, its parse) that the forked run inherits from mutmut's earlier runs, so a mutant of a
-function behind a cache is called instead of answered from the unmutated code's result. Outside
-a mutant's run (mutmut's first pass, its clean run) it changes nothing."""
+function behind a cache is called instead of answered from the unmutated code's result. And it
+stops a test that runs far past its recorded time (HANG_FACTOR times it, plus HANG_GRACE_S): a
+mutant that loops for ever (`while True` whose exit a mutation removed) fails that test in
+seconds instead of holding a worker until mutmut's own timeout, which counts the time of every
+test that reached the function, not of the few this run keeps. Outside a mutant's run (mutmut's
+first pass, its clean run) it changes nothing."""
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from pathlib import Path
+
+import pytest
 
 from tests.mutation import selection
 
 STATS = Path("mutmut-stats.json")  # mutmut runs the tests from mutants/, where it keeps this
+HANG_FACTOR, HANG_GRACE_S = 10.0, 5.0  # generous: the machine may be loaded
+
+
+class MutantHangs(Exception):
+    """A test ran far past its recorded time under this mutant."""
+
+
+def hang_budget(nodeid: str, durations: dict[str, float]) -> float:
+    return durations.get(nodeid, 0.0) * HANG_FACTOR + HANG_GRACE_S
 
 
 def _durations() -> dict[str, float]:
@@ -35,6 +51,7 @@ def narrowed(nodeids: list[str], mutant: str, durations: dict[str, float]) -> li
 
 
 PACKAGES = ("glue_jobs", "ingestion", "workflows")
+_DURATIONS = pytest.StashKey[dict]()
 
 
 def _in_a_mutants_run() -> bool:
@@ -63,10 +80,31 @@ def pytest_collection_modifyitems(session, config, items):
     if not _in_a_mutants_run():
         return
     mutant = os.environ["MUTANT_UNDER_TEST"]
-    order = narrowed([item.nodeid for item in items], mutant, _durations())
+    durations = _durations()
+    config.stash[_DURATIONS] = durations
+    order = narrowed([item.nodeid for item in items], mutant, durations)
     by_id = {item.nodeid: item for item in items}
     kept = set(order)
     dropped = [item for item in items if item.nodeid not in kept]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
     items[:] = [by_id[n] for n in order]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    if not _in_a_mutants_run() or not hasattr(signal, "setitimer"):
+        yield
+        return
+    budget = hang_budget(item.nodeid, item.config.stash.get(_DURATIONS, None) or {})
+
+    def _stop(signum, frame):
+        raise MutantHangs(f"{item.nodeid} ran over {budget:.0f} s under this mutant")
+
+    previous = signal.signal(signal.SIGALRM, _stop)
+    signal.setitimer(signal.ITIMER_REAL, budget)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

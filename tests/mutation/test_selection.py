@@ -79,3 +79,22 @@ def test_a_mutants_run_starts_with_the_translation_caches_empty():
     assert translate._translate.cache_info().currsize >= 1
     assert pytest_plugin.clear_caches() >= 2
     assert translate._translate.cache_info().currsize == 0 and translate._parse.cache_info().currsize == 0
+
+
+def test_a_mutant_that_hangs_fails_its_test_in_seconds(tmp_path):
+    """A `while True` whose exit a mutation removed: the test fails (the mutant is killed) after
+    its budget instead of holding a worker until mutmut's timeout."""
+    import os
+    import subprocess
+
+    (tmp_path / "test_loop.py").write_text(
+        "from tests.mutation import pytest_plugin\n"
+        "pytest_plugin.HANG_GRACE_S = 0.5\n"
+        "def test_loop():\n    while True:\n        pass\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MUTANT_UNDER_TEST": "somewhere.x_f__mutmut_1"}
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "tests.mutation.pytest_plugin",
+                           "-p", "no:cacheprovider", "test_loop.py"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "MutantHangs" in done.stdout
+    assert pytest_plugin.hang_budget("t", {"t": 2.0}) == 2.0 * pytest_plugin.HANG_FACTOR + pytest_plugin.HANG_GRACE_S
