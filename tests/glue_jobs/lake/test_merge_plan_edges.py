@@ -70,3 +70,16 @@ def test_checksum_of_dates_and_timestamps():
     day = pa.array([dt.date(2024, 1, 2)], pa.date32())
     other = pa.array([dt.date(2024, 1, 3)], pa.date32())
     assert merge_plan.content_checksum(pa.table({"d": day})) != merge_plan.content_checksum(pa.table({"d": other}))
+
+
+def test_a_column_whose_type_changed_but_whose_values_hash_alike_is_a_change():
+    # large_string and string read back as the same Python values: only the schema differs,
+    # and a partition rewritten with another column type must not pass for unchanged
+    base = _table(symbol=["AAA", "BBB"])
+    wider = base.cast(pa.schema([("symbol", pa.large_string())]))
+    assert merge_plan.content_checksum(base) != merge_plan.content_checksum(wider)
+
+
+def test_a_chunk_size_below_one_is_refused_with_a_reason():
+    with pytest.raises(ValueError, match="^size must be positive$"):
+        merge_plan.chunked([1, 2], 0)
