@@ -90,3 +90,46 @@ def test_a_long_message_is_cut_at_500_characters_after_masking_the_key():
     assert len(verdict.message) == 500 and verdict.message.startswith("Information: xxx")
     echo = classify(js({"Information": "limit is 25 requests per day for KEY123"}), 200, "", "json", secrets=["KEY123"])
     assert echo.kind == "daily_cap" and echo.message == "Information: limit is 25 requests per day for ***"
+
+
+@pytest.mark.parametrize("doc, kind", [
+    ({"Error Message": "the parameter apikey KEY123 is invalid"}, "bad_key"),
+    ({"Error Message": "Invalid API call for KEY123"}, "invalid_symbol"),
+    ({"Information": "limit is 25 requests per day for KEY123"}, "daily_cap"),
+    ({"Note": "KEY123: our standard API call frequency is 5 calls per minute"}, "rate_limit"),
+    ({"Information": "KEY123: this is a premium endpoint"}, "premium"),
+    ({"Information": "the key KEY123 looks like a demo key"}, "bad_key"),
+    ({"Note": "KEY123 something new"}, "rate_limit"),
+    ({"Information": "KEY123 something new"}, "unexpected"),
+])
+def test_every_message_family_masks_a_key_it_echoes(doc, kind):
+    verdict = classify(js(doc), 200, "", "json", secrets=["KEY123"])
+    assert verdict.kind == kind and "KEY123" not in verdict.message and "***" in verdict.message
+    assert verdict.detail == next(iter(doc)) or verdict.detail.startswith(next(iter(doc)) + " ")
+
+
+def test_a_body_that_is_neither_json_nor_csv_shows_its_start_masked():
+    verdict = classify(b"oops KEY123 went wrong", 200, "text/plain", "csv", secrets=["KEY123"])
+    assert verdict.message == "neither JSON nor CSV (text/plain): 'oops *** went wrong'"
+    assert classify(b"oops").message == "neither JSON nor CSV (no content type): 'oops'"
+
+
+def test_a_broken_json_body_is_counted_as_json():
+    assert classify(b'{"a": ', 200, "", "json").detail == "json"
+
+
+def test_500_itself_is_a_server_error():
+    assert classify(b"{}", 500).kind == "server_error" and classify(b"{}", 499).kind != "server_error"
+
+
+@pytest.mark.parametrize("body", [b"<?xml version='1.0'?><error/>", b"oops <HTML><body>down",
+                                  b"<!DOCTYPE html>\n<TITLE>Bad\nGateway</TITLE>"])
+def test_markup_is_html_however_it_starts_or_is_cased(body):
+    assert classify(body, 200, "", "csv").kind == "html"
+
+
+def test_an_html_title_in_capitals_over_two_lines_is_shown():
+    verdict = classify(b"<html><TITLE>Bad\nGateway</TITLE></html>", 502, "", "csv")
+    assert verdict.kind == "server_error"
+    assert classify(b"<html><TITLE>Bad\nGateway</TITLE></html>", 200, "", "csv").message == \
+        "HTML page instead of data (HTTP 200): Bad\nGateway"
