@@ -83,3 +83,10 @@ def test_a_column_whose_type_changed_but_whose_values_hash_alike_is_a_change():
 def test_a_chunk_size_below_one_is_refused_with_a_reason():
     with pytest.raises(ValueError, match="^size must be positive$"):
         merge_plan.chunked([1, 2], 0)
+
+
+def test_numbers_come_before_text_that_sorts_before_digits():
+    # "+5" and " a" sort before "0" as text: numbers must still come first, and a text value
+    # with letters around digits ("X1") stays text
+    writes = merge_plan.plan_writes("t", "k", ["+5", "10", "X1", " a", "2"], {}, "v")
+    assert [w.values["k"] for w in writes] == ["2", "10", " a", "+5", "X1"]
