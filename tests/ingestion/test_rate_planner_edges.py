@@ -68,3 +68,53 @@ def test_usage_absorbed_from_the_lake_never_lowers_a_days_count():
     assert planner.used(T) == 7 and planner.remaining(T) == 18
     planner.absorb_usage("2024-03-09", 4)  # another day's count waits for that day
     assert planner.used(T) == 7 and planner.used(T + DAY) == 4
+
+
+NOV20 = dt.datetime(2026, 11, 20, 12, tzinfo=dt.timezone.utc).timestamp()
+
+
+def test_usage_given_for_an_earlier_day_does_not_count_today():
+    planner = RatePlanner(None, 25, used_today=20, day="2026-11-19")
+    assert planner.day == "2026-11-19" and planner.calls_by_day == {"2026-11-19": 20}
+    assert planner.remaining(NOV20) == 25 and planner.used(NOV20) == 0
+    assert planner.day == "2026-11-20" and planner.quota_day(NOV20) == "2026-11-20"
+    assert planner.calls_by_day == {"2026-11-19": 20}
+
+
+def test_a_new_quota_day_is_the_planners_day_from_its_first_call():
+    planner = RatePlanner(None, 25, used_today=3, day="2026-11-19")
+    planner.record(NOV20)
+    assert planner.day == "2026-11-20" and planner.calls_by_day == {"2026-11-19": 3, "2026-11-20": 1}
+
+
+def test_a_day_absorbed_with_no_calls_counts_none():
+    planner = RatePlanner(None, 25)
+    planner.absorb_usage("2026-11-20", 0)
+    assert planner.used(NOV20) == 0 and planner.remaining(NOV20) == 25
+
+
+def test_a_short_back_off_is_as_short_as_the_server_asked():
+    planner = RatePlanner(None, None)
+    planner.back_off(NOV20, 0.2)
+    assert planner.wait_time(NOV20) == pytest.approx(0.2, abs=0.01)
+    planner.back_off(NOV20, -5)  # a negative wait from a confused header never shortens it
+    assert planner.wait_time(NOV20) == pytest.approx(0.2, abs=0.01)
+
+
+def test_a_call_recorded_late_does_not_move_the_spacing_back():
+    planner = RatePlanner(None, None, min_interval_s=10)
+    planner.record(NOV20 + 100)
+    planner.record(NOV20 + 90)  # another worker's call, reported after ours
+    assert planner.wait_time(NOV20 + 95) == pytest.approx(15, abs=0.01)
+
+
+def test_at_exactly_the_spacing_a_call_may_go_at_once():
+    planner = RatePlanner(None, None, min_interval_s=10)
+    planner.record(NOV20)
+    assert planner.wait_time(NOV20 + 10) == 0.0
+    assert planner.wait_time(NOV20 + 9) > 1.0
+
+
+def test_a_negative_spacing_is_refused_with_its_value():
+    with pytest.raises(ValueError, match=r"^min_interval_s must be >= 0, got -1$"):
+        RatePlanner(None, None, min_interval_s=-1)

@@ -1,11 +1,13 @@
-"""`make mutate`: run mutmut over the core modules (pyproject's [tool.mutmut]) and write a report
-of what it found: test-artifacts/mutation/report.md (every surviving mutant with its diff, the
-ones tests/mutation/equivalent.md explains marked as such) and a printed summary.
+"""`make mutate`: run mutmut over the core modules (tests/mutation/selection.py, pyproject's
+[tool.mutmut]) and write a report of what it found: test-artifacts/mutation/report.md (every
+surviving mutant with its diff, the ones tests/mutation/equivalent.md explains marked as such)
+and a printed summary.
 
-    python tests/mutation/mutate.py [--max-children 2] [PATTERN ...]
+    python tests/mutation/mutate.py [--max-children 2] [--all] [PATTERN ...]
 
-PATTERNs are mutmut's mutant-name globs (default: CORE below); mutmut keeps its results in
-mutants/, so a second run only re-tests what changed."""
+PATTERNs are mutmut's mutant-name globs (default: selection.CORE). mutmut keeps its results in
+mutants/: a second run re-tests only the core mutants not killed yet (a new test may kill them);
+--all re-tests every one (after changing a core module or its tests' selection)."""
 from __future__ import annotations
 
 import argparse
@@ -17,21 +19,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+from tests.mutation import selection  # noqa: E402
+
 REPORT = ROOT / "test-artifacts" / "mutation" / "report.md"
 EQUIVALENT = ROOT / "tests" / "mutation" / "equivalent.md"
 
-# Whole modules, and of the engine only its partition pruning (the rest of duckdb_engine.py is
-# I/O that the end-to-end tests cover; its translation layer is athena_sql/translate.py).
-CORE = [
-    "glue_jobs.audit.rules.*", "glue_jobs.audit.row_checks.*", "glue_jobs.audit.series_rules.*",
-    "glue_jobs.wap.write_temp.*", "glue_jobs.wap.publish.*",
-    "glue_jobs.lake.merge_plan.*", "glue_jobs.ops.rollback_plan.*",
-    "ingestion.rate_limit.*", "ingestion.alphavantage.classify.*", "ingestion.alphavantage.redact.*",
-    "glue_jobs.lake.lock.*",
-    "glue_jobs.adapters.local.duckdb_engine.x__prune_plan__*",
-    "glue_jobs.adapters.local.duckdb_engine.x__partition_filters__*",
-    "glue_jobs.adapters.local.athena_sql.translate.*",
-]
 DETECTED = {"killed", "timeout", "segfault", "caught by type check"}
 _LINE = re.compile(r"^\s*(\S+): (.+)$")
 
@@ -45,12 +38,24 @@ def results(patterns: list[str]) -> dict[str, str]:
     """Mutant name -> status, for the mutants the patterns name."""
     import fnmatch
 
-    out = {}
+    out: dict[str, str] = {}
+    if not (ROOT / "mutants").is_dir():  # never run here
+        return out
     for line in _mutmut("results", "--all", "true").stdout.splitlines():
         match = _LINE.match(line)
         if match and any(fnmatch.fnmatch(match.group(1), p) for p in patterns):
             out[match.group(1)] = match.group(2).strip()
     return out
+
+
+def to_test(patterns: list[str], statuses: dict[str, str]) -> list[str]:
+    """What mutmut should run: every mutant the patterns name the first time (mutmut re-tests
+    whatever it is given by name or glob), afterwards only the ones neither killed nor explained
+    in equivalent.md."""
+    if not statuses:
+        return list(patterns)
+    explained = equivalent()
+    return sorted(name for name, status in statuses.items() if status not in DETECTED and name not in explained)
 
 
 def equivalent() -> dict[str, str]:
@@ -61,15 +66,11 @@ def equivalent() -> dict[str, str]:
     return dict(found)
 
 
-def module_of(name: str) -> str:
-    return name.split(".x_")[0].split(".xǁ")[0]
-
-
 def write_report(statuses: dict[str, str], seconds: float | None) -> str:
     reasons = equivalent()
     by_module: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     for name, status in statuses.items():
-        by_module[module_of(name)][status] += 1
+        by_module[selection.module_of(name)][status] += 1
     unchecked = sorted(n for n, s in statuses.items() if s == "not checked")  # a run stopped early
     statuses = {n: s for n, s in statuses.items() if s != "not checked"}
     total = len(statuses)
@@ -105,15 +106,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-children", type=int, default=2)
     parser.add_argument("--report-only", action="store_true", help="write the report from mutants/ as it is")
-    parser.add_argument("patterns", nargs="*", default=CORE)
+    parser.add_argument("--all", action="store_true", help="re-test the mutants already killed too")
+    parser.add_argument("patterns", nargs="*", default=selection.CORE)
     args = parser.parse_args(argv)
     seconds = None
     if not args.report_only:
-        started = time.monotonic()
-        # mutmut shows its own progress line; its exit code is not a verdict, the report is
-        subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(args.max_children),
-                        *args.patterns], cwd=ROOT)
-        seconds = time.monotonic() - started
+        todo = args.patterns if args.all else to_test(args.patterns, results(args.patterns))
+        if not todo:
+            print("every mutant these patterns name is killed already (--all re-tests them)")
+        else:
+            started = time.monotonic()
+            # mutmut shows its own progress line; its exit code is not a verdict, the report is
+            subprocess.run([sys.executable, "-m", "mutmut", "run", "--max-children", str(args.max_children),
+                            *todo], cwd=ROOT)
+            seconds = time.monotonic() - started
     summary = write_report(results(args.patterns), seconds)
     print(f"\n{summary}\nreport: {REPORT.relative_to(ROOT)}")
     return 0

@@ -135,6 +135,10 @@ class FakeAlphaVantage:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        # (kind, "client" | "server"): who ended each misbehaving answer, in order; "client"
+        # means the client hung up while the server was still sending (a deadline or cap held)
+        self.wire_ends: list[tuple[str, str]] = []
+        self._wire_done = threading.Condition()
 
     # -- lifecycle -------------------------------------------------------------------------
     def start(self) -> FakeAlphaVantage:
@@ -144,10 +148,15 @@ class FakeAlphaVantage:
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
                 status, content_type, body, kind = fake._answer(self.path)
                 if kind in WIRE_FAILURES:
+                    ended_by = "server"  # sent it all, or gave up at wire_max_s or stop()
                     try:
                         fake._misbehave(self, kind, content_type, body)
                     except OSError:  # the client gave up (deadline, cap): what the test wants
                         self.close_connection = True
+                        ended_by = "client"
+                    with fake._wire_done:
+                        fake.wire_ends.append((kind, ended_by))
+                        fake._wire_done.notify_all()
                     return
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
@@ -167,6 +176,13 @@ class FakeAlphaVantage:
         )
         self._thread.start()
         return self
+
+    def wire_ended(self, kind: str, wait_s: float = 30.0) -> str:
+        """Who ended the first misbehaving answer of this kind ("client" or "server"), waiting
+        for its handler to finish (a bound, not a measurement: wire_max_s ends every answer)."""
+        with self._wire_done:
+            self._wire_done.wait_for(lambda: any(k == kind for k, _ in self.wire_ends), timeout=wait_s)
+            return next((who for k, who in self.wire_ends if k == kind), "not ended")
 
     def stop(self) -> None:
         self._stopping.set()  # ends any dripping answer

@@ -1,86 +1,58 @@
-"""A small in-memory lake for the panel tests: stocks.daily_prices with random-walk bars,
-the indicator views, the run ledger and the quarantine, on DuckDB behind the Engine
-protocol (Athena SQL in, transpiled by sqlglot, Arrow out)."""
+"""A small lake for the panel, alert and intraday tests: stocks.daily_prices with random-walk
+bars, the run ledger and the quarantine, as Parquet in a local lake read by the production
+engine, which exposes the pipeline's own views (sql/views/)."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import random
 
-import duckdb
 import pyarrow as pa
-import sqlglot
+import pyarrow.parquet as pq
 
 from glue_jobs.lake import ledger, trading_calendar
+from glue_jobs.ports.catalog import Column, TableDef
+from glue_jobs.runtime import build_local
 
 AS_OF = dt.date(2026, 11, 20)
 SYMBOLS = ("AAPL", "IBM", "MSFT", "NVDA", "XOM")
 SESSIONS = 320
 
-# Stand-ins for any of sql/views that is missing: same names and columns.
-VIEWS = {
-    "daily_returns": """
-        select symbol, trade_date, close,
-               close / lag(close) over (partition by symbol order by trade_date) - 1 as daily_return
-        from stocks.daily_prices""",
-    "moving_averages": """
-        select symbol, trade_date, close,
-               case when count(*) over w20 = 20 then avg(close) over w20 end as sma_20,
-               case when count(*) over w50 = 50 then avg(close) over w50 end as sma_50,
-               case when count(*) over w200 = 200 then avg(close) over w200 end as sma_200
-        from stocks.daily_prices
-        window w20 as (partition by symbol order by trade_date rows between 19 preceding and current row),
-               w50 as (partition by symbol order by trade_date rows between 49 preceding and current row),
-               w200 as (partition by symbol order by trade_date rows between 199 preceding and current row)""",
-    "volatility_20d": """
-        select symbol, trade_date,
-               stddev_samp(daily_return) over (partition by symbol order by trade_date
-                   rows between 19 preceding and current row) * sqrt(252) as volatility_20d
-        from stocks.daily_returns""",
-    "high_low_52w": """
-        select symbol, trade_date, close,
-               max(high) over w as high_52w, min(low) over w as low_52w
-        from stocks.daily_prices
-        window w as (partition by symbol order by trade_date rows between 251 preceding and current row)""",
-}
+_ATHENA_TYPE = {pa.string(): "string", pa.float64(): "double", pa.int64(): "bigint", pa.int32(): "int",
+                pa.bool_(): "boolean", pa.date32(): "date"}
 
 
-def view_statements() -> list[str]:
-    """The pipeline's own views (sql/views/), each after those it reads; the stand-ins above
-    only where a view file is missing."""
-    from pathlib import Path
-
-    from glue_jobs.lake import sql_files
-
-    real = {Path(n).stem: sql_files.load(n) for n in sql_files.names("views")}
-    views = {name: f"create or replace view stocks.{name} as {sql}" for name, sql in VIEWS.items()}
-    views.update(real)
-    return [views[name] for name in sql_files.view_order(views)]
+def _athena_type(arrow: pa.DataType) -> str:
+    if pa.types.is_timestamp(arrow):
+        return "timestamp"
+    return _ATHENA_TYPE[arrow]
 
 
-class DuckDemoEngine:
-    """The Engine protocol on an in-memory DuckDB."""
+class DemoLake:
+    """A local lake in a directory behind the production engine (glue_jobs.runtime.build_local):
+    a table registered from Arrow becomes a Parquet file and a catalog table, and the views are
+    sql/views/ exposed by the engine itself. Records the statements run through it."""
 
-    def __init__(self) -> None:
-        self.con = duckdb.connect()
-        self.con.execute("create schema stocks")
+    def __init__(self, path) -> None:
+        self.storage, self.catalog, self.engine, _ = build_local(path)
         self.statements: list[str] = []
-
-    def _duck(self, sql: str) -> str:
-        return ";\n".join(sqlglot.transpile(sql, read="trino", write="duckdb"))
 
     def query(self, sql: str) -> pa.Table:
         self.statements.append(sql)
-        return self.con.sql(self._duck(sql)).to_arrow_table()
+        return self.engine.query(sql)
 
-    def execute(self, sql: str) -> None:
-        self.con.execute(self._duck(sql))
-
-    def write_parquet(self, select_sql: str, location: str) -> list[str]:  # pragma: no cover - unused
-        raise NotImplementedError
+    def __getattr__(self, name: str):  # read_only_query, execute, write_parquet: the engine's own
+        return getattr(self.engine, name)
 
     def register(self, name: str, table: pa.Table) -> None:
-        self.con.register(f"_{name}", table)
-        self.con.execute(f"create or replace table stocks.{name} as select * from _{name}")
+        """stocks.<name> holds exactly these rows (again: replaced)."""
+        location = f"demo/{name}/"
+        self.storage.delete(self.storage.list_keys(location))
+        buf = io.BytesIO()
+        pq.write_table(table, buf)
+        self.storage.put_bytes(f"{location}part-00000.parquet", buf.getvalue())
+        columns = [Column(field.name, _athena_type(field.type)) for field in table.schema]
+        self.catalog.create_table(TableDef("stocks", name, location, "parquet", columns), replace=True)
 
 
 def price_rows(symbols=SYMBOLS, sessions=SESSIONS, as_of=AS_OF, seed=7) -> list[dict]:
@@ -182,12 +154,10 @@ def intraday_rows(symbols=SYMBOLS, session=AS_OF, quotes=30) -> list[dict]:
     return rows
 
 
-def build_demo_engine(*, with_runs: bool = True) -> DuckDemoEngine:
-    engine = DuckDemoEngine()
+def build_demo_engine(path, *, with_runs: bool = True) -> DemoLake:
+    engine = DemoLake(path)
     engine.register("daily_prices", pa.Table.from_pylist(price_rows()))
     engine.register("intraday_quotes", pa.Table.from_pylist(intraday_rows()))
-    for statement in view_statements():
-        engine.execute(statement)
     if with_runs:
         docs = run_log_docs()
         runs, audits = ledger_tables(docs)

@@ -65,3 +65,18 @@ def test_own_pid_is_alive_for_real():
     from glue_jobs.lake.lock import _pid_alive
 
     assert _pid_alive(os.getpid())
+
+
+@pytest.mark.parametrize("garbage", [b"not json", b'{"run_id": "x"}', b"[1, 2]"])
+def test_an_unreadable_lock_file_is_taken_over_and_reported_as_unknown(tmp_path, garbage):
+    storage = LocalStorage(tmp_path)
+    storage.put_bytes(LOCK_KEY, garbage)
+    with LakeLock(storage, "r2") as lock:
+        assert lock.taken_over == Holder("unknown", "unknown", -1, "")
+        assert json.loads(storage.get_bytes(LOCK_KEY))["run_id"] == "r2"
+    assert not storage.exists(LOCK_KEY)
+
+
+def test_a_fresh_lock_has_taken_nothing_over(tmp_path):
+    with LakeLock(LocalStorage(tmp_path), "r1") as lock:
+        assert lock.taken_over is None

@@ -70,3 +70,23 @@ def test_checksum_of_dates_and_timestamps():
     day = pa.array([dt.date(2024, 1, 2)], pa.date32())
     other = pa.array([dt.date(2024, 1, 3)], pa.date32())
     assert merge_plan.content_checksum(pa.table({"d": day})) != merge_plan.content_checksum(pa.table({"d": other}))
+
+
+def test_a_column_whose_type_changed_but_whose_values_hash_alike_is_a_change():
+    # large_string and string read back as the same Python values: only the schema differs,
+    # and a partition rewritten with another column type must not pass for unchanged
+    base = _table(symbol=["AAA", "BBB"])
+    wider = base.cast(pa.schema([("symbol", pa.large_string())]))
+    assert merge_plan.content_checksum(base) != merge_plan.content_checksum(wider)
+
+
+def test_a_chunk_size_below_one_is_refused_with_a_reason():
+    with pytest.raises(ValueError, match="^size must be positive$"):
+        merge_plan.chunked([1, 2], 0)
+
+
+def test_numbers_come_before_text_that_sorts_before_digits():
+    # "+5" and " a" sort before "0" as text: numbers must still come first, and a text value
+    # with letters around digits ("X1") stays text
+    writes = merge_plan.plan_writes("t", "k", ["+5", "10", "X1", " a", "2"], {}, "v")
+    assert [w.values["k"] for w in writes] == ["2", "10", " a", "+5", "X1"]

@@ -16,7 +16,7 @@ from glue_jobs.lake.quote_record import decode
 from glue_jobs.lake.session_hours import session_of
 from ingestion.intraday.run_produce import ProduceRequest, run_produce
 from tests.support.clock import FakeClock
-from tests.support.demo_lake import DuckDemoEngine, price_rows
+from tests.support.demo_lake import DemoLake, price_rows
 
 UTC = dt.timezone.utc
 FRIDAY = dt.date(2026, 11, 20)  # the fake server's as-of session
@@ -40,14 +40,14 @@ def synthetic(tmp_path, name, *, seed=0, engine=None, symbols=("IBM", "AAPL", "M
     return result, records_in(path)
 
 
-def published(symbols=("IBM", "AAPL", "MSFT")) -> DuckDemoEngine:
-    engine = DuckDemoEngine()
+def published(path, symbols=("IBM", "AAPL", "MSFT")) -> DemoLake:
+    engine = DemoLake(path)
     engine.register("daily_prices", pa.Table.from_pylist(price_rows(symbols=symbols, sessions=30, as_of=FRIDAY)))
     return engine
 
 
 def test_a_synthetic_run_repeats_from_its_seed_and_differs_with_another(tmp_path):
-    engine = published()  # the same anchors for every run: only the seed differs
+    engine = published(tmp_path / "published")  # the same anchors for every run: only the seed differs
     _, first = synthetic(tmp_path, "a", seed=3, engine=engine, now="2026-11-23 15:00:00")
     _, again = synthetic(tmp_path, "b", seed=3, engine=engine, now="2026-11-23 15:00:00")
     _, other = synthetic(tmp_path, "c", seed=4, engine=engine, now="2026-11-23 15:00:00")
@@ -72,7 +72,7 @@ def test_a_synthetic_run_at_night_simulates_the_last_session_inside_its_hours(tm
 
 
 def test_the_walk_starts_from_the_last_published_close(tmp_path):
-    engine = DuckDemoEngine()
+    engine = DemoLake(tmp_path / "published")
     rows = price_rows(symbols=("IBM", "AAPL"), sessions=30, as_of=FRIDAY)
     engine.register("daily_prices", pa.Table.from_pylist(rows))
     _, records = synthetic(tmp_path, "a", engine=engine, symbols=("IBM", "AAPL", "ZZZZ"),

@@ -5,7 +5,7 @@ import re
 
 import pyarrow as pa
 
-from tests.support.demo_lake import AS_OF, SYMBOLS, build_demo_engine, ledger_tables, run_log_docs
+from tests.support.demo_lake import AS_OF, SYMBOLS, build_demo_engine, ledger_tables, price_rows, run_log_docs
 from workflows.dashboards import check_panels, load_spec, render_dashboard
 from workflows.dashboards.render import resolve_selection, run_panel
 
@@ -30,8 +30,8 @@ def test_panels_follow_the_symbol_selection_and_the_time_range(demo_engine):
     assert len(data.rows) == 30 and max(r["trade_date"] for r in data.rows) == AS_OF
 
 
-def test_a_missing_table_and_an_empty_panel_are_reported_by_panel_name():
-    engine = build_demo_engine(with_runs=False)
+def test_a_missing_table_and_an_empty_panel_are_reported_by_panel_name(tmp_path):
+    engine = build_demo_engine(tmp_path / "lake", with_runs=False)
     problems = check_panels(engine)
     named = {p.panel_id for p in problems}
     assert {"recent_runs", "run_durations", "quota_use", "audit_latest", "freshness"} <= named
@@ -44,9 +44,9 @@ def test_a_missing_table_and_an_empty_panel_are_reported_by_panel_name():
     assert "returned no rows" in problems["recent_runs"] and "recent_runs.sql" in problems["recent_runs"]
 
 
-def test_an_empty_lake_is_one_clear_problem():
-    engine = build_demo_engine(with_runs=False)
-    engine.execute("delete from stocks.daily_prices")
+def test_an_empty_lake_is_one_clear_problem(tmp_path):
+    engine = build_demo_engine(tmp_path / "lake", with_runs=False)
+    engine.register("daily_prices", pa.Table.from_pylist(price_rows()).slice(0, 0))
     (problem,) = check_panels(engine)
     assert "run `tickerlake run` first" in str(problem)
 
@@ -69,7 +69,7 @@ def test_page_has_every_panel_with_a_chart_or_table_and_nothing_external(demo_en
 
 
 def test_a_failing_panel_shows_its_error_and_the_rest_still_render(tmp_path):
-    engine = build_demo_engine()
+    engine = build_demo_engine(tmp_path / "lake")
     engine.execute("drop view stocks.volatility_20d")
     html = render_dashboard(engine, tmp_path / "p.html", as_of=dt.date(2026, 11, 20)).read_text()
     broken = re.search(r'data-panel-id="volatility_20d".*?</section>', html, re.S).group(0)

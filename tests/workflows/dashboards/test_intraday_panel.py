@@ -26,8 +26,8 @@ def _rows(engine, symbols=None):
     return data.rows
 
 
-def test_quotes_of_the_newest_session_with_only_the_moves_beyond_5_percent_marked():
-    engine = build_demo_engine()
+def test_quotes_of_the_newest_session_with_only_the_moves_beyond_5_percent_marked(tmp_path):
+    engine = build_demo_engine(tmp_path / "demo")
     rows = _rows(engine, symbols=["AAPL", "IBM"])
     assert {r["symbol"] for r in rows} == {"AAPL", "IBM"} and len(rows) == 60
     marked = [r for r in rows if r["anomaly"] is not None]
@@ -36,8 +36,8 @@ def test_quotes_of_the_newest_session_with_only_the_moves_beyond_5_percent_marke
     assert all(r["anomaly"] == r["price"] for r in marked)
 
 
-def test_an_older_session_in_the_range_is_not_drawn():
-    engine = build_demo_engine()
+def test_an_older_session_in_the_range_is_not_drawn(tmp_path):
+    engine = build_demo_engine(tmp_path / "demo")
     older = [dict(r, latest_trading_day="2026-11-19", dt="2026-11-19", event_time_ms=r["event_time_ms"] - 86_400_000)
              for r in intraday_rows()]
     engine.register("intraday_quotes", pa.Table.from_pylist(intraday_rows() + older))
@@ -62,7 +62,7 @@ def test_anomalies_are_red_points_in_grafana():
 
 
 def test_the_local_page_draws_anomalies_as_marks_not_a_line(tmp_path):
-    engine = build_demo_engine()
+    engine = build_demo_engine(tmp_path / "demo")
     html = render_dashboard(engine, tmp_path / "index.html", symbols=["AAPL"], as_of=AS_OF).read_text()
     body = re.search(r'<section class="panel" data-panel-id="intraday_quotes".*?</section>', html, re.S).group(0)
     assert len(re.findall(r"<circle[^>]*><title>AAPL anomaly</title>", body)) == 30 - 16
@@ -72,8 +72,8 @@ def test_the_local_page_draws_anomalies_as_marks_not_a_line(tmp_path):
 def test_an_empty_history_is_no_data_not_a_problem_but_a_missing_table_is(tmp_path):
     lake = tmp_path / "lake"
     runtime = open_runtime(str(lake), create=True)
-    engine = build_demo_engine()
-    engine.execute("drop table stocks.intraday_quotes")
+    engine = build_demo_engine(tmp_path / "demo")
+    engine.catalog.drop_table("stocks", "intraday_quotes")
     problems = {p.panel_id: str(p) for p in check_panels(engine)}
     assert "query failed" in problems["intraday_quotes"]
 

@@ -1,7 +1,8 @@
 """The run and audit panels' values against the run logs of the runs that made them: two runs
 of the pipeline (synthetic source, one symbol with bad rows, so rows are quarantined), read
 through the production engine. Each panel column must carry the run-log field it is named for;
-published, quarantined and raw rows all differ, so a panel that reads a neighbour fails."""
+published, quarantined and raw rows all differ, and so do duplicates dropped (IBM repeats rows),
+symbols carried, fetched and failed, so a panel that reads a neighbour fails."""
 from __future__ import annotations
 
 import json
@@ -20,7 +21,7 @@ from workflows.settings import build_settings
 def lake(tmp_path_factory):
     path = tmp_path_factory.mktemp("runs") / "lake"
     settings = build_settings(lake=str(path), date="2026-11-20", symbols="AAPL,MSFT,IBM",
-                              faults="bad_rows:MSFT", env={})
+                              faults="bad_rows:MSFT,duplicates:IBM", env={})
     outcomes = [run_stages(settings, say=lambda _line: None) for _ in range(2)]
     storage, _, engine, _ = build_local(path)
     logs = [json.loads(storage.get_bytes(layout.run_log_key(o.run_id))) for o in outcomes]
@@ -40,6 +41,9 @@ def test_the_lake_has_distinct_counts_to_tell_columns_apart(lake):
     totals = logs[0]["totals"]
     assert len({totals["raw_rows"], totals["published_rows"], totals["quarantined_rows"]}) == 3
     assert totals["quarantined_rows"] > 0
+    # the run panels' neighbouring counts differ too, so reading one as the other fails
+    assert totals["duplicates_dropped"] > 0 and totals["duplicates_dropped"] != totals["symbols_carried"]
+    assert len({totals["symbols_fetched"], totals["symbols_failed"], totals["duplicates_dropped"]}) == 3
 
 
 def test_last_run_is_the_newest_runs_outcome(lake):

@@ -14,7 +14,7 @@ from glue_jobs.after.alerts.config import parse_config
 from glue_jobs.lake import layout, trading_calendar
 from glue_jobs.lake.context import RunContext
 from glue_jobs.ports.notifier import Alert
-from tests.support.demo_lake import DuckDemoEngine
+from tests.support.demo_lake import DemoLake
 
 AS_OF = dt.date(2026, 11, 20)
 CONFIG = parse_config({"lookback_sessions": 1, "daily_move": {"percent": 5}, "volume_spike": {"ratio": 3},
@@ -50,7 +50,7 @@ def _rows(as_of: dt.date) -> list[dict]:
 
 @pytest.fixture()
 def lake(tmp_path):
-    engine = DuckDemoEngine()
+    engine = DemoLake(tmp_path / "published")
     engine.register("daily_prices", pa.Table.from_pylist(_rows(AS_OF)))
     return engine, LocalStorage(tmp_path / "lake")
 

@@ -12,7 +12,7 @@ from glue_jobs.adapters.aws.s3_storage import S3Storage
 from glue_jobs.adapters.aws.sns_notifier import SnsNotifier
 from glue_jobs.after.alerts import raise_alerts
 from tests.glue_jobs.after.alerts.test_alert_hook import AS_OF, CONFIG, _ctx, _rows
-from tests.support.demo_lake import DuckDemoEngine
+from tests.support.demo_lake import DemoLake
 
 REGION = "us-east-1"
 
@@ -29,7 +29,7 @@ def aws(monkeypatch):
         yield
 
 
-def test_rerun_on_aws_publishes_each_alert_to_sns_once(aws):
+def test_rerun_on_aws_publishes_each_alert_to_sns_once(aws, tmp_path):
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket="lake")
     sns = boto3.client("sns", region_name=REGION)
@@ -39,7 +39,7 @@ def test_rerun_on_aws_publishes_each_alert_to_sns_once(aws):
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
 
-    engine = DuckDemoEngine()
+    engine = DemoLake(tmp_path / "published")
     engine.register("daily_prices", pa.Table.from_pylist(_rows(AS_OF)))
     storage = S3Storage("lake", client=s3)
     for run_id in ("run-1", "run-2"):

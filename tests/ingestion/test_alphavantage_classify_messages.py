@@ -1,0 +1,135 @@
+"""What the user reads about each kind of answer: the classification's message (stored next to
+a rejected body and listed in the run's problems) and its detail (what the run log counts),
+not only its kind."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ingestion.alphavantage.classify import classify
+
+SERIES = "Time Series (Daily)"
+BAR = {"1. open": "1", "2. high": "1", "3. low": "1", "4. close": "1", "5. volume": "1"}
+HEADER = b"timestamp,open,high,low,close,volume\n"
+
+
+def js(doc) -> bytes:
+    return json.dumps(doc).encode()
+
+
+CASES = [
+    # (body, status, content type, requested datatype) -> (kind, message, detail)
+    ((b"{}", 503, "", "csv"), ("server_error", "HTTP 503 from the server", "http 503")),
+    ((b"{}", 429, "", "csv"), ("rate_limit", "HTTP 429 Too Many Requests", "http 429")),
+    ((b" \r\n", 200, "", "csv"), ("truncated", "empty body (HTTP 200)", "empty body")),
+    ((b"<html><head><title> Bad Gateway </title></head>", 200, "", "csv"),
+     ("html", "HTML page instead of data (HTTP 200): Bad Gateway", "html")),
+    ((b"<html><body>down</body>", 200, "", "csv"), ("html", "HTML page instead of data (HTTP 200): no title", "html")),
+    ((b"garbage \xff", 200, "", "csv"), ("html", "neither JSON nor CSV (no content type): 'garbage \ufffd'", "other")),
+    ((b"garbage", 200, "text/plain", "csv"), ("html", "neither JSON nor CSV (text/plain): 'garbage'", "other")),
+    ((b"[1, 2]", 200, "", "json"), ("unexpected", "JSON body is a list, not an object", "json")),
+    ((b'{"a": 1, "b": 2}', 200, "", "json"),
+     ("unexpected", "JSON body without 'Time Series (Daily)' or a message (keys: a, b)", "json")),
+    ((b"{}", 200, "", "json"), ("unexpected", "JSON body without 'Time Series (Daily)' or a message (keys: none)", "json")),
+    ((js({SERIES: {}}), 200, "", "json"), ("empty_series", "'Time Series (Daily)' holds no bar", "json")),
+    ((js({SERIES: {"2026-11-20": BAR, "2026-11-19": BAR}}), 200, "", "json"), ("data", "2 bars", "json")),
+    ((js({SERIES: {"2026-11-20": BAR}}), 200, "", "csv"), ("data", "1 bars", "json (csv was asked for)")),
+    ((js({SERIES: {"2026-11-20": BAR}}), 200, "", None), ("data", "1 bars", "json")),
+    ((js({"Error Message": "Invalid API call. Please retry or visit the documentation"}), 200, "", "json"),
+     ("invalid_symbol", "Error Message: Invalid API call. Please retry or visit the documentation", "Error Message")),
+    ((js({"Error Message": "the parameter apikey is invalid or missing"}), 200, "", "json"),
+     ("bad_key", "Error Message: the parameter apikey is invalid or missing", "Error Message")),
+    ((js({"Note": "Thank you for using Alpha Vantage! Our standard API call frequency is 5 calls per minute"}),
+      200, "", "json"),
+     ("rate_limit", "Note: Thank you for using Alpha Vantage! Our standard API call frequency is 5 calls per minute",
+      "Note per_minute")),
+    ((js({"Information": "Please consider spreading out your free API requests more sparingly (1 request per second)."}),
+      200, "", "json"),
+     ("rate_limit", "Information: Please consider spreading out your free API requests more sparingly "
+                    "(1 request per second).", "Information burst")),
+    ((js({"Note": "something new"}), 200, "", "json"), ("rate_limit", "Note: something new", "Note per_minute")),
+    ((js({"Information": "something new"}), 200, "", "json"),
+     ("unexpected", "Information: something new", "Information")),
+    ((js({"Information": "This is a premium endpoint."}), 200, "", "json"),
+     ("premium", "Information: This is a premium endpoint.", "Information")),
+    ((js({"Information": "You have reached the daily quota."}), 200, "", "json"),
+     ("daily_cap", "Information: You have reached the daily quota.", "Information")),
+    ((js({"Information": "The demo key is for demo purposes only."}), 200, "", "json"),
+     ("bad_key", "Information: The demo key is for demo purposes only.", "Information")),
+    ((b"date,price\n2026-11-20,1\n", 200, "", "csv"),
+     ("unexpected", "CSV header 'date,price' is not 'timestamp,open,high,low,close,volume'", "csv header")),
+    ((HEADER + b"\n", 200, "", "csv"), ("empty_series", "CSV with a header and no row", "csv")),
+    ((HEADER + b"2026-11-20,1,1,1,1,1\n2026-11-19,1,1", 200, "", "csv"),
+     ("truncated", "CSV cut mid-row after 1 complete rows", "csv")),
+    ((HEADER + b"2026-11-20,1,1,1,1,1\n2026-11-19,1,1,1,1,1\n", 200, "", "csv"), ("data", "2 rows", "csv")),
+    ((HEADER + b"2026-11-20,1,1,1,1,1\n", 200, "", "json"), ("data", "1 rows", "csv (json was asked for)")),
+]
+
+
+@pytest.mark.parametrize("given, expected", CASES, ids=[f"{e[0]}-{i}" for i, (_, e) in enumerate(CASES)])
+def test_each_answer_gets_the_message_and_detail_a_user_reads(given, expected):
+    body, status, content_type, requested = given
+    verdict = classify(body, status, content_type, requested)
+    assert (verdict.kind, verdict.message, verdict.detail) == expected
+
+
+def test_without_a_status_the_answer_is_taken_as_http_200():
+    assert classify(b"").message == "empty body (HTTP 200)"
+    assert classify(HEADER + b"2026-11-20,1,1,1,1,1\n").detail == "csv"  # csv is what is asked by default
+
+
+def test_a_broken_json_body_says_where_it_broke_and_its_size():
+    verdict = classify(b'{"Time Series (Daily)": {', 200, "", "json")
+    assert verdict.kind == "truncated" and verdict.retryable
+    assert verdict.message.startswith("JSON body does not parse (") and verdict.message.endswith("; 25 bytes")
+
+
+def test_a_long_message_is_cut_at_500_characters_after_masking_the_key():
+    verdict = classify(js({"Information": "x" * 600 + " KEY123"}), 200, "", "json", secrets=["KEY123"])
+    assert len(verdict.message) == 500 and verdict.message.startswith("Information: xxx")
+    echo = classify(js({"Information": "limit is 25 requests per day for KEY123"}), 200, "", "json", secrets=["KEY123"])
+    assert echo.kind == "daily_cap" and echo.message == "Information: limit is 25 requests per day for ***"
+
+
+@pytest.mark.parametrize("doc, kind", [
+    ({"Error Message": "the parameter apikey KEY123 is invalid"}, "bad_key"),
+    ({"Error Message": "Invalid API call for KEY123"}, "invalid_symbol"),
+    ({"Information": "limit is 25 requests per day for KEY123"}, "daily_cap"),
+    ({"Note": "KEY123: our standard API call frequency is 5 calls per minute"}, "rate_limit"),
+    ({"Information": "KEY123: this is a premium endpoint"}, "premium"),
+    ({"Information": "the key KEY123 looks like a demo key"}, "bad_key"),
+    ({"Note": "KEY123 something new"}, "rate_limit"),
+    ({"Information": "KEY123 something new"}, "unexpected"),
+])
+def test_every_message_family_masks_a_key_it_echoes(doc, kind):
+    verdict = classify(js(doc), 200, "", "json", secrets=["KEY123"])
+    assert verdict.kind == kind and "KEY123" not in verdict.message and "***" in verdict.message
+    assert verdict.detail == next(iter(doc)) or verdict.detail.startswith(next(iter(doc)) + " ")
+
+
+def test_a_body_that_is_neither_json_nor_csv_shows_its_start_masked():
+    verdict = classify(b"oops KEY123 went wrong", 200, "text/plain", "csv", secrets=["KEY123"])
+    assert verdict.message == "neither JSON nor CSV (text/plain): 'oops *** went wrong'"
+    assert classify(b"oops").message == "neither JSON nor CSV (no content type): 'oops'"
+
+
+def test_a_broken_json_body_is_counted_as_json():
+    assert classify(b'{"a": ', 200, "", "json").detail == "json"
+
+
+def test_500_itself_is_a_server_error():
+    assert classify(b"{}", 500).kind == "server_error" and classify(b"{}", 499).kind != "server_error"
+
+
+@pytest.mark.parametrize("body", [b"<?xml version='1.0'?><error/>", b"oops <HTML><body>down",
+                                  b"<!DOCTYPE html>\n<TITLE>Bad\nGateway</TITLE>"])
+def test_markup_is_html_however_it_starts_or_is_cased(body):
+    assert classify(body, 200, "", "csv").kind == "html"
+
+
+def test_an_html_title_in_capitals_over_two_lines_is_shown():
+    verdict = classify(b"<html><TITLE>Bad\nGateway</TITLE></html>", 502, "", "csv")
+    assert verdict.kind == "server_error"
+    assert classify(b"<html><TITLE>Bad\nGateway</TITLE></html>", 200, "", "csv").message == \
+        "HTML page instead of data (HTTP 200): Bad\nGateway"

@@ -1,0 +1,110 @@
+"""A pytest plugin that only mutmut's runs load (pyproject [tool.mutmut] pytest_add_cli_args).
+
+Inside one mutant's run (mutmut names it in MUTANT_UNDER_TEST) it keeps only the tests of the
+mutated module (tests/mutation/selection.MODULE_TESTS) and runs them fastest first, by the
+durations mutmut recorded in its first pass: mutmut runs with `-x`, so a mutant is killed by its
+cheapest failing test instead of after whichever slow end-to-end test the set happened to list
+first. It also empties the project's in-process caches (functools.lru_cache: the translation of a
+statement, its parse) that the forked run inherits from mutmut's earlier runs, so a mutant of a
+function behind a cache is called instead of answered from the unmutated code's result. And it
+stops a test that runs far past its recorded time (HANG_FACTOR times it, plus HANG_GRACE_S): a
+mutant that loops for ever (`while True` whose exit a mutation removed) fails that test in
+seconds instead of holding a worker until mutmut's own timeout, which counts the time of every
+test that reached the function, not of the few this run keeps. Outside a mutant's run (mutmut's
+first pass, its clean run) it changes nothing."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.mutation import selection
+
+STATS = Path("mutmut-stats.json")  # mutmut runs the tests from mutants/, where it keeps this
+HANG_FACTOR, HANG_GRACE_S = 10.0, 5.0  # generous: the machine may be loaded
+
+
+class MutantHangs(Exception):
+    """A test ran far past its recorded time under this mutant."""
+
+
+def hang_budget(nodeid: str, durations: dict[str, float]) -> float:
+    return durations.get(nodeid, 0.0) * HANG_FACTOR + HANG_GRACE_S
+
+
+def _durations() -> dict[str, float]:
+    try:
+        return json.loads(STATS.read_text())["duration_by_test"]
+    except (OSError, ValueError, KeyError):
+        return {}
+
+
+def narrowed(nodeids: list[str], mutant: str, durations: dict[str, float]) -> list[str]:
+    """The node ids a mutant's run keeps, in the order it runs them."""
+    paths = selection.tests_for(mutant)
+    kept = [n for n in nodeids if n.startswith(paths)] if paths else list(nodeids)
+    return sorted(kept, key=lambda n: (durations.get(n, 0.0), n))
+
+
+PACKAGES = ("glue_jobs", "ingestion", "workflows")
+_DURATIONS = pytest.StashKey[dict]()
+
+
+def _in_a_mutants_run() -> bool:
+    return "__mutmut_" in os.environ.get("MUTANT_UNDER_TEST", "")
+
+
+def clear_caches(modules=None) -> int:
+    """Empty every lru_cache at module level in the project's modules; how many were emptied."""
+    cleared = 0
+    for name, module in list((modules or sys.modules).items()):
+        if module is None or not name.startswith(PACKAGES):
+            continue
+        for value in list(vars(module).values()):
+            if callable(getattr(value, "cache_clear", None)) and hasattr(value, "cache_info"):
+                value.cache_clear()
+                cleared += 1
+    return cleared
+
+
+def pytest_sessionstart(session):
+    if _in_a_mutants_run():
+        clear_caches()
+
+
+def pytest_collection_modifyitems(session, config, items):
+    if not _in_a_mutants_run():
+        return
+    mutant = os.environ["MUTANT_UNDER_TEST"]
+    durations = _durations()
+    config.stash[_DURATIONS] = durations
+    order = narrowed([item.nodeid for item in items], mutant, durations)
+    by_id = {item.nodeid: item for item in items}
+    kept = set(order)
+    dropped = [item for item in items if item.nodeid not in kept]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    items[:] = [by_id[n] for n in order]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item):
+    if not _in_a_mutants_run() or not hasattr(signal, "setitimer"):
+        yield
+        return
+    budget = hang_budget(item.nodeid, item.config.stash.get(_DURATIONS, None) or {})
+
+    def _stop(signum, frame):
+        raise MutantHangs(f"{item.nodeid} ran over {budget:.0f} s under this mutant")
+
+    previous = signal.signal(signal.SIGALRM, _stop)
+    signal.setitimer(signal.ITIMER_REAL, budget)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -1,0 +1,66 @@
+"""Which mutants `make mutate` runs and which tests may kill each module's mutants.
+
+mutmut's first pass records every selected test that reaches a function, and a mutant then runs
+all of them: an end-to-end WAP test reaches the rollback plan and the lake lock too, so a mutant
+that survives there paid for ten seconds of unrelated pipeline. MODULE_TESTS narrows each module
+to its own tests (tests/mutation/pytest_plugin.py applies it inside each mutant's run); the
+end-to-end tests stay only for the stages they are the tests of (write_temp, publish, the audit's
+row and series checks, which only run against a lake).
+"""
+from __future__ import annotations
+
+MODULE_TESTS: dict[str, tuple[str, ...]] = {
+    "glue_jobs.audit.rules": ("tests/glue_jobs/audit/", "tests/glue_jobs/wap/test_wap_end_to_end.py"),
+    "glue_jobs.audit.row_checks": ("tests/glue_jobs/audit/", "tests/glue_jobs/wap/test_wap_end_to_end.py"),
+    "glue_jobs.audit.series_rules": ("tests/glue_jobs/audit/", "tests/glue_jobs/wap/test_unchanged_bars.py",
+                                     "tests/glue_jobs/wap/test_wap_end_to_end.py"),
+    "glue_jobs.wap.write_temp": ("tests/glue_jobs/wap/test_write_temp.py",
+                                 "tests/glue_jobs/wap/test_write_temp_unparsed_duplicates.py",
+                                 "tests/glue_jobs/wap/test_unchanged_bars.py",
+                                 "tests/glue_jobs/wap/test_wap_end_to_end.py"),
+    "glue_jobs.wap.publish": ("tests/glue_jobs/wap/test_publish_corrections_and_retries.py",
+                              "tests/glue_jobs/wap/test_unchanged_bars.py",
+                              "tests/glue_jobs/wap/test_wap_end_to_end.py",
+                              "tests/glue_jobs/wap/test_backfill_chunking.py"),
+    "glue_jobs.lake.merge_plan": ("tests/glue_jobs/lake/test_merge_plan.py",
+                                  "tests/glue_jobs/lake/test_merge_plan_edges.py"),
+    "glue_jobs.ops.rollback_plan": ("tests/glue_jobs/ops/test_rollback_plan.py",
+                                    "tests/glue_jobs/ops/test_rollback_plan_edges.py",
+                                    "tests/glue_jobs/ops/test_rollback_three_runs.py"),
+    "ingestion.rate_limit": ("tests/ingestion/test_rate_planner.py", "tests/ingestion/test_rate_planner_edges.py"),
+    "ingestion.alphavantage.classify": ("tests/ingestion/test_alphavantage_classify.py",
+                                        "tests/ingestion/test_alphavantage_classify_messages.py",
+                                        "tests/ingestion/test_redact_rejected_bodies.py"),
+    "ingestion.alphavantage.redact": ("tests/ingestion/test_redact.py", "tests/ingestion/test_redact_edges.py",
+                                      "tests/ingestion/test_redact_rejected_bodies.py",
+                                      "tests/ingestion/test_alphavantage_classify.py"),
+    "glue_jobs.lake.lock": ("tests/glue_jobs/lake/test_lake_lock.py",),
+    "glue_jobs.adapters.local.duckdb_engine": ("tests/glue_jobs/adapters/local/test_duckdb_pruning.py",
+                                               "tests/glue_jobs/adapters/local/test_duckdb_engine.py"),
+    "glue_jobs.adapters.local.athena_sql.translate": ("tests/glue_jobs/adapters/local/athena_sql/",
+                                                      "tests/glue_jobs/adapters/local/test_duckdb_engine.py",
+                                                      "tests/glue_jobs/adapters/local/test_duckdb_pruning.py"),
+}
+
+# Of the engine only its partition pruning (the rest of duckdb_engine.py is I/O that the
+# end-to-end tests cover); its translation layer is athena_sql/translate.py, whole.
+ENGINE_CORE = ("_prune_plan", "_partition_filters", "_partition_segments", "xǁDuckDBEngineǁ_prunable")
+
+CORE: list[str] = [f"{module}.*" for module in MODULE_TESTS if not module.endswith(".duckdb_engine")] + [
+    f"glue_jobs.adapters.local.duckdb_engine.{name if name.startswith('x') else 'x_' + name}__*"
+    for name in ENGINE_CORE]
+
+
+def module_of(mutant: str) -> str:
+    """glue_jobs.lake.lock.xǁLakeLockǁacquire__mutmut_3 -> glue_jobs.lake.lock"""
+    return mutant.split(".x_")[0].split(".xǁ")[0]
+
+
+def tests_for(mutant: str) -> tuple[str, ...]:
+    return MODULE_TESTS.get(module_of(mutant), ())
+
+
+def in_core(mutant: str) -> bool:
+    import fnmatch
+
+    return any(fnmatch.fnmatch(mutant, pattern) for pattern in CORE)

@@ -1,0 +1,100 @@
+"""`make mutate`'s choices: each core module's mutants are judged by that module's own tests,
+cheapest first, and a second run re-tests only what is still alive."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import tomllib
+
+from tests.mutation import pytest_plugin, selection
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "tests" / "mutation"))
+import mutate  # noqa: E402
+
+
+def _mutmut_config() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+
+
+def test_a_mutants_run_keeps_only_its_modules_tests_fastest_first():
+    nodeids = ["tests/glue_jobs/wap/test_wap_end_to_end.py::test_slow",
+               "tests/glue_jobs/ops/test_rollback_three_runs.py::test_three",
+               "tests/glue_jobs/ops/test_rollback_plan.py::test_b",
+               "tests/glue_jobs/ops/test_rollback_plan.py::test_a"]
+    durations = {nodeids[0]: 9.0, nodeids[1]: 2.0, nodeids[2]: 0.01, nodeids[3]: 0.02}
+    kept = pytest_plugin.narrowed(nodeids, "glue_jobs.ops.rollback_plan.x_plan_rollback__mutmut_7", durations)
+    assert kept == [nodeids[2], nodeids[3], nodeids[1]]
+
+
+def test_a_method_mutant_is_judged_by_its_modules_tests():
+    mutant = "glue_jobs.lake.lock.xǁLakeLockǁacquire__mutmut_3"
+    assert selection.module_of(mutant) == "glue_jobs.lake.lock"
+    kept = pytest_plugin.narrowed(["tests/glue_jobs/lake/test_lake_lock.py::t",
+                                   "tests/glue_jobs/wap/test_wap_end_to_end.py::t"], mutant, {})
+    assert kept == ["tests/glue_jobs/lake/test_lake_lock.py::t"]
+
+
+def test_every_mutated_file_has_tests_that_mutmuts_first_pass_runs():
+    """A module's tests outside pyproject's selection are never recorded as reaching it, so its
+    mutants would all read 'no tests'; a file mutmut mutates without an entry would be judged by
+    whatever end-to-end test happened to reach it."""
+    config = _mutmut_config()
+    modules = {f[:-3].replace("/", ".") for f in config["only_mutate"]}
+    assert modules == set(selection.MODULE_TESTS)
+    selected = config["pytest_add_cli_args_test_selection"]
+    for module, paths in selection.MODULE_TESTS.items():
+        for path in paths:
+            assert (ROOT / path).exists(), f"{module}: {path} does not exist"
+            assert any(path.startswith(s) for s in selected), f"{module}: {path} is not in the selection"
+    assert "tests.mutation.pytest_plugin" in config["pytest_add_cli_args"]
+
+
+def test_the_engines_core_names_functions_the_engine_has():
+    source = (ROOT / "glue_jobs/adapters/local/duckdb_engine.py").read_text()
+    for name in selection.ENGINE_CORE:
+        assert f"def {name.split('ǁ')[-1]}(" in source, name
+    assert selection.in_core("glue_jobs.adapters.local.duckdb_engine.x__prune_plan__mutmut_1")
+    assert selection.in_core("glue_jobs.adapters.local.duckdb_engine.xǁDuckDBEngineǁ_prunable__mutmut_2")
+    assert not selection.in_core("glue_jobs.adapters.local.duckdb_engine.xǁDuckDBEngineǁwrite_parquet__mutmut_1")
+    assert selection.in_core("glue_jobs.lake.lock.xǁLakeLockǁacquire__mutmut_3")
+
+
+def test_a_second_run_retests_only_what_is_alive(monkeypatch):
+    monkeypatch.setattr(mutate, "equivalent", lambda: {"m.x_f__mutmut_4": "changes nothing"})
+    assert mutate.to_test(["m.*"], {}) == ["m.*"]
+    statuses = {"m.x_f__mutmut_1": "killed", "m.x_f__mutmut_2": "survived", "m.x_f__mutmut_3": "not checked",
+                "m.x_f__mutmut_4": "survived", "m.x_f__mutmut_5": "timeout", "m.x_f__mutmut_6": "no tests"}
+    assert mutate.to_test(["m.*"], statuses) == ["m.x_f__mutmut_2", "m.x_f__mutmut_3", "m.x_f__mutmut_6"]
+
+
+def test_a_mutants_run_starts_with_the_translation_caches_empty():
+    """A forked run inherits mutmut's earlier translations: a mutant of the translation layer
+    would never be called for a statement the parent translated, and survive."""
+    import importlib
+
+    translate = importlib.import_module("glue_jobs.adapters.local.athena_sql.translate")
+    translate.translate("select 1 as a", {})
+    assert translate._translate.cache_info().currsize >= 1
+    assert pytest_plugin.clear_caches() >= 2
+    assert translate._translate.cache_info().currsize == 0 and translate._parse.cache_info().currsize == 0
+
+
+def test_a_mutant_that_hangs_fails_its_test_in_seconds(tmp_path):
+    """A `while True` whose exit a mutation removed: the test fails (the mutant is killed) after
+    its budget instead of holding a worker until mutmut's timeout."""
+    import os
+    import subprocess
+
+    (tmp_path / "test_loop.py").write_text(
+        "from tests.mutation import pytest_plugin\n"
+        "pytest_plugin.HANG_GRACE_S = 0.5\n"
+        "def test_loop():\n    while True:\n        pass\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MUTANT_UNDER_TEST": "somewhere.x_f__mutmut_1"}
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "tests.mutation.pytest_plugin",
+                           "-p", "no:cacheprovider", "test_loop.py"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "MutantHangs" in done.stdout
+    assert pytest_plugin.hang_budget("t", {"t": 2.0}) == 2.0 * pytest_plugin.HANG_FACTOR + pytest_plugin.HANG_GRACE_S
