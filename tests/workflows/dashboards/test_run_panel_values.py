@@ -6,6 +6,7 @@ symbols carried, fetched and failed, so a panel that reads a neighbour fails."""
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -22,7 +23,12 @@ def lake(tmp_path_factory):
     path = tmp_path_factory.mktemp("runs") / "lake"
     settings = build_settings(lake=str(path), date="2026-11-20", symbols="AAPL,MSFT,IBM",
                               faults="bad_rows:MSFT,duplicates:IBM", env={})
-    outcomes = [run_stages(settings, say=lambda _line: None) for _ in range(2)]
+    outcomes = []
+    for _ in range(2):
+        # run logs keep started_at to the second, and the panels order and group runs by it:
+        # two runs in one second would tie, which a user's runs (minutes apart) never do
+        time.sleep(1.05 - time.time() % 1)
+        outcomes.append(run_stages(settings, say=lambda _line: None))
     storage, _, engine, _ = build_local(path)
     logs = [json.loads(storage.get_bytes(layout.run_log_key(o.run_id))) for o in outcomes]
     spec = load_spec()
