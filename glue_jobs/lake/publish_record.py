@@ -3,7 +3,7 @@ that partition pointed before: the record a rollback (glue_jobs.ops.rollback) re
 published manifest made from it once the switch is done (the serving table's event)."""
 from __future__ import annotations
 
-from glue_jobs.lake import layout, published_manifest
+from glue_jobs.lake import layout, published_changes, published_manifest
 from glue_jobs.lake.context import RunContext
 from glue_jobs.lake.run_log import RunLog
 from glue_jobs.ports.storage import NotFound, Storage
@@ -80,4 +80,9 @@ def announce(ctx: RunContext, run_id: str | None = None) -> str | None:
                               if current.get(p["values"]["trade_year"]) == p["location"]]
     if not manifest["partitions"]:
         return None
+    for p in manifest["partitions"]:  # the rows publish recorded as changed, when it did
+        if p["previous_location"] is not None:
+            changes = published_changes.recorded(ctx.storage, run_id, p["values"]["trade_year"], p["location"])
+            if changes:
+                p["changes"] = changes
     return write_published_manifest(ctx.storage, manifest)

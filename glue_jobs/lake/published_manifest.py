@@ -5,7 +5,8 @@ queue locally), so the serving table only ever sees what publish published.
 
     {"run_id": R, "table": "daily_prices", "version": R,
      "partitions": [{"values": {"trade_year": "2024"}, "location": "warehouse/...",
-                     "previous_location": "warehouse/..." | null}]}
+                     "previous_location": "warehouse/..." | null,
+                     "changes": "manifests/published/changes/..." (optional)}]}
 
 `version` orders the serving table's rows: run ids sort as text in the order runs started, and
 a rollback, a run of its own started later, carries a higher version than what it undoes."""
@@ -28,6 +29,7 @@ class PublishedPartition:
     values: dict[str, str]
     location: str
     previous_location: str | None
+    changes: str | None = None  # where publish kept the rows it changed (glue_jobs/lake/published_changes.py)
 
 
 @dataclass(frozen=True)
@@ -77,8 +79,11 @@ def parse(data: bytes, *, key: str = "") -> PublishedManifest:
               and p["location"] and (p.get("previous_location") is None or isinstance(p["previous_location"], str)))
         if not ok:
             raise ManifestError(f"{where}: partition {n} needs values, location and previous_location (or null)")
+        changes = p.get("changes")
+        if changes is not None and not (isinstance(changes, str) and changes):
+            raise ManifestError(f"{where}: partition {n}: changes must name a location, not {changes!r}")
         parts.append(PublishedPartition({str(k): str(v) for k, v in p["values"].items()}, p["location"],
-                                        p.get("previous_location")))
+                                        p.get("previous_location"), changes))
     return PublishedManifest(str(doc["run_id"]), doc["table"], doc["version"], tuple(parts))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import repeat
 from typing import Protocol
 
 BATCH_LIMIT = 25  # DynamoDB's BatchWriteItem / TransactWriteItems item limit; moto does not enforce it
@@ -32,6 +33,43 @@ class Bar:
     @property
     def key(self) -> tuple[str, str]:
         return self.symbol, self.trade_date
+
+
+@dataclass(frozen=True)
+class BarColumns:
+    """Many bars of one version as columns: the bulk path's unit (a rebuild into an empty
+    table), where a Bar and four Decimals a row would cost more than the write. Every list has
+    one entry a row; prices are the text the per-row path stores, str(Decimal(repr(double)))
+    (glue_jobs.serve.published.price_texts makes them), so both paths write the same rows."""
+    symbol: Sequence[str]
+    trade_date: Sequence[str]  # ISO dates
+    open: Sequence[str]
+    high: Sequence[str]
+    low: Sequence[str]
+    close: Sequence[str]
+    volume: Sequence[int]
+    ingest_run_id: Sequence[str]
+    version: str
+
+    def __post_init__(self) -> None:
+        lengths = {len(getattr(self, name)) for name in _COLUMN_FIELDS}
+        if len(lengths) > 1:
+            raise ValueError(f"BarColumns: columns of different lengths {sorted(lengths)}")
+
+    def __len__(self) -> int:
+        return len(self.symbol)
+
+    def rows(self) -> Iterator[tuple]:
+        """(symbol, trade_date, open, high, low, close, volume, ingest_run_id, version) a row."""
+        return zip(self.symbol, self.trade_date, self.open, self.high, self.low, self.close, self.volume,
+                   self.ingest_run_id, repeat(self.version))
+
+    def bars(self) -> Iterator[Bar]:
+        for sym, day, o, h, lo, c, vol, run, version in self.rows():
+            yield Bar(sym, day, Decimal(o), Decimal(h), Decimal(lo), Decimal(c), int(vol), run, version)
+
+
+_COLUMN_FIELDS = ("symbol", "trade_date", "open", "high", "low", "close", "volume", "ingest_run_id")
 
 
 @dataclass(frozen=True)
@@ -67,6 +105,11 @@ class ServingTable(Protocol):
         """Write each bar whatever the table holds (rebuild from the published table, which is
         the truth): no version condition, so batched (at most 25 a batch on DynamoDB). When a key
         repeats in `bars`, the later one wins."""
+
+    def put_columns_unconditionally(self, columns: BarColumns) -> WriteResult:
+        """put_bars_unconditionally for bars given as columns (a rebuild into an empty table):
+        the same rows written, the same batching and retries, without a Bar per row where the
+        adapter can avoid it."""
 
     def delete_bars(self, deletions: Sequence[Deletion]) -> WriteResult:
         """Delete each key unless the table holds it at a newer version than the deletion's."""

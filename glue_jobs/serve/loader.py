@@ -98,12 +98,16 @@ def _differs(a: pa.ChunkedArray, b: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def changes(storage: Storage, manifest: PublishedManifest) -> tuple[list[Bar], list[Deletion]]:
-    """What the manifest's switches changed: the bars to put and the keys to delete. The two
-    versions of a partition (a year of every symbol) are compared as columns, so a day's cost
-    follows the bars it changed, not the partition's size."""
+    """What the manifest's switches changed: the bars to put and the keys to delete. Where publish
+    recorded the rows it changed, those (a publish deletes no key); otherwise the two versions
+    of a partition (a year of every symbol) are compared as columns."""
     bars: list[Bar] = []
     deletions: list[Deletion] = []
     for part in manifest.partitions:
+        recorded = _recorded(storage, part)
+        if recorded is not None:
+            bars += _bars(recorded, manifest.version)
+            continue
         new = _rows(storage, part.location, required=True)
         old = _rows(storage, part.previous_location, required=False)
         if old is None:
@@ -120,11 +124,27 @@ def changes(storage: Storage, manifest: PublishedManifest) -> tuple[list[Bar], l
             deletions += [Deletion(sym, day.isoformat(), manifest.version)
                           for sym, day in sorted(zip(gone.column("symbol").to_pylist(),
                                                      gone.column("trade_date").to_pylist()))]
-        rows = sorted(zip(*(changed.column(c).to_pylist() for c in _TYPES)), key=lambda r: (r[0], r[1]))
-        for symbol, day, o, h, lo, c, v, run in rows:
-            bars.append(Bar(symbol, day.isoformat(), _price(o), _price(h), _price(lo), _price(c), int(v),
-                            str(run or ""), manifest.version))
+        bars += _bars(changed, manifest.version)
     return bars, deletions
+
+
+def _recorded(storage: Storage, part: published_manifest.PublishedPartition) -> pa.Table | None:
+    """The rows publish recorded as changed by this switch (glue_jobs/lake/published_changes.py),
+    or None to compare the versions: none recorded (a rollback, an older manifest), no previous
+    version (the whole partition is new), or the record gone."""
+    if part.changes is None or part.previous_location is None:
+        return None
+    rows = _rows(storage, part.changes, required=False)
+    if rows is None:
+        log.warning("the changes recorded at %s are gone: comparing %s with %s instead", part.changes,
+                    part.location, part.previous_location)
+    return rows
+
+
+def _bars(changed: pa.Table, version: str) -> list[Bar]:
+    rows = sorted(zip(*(changed.column(c).to_pylist() for c in _TYPES)), key=lambda r: (r[0], r[1]))
+    return [Bar(symbol, day.isoformat(), _price(o), _price(h), _price(lo), _price(c), int(v), str(run or ""), version)
+            for symbol, day, o, h, lo, c, v, run in rows]
 
 
 def apply(serving: ServingTable, bars: Sequence[Bar], deletions: Sequence[Deletion], *, detail: str = "") -> WriteResult:

@@ -6,6 +6,9 @@ published table alone (after a lost or damaged serving table, or a change of it)
   memory stays within one partition's columns and one symbol's rows.
 - Idempotent: only rows that are missing or differ are written, only extra keys deleted; a
   second rebuild writes nothing.
+- Into an empty table (a new or lost one, the first run after a backfill) nothing is compared:
+  each partition goes to the table as columns (published.columns, ServingTable.
+  put_columns_unconditionally), the same rows and texts without a Bar a row.
 - It never deletes what it cannot rewrite: a published partition that cannot be read leaves
   every serving row of its dates alone (and the rebuild reports it and fails), nothing is
   truncated first, and with no published table at all it refuses instead of emptying the table.
@@ -120,6 +123,9 @@ def rebuild(storage: Storage, catalog: Catalog, serving: ServingTable, *, versio
     result = RebuildResult(version)
     writer = _Writer(serving, result)
     held_symbols = set(serving.symbols())
+    # Into an empty table every published row is missing and nothing is extra: no comparison,
+    # the partitions go in as columns (no Bar a row), which is what makes a rebuild bulk.
+    bulk = not held_symbols and callable(getattr(serving, "put_columns_unconditionally", None))
     covered_years: set[int] = set()  # years whose serving rows a partition accounts for (read or not)
     for i, part in enumerate(parts, 1):
         start, end = part.date_range
@@ -128,7 +134,11 @@ def rebuild(storage: Storage, catalog: Catalog, serving: ServingTable, *, versio
         seen: set[str] = set()
         before = (result.rows_read, result.written, result.deleted)
         try:
-            for sym, bars in published.by_symbol(storage, part):
+            if bulk:
+                for cols in published.columns(storage, part):
+                    result.rows_read += len(cols)
+                    result.absorb(serving.put_columns_unconditionally(cols))
+            for sym, bars in () if bulk else published.by_symbol(storage, part):
                 seen.add(sym)
                 result.rows_read += len(bars)
                 _reconcile(bars, serving.get_bars(sym, start=start, end=end), version, writer, result)

@@ -58,7 +58,7 @@ class SyncResult:
         return lines
 
 
-def _digest(data: bytes) -> str:
+def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
@@ -75,13 +75,13 @@ def announce_new(storage: Any, queue: Queue) -> int:
         if not layout.is_published_manifest_key(key):
             continue
         try:
-            digest = _digest(storage.get_bytes(key))
+            digest_now = digest(storage.get_bytes(key))
         except NotFound:
             continue
-        if seen.get(key) == digest:
+        if seen.get(key) == digest_now:
             continue
         queue.send(loader.event_body(LOCAL_BUCKET, key))
-        seen[key] = digest
+        seen[key] = digest_now
         sent += 1
     if sent:
         storage.put_bytes(layout.SERVING_EVENTS_KEY, (json.dumps(seen, indent=1, sort_keys=True) + "\n").encode())

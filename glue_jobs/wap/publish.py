@@ -28,6 +28,7 @@ from glue_jobs.lake import (
     migrate,
     parquet,
     publish_record,
+    published_changes,
     sql_files,
     tables,
     version_manifest,
@@ -139,6 +140,8 @@ def run(ctx: RunContext) -> dict:
     good = {str(k): int(v) for k, v in verdict.get("good_rows_by_year", {}).items() if int(v) > 0}
     held = {str(k): int(v) for k, v in verdict.get("quarantined_rows_by_year", {}).items() if int(v) > 0}
     prices = _publish(ctx, PRICES, sorted(good))
+    # what the switch changed, for the serving table's loader (it compares the versions without it)
+    published_changes.record(ctx, {y: (loc, prices["previous"][y]) for y, loc in prices["locations"].items()})
     # daily_prices is switched: announce it (the serving table's event). The serve stage announces
     # again, so a crash right here loses nothing.
     manifest = publish_record.announce(ctx)

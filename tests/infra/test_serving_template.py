@@ -676,3 +676,59 @@ def test_every_event_stage_of_the_graph_is_an_event_path_in_the_template(templat
         function, _ = loader_of_queue(template, queue)
         handler = template["Resources"][function]["Properties"]["Handler"]
         assert handler == f"workflows.entry.{stage.name}_loader.handler", (stage.name, handler)
+
+
+def test_a_day_with_recorded_changes_reaches_dynamodb_through_the_loader_without_reading_the_year(s3, monkeypatch):
+    """Recorded on moto: a day's manifest naming the rows publish changed. The loader Lambda
+    writes them, under the permissions its role has, and reads neither version of the year."""
+    entry = pytest.importorskip("workflows.entry.serve_loader", reason="the loader lands with serve-events")
+    import datetime as dt
+
+    import pyarrow as pa
+
+    from glue_jobs.adapters.aws.s3_storage import S3Storage
+    from glue_jobs.lake import parquet, published_changes
+    from glue_jobs.lake import published_manifest as manifests
+    from tests.support.iam_policy import CallRecorder, denied
+
+    dynamodb = _serving_table_on_moto()
+    storage = S3Storage(BUCKET, client=s3)
+    monkeypatch.setenv("TICKERLAKE_LAKE", f"s3://{BUCKET}")
+    monkeypatch.setenv("TICKERLAKE_SERVING_TABLE", NAMES.serving_table)
+
+    def bars(days: list[int], close: float) -> pa.Table:
+        return pa.table({
+            "symbol": ["AAPL"] * len(days), "trade_date": [dt.date(2024, 1, d) for d in days],
+            "open": [187.15] * len(days), "high": [188.44] * len(days), "low": [183.89] * len(days),
+            "close": [close] * len(days), "volume": pa.array([82488700] * len(days), pa.int64()),
+            "ingest_run_id": ["20240105T220000Z-aaaaaa"] * len(days)})
+
+    old, new, run = ("warehouse/daily_prices/trade_year=2024/v=20240104T220001Z-aaaaaa/",
+                     "warehouse/daily_prices/trade_year=2024/v=20240105T220001Z-bbbbbb/", "20240105T220001Z-bbbbbb")
+    parquet.write_table(storage, old + "part-0.parquet", bars([2, 3, 4], 185.64))
+    parquet.write_table(storage, new + "part-0.parquet", bars([2, 3, 4, 5], 185.64))
+    changes = published_changes.location(run, "2024", new)
+    parquet.write_table(storage, changes + "changes.parquet", bars([5], 185.64))
+    doc = manifests.build(run, {"2024": (new, old)})
+    doc["partitions"][0]["changes"] = changes
+    key = published_manifest_key(run)
+    storage.put_bytes(key, manifests.to_bytes(doc))
+
+    recorder = CallRecorder()
+    with recorder.recording():
+        assert entry.handler(_sqs_event(key), None) == {"batchItemFailures": []}
+    rows = dynamodb.query(TableName=NAMES.serving_table, KeyConditionExpression="symbol = :s",
+                          ExpressionAttributeValues={":s": {"S": "AAPL"}})["Items"]
+    assert [(r["trade_date"]["S"], r["version"]["S"]) for r in rows] == [("2024-01-05", run)]
+    read = [str(c.params.get("Key", "")) for c in recorder.calls if c.operation == "GetObject"]
+    assert not [k for k in read if k.startswith(("warehouse/",))], read  # neither version of the year
+    assert any(k.startswith(changes) for k in read), read
+    refused = denied(RolePolicies.from_template(NAMES), "ServeLoaderRole", recorder.calls, NAMES)
+    assert refused == [], "\n".join(refused)
+
+
+def test_publish_may_record_its_changes_where_the_loader_may_read_them(policies):
+    where = f"{LAKE}/manifests/published/changes/20261120T220001Z-abc123/trade_year=2026/0123456789abcdef/"
+    assert policies.allows("PublishRole", "s3:PutObject", where + "changes.parquet")
+    assert policies.allows("ServeLoaderRole", "s3:GetObject", where + "changes.parquet")
+    assert policies.allows("ServeLoaderRole", "s3:ListBucket", LAKE, {"s3:prefix": where[len(LAKE) + 1:]})

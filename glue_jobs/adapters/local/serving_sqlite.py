@@ -8,13 +8,14 @@ late older message changes nothing, exactly as DynamoDB's ConditionExpression do
 WAL lets readers (`tickerlake serve get`, the HTTP server) read while the loader writes."""
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 
 from glue_jobs.adapters.local.sqlite_files import PerThread, Transaction
-from glue_jobs.ports.serving import Bar, Deletion, WriteResult
+from glue_jobs.ports.serving import Bar, BarColumns, Deletion, WriteResult
 
 _SCHEMA = """
 create table if not exists bars (
@@ -87,6 +88,14 @@ class SqliteServingTable:
             con.executemany(_REPLACE, rows)  # in order: a repeated key's later row wins
         return WriteResult(written=len(rows))
 
+    def put_columns_unconditionally(self, columns: BarColumns) -> WriteResult:
+        # The texts go in as they are: the caller made them exactly as _row does (str of the
+        # Decimal of repr), so no Decimal a price here. One transaction for the whole call.
+        con = self._connection()
+        with _rollback_journal(con), Transaction(con):
+            con.executemany(_REPLACE, columns.rows())
+        return WriteResult(written=len(columns))
+
     def get_bars(self, symbol: str, *, start: str | None = None, end: str | None = None,
                  last: int | None = None) -> list[Bar]:
         if last is not None and last <= 0:
@@ -122,6 +131,24 @@ class SqliteServingTable:
     def close(self) -> None:
         self._connections.close()
 
+
+
+@contextlib.contextmanager
+def _rollback_journal(con: sqlite3.Connection) -> Iterator[None]:
+    """A bulk write in the rollback journal instead of WAL, when no other connection has the
+    file open (SQLite refuses the switch otherwise, and the write stays in WAL): in WAL every
+    page is written twice, to the log and again at the checkpoint; a rollback journal copies
+    only the pages that existed before, next to nothing when the table is filled from empty,
+    and is as crash-safe (an interrupted write is rolled back on the next open). WAL again after."""
+    try:  # with another connection open SQLite answers "wal" at once, without waiting for it
+        switched = con.execute("pragma journal_mode = delete").fetchone()[0] == "delete"
+    except sqlite3.OperationalError:
+        switched = False
+    try:
+        yield
+    finally:
+        if switched:
+            con.execute("pragma journal_mode = wal")
 
 
 def _row(bar: Bar) -> tuple:

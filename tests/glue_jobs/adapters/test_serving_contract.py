@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from glue_jobs.ports.serving import Bar, Deletion, ServingTable, ServingUnavailable, WriteResult
+from glue_jobs.ports.serving import Bar, BarColumns, Deletion, ServingTable, ServingUnavailable, WriteResult
 
 V1, V2, V3 = "20240102T220000Z-aaaaaa", "20240103T220000Z-bbbbbb", "20240104T220000Z-cccccc"
 
@@ -214,6 +214,46 @@ def test_serving_bulk_write_retries_unprocessed_items(serving):
     result = serving.table.put_bars_unconditionally([bar("MSFT", day) for day in days(25)])
     assert result == WriteResult(written=25, retried=75)
     assert len(serving.table.get_bars("MSFT")) == 25
+
+
+def as_columns(rows: list[Bar]) -> BarColumns:
+    # texts as the bulk path's maker writes them (str of the Decimal), one version for all
+    [version] = {b.version for b in rows}
+    return BarColumns([b.symbol for b in rows], [b.trade_date for b in rows], [str(b.open) for b in rows],
+                      [str(b.high) for b in rows], [str(b.low) for b in rows], [str(b.close) for b in rows],
+                      [b.volume for b in rows], [b.ingest_run_id for b in rows], version)
+
+
+def test_serving_columns_write_the_same_rows_as_bars_in_batches_of_25(serving):
+    # The rebuild's bulk path: the same rows as put_bars_unconditionally, exact decimals and
+    # big volumes included, whatever the table held, a later repeat of a key winning.
+    table = serving.table
+    table.put_bars([bar(day="2024-01-02", version=V3, close="1")])  # newer: replaced all the same
+    rows = [bar(symbol, day, version=V2, close="2", open=Decimal(repr(0.1 + 0.2)), low=Decimal("1E-7"),
+                volume=2 ** 53 + 1) for symbol in ("AAPL", "MSFT") for day in days(20)]
+    rows.append(bar("AAPL", "2024-01-05", version=V2, close="3"))
+    assert table.put_columns_unconditionally(as_columns(rows)) == WriteResult(written=41)
+    expected = {b.key: b for b in rows}  # the later AAPL 2024-01-05 wins
+    assert sorted(table.scan(), key=lambda b: b.key) == sorted(expected.values(), key=lambda b: b.key)
+    [back] = table.get_bars("AAPL", start="2024-01-05", end="2024-01-05")
+    assert back.close == Decimal("3")
+    assert str(table.get_bars("MSFT", last=1)[0].open) == "0.30000000000000004"
+    if serving.faults is not None:
+        assert serving.faults.batch_sizes == [25, 16]  # at most 25 a call, as DynamoDB takes them
+
+
+def test_serving_columns_retry_unprocessed_items(serving):
+    faults = serving.needs_faults()
+    faults.leave_unprocessed(4, times=2)
+    rows = [bar(day=day) for day in days(20)]
+    assert serving.table.put_columns_unconditionally(as_columns(rows)) == WriteResult(written=20, retried=8)
+    assert dates(serving.table.get_bars("AAPL")) == days(20)
+    assert faults.batch_sizes == [20, 4, 4]
+
+
+def test_serving_columns_of_different_lengths_are_refused():
+    with pytest.raises(ValueError, match="different lengths"):
+        BarColumns(["AAPL"], ["2024-01-02"], ["1"], ["1"], ["1"], [], [1], ["r"], V1)
 
 
 def test_serving_throttled_writes_are_retried_and_counted(serving):

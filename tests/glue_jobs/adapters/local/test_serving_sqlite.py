@@ -2,10 +2,12 @@
 (The behaviour every serving table shares is in the serving contract suite.)"""
 from __future__ import annotations
 
+import sqlite3
+import time
 from decimal import Decimal
 
 from glue_jobs.adapters.local.serving_sqlite import SqliteServingTable
-from glue_jobs.ports.serving import Bar
+from glue_jobs.ports.serving import Bar, BarColumns
 from glue_jobs.runtime import SERVING_FILE, open_runtime
 
 
@@ -42,3 +44,47 @@ def test_a_local_lake_opens_its_serving_table_in_its_own_folder(tmp_path):
     runtime.serving.put_bars([_bar("2024-01-02", "1.5", "v1")])
     assert (tmp_path / "lake" / SERVING_FILE).is_file()
     assert runtime.context().serving.get_bars("AAPL", last=1)[0].trade_date == "2024-01-02"
+
+
+def _columns(days: list[str], version: str) -> BarColumns:
+    n = len(days)
+    return BarColumns(["AAPL"] * n, days, ["185.64"] * n, ["186.0"] * n, ["1E-7"] * n, ["0.30000000000000004"] * n,
+                      [2 ** 53 + 1] * n, ["r1"] * n, version)
+
+
+def _journal(path) -> str:
+    con = sqlite3.connect(path)
+    try:
+        return con.execute("pragma journal_mode").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_a_bulk_write_leaves_the_file_in_wal_and_reopens_exactly(tmp_path):
+    # The bulk path writes through the rollback journal when it has the file to itself; the
+    # file must be back in WAL after it (readers read while the loader writes) and hold the rows.
+    path = tmp_path / "bars.sqlite"
+    table = SqliteServingTable(path)
+    days = [f"2024-01-{d:02d}" for d in range(1, 29)]
+    assert table.put_columns_unconditionally(_columns(days, "v1")).written == 28
+    table.close()
+    assert _journal(path) == "wal"
+    again = SqliteServingTable(path)
+    bars = again.get_bars("AAPL")
+    assert [b.trade_date for b in bars] == days
+    assert (str(bars[0].low), str(bars[0].close), bars[0].volume) == ("1E-7", "0.30000000000000004", 2 ** 53 + 1)
+
+
+def test_a_bulk_write_while_a_reader_is_reading_stays_in_wal_and_does_not_wait(tmp_path):
+    path = tmp_path / "bars.sqlite"
+    writer, reader = SqliteServingTable(path), SqliteServingTable(path)
+    writer.put_bars([_bar("2024-01-02", "1.0", "v1")])
+    assert len(reader.get_bars("AAPL")) == 1
+    reading = reader.scan()
+    next(reading)  # the reader is inside a read transaction
+    started = time.monotonic()
+    assert writer.put_columns_unconditionally(_columns(["2024-01-03", "2024-01-04"], "v2")).written == 2
+    assert time.monotonic() - started < 5  # not the 30 s busy timeout
+    reading.close()
+    assert [b.trade_date for b in reader.get_bars("AAPL")] == ["2024-01-02", "2024-01-03", "2024-01-04"]
+    assert _journal(path) == "wal"
