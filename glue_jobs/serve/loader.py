@@ -11,12 +11,21 @@ nothing: a crash anywhere converges once the message is delivered again.
 
 A message that cannot be used (manifest missing, malformed, its files gone) fails alone, with
 a reason; the others of its batch are written and deleted.
+
+A partition whose changes are more than one invocation can write (a backfill's year: about 1.25
+million bars, one conditional PutItem each on DynamoDB) is not written by the message that names
+it: given a `requeue`, the loader sends one slice message per range of symbols (at most
+SLICE_BARS writes each) back to its own queue, and each slice is loaded like a manifest, limited
+to its symbols. Slices are deterministic and the writes conditional, so a manifest message
+delivered twice sends its slices twice and changes nothing more.
 """
 from __future__ import annotations
 
+import collections
 import functools
+import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -35,6 +44,11 @@ from glue_jobs.ports.storage import NotFound, Storage
 log = logging.getLogger("tickerlake.serve")
 
 CHUNK = 500  # bars per serving-table call: a crash between chunks is the loader's "mid-batch"
+# The writes one message may make when it can hand the rest to its queue: on DynamoDB each is a
+# conditional PutItem (a batch write cannot carry a condition), about 5-10 ms from a Lambda, so
+# 10,000 take 50-100 s of the loader's 300 s timeout. A day of 5,000 symbols is one message.
+SLICE_BARS = 10_000
+SLICE_KIND = "tickerlake.serve.slice"
 _PRICE_COLUMNS = ("open", "high", "low", "close")
 
 
@@ -104,28 +118,79 @@ def changes(storage: Storage, manifest: PublishedManifest) -> tuple[list[Bar], l
     bars: list[Bar] = []
     deletions: list[Deletion] = []
     for part in manifest.partitions:
-        recorded = _recorded(storage, part)
-        if recorded is not None:
-            bars += _bars(recorded, manifest.version)
-            continue
-        new = _rows(storage, part.location, required=True)
-        old = _rows(storage, part.previous_location, required=False)
-        if old is None:
-            changed = new
-        else:
-            previous = old.rename_columns([c if c in _KEYS else f"{c}_old" for c in old.column_names])
-            joined = new.join(previous, keys=list(_KEYS), join_type="left outer", use_threads=False)
-            # a key only in the new version has nulls on the old side: it differs
-            differ = [_differs(joined.column(c), joined.column(f"{c}_old")) for c in _VALUES]
-            mask = functools.reduce(pc.or_, differ)
-            changed = joined.filter(mask).select(list(_TYPES))
-            gone = old.select(list(_KEYS)).join(new.select(list(_KEYS)), keys=list(_KEYS), join_type="left anti",
-                                                use_threads=False)
-            deletions += [Deletion(sym, day.isoformat(), manifest.version)
-                          for sym, day in sorted(zip(gone.column("symbol").to_pylist(),
-                                                     gone.column("trade_date").to_pylist()))]
+        changed, gone = partition_changes(storage, manifest, part)
         bars += _bars(changed, manifest.version)
+        deletions += gone
     return bars, deletions
+
+
+def partition_changes(storage: Storage, manifest: PublishedManifest, part: published_manifest.PublishedPartition,
+                      symbols: tuple[str, str] | None = None) -> tuple[pa.Table, list[Deletion]]:
+    """One switched partition's changed rows (as columns) and removed keys, of the slice's
+    symbols only when `symbols` is given."""
+    recorded = _recorded(storage, part)
+    if recorded is not None:
+        return _within(recorded, symbols), []
+    new = _within(_rows(storage, part.location, required=True), symbols)
+    old = _within(_rows(storage, part.previous_location, required=False), symbols)
+    if old is None:
+        return new, []
+    previous = old.rename_columns([c if c in _KEYS else f"{c}_old" for c in old.column_names])
+    joined = new.join(previous, keys=list(_KEYS), join_type="left outer", use_threads=False)
+    # a key only in the new version has nulls on the old side: it differs
+    differ = [_differs(joined.column(c), joined.column(f"{c}_old")) for c in _VALUES]
+    mask = functools.reduce(pc.or_, differ)
+    changed = joined.filter(mask).select(list(_TYPES))
+    gone = old.select(list(_KEYS)).join(new.select(list(_KEYS)), keys=list(_KEYS), join_type="left anti",
+                                        use_threads=False)
+    deletions = [Deletion(sym, day.isoformat(), manifest.version)
+                 for sym, day in sorted(zip(gone.column("symbol").to_pylist(), gone.column("trade_date").to_pylist()))]
+    return changed, deletions
+
+
+def _within(table: pa.Table | None, symbols: tuple[str, str] | None) -> pa.Table | None:
+    if table is None or symbols is None:
+        return table
+    first, last = symbols
+    column = table.column("symbol")
+    return table.filter(pc.and_(pc.greater_equal(column, first), pc.less_equal(column, last)))
+
+
+def slice_ranges(counts: Iterable[tuple[str, int]], limit: int) -> list[tuple[str, str]]:
+    """Consecutive symbols grouped into ranges of at most `limit` writes each (a symbol is never
+    split: one with more than `limit` is a range of its own). `counts`: (symbol, writes), any order."""
+    ranges: list[tuple[str, str]] = []
+    first = last = None
+    total = 0
+    for symbol, count in sorted(counts):
+        if first is not None and total + count > limit:
+            ranges.append((first, last))
+            first, total = None, 0
+        if first is None:
+            first = symbol
+        last, total = symbol, total + count
+    if first is not None:
+        ranges.append((first, last))
+    return ranges
+
+
+def slice_body(manifest_key: str, location: str, symbols: tuple[str, str]) -> str:
+    return json.dumps({"kind": SLICE_KIND, "manifest": manifest_key, "location": location,
+                       "first": symbols[0], "last": symbols[1]}, sort_keys=True)
+
+
+def parse_slice(body: str) -> dict | None:
+    """The slice a message names, or None when it is not a slice (an S3/EventBridge event)."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(doc, dict) or doc.get("kind") != SLICE_KIND:
+        return None
+    fields = ("manifest", "location", "first", "last")
+    if not all(isinstance(doc.get(f), str) and doc[f] for f in fields) or doc["first"] > doc["last"]:
+        raise MessageError(f"a serving slice message needs {', '.join(fields)} as text, first <= last: {body[:200]}")
+    return doc
 
 
 def _recorded(storage: Storage, part: published_manifest.PublishedPartition) -> pa.Table | None:
@@ -158,11 +223,19 @@ def apply(serving: ServingTable, bars: Sequence[Bar], deletions: Sequence[Deleti
     return result
 
 
-def load(records: Iterable[Record], storage: Storage, serving: ServingTable) -> LoadResult:
-    """Apply each record's manifest; a record that fails is named in `failures` with why."""
+def load(records: Iterable[Record], storage: Storage, serving: ServingTable,
+         requeue: Callable[[str], Any] | None = None) -> LoadResult:
+    """Apply each record's manifest (or slice of one); a record that fails is named in `failures`
+    with why. With `requeue` (send a body to the loader's own queue), a partition of more than
+    SLICE_BARS changes is sent back as slices instead of written here."""
     out = LoadResult()
     for record in records:
         try:
+            piece = parse_slice(record.body)
+            if piece is not None:
+                _load_slice(piece, storage, serving, out, record.message_id)
+                out.loaded.append(record.message_id)
+                continue
             done = 0
             for bucket, key in object_keys(record.body):
                 relative = lake_key(storage, bucket, key)
@@ -171,12 +244,23 @@ def load(records: Iterable[Record], storage: Storage, serving: ServingTable) -> 
                     log.info("message %s: %s is not a published manifest; nothing to load", record.message_id, key)
                     continue
                 manifest = read_manifest(storage, relative)
-                bars, deletions = changes(storage, manifest)
-                written = apply(serving, bars, deletions, detail=relative)
+                written = WriteResult()
+                sliced = 0
+                for part in manifest.partitions:
+                    changed, deletions = partition_changes(storage, manifest, part)
+                    if requeue is not None and changed.num_rows + len(deletions) > SLICE_BARS:
+                        counts = collections.Counter(changed.column("symbol").to_pylist())
+                        counts.update(d.symbol for d in deletions)
+                        for symbols in slice_ranges(counts.items(), SLICE_BARS):
+                            requeue(slice_body(relative, part.location, symbols))
+                            sliced += 1
+                        continue
+                    written = written.add(apply(serving, _bars(changed, manifest.version), deletions, detail=relative))
                 out.written = out.written.add(written)
                 done += 1
-                log.info("message %s: %s (version %s): %d bars written, %d stale, %d deleted", record.message_id,
-                         relative, manifest.version, written.written, written.stale, written.deleted)
+                log.info("message %s: %s (version %s): %d bars written, %d stale, %d deleted; %d slice(s) sent back",
+                         record.message_id, relative, manifest.version, written.written, written.stale,
+                         written.deleted, sliced)
             (out.loaded if done else out.skipped).append(record.message_id)
         except MessageError as exc:
             out.failures[record.message_id] = str(exc)
@@ -185,3 +269,16 @@ def load(records: Iterable[Record], storage: Storage, serving: ServingTable) -> 
             out.failures[record.message_id] = f"{type(exc).__name__}: {exc}"
             log.exception("message %s failed", record.message_id)
     return out
+
+
+def _load_slice(piece: dict, storage: Storage, serving: ServingTable, out: LoadResult, message_id: str) -> None:
+    manifest = read_manifest(storage, piece["manifest"])
+    part = next((p for p in manifest.partitions if p.location == piece["location"]), None)
+    if part is None:
+        raise MessageError(f"published manifest {piece['manifest']} switched no partition to {piece['location']}")
+    symbols = (piece["first"], piece["last"])
+    changed, deletions = partition_changes(storage, manifest, part, symbols)
+    written = apply(serving, _bars(changed, manifest.version), deletions, detail=piece["manifest"])
+    out.written = out.written.add(written)
+    log.info("message %s: slice %s..%s of %s in %s: %d bars written, %d stale, %d deleted", message_id, *symbols,
+             part.location, piece["manifest"], written.written, written.stale, written.deleted)

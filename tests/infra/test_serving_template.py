@@ -321,7 +321,7 @@ def test_only_the_published_manifest_rule_may_send_to_the_serving_queues(templat
 
 LOADER_ACTIONS = {
     "logs:CreateLogStream", "logs:PutLogEvents",
-    "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+    "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:SendMessage",
     "s3:ListBucket", "s3:GetObject",
     "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem", "dynamodb:Query",
     "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey",
@@ -369,9 +369,10 @@ def test_the_loader_may_make_the_calls_the_event_path_implies(policies):
     # another table, or the table's definition
     ("dynamodb:PutItem", f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/other", {}),
     ("dynamodb:Scan", TABLE_ARN, {}), ("dynamodb:DeleteTable", TABLE_ARN, {}), ("dynamodb:UpdateTable", TABLE_ARN, {}),
-    # another queue, or sending
+    # another queue, or sending anywhere but its own queue (slices)
     ("sqs:ReceiveMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:{STACK}-IngestDeadLetterQueue", {}),
-    ("sqs:SendMessage", QUEUE_ARN, {}),
+    ("sqs:SendMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:{STACK}-ServeDeadLetterQueue", {}),
+    ("sqs:SendMessage", f"arn:aws:sqs:{REGION}:{ACCOUNT}:{STACK}-DropQueue", {}),
     # the key outside DynamoDB: encrypting arbitrary data
     ("kms:Encrypt", KEY_ARN, {}), ("kms:GenerateDataKey", KEY_ARN, {"kms:ViaService": f"s3.{REGION}.amazonaws.com"}),
 ])
@@ -732,3 +733,96 @@ def test_publish_may_record_its_changes_where_the_loader_may_read_them(policies)
     assert policies.allows("PublishRole", "s3:PutObject", where + "changes.parquet")
     assert policies.allows("ServeLoaderRole", "s3:GetObject", where + "changes.parquet")
     assert policies.allows("ServeLoaderRole", "s3:ListBucket", LAKE, {"s3:prefix": where[len(LAKE) + 1:]})
+
+
+def test_a_backfill_partition_goes_back_to_the_queue_as_slices_that_serve_every_bar(s3, monkeypatch):
+    """Recorded on moto: a manifest whose partition is new as a whole (a backfill's year) is more
+    than one invocation may write. The loader sends it back to its own queue as slices of
+    symbols, each slice message loads its symbols only, and together they serve every bar; the
+    manifest delivered again sends the same slices and changes nothing. The role allows it all."""
+    entry = pytest.importorskip("workflows.entry.serve_loader")
+    import datetime as dt
+
+    import pyarrow as pa
+
+    from glue_jobs.adapters.aws.s3_storage import S3Storage
+    from glue_jobs.lake import parquet
+    from glue_jobs.lake import published_manifest as manifests
+    from glue_jobs.serve import loader
+    from tests.support.iam_policy import CallRecorder, denied
+
+    dynamodb = _serving_table_on_moto()
+    sqs = boto3.client("sqs", region_name=REGION)
+    queue_url = sqs.create_queue(QueueName=f"{STACK}-ServeQueue")["QueueUrl"]
+    storage = S3Storage(BUCKET, client=s3)
+    monkeypatch.setenv("TICKERLAKE_LAKE", f"s3://{BUCKET}")
+    monkeypatch.setenv("TICKERLAKE_SERVING_TABLE", NAMES.serving_table)
+    monkeypatch.setenv("TICKERLAKE_QUEUE_URL_SERVE", queue_url)
+    monkeypatch.setattr(loader, "SLICE_BARS", 8)  # 5 symbols x 4 days = 20 bars: 3 slices of 2, 2 and 1 symbols
+
+    symbols, days = ["AAPL", "IBM", "MSFT", "NVDA", "XOM"], [2, 3, 4, 5]
+    run = "20240105T220001Z-aaaaaa"
+    location = "warehouse/daily_prices/trade_year=2024/v=20240105T220001Z-aaaaaa/"
+    parquet.write_table(storage, location + "part-0.parquet", pa.table({
+        "symbol": [s for s in symbols for _ in days], "trade_date": [dt.date(2024, 1, d) for _ in symbols for d in days],
+        "open": [187.15] * 20, "high": [188.44] * 20, "low": [183.89] * 20, "close": [185.64] * 20,
+        "volume": pa.array([82488700] * 20, pa.int64()), "ingest_run_id": ["20240105T220000Z-aaaaaa"] * 20}))
+    key = published_manifest_key(run)
+    storage.put_bytes(key, manifests.to_bytes(manifests.build(run, {"2024": (location, None)})))
+
+    def served() -> list[tuple[str, str]]:
+        items = dynamodb.scan(TableName=NAMES.serving_table)["Items"]
+        return sorted((i["symbol"]["S"], i["trade_date"]["S"]) for i in items)
+
+    def slices() -> list[dict]:
+        got = []
+        while True:
+            batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+            if not batch:
+                return got
+            got += batch
+            for m in batch:
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=m["ReceiptHandle"])
+
+    recorder = CallRecorder()
+    with recorder.recording():
+        assert entry.handler(_sqs_event(key), None) == {"batchItemFailures": []}
+        assert served() == []  # nothing written by the manifest's own message
+        sent = slices()
+        assert sorted((json.loads(m["Body"])["first"], json.loads(m["Body"])["last"]) for m in sent) == [
+            ("AAPL", "IBM"), ("MSFT", "NVDA"), ("XOM", "XOM")]
+        event = {"Records": [{"messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                              "eventSource": "aws:sqs", "eventSourceARN": QUEUE_ARN} for m in sent[:1]]}
+        assert entry.handler(event, None) == {"batchItemFailures": []}
+        first = json.loads(sent[0]["Body"])
+        assert {s for s, _ in served()} == {s for s in symbols if first["first"] <= s <= first["last"]}
+        event["Records"] = [{**event["Records"][0], "messageId": m["MessageId"], "body": m["Body"]} for m in sent]
+        assert entry.handler(event, None) == {"batchItemFailures": []}
+    assert served() == sorted((s, f"2024-01-0{d}") for s in symbols for d in days)
+    refused = denied(RolePolicies.from_template(NAMES), "ServeLoaderRole", recorder.calls, NAMES)
+    assert refused == [], "\n".join(refused)
+    assert "SendMessage" in {c.operation for c in recorder.calls}
+
+    # the manifest again (SQS delivers at least once): the same slices, and no write changes anything
+    assert entry.handler(_sqs_event(key), None) == {"batchItemFailures": []}
+    again = slices()
+    assert sorted(m["Body"] for m in again) == sorted(m["Body"] for m in sent)
+    result = loader.load([loader.Record(m["MessageId"], m["Body"]) for m in again], storage,
+                         entry.open_runtime(f"s3://{BUCKET}").serving)
+    assert result.failures == {} and result.written.written == 0 and result.written.stale == 20
+
+
+def test_a_slice_naming_a_partition_its_manifest_did_not_switch_fails_with_its_reason(s3):
+    from glue_jobs.adapters.aws.s3_storage import S3Storage
+    from glue_jobs.lake import published_manifest as manifests
+    from glue_jobs.serve import loader
+
+    storage = S3Storage(BUCKET, client=s3)
+    run = "20240105T220001Z-aaaaaa"
+    key = published_manifest_key(run)
+    storage.put_bytes(key, manifests.to_bytes(manifests.build(run, {"2024": ("warehouse/x/v=1/", None)})))
+    body = loader.slice_body(key, "warehouse/y/v=1/", ("A", "B"))
+    result = loader.load([loader.Record("m1", body)], storage, serving=None)
+    assert "switched no partition to warehouse/y/v=1/" in result.failures["m1"]
+    bad = loader.load([loader.Record("m2", json.dumps({"kind": loader.SLICE_KIND, "manifest": key}))], storage, None)
+    assert "needs manifest, location, first, last" in bad.failures["m2"]

@@ -2,8 +2,9 @@
 manifests/published/<run_id>.json -> the serving table (DynamoDB), through the same loader the
 local queue drains with (glue_jobs/serve/loader.py).
 
-Environment (the stack sets it): TICKERLAKE_LAKE (s3://bucket[/prefix]) and
-TICKERLAKE_SERVING_TABLE. The event source mapping must report partial batch failures
+Environment (the stack sets it): TICKERLAKE_LAKE (s3://bucket[/prefix]),
+TICKERLAKE_SERVING_TABLE and TICKERLAKE_QUEUE_URL_SERVE (its own queue, where a partition too big
+for one invocation goes back as slices: glue_jobs/serve/loader.py). The event source mapping must report partial batch failures
 (FunctionResponseTypes: ReportBatchItemFailures): only the failed messages return to the queue
 (and after maxReceiveCount receives, to its dead-letter queue); the rest are deleted.
 """
@@ -21,6 +22,19 @@ from glue_jobs.serve import loader
 log = logging.getLogger("tickerlake.serve_loader")
 
 ENV_LAKE = "TICKERLAKE_LAKE"
+SERVE_QUEUE = "serve"  # TICKERLAKE_QUEUE_URL_SERVE
+
+
+def _requeue(runtime: Any) -> Any:
+    """Where slices go: the loader's own queue, or nowhere (every partition written here) when
+    the runtime has none."""
+    if getattr(runtime, "queue_factory", None) is None:
+        return None
+    try:
+        return runtime.queue_factory(SERVE_QUEUE).send
+    except ConfigError:
+        log.warning("no URL for the loader's own queue: a partition too big for one invocation is written here")
+        return None
 
 
 def _records(event: Mapping[str, Any] | None) -> list[loader.Record]:
@@ -49,7 +63,7 @@ def handler(event: Mapping[str, Any] | None, context: Any, *, runtime: Any = Non
         except ConfigError as exc:
             log.error("%s", exc)
             return {"batchItemFailures": [{"itemIdentifier": r.message_id} for r in records]}
-    result = loader.load(records, runtime.storage, runtime.serving)
+    result = loader.load(records, runtime.storage, runtime.serving, _requeue(runtime))
     log.info("serve loader: %d messages, %d loaded, %d not manifests, %d failed; bars written %d, stale %d, "
              "deleted %d, retried %d", len(records), len(result.loaded), len(result.skipped), len(result.failures),
              result.written.written, result.written.stale, result.written.deleted, result.written.retried)
