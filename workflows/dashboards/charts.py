@@ -22,8 +22,13 @@ def _svg(width: int, height: int, body: list[str], label: str) -> str:
             f'aria-label="{esc(label)}" preserveAspectRatio="xMidYMid meet" {FONT}>' + "".join(body) + "</svg>")
 
 
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
+
+
 def _x_number(value: Any) -> float | None:
     """Dates and timestamps as days since 1970, numbers as themselves."""
+    if type(value) is dt.date:  # most x values: a session's date, once per row of a chart
+        return float(value.toordinal() - _EPOCH_ORDINAL)
     if isinstance(value, dt.datetime):
         return (value - dt.datetime(1970, 1, 1, tzinfo=value.tzinfo)).total_seconds() / 86400
     if isinstance(value, dt.date):
@@ -157,18 +162,25 @@ def timeseries_svg(rows: list[dict], *, x: str, y: tuple[str, ...], y2: tuple[st
     index = 0
     for name, members in groups.items():
         members = sorted(members, key=lambda item: item[0])
+        # each member's x on screen once for all its y columns: 20 years of 4 symbols are
+        # 20,000 rows of 4 lines each
+        screen_xs = [sx(px) for px, _ in members]
         for column in y:
             color = PALETTE[index % len(PALETTE)]
             index += 1
             label = column if not series else (str(name) if len(y) == 1 else f"{name} {column}")
             segments: list[list[tuple[float, float]]] = [[]]
-            for px, r in members:
-                v = as_number(r.get(column))
-                if v is None:
-                    if segments[-1]:
-                        segments.append([])
-                    continue
-                segments[-1].append((sx(px), sy(v)))
+            segment = segments[-1]
+            for screen_x, (_, r) in zip(screen_xs, members):
+                v = r.get(column)
+                if type(v) is not float or v - v != 0.0:  # as_number's fast case inline
+                    v = as_number(v)
+                    if v is None:
+                        if segment:
+                            segment = []
+                            segments.append(segment)
+                        continue
+                segment.append((screen_x, sy(v)))
             drawn = [s for s in segments if s]
             if not drawn:
                 continue
@@ -317,16 +329,30 @@ def heatmap_svg(rows: list[dict], *, x: str, value: str, series: str, unit: str 
     bottom = top + row_h * len(names)
     col_w = (right - left) / len(columns)
     body: list[str] = []
-    col_x = {c: left + i * col_w for i, c in enumerate(columns)}
+    # what every row repeats, worked out once: a column's x and label, a value's colour and
+    # text (values repeat: returns are rounded to two decimals), the cells' width and height
+    col_x = [f"{left + i * col_w:.2f}" for i in range(len(columns))]
+    col_labels = [format_value(c) for c in columns]
+    cell_size = f'width="{max(col_w - 0.5, 0.5):.2f}" height="{row_h - 1:.1f}"'
+    fills: dict[float, str] = {}
+    texts: dict[float, str] = {}
     for ri, name in enumerate(names):
         y0 = top + ri * row_h
         body.append(f'<text x="{left - 6}" y="{y0 + row_h / 2 + 4:.1f}" text-anchor="end" fill="{TEXT}">{esc(name)}</text>')
-        for c in columns:
+        y_attr = f"{y0:.1f}"
+        for c, cx, c_label in zip(columns, col_x, col_labels):
             v = cells.get((name, c))
-            fill = NEUTRAL if v is None else _diverging(v, limit)
-            tip = f"{name} {format_value(c)}: {format_value(v, unit)}"
-            body.append(f'<rect x="{col_x[c]:.2f}" y="{y0:.1f}" width="{max(col_w - 0.5, 0.5):.2f}" '
-                        f'height="{row_h - 1:.1f}" fill="{fill}"><title>{esc(tip)}</title></rect>')
+            if v:
+                fill, text = fills.get(v), texts.get(v)
+                if fill is None:
+                    fill = fills[v] = _diverging(v, limit)
+                    text = texts[v] = format_value(v, unit)
+            else:  # None, and zero, whose two signs are one key but read 0.00% and -0.00%
+                fill = NEUTRAL if v is None else _diverging(v, limit)
+                text = format_value(v, unit)
+            tip = f"{name} {c_label}: {text}"
+            body.append(f'<rect x="{cx}" y="{y_attr}" {cell_size} '
+                        f'fill="{fill}"><title>{esc(tip)}</title></rect>')
     ordered = [(float(i), c) for i, c in enumerate(columns)]
     _x_axis(body, ordered, lambda i: left + i * col_w + col_w / 2, left, right, bottom,
             (_x_number(columns[-1]) or 0) - (_x_number(columns[0]) or 0))

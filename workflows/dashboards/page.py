@@ -174,10 +174,16 @@ def render_page(spec: DashboardSpec, panels: list[PanelData], ctx: PageContext,
                 extras: dict[str, list[str]] | None = None) -> str:
     """The whole page; panels appear in their sections in panels.yml order. `extras`: panels
     drawn outside panels.yml (already HTML), appended to the section they name."""
-    by_id = {d.panel.id: d for d in panels}
+    return assemble_page(spec, {d.panel.id: panel_html(d, ctx) for d in panels}, ctx, extras)
+
+
+def assemble_page(spec: DashboardSpec, drawn: dict[str, str], ctx: PageContext,
+                  extras: dict[str, list[str]] | None = None) -> str:
+    """The whole page from each panel's HTML already drawn (panel_html, by panel id), so a
+    caller can draw a panel as soon as its query answers."""
     sections = []
     for name, members in spec.sections():
-        inner = "".join(panel_html(by_id[p.id], ctx) for p in members if p.id in by_id)
+        inner = "".join(drawn[p.id] for p in members if p.id in drawn)
         inner += "".join((extras or {}).get(name, []))
         sections.append(f'<h2 class="section">{esc(name)}</h2><div class="grid">{inner}</div>')
     variables = "".join(f"<span>{esc(name)}: <b>{esc(', '.join(values))}</b></span>"

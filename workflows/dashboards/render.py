@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +15,7 @@ from glue_jobs.lake import trading_calendar
 from glue_jobs.lake.errors import ConfigError
 from glue_jobs.ports.engine import Engine
 from workflows.dashboards.macros import TimeRange, expand
-from workflows.dashboards.page import PageContext, PanelData, render_page
+from workflows.dashboards.page import PageContext, PanelData, assemble_page, panel_html
 from workflows.dashboards.panels import DashboardSpec, Panel, load_spec, sql_root
 
 log = logging.getLogger(__name__)
@@ -78,16 +80,40 @@ def _local_sql(name: str) -> str:
     return (sql_root() / "panels" / "variables" / f"{name}.sql").read_text(encoding="utf-8")
 
 
-def run_panel(engine: Engine, panel: Panel, selection: Selection) -> PanelData:
-    """One panel's rows, or the error that stopped its query."""
+def _query(engine: Engine, panel: Panel, selection: Selection) -> tuple[str, object]:
+    """(the expanded SQL, its Arrow table or the exception that stopped it)."""
     sql = ""
     try:
         sql = expand(panel.sql, selection.time_range, selection.variables)
-        table = engine.query(f"-- sql/panels/{panel.sql_file}\n{sql}")
+        return sql, engine.query(f"-- sql/panels/{panel.sql_file}\n{sql}")
     except Exception as exc:  # a dashboard shows every panel it can; the failing one says why
         log.warning("panel %s failed: %s", panel.id, exc)
-        return PanelData(panel, error=_first_line(exc), sql=sql)
-    return PanelData(panel, columns=list(table.column_names), rows=table.to_pylist(), sql=sql)
+        return sql, exc
+
+
+def _panel_data(panel: Panel, sql: str, answer: object) -> PanelData:
+    if isinstance(answer, BaseException):
+        return PanelData(panel, error=_first_line(answer), sql=sql)
+    return PanelData(panel, columns=list(answer.column_names), rows=answer.to_pylist(), sql=sql)
+
+
+def run_panel(engine: Engine, panel: Panel, selection: Selection) -> PanelData:
+    """One panel's rows, or the error that stopped its query."""
+    return _panel_data(panel, *_query(engine, panel, selection))
+
+
+def panels_as_answered(engine: Engine, panels: Iterable[Panel], selection: Selection) -> Iterator[PanelData]:
+    """Each panel's data, in order, while the next panels' queries already run in a worker
+    thread: the engine answers one query at a time, and while DuckDB works (without the GIL)
+    this thread turns the previous answers into rows and HTML instead of waiting."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tickerlake-panels") as pool:
+        pending = [(panel, pool.submit(_query, engine, panel, selection)) for panel in panels]
+        try:
+            for panel, answer in pending:
+                yield _panel_data(panel, *answer.result())
+        finally:  # a caller that stops early (an error in its HTML) leaves no query queued
+            for _, answer in pending:
+                answer.cancel()
 
 
 def check_panels(engine: Engine, *, symbols: list[str] | None = None, as_of: dt.date | None = None,
@@ -129,7 +155,6 @@ def render_dashboard(engine: Engine, out_path: str | os.PathLike[str], *, symbol
     HTML panels computed outside SQL (the serving table's health), by section name."""
     spec = spec or load_spec()
     selection = resolve_selection(engine, spec, symbols=symbols, as_of=as_of, sessions=sessions)
-    panels = [run_panel(engine, panel, selection) for panel in spec.panels]
     ctx = PageContext(
         time_from=f"{selection.time_range.start:%Y-%m-%d}",
         time_to=f"{selection.time_range.end:%Y-%m-%d}",
@@ -140,6 +165,7 @@ def render_dashboard(engine: Engine, out_path: str | os.PathLike[str], *, symbol
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(render_page(spec, panels, ctx, extras), encoding="utf-8")
+    drawn = {data.panel.id: panel_html(data, ctx) for data in panels_as_answered(engine, spec.panels, selection)}
+    tmp.write_text(assemble_page(spec, drawn, ctx, extras), encoding="utf-8")
     os.replace(tmp, out)
     return out.resolve()
