@@ -18,8 +18,7 @@ START = dt.datetime(2026, 11, 20, 15, 0, tzinfo=dt.timezone.utc)  # the fake ser
 
 
 def producer_allowance(lake: Path, minutes: int) -> dict[str, Any]:
-    from glue_jobs.adapters.local.storage import LocalStorage
-    from glue_jobs.adapters.local.stream_sqlite import SqliteStream, stream_path
+    from glue_jobs.runtime import open_runtime
     from ingestion.intraday.run_produce import ProduceRequest, run_produce
 
     fake_server, fake_clock = _fakes()
@@ -29,10 +28,14 @@ def producer_allowance(lake: Path, minutes: int) -> dict[str, Any]:
                              duration_s=60 * minutes, calls_per_minute=PREMIUM_PER_MINUTE, calls_per_day=100_000)
     with fake_server(per_minute=PREMIUM_PER_MINUTE, daily_limit=100_000, clock=clock.now) as server:
         env = {"ALPHAVANTAGE_API_KEY": server.api_key, "ALPHAVANTAGE_BASE_URL": server.base_url}
-        with SqliteStream(stream_path(lake, "quotes")) as log:
-            result = run_produce(request, stream=log, storage=LocalStorage(str(lake)), engine=None, env=env,
+        runtime = open_runtime(str(lake), create=True)
+        log = runtime.stream
+        try:
+            result = run_produce(request, stream=log, storage=runtime.storage, engine=None, env=env,
                                  clock=clock.now, sleep=clock.sleep)
             put = sum(len(log.read(s, None, 1_000_000)) for s in log.shards())
+        finally:
+            log.close()
         calls = [c.at for c in server.calls]
         first = calls[0] if calls else 0.0
         per_minute = [sum(first + 60 * k <= at < first + 60 * (k + 1) for at in calls) for k in range(minutes)]
