@@ -1,7 +1,8 @@
 """Wires the intraday processor (glue_jobs.intraday) to a runtime's adapters, for the CLI's
 `tickerlake stream ...` and the consumer Lambda: the `quotes` table, the notifier, the alert
 thresholds of sql/alerts/alerts.yml and the batch alerts' sent markers, and, on a local lake,
-the history writer (on AWS Firehose writes the history)."""
+the history writer (on AWS Firehose writes the history of a Kinesis stream; of an SQS FIFO
+queue, which Firehose cannot read, the consumer Lambda writes it: `history=True`)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -50,9 +51,15 @@ def processor_settings(env: Mapping[str, str]) -> ProcessorSettings:
 
 
 def open_processor(runtime: Runtime, *, env: Mapping[str, str], settings: Mapping[str, Any] | None = None,
-                   run_id: str = "intraday", **options: Any) -> Processor:
-    """The processor on `runtime`'s adapters; `options` go to Processor (a test's clock)."""
-    history = HistoryWriter(runtime.storage, runtime.catalog) if runtime.kind == "local" else None
+                   run_id: str = "intraday", history: bool | None = None, **options: Any) -> Processor:
+    """The processor on `runtime`'s adapters; `options` go to Processor (a test's clock).
+    `history`: whether it writes the quotes' history (None: on a local lake only)."""
+    local = runtime.kind == "local"
+    writer = None
+    if history if history is not None else local:
+        # on AWS the table projects its partitions and Lambda containers share the history
+        writer = HistoryWriter(runtime.storage, runtime.catalog) if local else \
+            HistoryWriter(runtime.storage, None, shared=True)
     return Processor(storage=runtime.storage, quotes=runtime.quotes, notifier=runtime.notifier,
                      sent=LakeSentLedger(runtime.storage), thresholds=load_config(settings, env),
-                     history=history, settings=processor_settings(env), run_id=run_id, **options)
+                     history=writer, settings=processor_settings(env), run_id=run_id, **options)

@@ -7,7 +7,13 @@ must not add rows twice: each file is named by its shard and the first and last 
 sequence it holds, and a shard's high-water mark (the greatest last sequence of its files) says
 what is in the history already, so records at or below it are skipped. The mark comes from the
 files themselves, so a crash after a file is written and before the checkpoint leaves nothing
-to reconcile."""
+to reconcile.
+
+On AWS with the SQS FIFO transport, which Firehose cannot read, the consumer Lambda writes this
+history itself (`shared`): several containers take turns on one message group (the shard), so
+none may trust a mark it remembers; each batch looks its mark up afresh, listing only the `dt=`
+days its own records arrived on (a file for a record of the batch is in its arrival day, and
+a group is written in order). No catalog there: the table's partition projection finds the days."""
 from __future__ import annotations
 
 import array
@@ -106,11 +112,23 @@ def parse_file_key(key: str) -> tuple[str, str, str] | None:
 
 @dataclass
 class HistoryWriter:
-    """Appends accepted quotes to the history of a local lake and registers its partitions."""
+    """Appends accepted quotes to the history and, on a local lake, registers its partitions."""
     storage: Storage
-    catalog: Catalog
+    catalog: Catalog | None  # None: the table projects its partitions (AWS)
     marks: dict[str, str | None] = field(default_factory=dict)  # shard -> greatest sequence in the history
+    shared: bool = False  # other processes write this history too: no mark is remembered
     _days: set[str] | None = None
+
+    def mark_in_days(self, shard: str, days: Sequence[str]) -> str | None:
+        """The shard's greatest sequence in the history's files of `days` (listed one day each)."""
+        found = None
+        for day in sorted(set(days)):
+            for key in self.storage.list_keys(f"{PREFIX}dt={day}/"):
+                parsed = parse_file_key(key)
+                if parsed is not None and parsed[0] == shard and (
+                        found is None or sequence_key(parsed[2]) > sequence_key(found)):
+                    found = parsed[2]
+        return found
 
     def mark(self, shard: str, from_day: str) -> str | None:
         if shard not in self.marks:
@@ -129,7 +147,10 @@ class HistoryWriter:
         if not accepted:
             return 0
         shard = accepted[0][0].shard_id
-        mark = self.mark(shard, arrival_day(accepted[0][0]))
+        if self.shared:
+            mark = self.mark_in_days(shard, [arrival_day(r) for r, _ in accepted])
+        else:
+            mark = self.mark(shard, arrival_day(accepted[0][0]))
         fresh = [(r, q) for r, q in accepted if mark is None or sequence_key(r.sequence) > sequence_key(mark)]
         by_day: dict[str, list[tuple[StreamRecord, QuoteRecord]]] = {}
         for r, q in fresh:
@@ -144,6 +165,8 @@ class HistoryWriter:
         return len(fresh)
 
     def _register(self, day: str) -> None:
+        if self.catalog is None:
+            return
         if self._days is None:
             ensure_table(self.catalog)
             self._days = {p.values["dt"] for p in self.catalog.list_partitions(DATABASE, TABLE)}

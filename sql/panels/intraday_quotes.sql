@@ -1,7 +1,8 @@
 -- The newest session's intraday quotes in the time range, per selected symbol: the price, and
 -- the price again in `anomaly` where the quote is beyond the anomaly threshold (drawn as marks).
--- The threshold is sql/alerts/alerts.yml's default daily_move.percent (5); the consumer's own
--- flag uses the configured one (tests/workflows/dashboards hold the two defaults equal).
+-- The threshold is the alerts' daily_move.percent, the one the consumer flags with: the local
+-- page binds anomaly_percent from the alerts configuration, the Grafana dashboard holds it as
+-- a constant of the shipped sql/alerts/alerts.yml (workflows/dashboards/constants.py).
 with
 
 quotes as (
@@ -28,7 +29,7 @@ marked as (
         -- event time in UTC (from_unixtime types a zone the local engine does not yet)
         date_add('millisecond', q.event_time_ms, timestamp '1970-01-01 00:00:00') as quote_time,
         q.price as price,
-        case when abs(q.change_percent) > 5 then q.price end as anomaly
+        case when abs(q.change_percent) > ${anomaly_percent:raw} then q.price end as anomaly
     from quotes as q
     inner join newest_session as s
         on q.latest_trading_day = s.session

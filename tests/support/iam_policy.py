@@ -188,6 +188,8 @@ class RolePolicies:
             # inline policies declared apart and attached to the role (e.g. only in one IngestMode)
             for other, policy in resources.items():
                 if policy["Type"] == "AWS::IAM::Policy" and {"Ref": name} in policy["Properties"].get("Roles", []):
+                    if not names.conditions.get(policy.get("Condition", ""), True):
+                        continue  # a policy this deployment's conditions leave out (unnamed ones: kept)
                     docs.append((other, policy["Properties"]["PolicyDocument"]))
             statements = []
             for _, doc in docs:

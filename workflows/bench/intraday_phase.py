@@ -8,7 +8,9 @@
   steady rate while the consumer follows the log (`stream consume --follow`, its default
   poll); a record's latency runs from its put (the log's arrival stamp, the clock both
   processes share) to the end of the batch that wrote it into the quotes table (its
-  transaction committed). Median and 99th percentile over every record."""
+  transaction committed). Median and 99th percentile over every record;
+- the producer's use of the key's allowance against the fake Alpha Vantage on a simulated
+  clock (workflows.bench.producer_sim)."""
 from __future__ import annotations
 
 import multiprocessing
@@ -22,8 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from glue_jobs.intraday.consume import POLL_SECONDS
+from workflows.bench import producer_sim
 
 SYMBOLS = 100  # the producer's synthetic watchlist: symbols spread over the log's shards
+PRODUCER_MINUTES = 10  # simulated: about a second of real time
 
 
 def intraday(workdir: str, records: int, rate: int, seconds: float) -> dict[str, Any]:
@@ -33,6 +37,7 @@ def intraday(workdir: str, records: int, rate: int, seconds: float) -> dict[str,
     out = {"records": records, "load_before": os.getloadavg()[0]}
     out.update(_throughput(root / "throughput", records))
     out.update(_latency(root / "latency", root / "throughput", rate, seconds))
+    out["producer"] = producer_sim.producer_allowance(root / "producer", PRODUCER_MINUTES)
     out["load_after"] = os.getloadavg()[0]
     return out
 

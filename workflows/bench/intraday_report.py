@@ -8,6 +8,7 @@ from workflows.bench.report import FAIL, PASS, Row
 
 MIN_RECORDS_PER_SECOND = 20_000
 MAX_LATENCY_MEDIAN_MS = 200.0
+MIN_ALLOWANCE_USE = 0.98
 
 
 def intraday_rows(m: dict[str, Any]) -> list[Row]:
@@ -30,4 +31,22 @@ def intraday_rows(m: dict[str, Any]) -> list[Row]:
             PASS if r["latency_median_ms"] < MAX_LATENCY_MEDIAN_MS else FAIL),
         Row("Produce -> served latency, 99th percentile / worst",
             f"{r['latency_p99_ms']:.1f} ms / {r['latency_max_ms']:.1f} ms"),
+    ] + producer_rows(r.get("producer"))
+
+
+def producer_rows(p: dict[str, Any] | None) -> list[Row]:
+    """The producer's use of the key's allowance: its emptiest full minute against the key's
+    allowance, and the limit bodies the server had to send (none wanted)."""
+    if not p:
+        return [Row("Intraday producer, use of the key's allowance", "not measured", "measured", FAIL)]
+    windows = p["calls_per_window"]
+    use = min(windows) / p["allowance"] if windows and p["allowance"] else 0.0
+    return [
+        Row(f"Intraday producer, use of the key's allowance ({p['label']}, every {p['interval_s']:g} s; "
+            "the emptiest minute)",
+            f"{use:.1%} ({min(windows, default=0)} of {p['allowance']} calls; minutes {windows})",
+            f">= {MIN_ALLOWANCE_USE:.0%}", PASS if use >= MIN_ALLOWANCE_USE else FAIL),
+        Row("Intraday producer, limit bodies (quotes put / calls)",
+            f"{p['limit_bodies']} ({p['put']} / {p['calls']})", "0",
+            PASS if p["limit_bodies"] == 0 else FAIL),
     ]

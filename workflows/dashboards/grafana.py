@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from workflows.dashboards import grafana_cloudwatch
+from workflows.dashboards import constants, grafana_cloudwatch
 from workflows.dashboards.panels import DashboardSpec, Panel, load_spec
 
 PLUGIN_ID = "grafana-athena-datasource"
@@ -227,7 +227,8 @@ def build_dashboard(spec: DashboardSpec) -> dict[str, Any]:
         "timepicker": {},
         "annotations": {"list": []},
         "links": [],
-        "templating": {"list": _variable_json(spec) + [grafana_cloudwatch.stack_variable()]},
+        "templating": {"list": _variable_json(spec) + [grafana_cloudwatch.stack_variable()]
+                       + constants.grafana_variables()},
         "panels": _layout(spec),
     }
 

@@ -59,7 +59,9 @@ def resolve_selection(engine: Engine, spec: DashboardSpec, *, symbols: list[str]
         start = trading_calendar.last_sessions(end, sessions)[0]
     else:
         start = min(first, end) if first else end
-    variables: dict[str, list[str]] = {}
+    from workflows.dashboards import constants  # here: the page helper's import block moves (issue 15)
+
+    variables: dict[str, list[str]] = constants.values()  # the alerts' threshold the panels mark with
     for var in spec.variables:
         if var.name == "symbol" and symbols:
             variables[var.name] = [s.strip().upper() for s in symbols if s.strip()]

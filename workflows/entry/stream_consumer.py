@@ -3,7 +3,10 @@
 
 Environment (the stack sets it): TICKERLAKE_LAKE (s3://bucket[/prefix], where the alerts'
 sent markers and rejected quotes go), TICKERLAKE_QUOTES_TABLE, TICKERLAKE_TOPIC_ARN. The
-history is not written here: Firehose delivers the stream to stream/quotes/.
+history (stream/quotes/dt=.../, stocks.intraday_quotes): Firehose delivers a Kinesis stream's;
+an SQS FIFO queue's, which Firehose cannot read, is written here, as the local consumer writes
+it (files named by message group and SequenceNumber range, so a redelivered message adds no
+row: glue_jobs/intraday/history.py).
 
 The event source mapping reports partial batch failures (ReportBatchItemFailures):
 - Kinesis: a batch is one shard's records in order; the first failing record's sequence number
@@ -102,7 +105,7 @@ def handler(event: Mapping[str, Any] | None, context: Any, *, processor: Any = N
                 lake = (os.environ.get(ENV_LAKE) or "").strip()
                 if not lake or lake_kind(lake) != "aws":
                     raise ConfigError(f"{ENV_LAKE} is {lake!r}: the stack sets it to s3://<lake bucket>")
-                _processor = open_processor(open_runtime(lake), env=os.environ)
+                _processor = open_processor(open_runtime(lake), env=os.environ, history=kind == "sqs")
             processor = _processor
         except ConfigError as exc:
             # every record fails and is retried: a misconfigured function must not drop them

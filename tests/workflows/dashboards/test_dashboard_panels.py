@@ -5,6 +5,7 @@ import sqlglot
 import yaml
 
 from glue_jobs.lake.errors import ConfigError
+from workflows.dashboards import constants
 from workflows.dashboards.macros import TimeRange, expand
 from workflows.dashboards.panels import PANEL_TYPES, load_spec, parse_spec, sql_root
 
@@ -31,7 +32,7 @@ def test_every_panel_query_is_valid_athena_sql_once_macros_are_expanded():
     spec = load_spec()
     time_range = TimeRange.for_dates(__import__("datetime").date(2026, 1, 2), __import__("datetime").date(2026, 3, 4))
     for panel in spec.panels:
-        sql = expand(panel.sql, time_range, {"symbol": ["AAPL", "MSFT"]})
+        sql = expand(panel.sql, time_range, {"symbol": ["AAPL", "MSFT"], **constants.values(env={})})
         assert "$" not in sql, panel.id
         parsed = sqlglot.parse_one(sql, read="trino")
         assert parsed is not None, panel.id

@@ -3,6 +3,7 @@ local page and in Grafana; a lake whose history is still empty shows "no data" a
 `--check` problem, while a lake without the table at all still is."""
 from __future__ import annotations
 
+import json
 import re
 
 import pyarrow as pa
@@ -13,7 +14,7 @@ from glue_jobs.intraday.history import ensure_table
 from glue_jobs.runtime import open_runtime
 from tests.support.demo_lake import AS_OF, build_demo_engine, intraday_rows
 from workflows.dashboards import check_panels, load_spec, render_dashboard
-from workflows.dashboards.grafana import build_dashboard
+from workflows.dashboards.grafana import build_dashboard, dashboard_path
 from workflows.dashboards.panels import sql_root
 from workflows.dashboards.render import resolve_selection, run_panel
 
@@ -45,12 +46,32 @@ def test_an_older_session_in_the_range_is_not_drawn(tmp_path):
     assert len(rows) == 30 and {r["quote_time"].date() for r in rows} == {AS_OF}
 
 
-def test_the_marking_threshold_is_the_alerts_default():
-    sql = (sql_root() / "panels" / "intraday_quotes.sql").read_text()
-    (threshold,) = re.findall(r"abs\(q\.change_percent\) > (\d+(?:\.\d+)?)", sql)
+def test_a_changed_alerts_threshold_moves_the_marked_anomalies(tmp_path, monkeypatch):
+    engine = build_demo_engine(tmp_path / "demo")
+    alerts = tmp_path / "alerts.yml"
+    alerts.write_text("daily_move: {percent: 8}\n")
+    monkeypatch.setenv("TICKERLAKE_ALERTS_FILE", str(alerts))
+    marked = [r for r in _rows(engine, symbols=["AAPL", "IBM"]) if r["anomaly"] is not None]
+    # AAPL is 0.3 % a minute up: beyond 8 % from its 27th quote on (8.1 %)
+    assert {r["symbol"] for r in marked} == {"AAPL"} and len(marked) == 30 - 26
+    alerts.write_text("daily_move: {percent: 0.25}\n")
+    marked = [r for r in _rows(engine, symbols=["AAPL"]) if r["anomaly"] is not None]
+    assert len(marked) == 30  # 0.3 % from the first quote on
+
+
+def test_the_grafana_dashboard_marks_with_the_shipped_alerts_threshold():
+    board = build_dashboard(load_spec())
+    (constant,) = [v for v in board["templating"]["list"] if v["name"] == "anomaly_percent"]
     shipped = yaml.safe_load((sql_root() / "alerts" / "alerts.yml").read_text()) or {}
     default = (shipped.get("daily_move") or {}).get("percent", AlertConfig().daily_move_percent)
-    assert float(threshold) == float(default)
+    assert constant["type"] == "constant" and float(constant["query"]) == float(default)
+    panel = next(p for p in board["panels"] if p.get("title") == "Quotes of the session")
+    assert "> ${anomaly_percent:raw} then" in panel["targets"][0]["rawSQL"]
+
+
+def test_the_committed_grafana_dashboard_carries_the_threshold():
+    committed = json.loads(dashboard_path().read_text())
+    assert committed["templating"] == build_dashboard(load_spec())["templating"]
 
 
 def test_anomalies_are_red_points_in_grafana():
