@@ -15,7 +15,7 @@ def test_quick_bench_measures_every_phase_and_writes_the_table(tmp_path, capsys)
     printed = capsys.readouterr().out
     table = (tmp_path / "bench.md").read_text()
     rows = [line for line in table.splitlines() if line.startswith("| ") and line.endswith(("PASS |", "FAIL |"))]
-    assert len(rows) == 18, table  # one line per target of issues 6 and 15, 3 of the serving table, 2 intraday
+    assert len(rows) == 20, table  # one line per target of issues 6 and 15, 3 of the serving table, 4 intraday (consumer, latency, producer allowance and limit bodies)
     assert "Audit share of the backfill" in table and "Naive / backfill" in table
 
     m = json.loads((tmp_path / "bench.json").read_text())
