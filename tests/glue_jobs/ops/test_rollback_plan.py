@@ -3,21 +3,7 @@ from __future__ import annotations
 
 from glue_jobs.lake.publish_record import merge_publish_record
 from glue_jobs.ops.rollback_plan import Change, changes_in, plan_rollback, refusal
-
-P = "daily_prices"
-
-
-def loc(year: str, version: str) -> str:
-    return f"warehouse/daily_prices/trade_year={year}/v={version}/"
-
-
-def pub(run: str, year: str, previous: str | None) -> Change:
-    return Change(run, "publish", P, year, loc(year, run), previous)
-
-
-def empty(table: str, partition: str) -> str:
-    return f"warehouse/{table}/trade_year={partition}/v=RB-empty/"
-
+from tests.support.rollback_changes import P, empty, loc, pub
 
 HISTORY = [pub("R1", "2023", None), pub("R2", "2023", loc("2023", "R1")), pub("R2", "2024", None)]
 

@@ -4,20 +4,7 @@ created when no empty location is named (no lake, no I/O)."""
 from __future__ import annotations
 
 from glue_jobs.ops.rollback_plan import Action, Change, Conflict, changes_in, plan_rollback, refusal
-
-P = "daily_prices"
-
-
-def loc(year: str, version: str) -> str:
-    return f"warehouse/daily_prices/trade_year={year}/v={version}/"
-
-
-def pub(run: str, year: str, previous: str | None) -> Change:
-    return Change(run, "publish", P, year, loc(year, run), previous)
-
-
-def empty(table: str, partition: str) -> str:
-    return f"warehouse/{table}/trade_year={partition}/v=RB-empty/"
+from tests.support.rollback_changes import P, empty, loc, pub
 
 
 def test_the_refusal_names_each_moved_partition_and_the_later_runs_newest_first():
