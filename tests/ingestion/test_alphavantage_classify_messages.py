@@ -125,7 +125,10 @@ def test_500_itself_is_a_server_error():
 @pytest.mark.parametrize("body", [b"<?xml version='1.0'?><error/>", b"oops <HTML><body>down",
                                   b"<!DOCTYPE html>\n<TITLE>Bad\nGateway</TITLE>"])
 def test_markup_is_html_however_it_starts_or_is_cased(body):
-    assert classify(body, 200, "", "csv").kind == "html"
+    verdict = classify(body, 200, "", "csv")
+    # counted and described as a markup page, not as a body of unknown shape
+    assert (verdict.kind, verdict.detail) == ("html", "html")
+    assert verdict.message.startswith("HTML page instead of data (HTTP 200): ")
 
 
 def test_an_html_title_in_capitals_over_two_lines_is_shown():
@@ -133,3 +136,46 @@ def test_an_html_title_in_capitals_over_two_lines_is_shown():
     assert verdict.kind == "server_error"
     assert classify(b"<html><TITLE>Bad\nGateway</TITLE></html>", 200, "", "csv").message == \
         "HTML page instead of data (HTTP 200): Bad\nGateway"
+
+
+def test_text_the_body_echoes_is_masked_in_every_message_that_quotes_it():
+    # the HTML page's title, the JSON body's keys and the CSV header are the body's own text
+    for body, start in [
+        (b"<html><title>Key KEY123 refused</title></html>", "HTML page instead of data (HTTP 200): Key *** refused"),
+        (b'{"KEY123": "?"}', "JSON body without 'Time Series (Daily)' or a message (keys: ***)"),
+        (b"apikey,KEY123\n1,2\n", "CSV header 'apikey,***' is not "),
+    ]:
+        verdict = classify(body, 200, "", "csv", secrets=["KEY123"])
+        assert verdict.message.startswith(start) and "KEY123" not in verdict.message, verdict.message
+
+
+def test_bytes_that_are_not_utf8_are_shown_replaced_not_raised():
+    page = classify(b"<html><title>Bad \xff Gateway</title></html>", 200, "", "csv")
+    assert page.message == "HTML page instead of data (HTTP 200): Bad \ufffd Gateway"
+    header = classify(b"date,pr\xffce\n2026-11-20,1\n", 200, "", "csv")
+    assert (header.kind, header.message) == (
+        "unexpected", "CSV header 'date,pr\ufffdce' is not 'timestamp,open,high,low,close,volume'")
+
+
+def test_a_csv_with_spaces_around_its_header_cells_is_data():
+    body = b"timestamp , open , high , low , close , volume\n2026-11-20,1,2,0.5,1.5,10\n"
+    assert (classify(body).kind, classify(body).message) == ("data", "1 rows")
+
+
+def test_a_short_last_row_after_a_final_newline_is_not_a_cut_body():
+    # the body arrived whole (it ends its last line): retrying fetches the same; the audit judges the row
+    verdict = classify(HEADER + b"2026-11-20,1,1,1,1,1\n2026-11-19,1,1\n", 200, "", "csv")
+    assert (verdict.kind, verdict.retryable, verdict.message) == ("data", False, "2 rows")
+
+
+@pytest.mark.parametrize("body, snippet", [
+    # a plain-text error page is retried like any page, even when a later line has a comma
+    (b"Service Unavailable\nplease retry in a minute, or two\n", "Service Unavailable\\nplease retry in a minute, or two\\n"),
+    # JSON behind a stray prefix is not a CSV with a wrong header
+    (b'cb({"Note": "5 calls per minute, sorry"})', 'cb({"Note": "5 calls per minute, sorry"})'),
+    (b"XYZ says no", "XYZ says no"),  # shown from its first byte
+])
+def test_a_body_neither_json_nor_csv_is_retried_and_shows_its_start(body, snippet):
+    verdict = classify(body, 200, "text/plain", "csv")
+    assert (verdict.kind, verdict.retryable, verdict.detail) == ("html", True, "other")
+    assert verdict.message == f"neither JSON nor CSV (text/plain): '{snippet}'"
