@@ -292,3 +292,14 @@ def test_a_takeover_marker_left_by_a_dead_contender_expires(tmp_path, pinned_clo
             LakeLock(storage, "next").acquire()
         assert _lock_files(storage) == [LOCK_KEY, marker]
         assert json.loads(storage.get_bytes(LOCK_KEY))["run_id"] == "crashed"
+
+
+def test_the_start_is_recorded_in_utc_and_judged_by_the_real_clock(tmp_path):
+    # unpinned on purpose: the stamp is compared with stamps other machines wrote, in UTC
+    storage = LocalStorage(tmp_path)
+    seven_hours_ago = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=7)).isoformat()
+    _plant(storage, Holder("elsewhere", "other-host", 1, seven_hours_ago))
+    with LakeLock(storage, "r1") as lock:
+        assert lock.taken_over is not None and lock.taken_over.run_id == "elsewhere"
+        stamp = dt.datetime.fromisoformat(json.loads(storage.get_bytes(LOCK_KEY))["started_at"])
+        assert stamp.utcoffset() == dt.timedelta(0)
