@@ -138,15 +138,15 @@ def test_an_html_title_in_capitals_over_two_lines_is_shown():
         "HTML page instead of data (HTTP 200): Bad\nGateway"
 
 
-def test_text_the_body_echoes_is_masked_in_every_message_that_quotes_it():
+@pytest.mark.parametrize("body, start", [
     # the HTML page's title, the JSON body's keys and the CSV header are the body's own text
-    for body, start in [
-        (b"<html><title>Key KEY123 refused</title></html>", "HTML page instead of data (HTTP 200): Key *** refused"),
-        (b'{"KEY123": "?"}', "JSON body without 'Time Series (Daily)' or a message (keys: ***)"),
-        (b"apikey,KEY123\n1,2\n", "CSV header 'apikey,***' is not "),
-    ]:
-        verdict = classify(body, 200, "", "csv", secrets=["KEY123"])
-        assert verdict.message.startswith(start) and "KEY123" not in verdict.message, verdict.message
+    (b"<html><title>Key KEY123 refused</title></html>", "HTML page instead of data (HTTP 200): Key *** refused"),
+    (b'{"KEY123": "?"}', "JSON body without 'Time Series (Daily)' or a message (keys: ***)"),
+    (b"apikey,KEY123\n1,2\n", "CSV header 'apikey,***' is not "),
+], ids=["html title", "json keys", "csv header"])
+def test_text_the_body_echoes_is_masked_in_every_message_that_quotes_it(body, start):
+    verdict = classify(body, 200, "", "csv", secrets=["KEY123"])
+    assert verdict.message.startswith(start) and "KEY123" not in verdict.message, verdict.message
 
 
 def test_bytes_that_are_not_utf8_are_shown_replaced_not_raised():
@@ -174,7 +174,7 @@ def test_a_short_last_row_after_a_final_newline_is_not_a_cut_body():
     # JSON behind a stray prefix is not a CSV with a wrong header
     (b'cb({"Note": "5 calls per minute, sorry"})', 'cb({"Note": "5 calls per minute, sorry"})'),
     (b"XYZ says no", "XYZ says no"),  # shown from its first byte
-])
+], ids=["text page", "json behind a prefix", "first byte"])
 def test_a_body_neither_json_nor_csv_is_retried_and_shows_its_start(body, snippet):
     verdict = classify(body, 200, "text/plain", "csv")
     assert (verdict.kind, verdict.retryable, verdict.detail) == ("html", True, "other")
