@@ -1,4 +1,5 @@
 import datetime as dt
+import hashlib
 import json
 import os
 import socket
@@ -94,7 +95,7 @@ def test_own_pid_is_alive_for_real_and_asking_sends_it_no_signal():
 
     got = []
     catch = [signal.SIGHUP, signal.SIGINT, signal.SIGTERM, signal.SIGUSR1, signal.SIGUSR2, signal.SIGQUIT]
-    previous = {n: signal.signal(n, lambda n, f: got.append(n)) for n in catch}
+    previous = {number: signal.signal(number, lambda n, f: got.append(n)) for number in catch}
     try:
         assert _pid_alive(os.getpid())
     finally:
@@ -280,7 +281,7 @@ def test_a_lock_released_while_we_looked_is_taken_at_the_next_try(tmp_path, pinn
 def test_a_takeover_marker_left_by_a_dead_contender_expires(tmp_path, pinned_clock, age, host, cleared):
     storage = LocalStorage(tmp_path)
     raw = _plant(storage, EXPIRED)
-    marker = f"{LOCK_KEY}.takeover-{__import__('hashlib').sha256(raw).hexdigest()[:16]}"
+    marker = f"{LOCK_KEY}.takeover-{hashlib.sha256(raw).hexdigest()[:16]}"
     died = Holder("taker", socket.gethostname() if host == "here" else host, _dead_pid(), (NOW - age).isoformat())
     _plant(storage, died, marker)
     if cleared:
