@@ -40,12 +40,13 @@ def test_a_reason_shows_missing_values_as_missing_and_numbers_and_times_as_peopl
 
 
 def test_a_reason_for_a_row_whose_date_did_not_parse_names_the_raw_timestamp():
-    row = {"symbol": "AAA", "trade_day": None, "open": 1.5, "close": 2.0, "high": 3.0, "volume": 5,
+    # the rule frame gives a missing day as NaN (a pandas category), a hand-made row as None
+    row = {"symbol": "AAA", "trade_day": math.nan, "open": 1.5, "close": 2.0, "high": 3.0, "volume": 5,
            "fetched_at": pd.NaT, "raw_line": "03/07/2024,1.5,3,1,2,5"}
     _, reason = _reasons(row)
     assert reason.startswith("AAA 03/07/2024 (unknown weekday): open 1.5, close 2, high 3, volume 5, "
                              "fetched missing, as of 2024-03-08; ")
-    no_line = dict(row, raw_line=None)
+    no_line = dict(row, trade_day=None, raw_line=None)
     assert _reasons(no_line)[1].startswith("AAA (no date) (unknown weekday): ")
 
 
