@@ -167,3 +167,17 @@ def test_chunks_stay_under_the_row_bound():
 def test_a_malformed_rule_book_is_a_config_error():
     with pytest.raises(ConfigError, match="incomplete or malformed"):
         audit_rules.parse_rules("model: x\nraw_header: [a]\nrow_rules:\n  - name: r\n")
+
+
+def test_a_rule_book_may_leave_out_sections_descriptions_and_a_threshold_kind():
+    # a book with only a batch rule: no row or warning rules, no description, no kind (any number)
+    book = audit_rules.parse_rules(
+        "model: m\nraw_header: [a, b]\nbatch_rules:\n"
+        "  - name: quarantine_share_below_threshold\n"
+        "    thresholds: {max_share: {default: 0.5, setting: audit_max_quarantine_share}}\n")
+    assert book.row_rules == () and book.warning_rules == () and book.raw_header == ("a", "b")
+    assert audit_rules.thresholds(book, {"audit_max_quarantine_share": "7"}) == {
+        "quarantine_share_below_threshold": {"max_share": 7.0}}
+    assert audit_rules.thresholds(book, {}) == {"quarantine_share_below_threshold": {"max_share": 0.5}}
+    with pytest.raises(ConfigError, match="audit_max_quarantine_share=-1 is out of range: expected a number, 0 or more"):
+        audit_rules.thresholds(book, {"audit_max_quarantine_share": -1})
