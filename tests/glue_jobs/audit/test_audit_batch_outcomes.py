@@ -6,7 +6,7 @@ import pytest
 from glue_jobs.audit import rules as audit_rules
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture  # per test: see test_audit_rules.book
 def book():
     return audit_rules.load_rules()
 
