@@ -183,3 +183,23 @@ def test_a_rule_book_may_leave_out_sections_descriptions_and_a_threshold_kind():
     assert audit_rules.thresholds(book, {}) == {"quarantine_share_below_threshold": {"max_share": 0.5}}
     with pytest.raises(ConfigError, match="audit_max_quarantine_share=-1 is out of range: expected a number, 0 or more"):
         audit_rules.thresholds(book, {"audit_max_quarantine_share": -1})
+
+
+def test_a_threshold_of_an_unknown_kind_names_the_rule_the_kind_and_the_kinds_there_are():
+    with pytest.raises(ConfigError) as bad:
+        audit_rules.parse_rules("model: m\nraw_header: [a]\nbatch_rules:\n  - name: r\n"
+                                "    thresholds: {x: {default: 1, kind: percent}}\n", origin="book.yml")
+    assert str(bad.value) == ("book.yml: a rule is incomplete or malformed (ValueError(\"r: threshold kind "
+                              "'percent' is not one of share, count, number\"))")
+
+
+def test_rule_names_must_be_unique_across_the_sections():
+    with pytest.raises(ConfigError, match=r"book.yml: rule names must be unique, got \['r', 'r'\]"):
+        audit_rules.parse_rules("model: m\nraw_header: [a]\nbatch_rules:\n  - name: r\nwarning_rules:\n  - name: r\n",
+                                origin="book.yml")
+
+
+def test_a_run_that_received_no_rows_has_a_quarantine_share_of_zero(book):
+    [_, _, share] = audit_rules.evaluate_batch(book, audit_rules.thresholds(book, {}), drifted=[], rows_read=0,
+                                               expected_rows=0, audited_rows=0, quarantined_rows=0)
+    assert share["success"] and share["observed"] == 0.0 and share["example"] is None
