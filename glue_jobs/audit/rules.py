@@ -49,12 +49,6 @@ class RuleBook:
     # recorded and logged, never blocking (glue_jobs/audit/series_rules.py evaluates them)
     warning_rules: tuple[BatchRule, ...] = ()
 
-    def batch_rule(self, name: str) -> BatchRule:
-        for rule in self.batch_rules:
-            if rule.name == name:
-                return rule
-        raise KeyError(f"no batch rule {name!r} in the audit rules")
-
 
 def parse_rules(text: str, origin: str = RULES_FILE) -> RuleBook:
     """The rule book in a YAML text (see sql/wap/audit/daily_prices.yml)."""

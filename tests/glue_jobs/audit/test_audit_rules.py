@@ -38,14 +38,16 @@ FAILING = {
 }
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def book():
+    # read per test, not per module: mutmut credits a module fixture's reads to the first test
+    # only, so the threshold tests would never run against a mutated parse_rules
     return audit_rules.load_rules()
 
 
 @pytest.fixture(scope="module")
-def suite(book):
-    return Suite(book)
+def suite():
+    return Suite(audit_rules.load_rules())
 
 
 def _audit(suite, book, rows, duplicated=None):
@@ -167,3 +169,37 @@ def test_chunks_stay_under_the_row_bound():
 def test_a_malformed_rule_book_is_a_config_error():
     with pytest.raises(ConfigError, match="incomplete or malformed"):
         audit_rules.parse_rules("model: x\nraw_header: [a]\nrow_rules:\n  - name: r\n")
+
+
+def test_a_rule_book_may_leave_out_sections_descriptions_and_a_threshold_kind():
+    # a book with only a batch rule: no row or warning rules, no description, no kind (any number)
+    book = audit_rules.parse_rules(
+        "model: m\nraw_header: [a, b]\nbatch_rules:\n"
+        "  - name: quarantine_share_below_threshold\n"
+        "    thresholds: {max_share: {default: 0.5, setting: audit_max_quarantine_share}}\n")
+    assert book.row_rules == () and book.warning_rules == () and book.raw_header == ("a", "b")
+    assert audit_rules.thresholds(book, {"audit_max_quarantine_share": "7"}) == {
+        "quarantine_share_below_threshold": {"max_share": 7.0}}
+    assert audit_rules.thresholds(book, {}) == {"quarantine_share_below_threshold": {"max_share": 0.5}}
+    with pytest.raises(ConfigError, match="audit_max_quarantine_share=-1 is out of range: expected a number, 0 or more"):
+        audit_rules.thresholds(book, {"audit_max_quarantine_share": -1})
+
+
+def test_a_threshold_of_an_unknown_kind_names_the_rule_the_kind_and_the_kinds_there_are():
+    with pytest.raises(ConfigError) as bad:
+        audit_rules.parse_rules("model: m\nraw_header: [a]\nbatch_rules:\n  - name: r\n"
+                                "    thresholds: {x: {default: 1, kind: percent}}\n", origin="book.yml")
+    assert str(bad.value) == ("book.yml: a rule is incomplete or malformed (ValueError(\"r: threshold kind "
+                              "'percent' is not one of share, count, number\"))")
+
+
+def test_rule_names_must_be_unique_across_the_sections():
+    with pytest.raises(ConfigError, match=r"book.yml: rule names must be unique, got \['r', 'r'\]"):
+        audit_rules.parse_rules("model: m\nraw_header: [a]\nbatch_rules:\n  - name: r\nwarning_rules:\n  - name: r\n",
+                                origin="book.yml")
+
+
+def test_a_run_that_received_no_rows_has_a_quarantine_share_of_zero(book):
+    [_, _, share] = audit_rules.evaluate_batch(book, audit_rules.thresholds(book, {}), drifted=[], rows_read=0,
+                                               expected_rows=0, audited_rows=0, quarantined_rows=0)
+    assert share["success"] and share["observed"] == 0.0 and share["example"] is None

@@ -30,6 +30,8 @@ def test_the_jump_columns_name_the_bar_before_and_round_the_factor():
     assert none.column_names[-3:] == ["jump_factor", "prev_day", "prev_close"]
     assert none.column("prev_close").null_count == 2 and none.schema.field("prev_day").type == pa.string()
     assert none.schema.field("jump_factor").type == pa.float64()
+    # typed like the columns a batch with jumps gets, so chunks with and without concatenate
+    assert none.schema == out.schema
 
 
 def test_a_series_is_stale_when_its_newest_bar_is_before_the_last_session_before_the_fetch():
@@ -91,3 +93,15 @@ def test_only_the_warning_rules_the_book_has_are_evaluated():
     both = series_rules.warnings(book("every_session_present", "series_not_stale"), {}, identical=[], stale=[],
                                  missing={})
     assert [o["rule"] for o in both] == ["series_not_stale", "every_session_present"]
+
+
+def test_a_warning_names_at_most_ten_series_so_a_lake_wide_gap_does_not_flood_the_run_log():
+    symbols = [f"S{i:02d}" for i in range(12)]
+    [gaps] = series_rules.warnings(book("every_session_present"), {}, identical=[], stale=[],
+                                   missing={s: ["2026-11-24"] for s in symbols})
+    assert gaps["example"] == "; ".join(f"{s} has no bar for 1 session(s): 2026-11-24" for s in symbols[:10])
+    assert gaps["observed"] == {"missing_sessions": 12, "symbols": symbols}
+    [late] = series_rules.warnings(book("series_not_stale"), {}, identical=[], missing={},
+                                   stale=[(s, "2026-11-19", "2026-11-20") for s in symbols])
+    assert late["example"].count("newest bar 2026-11-19") == 10 and "S09" in late["example"]
+    assert "S10" not in late["example"] and late["observed"] == {"stale_symbols": symbols}
