@@ -25,3 +25,10 @@ def test_ordering_by_the_position_of_an_expression_after_a_star_orders_by_it(ath
     answer = athena.answer("select *, 0 - volume from stocks.prices where symbol = 'AAPL' order by 7")
     assert answer.names[-1] == f"_col{len(NAMES)}"
     assert [row[-1] for row in answer.rows] == [-82488700, -71983600, -58414500]
+
+
+def test_a_scalar_subquery_in_the_select_list_is_named_by_its_position(athena):
+    answer = athena.answer("select symbol, (select max(volume) from stocks.prices) from stocks.prices "
+                           "where symbol = 'IBM'")
+    assert answer.names == ["symbol", "_col1"]
+    assert answer.rows == [("IBM", 82488700)]
