@@ -32,3 +32,10 @@ def test_a_scalar_subquery_in_the_select_list_is_named_by_its_position(athena):
                            "where symbol = 'IBM'")
     assert answer.names == ["symbol", "_col1"]
     assert answer.rows == [("IBM", 82488700)]
+
+
+def test_an_unnamed_column_of_a_subquery_read_by_a_star_is_named_by_its_position(athena):
+    answer = athena.answer("select * from (select volume * 2, symbol from stocks.prices where symbol = 'MSFT') "
+                           "order by 1")
+    assert answer.names == ["_col0", "symbol"]
+    assert answer.rows == [(2 * 23083500, "MSFT"), (2 * 25258600, "MSFT")]
