@@ -51,7 +51,7 @@ ENGINE = "glue_jobs.adapters.local.duckdb_engine"
 TRANSLATE = "glue_jobs.adapters.local.athena_sql.translate"
 ENGINE_CORE = ("_prune_plan", "_partition_filters", "_partition_segments", "xǁDuckDBEngineǁ_prunable")
 TRANSLATE_CORE = ("translate", "_statement", "_query", "_rewrite", "_unaliased_expressions", "_first_select",
-                  "_result", "_hide_path_column")
+                  "_is_star", "_result", "_hide_path_column")
 _NARROWED = {ENGINE: ENGINE_CORE, TRANSLATE: TRANSLATE_CORE}
 
 

@@ -39,3 +39,8 @@ def test_an_unnamed_column_of_a_subquery_read_by_a_star_is_named_by_its_position
                            "order by 1")
     assert answer.names == ["_col0", "symbol"]
     assert answer.rows == [(2 * 23083500, "MSFT"), (2 * 25258600, "MSFT")]
+
+
+def test_an_expression_before_a_star_keeps_its_position(athena):
+    answer = athena.answer("select volume * 2, * from stocks.prices where symbol = 'MSFT' order by trade_date")
+    assert answer.names == ["_col0"] + NAMES
