@@ -105,3 +105,9 @@ def test_a_mutant_that_hangs_fails_its_test_in_seconds(tmp_path):
     assert done.returncode == 1, done.stdout + done.stderr
     assert "MutantHangs" in done.stdout
     assert pytest_plugin.hang_budget("t", {"t": 2.0}) == 2.0 * pytest_plugin.HANG_FACTOR + pytest_plugin.HANG_GRACE_S
+
+
+def test_the_estimate_projects_each_module_from_its_timed_mutants_and_leaves_out_the_untimed():
+    rows, total = mutate.projection({"a": (120, [1.0, 3.0]), "b": (50, [])}, children=2)
+    assert rows == [("a", 120, 2, 2.0, 2.0), ("b", 50, 0, None, None)]
+    assert total == 2.0  # 120 mutants x 2 s / 2 workers = 120 s; b is not measured, not free
