@@ -114,3 +114,34 @@ def test_a_filter_on_a_column_that_is_no_partition_key_does_not_narrow_the_readi
     engine = _lake(tmp_path, damaged=False)
     sql = "select symbol, ingest_run_id from stocks.raw_daily where close = '3.5'"
     assert _rows(engine, sql) == [("XOM", "r2")]
+
+
+# A partition the catalog places where its path does not spell its values, or two partitions
+# whose paths name their segments differently, cannot be read by hive paths: the query fails with
+# a message that names the table, the partition, its location and the spellings.
+def _add(tmp_path, partitions):
+    from glue_jobs.ports.catalog import Partition
+
+    engine = _lake(tmp_path, damaged=False)
+    engine.catalog.add_partitions("stocks", "raw_daily", [Partition(values=v, location=loc) for v, loc in partitions])
+    return engine
+
+
+def test_a_partition_whose_path_does_not_spell_its_values_is_named_in_the_error(tmp_path):
+    engine = _add(tmp_path, [({"ingest_date": "2024-03-09", "symbol": "IBM", "ingest_run_id": "r9"},
+                              "raw/daily/ingest_date=2024-03-09/symbol=MSFT/run_id=r9/")])
+    with pytest.raises(Exception) as caught:
+        engine.query("select symbol from stocks.raw_daily")
+    text = str(caught.value)
+    assert "stocks.raw_daily: partition {'ingest_date': '2024-03-09', 'symbol': 'IBM', 'ingest_run_id': 'r9'}" in text
+    assert "sits at raw/daily/ingest_date=2024-03-09/symbol=MSFT/run_id=r9/, whose path does not spell its values" in text
+
+
+def test_partitions_that_name_their_path_segments_differently_are_named_in_the_error(tmp_path):
+    engine = _add(tmp_path, [({"ingest_date": "2024-03-09", "symbol": "IBM", "ingest_run_id": "r9"},
+                              "raw/daily/day=2024-03-09/ticker=IBM/run=r9/")])
+    with pytest.raises(Exception) as caught:
+        engine.query("select symbol from stocks.raw_daily")
+    text = str(caught.value)
+    assert "names its path segments day/ticker/run, others ingest_date/symbol/run_id" in text \
+        or "names its path segments ingest_date/symbol/run_id, others day/ticker/run" in text, text
