@@ -84,11 +84,33 @@ def private_basetemp(pid: int, memory: Path = Path("/dev/shm")) -> Path:
     return root / f"tickerlake-mutant-{pid}"
 
 
+def remove_stale(root: Path, alive=None) -> list[Path]:
+    """Remove the private directories of runs whose process is gone (a mutant killed for its time
+    never reaches pytest_unconfigure); which were removed."""
+    alive = alive or _alive
+    gone = [d for d in root.glob("tickerlake-mutant-*")
+            if d.name.rsplit("-", 1)[1].isdigit() and not alive(int(d.name.rsplit("-", 1)[1]))]
+    for d in gone:
+        shutil.rmtree(d, ignore_errors=True)
+    return gone
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
     # before pytest's tmpdir plugin reads --basetemp in its own pytest_configure
     if _in_a_mutants_run() and not config.option.basetemp:
         config.option.basetemp = str(private_basetemp(os.getpid()))
+        remove_stale(Path(config.option.basetemp).parent)
         config.stash[_BASETEMP] = Path(config.option.basetemp)
 
 

@@ -48,3 +48,12 @@ def test_outside_a_mutants_run_pytest_keeps_its_own_directories(tmp_path):
 def test_the_private_directory_is_in_memory_when_the_machine_has_it(tmp_path):
     assert pytest_plugin.private_basetemp(7, memory=tmp_path) == tmp_path / "tickerlake-mutant-7"
     assert pytest_plugin.private_basetemp(7, memory=tmp_path / "absent").parent != tmp_path / "absent"
+
+
+def test_the_directories_of_runs_whose_process_is_gone_are_removed(tmp_path):
+    for pid in (11, 22):
+        (tmp_path / f"tickerlake-mutant-{pid}" / "lake").mkdir(parents=True)
+    (tmp_path / "someone-else").mkdir()
+    gone = pytest_plugin.remove_stale(tmp_path, alive=lambda pid: pid == 22)
+    assert gone == [tmp_path / "tickerlake-mutant-11"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["someone-else", "tickerlake-mutant-22"]
