@@ -4,6 +4,11 @@ surviving mutant with its diff, the ones tests/mutation/equivalent.md explains m
 and a printed summary.
 
     python tests/mutation/mutate.py [--max-children 2] [--all] [PATTERN ...]
+    python tests/mutation/mutate.py --estimate [--max-children 2]
+
+--estimate runs nothing: from the seconds mutmut recorded for each mutant it tested (mutants/),
+it projects each module's whole core set and the whole run (measured at whatever load the
+machine had then: say it with the figure).
 
 PATTERNs are mutmut's mutant-name globs (default: selection.CORE). mutmut keeps its results in
 mutants/: a second run re-tests only the core mutants not killed yet (a new test may kill them);
@@ -102,13 +107,56 @@ def write_report(statuses: dict[str, str], seconds: float | None) -> str:
     return summary
 
 
+def projection(measured: dict[str, tuple[int, list[float]]], children: int) -> tuple[list[tuple], float]:
+    """Per module (core mutants, mutants timed, mean seconds, projected minutes of wall time at
+    `children` workers) and the whole run's projected minutes; a module with nothing timed
+    projects None and is left out of the total (it is not free: it is not measured)."""
+    rows, total = [], 0.0
+    for module, (core, durations) in sorted(measured.items()):
+        mean = sum(durations) / len(durations) if durations else None
+        minutes = core * mean / children / 60 if mean is not None else None
+        total += minutes or 0.0
+        rows.append((module, core, len(durations), mean, minutes))
+    return rows, total
+
+
+def measured_durations() -> dict[str, tuple[int, list[float]]]:
+    """Module -> (its core mutants, the seconds mutmut recorded for those it has tested)."""
+    import json
+
+    out: dict[str, tuple[int, list[float]]] = {}
+    for meta in sorted((ROOT / "mutants").rglob("*.py.meta")):
+        doc = json.loads(meta.read_text())
+        durations = doc.get("durations_by_key", {})
+        core = [n for n in doc.get("exit_code_by_key", {}) if selection.in_core(n)]
+        if core:
+            timed = [durations[n] for n in core if n in durations and doc["exit_code_by_key"][n] is not None]
+            out[selection.module_of(core[0])] = (len(core), timed)
+    return out
+
+
+def print_estimate(children: int) -> None:
+    rows, total = projection(measured_durations(), children)
+    print(f"{'module':48} {'core':>5} {'timed':>5} {'s/mutant':>8} {'min':>6}")
+    for module, core, timed, mean, minutes in rows:
+        print(f"{module:48} {core:5d} {timed:5d} {mean if mean is not None else float('nan'):8.2f} "
+              f"{minutes if minutes is not None else float('nan'):6.1f}")
+    missing = sorted(set(selection.MODULE_TESTS) - {r[0] for r in rows if r[2]})
+    print(f"mutants of the timed modules: {total:.1f} min at --max-children {children}, plus mutmut's first "
+          f"pass and clean run; not timed: {', '.join(missing) or 'none'}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-children", type=int, default=2)
     parser.add_argument("--report-only", action="store_true", help="write the report from mutants/ as it is")
     parser.add_argument("--all", action="store_true", help="re-test the mutants already killed too")
+    parser.add_argument("--estimate", action="store_true", help="project the whole run from mutants/'s timings")
     parser.add_argument("patterns", nargs="*", default=selection.CORE)
     args = parser.parse_args(argv)
+    if args.estimate:
+        print_estimate(args.max_children)
+        return 0
     seconds = None
     if not args.report_only:
         todo = args.patterns if args.all else to_test(args.patterns, results(args.patterns))

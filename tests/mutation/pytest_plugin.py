@@ -10,14 +10,20 @@ function behind a cache is called instead of answered from the unmutated code's 
 stops a test that runs far past its recorded time (HANG_FACTOR times it, plus HANG_GRACE_S): a
 mutant that loops for ever (`while True` whose exit a mutation removed) fails that test in
 seconds instead of holding a worker until mutmut's own timeout, which counts the time of every
-test that reached the function, not of the few this run keeps. Outside a mutant's run (mutmut's
-first pass, its clean run) it changes nothing."""
+test that reached the function, not of the few this run keeps. It gives each run a private
+temporary directory in memory (/dev/shm when there is one), removed when the run ends: pytest's
+own numbered directories under /tmp/pytest-of-<user> are shared with every other pytest on the
+machine, and each session deletes the oldest beyond three, a whole test lake of thousands of
+files, on disk, once per mutant. Outside a mutant's run (mutmut's first pass, its clean run) it
+changes nothing."""
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -52,6 +58,7 @@ def narrowed(nodeids: list[str], mutant: str, durations: dict[str, float]) -> li
 
 PACKAGES = ("glue_jobs", "ingestion", "workflows")
 _DURATIONS = pytest.StashKey[dict]()
+_BASETEMP = pytest.StashKey[Path]()
 
 
 def _in_a_mutants_run() -> bool:
@@ -69,6 +76,49 @@ def clear_caches(modules=None) -> int:
                 value.cache_clear()
                 cleared += 1
     return cleared
+
+
+def private_basetemp(pid: int, memory: Path = Path("/dev/shm")) -> Path:
+    """Where a mutant's run keeps its tmp_path directories: in memory if the machine has it."""
+    root = memory if memory.is_dir() and os.access(memory, os.W_OK) else Path(tempfile.gettempdir())
+    return root / f"tickerlake-mutant-{pid}"
+
+
+def remove_stale(root: Path, alive=None) -> list[Path]:
+    """Remove the private directories of runs whose process is gone (a mutant killed for its time
+    never reaches pytest_unconfigure); which were removed."""
+    alive = alive or _alive
+    gone = [d for d in root.glob("tickerlake-mutant-*")
+            if d.name.rsplit("-", 1)[1].isdigit() and not alive(int(d.name.rsplit("-", 1)[1]))]
+    for d in gone:
+        shutil.rmtree(d, ignore_errors=True)
+    return gone
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    # before pytest's tmpdir plugin reads --basetemp in its own pytest_configure
+    if _in_a_mutants_run() and not config.option.basetemp:
+        config.option.basetemp = str(private_basetemp(os.getpid()))
+        remove_stale(Path(config.option.basetemp).parent)
+        config.stash[_BASETEMP] = Path(config.option.basetemp)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    basetemp = config.stash.get(_BASETEMP, None)
+    if basetemp is not None:
+        shutil.rmtree(basetemp, ignore_errors=True)
 
 
 def pytest_sessionstart(session):

@@ -51,14 +51,21 @@ def test_every_mutated_file_has_tests_that_mutmuts_first_pass_runs():
     assert "tests.mutation.pytest_plugin" in config["pytest_add_cli_args"]
 
 
-def test_the_engines_core_names_functions_the_engine_has():
-    source = (ROOT / "glue_jobs/adapters/local/duckdb_engine.py").read_text()
-    for name in selection.ENGINE_CORE:
-        assert f"def {name.split('ǁ')[-1]}(" in source, name
+def test_the_narrowed_modules_name_functions_they_have():
+    """A renamed function would silently drop out of `make mutate` (its pattern matches nothing)."""
+    for module, names in ((selection.ENGINE, selection.ENGINE_CORE), (selection.TRANSLATE, selection.TRANSLATE_CORE)):
+        source = (ROOT / (module.replace(".", "/") + ".py")).read_text()
+        for name in names:
+            assert f"def {name.split('ǁ')[-1]}(" in source, f"{module}: {name}"
     assert selection.in_core("glue_jobs.adapters.local.duckdb_engine.x__prune_plan__mutmut_1")
     assert selection.in_core("glue_jobs.adapters.local.duckdb_engine.xǁDuckDBEngineǁ_prunable__mutmut_2")
     assert not selection.in_core("glue_jobs.adapters.local.duckdb_engine.xǁDuckDBEngineǁwrite_parquet__mutmut_1")
+    assert selection.in_core("glue_jobs.adapters.local.athena_sql.translate.x__result__mutmut_39")
+    assert selection.in_core("glue_jobs.adapters.local.athena_sql.translate.x_translate__mutmut_1")
+    assert not selection.in_core("glue_jobs.adapters.local.athena_sql.translate.x__resolution_error__mutmut_1")
+    assert not selection.in_core("glue_jobs.adapters.local.athena_sql.translate.xǁTranslationǁduckdb__mutmut_1")
     assert selection.in_core("glue_jobs.lake.lock.xǁLakeLockǁacquire__mutmut_3")
+    assert selection.in_core("glue_jobs.audit.rules.x_check__mutmut_1")
 
 
 def test_a_second_run_retests_only_what_is_alive(monkeypatch):
@@ -98,3 +105,9 @@ def test_a_mutant_that_hangs_fails_its_test_in_seconds(tmp_path):
     assert done.returncode == 1, done.stdout + done.stderr
     assert "MutantHangs" in done.stdout
     assert pytest_plugin.hang_budget("t", {"t": 2.0}) == 2.0 * pytest_plugin.HANG_FACTOR + pytest_plugin.HANG_GRACE_S
+
+
+def test_the_estimate_projects_each_module_from_its_timed_mutants_and_leaves_out_the_untimed():
+    rows, total = mutate.projection({"a": (120, [1.0, 3.0]), "b": (50, [])}, children=2)
+    assert rows == [("a", 120, 2, 2.0, 2.0), ("b", 50, 0, None, None)]
+    assert total == 2.0  # 120 mutants x 2 s / 2 workers = 120 s; b is not measured, not free

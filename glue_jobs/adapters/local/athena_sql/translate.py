@@ -165,18 +165,23 @@ def _rewrite(tree: exp.Expression) -> exp.Expression:
 
 def _unaliased_expressions(tree: exp.Expression) -> set[int]:
     """Positions of the top-level select list that Athena names `_colN`: expressions that are
-    neither aliased nor a column (nor a star)."""
+    neither aliased nor a column (nor a star). A star's width is known only after expansion, so a
+    position after the last star is counted from the end (-1 is the last projection); one between
+    two stars is left to qualify's `_col_N` name."""
     select = _first_select(tree)
     if select is None:
         return set()
-    positions, n = set(), 0
-    for projection in select.expressions:
-        if isinstance(projection, exp.Star) or (isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star)):
-            return {p for p in positions}  # positions after a star are not known before expansion
-        if not projection.alias and not isinstance(projection, exp.Column):
-            positions.add(n)
-        n += 1
-    return positions
+    projections = select.expressions
+    stars = [n for n, p in enumerate(projections) if _is_star(p)]
+    unnamed = [n for n, p in enumerate(projections)
+               if not _is_star(p) and not p.alias and not isinstance(p, exp.Column)]
+    if not stars:
+        return set(unnamed)
+    return {n for n in unnamed if n < stars[0]} | {n - len(projections) for n in unnamed if n > stars[-1]}
+
+
+def _is_star(projection: exp.Expression) -> bool:
+    return isinstance(projection, exp.Star) or (isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star))
 
 
 def _first_select(tree: exp.Expression) -> exp.Select | None:
@@ -204,10 +209,11 @@ def _result(tree: exp.Expression, unaliased: set[int]) -> tuple[exp.Expression, 
     if select is None:
         return tree, ()
     columns = []
+    width = len(select.expressions)
     for n, projection in enumerate(select.expressions):
         name = projection.alias_or_name
         match = _QUALIFY_ALIAS.match(name)
-        if n in unaliased or (match and int(match.group(1)) == n):
+        if n in unaliased or n - width in unaliased or (match and int(match.group(1)) == n):
             # Trino names every unaliased expression that is not a column `_colN`, a CAST too
             # (qualify names `CAST(x AS t)` after x)
             old, name = name, f"_col{n}"

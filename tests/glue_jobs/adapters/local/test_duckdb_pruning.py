@@ -59,3 +59,89 @@ def test_a_filter_kept_in_a_subquery_prunes_only_that_reading(lake):
     sql = ("select symbol, ingest_run_id from stocks.raw_daily where symbol in "
            "(select symbol from stocks.raw_daily where ingest_run_id = 'r1')")
     assert _rows(engine, sql) == [("IBM", "r1"), ("IBM", "r2")]
+
+
+# A statement never reads a raw partition its own WHERE leaves out, as Athena never opens the
+# objects of a partition it pruned from the catalog: a damaged object in another run's partition
+# cannot fail a query that keeps only good runs (unfiltered, the same query fails on it). And a
+# filter that cannot name partitions (a computed value, a column that is no partition key) does
+# not narrow what is read.
+def _lake(tmp_path, damaged: bool):
+    storage, catalog, engine, _ = build_local(tmp_path / "lake")
+    catalog.create_table(tables.raw_daily())
+    for symbol, run_id, close in (("IBM", "r1", "1.5"), ("IBM", "r2", "2.5"), ("XOM", "r2", "3.5"), ("XOM", "r3", "4.5")):
+        key = layout.raw_key("2024-03-08", symbol, run_id)
+        body = csv_body([("2024-03-08", "1", "2", "0.5", close, "10")])
+        storage.put_bytes(key, body)
+        catalog.add_partitions("stocks", "raw_daily", [crawl.partition_for(key, crawl.parse_header(body))])
+    if damaged:  # not text at all: reading it fails
+        storage.put_bytes(layout.raw_key("2024-03-08", "XOM", "r3"), b"\x00\xff\xfe not, a \"csv\n\x00\x01")
+    return engine
+
+
+KEEP_R1 = [
+    "select symbol, ingest_run_id from stocks.raw_daily where ingest_run_id = 'r1'",
+    "select symbol, ingest_run_id from raw_daily where ingest_run_id = 'r1'",
+    "select r.symbol, r.ingest_run_id from stocks.raw_daily r where r.ingest_run_id = 'r1'",
+    "select symbol, ingest_run_id from stocks.raw_daily where raw_daily.ingest_run_id = 'r1'",
+    "select symbol, ingest_run_id from stocks.raw_daily where symbol <> 'ZZZ' and ingest_run_id = 'r1'",
+    "select symbol, ingest_run_id from stocks.raw_daily where ingest_run_id in ('r1')",
+    "with t as (select 'IBM' as s) select symbol, ingest_run_id from stocks.raw_daily "
+    "where ingest_run_id = 'r1' and symbol in (select s from t where s = 'IBM')",
+    "select r.symbol, r.ingest_run_id from stocks.raw_daily r where r.ingest_run_id = 'r1' and r.symbol in "
+    "(select i.symbol from stocks.raw_daily i where r.symbol = 'IBM' and i.ingest_run_id = 'r1')",
+    # another table met first: it is passed over, not the end of the search
+    "with t as (select 'IBM' as s) select s, (select max(ingest_run_id) from stocks.raw_daily "
+    "where ingest_run_id = 'r1') from t",
+]
+
+
+@pytest.mark.parametrize("sql", KEEP_R1)
+def test_a_damaged_object_in_a_partition_the_query_leaves_out_is_never_read(tmp_path, sql):
+    engine = _lake(tmp_path, damaged=True)
+    assert _rows(engine, sql) == [("IBM", "r1")]
+    with pytest.raises(Exception, match="could not read"):
+        engine.query("select symbol, ingest_run_id from stocks.raw_daily")
+
+
+def test_a_filter_whose_value_is_computed_does_not_narrow_the_reading(tmp_path):
+    engine = _lake(tmp_path, damaged=False)
+    sql = "select symbol, ingest_run_id from stocks.raw_daily where ingest_run_id = concat('r', '1')"
+    assert _rows(engine, sql) == [("IBM", "r1")]
+
+
+def test_a_filter_on_a_column_that_is_no_partition_key_does_not_narrow_the_reading(tmp_path):
+    engine = _lake(tmp_path, damaged=False)
+    sql = "select symbol, ingest_run_id from stocks.raw_daily where close = '3.5'"
+    assert _rows(engine, sql) == [("XOM", "r2")]
+
+
+# A partition the catalog places where its path does not spell its values, or two partitions
+# whose paths name their segments differently, cannot be read by hive paths: the query fails with
+# a message that names the table, the partition, its location and the spellings.
+def _add(tmp_path, partitions):
+    from glue_jobs.ports.catalog import Partition
+
+    engine = _lake(tmp_path, damaged=False)
+    engine.catalog.add_partitions("stocks", "raw_daily", [Partition(values=v, location=loc) for v, loc in partitions])
+    return engine
+
+
+def test_a_partition_whose_path_does_not_spell_its_values_is_named_in_the_error(tmp_path):
+    engine = _add(tmp_path, [({"ingest_date": "2024-03-09", "symbol": "IBM", "ingest_run_id": "r9"},
+                              "raw/daily/ingest_date=2024-03-09/symbol=MSFT/run_id=r9/")])
+    with pytest.raises(Exception) as caught:
+        engine.query("select symbol from stocks.raw_daily")
+    text = str(caught.value)
+    assert "stocks.raw_daily: partition {'ingest_date': '2024-03-09', 'symbol': 'IBM', 'ingest_run_id': 'r9'}" in text
+    assert "sits at raw/daily/ingest_date=2024-03-09/symbol=MSFT/run_id=r9/, whose path does not spell its values" in text
+
+
+def test_partitions_that_name_their_path_segments_differently_are_named_in_the_error(tmp_path):
+    engine = _add(tmp_path, [({"ingest_date": "2024-03-09", "symbol": "IBM", "ingest_run_id": "r9"},
+                              "raw/daily/day=2024-03-09/ticker=IBM/run=r9/")])
+    with pytest.raises(Exception) as caught:
+        engine.query("select symbol from stocks.raw_daily")
+    text = str(caught.value)
+    assert "names its path segments day/ticker/run, others ingest_date/symbol/run_id" in text \
+        or "names its path segments ingest_date/symbol/run_id, others day/ticker/run" in text, text

@@ -10,7 +10,7 @@ import math
 
 import pyarrow as pa
 import pytest
-from athena_harness import PRICES, D, arrow_type
+from athena_harness import PRICES, D, arrow_type, case_ids
 
 VOLUMES = [r[3] for r in PRICES if r[3] is not None]
 AAPL = [r for r in PRICES if r[0] == "AAPL"]
@@ -168,7 +168,7 @@ def _same(got, expected) -> bool:
     return got == expected
 
 
-@pytest.mark.parametrize("sql, rows, athena_types, section", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("sql, rows, athena_types, section", CASES, ids=case_ids(CASES))
 def test_aggregates_answer_as_athena(athena, sql, rows, athena_types, section):
     answer = athena.answer(sql)
     assert len(answer.rows) == len(rows), (section, answer.rows)
@@ -239,7 +239,7 @@ REFUSALS = [
 ]
 
 
-@pytest.mark.parametrize("sql, words, section", REFUSALS, ids=[r[0] for r in REFUSALS])
+@pytest.mark.parametrize("sql, words, section", REFUSALS, ids=case_ids(REFUSALS))
 def test_aggregates_refused_as_athena_refuses(athena, sql, words, section):
     athena.refused(sql, words, section, "quantile")
 

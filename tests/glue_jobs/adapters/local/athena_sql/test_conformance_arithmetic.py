@@ -17,7 +17,7 @@ import math
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
-from athena_harness import PRICES, arrow_type
+from athena_harness import PRICES, arrow_type, case_ids
 
 
 def divide(a: str, b: str, scale: int) -> Decimal:
@@ -76,7 +76,7 @@ def same(actual, expected) -> bool:
     return actual == expected and type(actual) is type(expected)
 
 
-@pytest.mark.parametrize("sql, expected, athena_type, section", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("sql, expected, athena_type, section", CASES, ids=case_ids(CASES))
 def test_arithmetic_answers_as_athena(athena, sql, expected, athena_type, section):
     answer = athena.answer(sql)
     assert len(answer.rows) == 1 and same(answer.rows[0][0], expected), (section, answer.rows)
@@ -94,7 +94,7 @@ REFUSALS = [
 ]
 
 
-@pytest.mark.parametrize("sql, message, section", REFUSALS, ids=[c[0] for c in REFUSALS])
+@pytest.mark.parametrize("sql, message, section", REFUSALS, ids=case_ids(REFUSALS))
 def test_arithmetic_fails_as_athena_does(athena, sql, message, section):
     athena.refused(sql, message, section, "//", "HUGEINT", "athena-twin")
 

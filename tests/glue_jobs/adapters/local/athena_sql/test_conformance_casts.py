@@ -16,7 +16,7 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
-from athena_harness import PRICES, arrow_type
+from athena_harness import PRICES, arrow_type, case_ids
 
 
 def half_up(x: float) -> int:
@@ -70,7 +70,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("sql, expected, athena_type, section", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("sql, expected, athena_type, section", CASES, ids=case_ids(CASES))
 def test_casts_answer_as_athena(athena, sql, expected, athena_type, section):
     answer = athena.answer(sql)
     assert answer.rows == [(expected,)], section
@@ -95,6 +95,6 @@ REFUSALS = [
 ]
 
 
-@pytest.mark.parametrize("sql, message, section", REFUSALS, ids=[c[0] for c in REFUSALS])
+@pytest.mark.parametrize("sql, message, section", REFUSALS, ids=case_ids(REFUSALS))
 def test_casts_fail_as_athena_does(athena, sql, message, section):
     athena.refused(sql, message, section, "HUGEINT", "REGEXP_FULL_MATCH", "TRY_CAST", "athena-twin")

@@ -6,7 +6,7 @@ ArraySubscriptOperator, MapSubscriptOperator, MapConstructor), never from DuckDB
 from __future__ import annotations
 
 import pytest
-from athena_harness import D, arrow_type
+from athena_harness import D, arrow_type, case_ids
 
 # (sql, expected value, expected Athena type, Trino documentation section)
 CASES = [
@@ -73,7 +73,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("sql, expected, athena_type, section", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("sql, expected, athena_type, section", CASES, ids=case_ids(CASES))
 def test_collections_answer_as_athena(athena, sql, expected, athena_type, section):
     answer = athena.answer(sql)
     assert answer.rows == [(expected,)], section
@@ -115,7 +115,7 @@ FAILURES = [
 ]
 
 
-@pytest.mark.parametrize("sql, message", FAILURES, ids=[f[0] for f in FAILURES])
+@pytest.mark.parametrize("sql, message", FAILURES, ids=case_ids(FAILURES))
 def test_failures_read_as_athena_words_them(athena, sql, message):
     text = athena.refusal(sql)
     assert text.endswith(message), text
@@ -130,7 +130,7 @@ REFUSED = [
 ]
 
 
-@pytest.mark.parametrize("sql, construct", REFUSED, ids=[r[0] for r in REFUSED])
+@pytest.mark.parametrize("sql, construct", REFUSED, ids=case_ids(REFUSED))
 def test_not_emulated_is_refused_as_such(athena, sql, construct):
     text = athena.refusal(sql)
     assert f"valid Athena SQL that the local engine does not support yet: {construct}" in text

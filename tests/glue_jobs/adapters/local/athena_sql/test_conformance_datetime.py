@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from athena_harness import arrow_type
+from athena_harness import arrow_type, case_ids
 
 D = dt.date
 T = dt.datetime
@@ -176,7 +176,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("sql, expected, athena_type, section", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("sql, expected, athena_type, section", CASES, ids=case_ids(CASES))
 def test_datetime_answers_as_athena(athena, sql, expected, athena_type, section):
     answer = athena.answer(sql)
     assert answer.rows == [(expected,)], section
@@ -239,7 +239,7 @@ REFUSALS = [
 ]
 
 
-@pytest.mark.parametrize("sql, words, section", REFUSALS, ids=[r[0] for r in REFUSALS])
+@pytest.mark.parametrize("sql, words, section", REFUSALS, ids=case_ids(REFUSALS))
 def test_datetime_refuses_as_athena(athena, sql, words, section):
     athena.refused(sql, words, section, "epoch")
 

@@ -18,7 +18,7 @@ import math
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
-from athena_harness import PRICES, arrow_type
+from athena_harness import PRICES, arrow_type, case_ids
 
 
 def java_round(value: float) -> int:
@@ -110,7 +110,7 @@ def same(actual, expected) -> bool:
     return actual == expected and type(actual) is type(expected)
 
 
-@pytest.mark.parametrize("sql, expected, athena_type, section", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("sql, expected, athena_type, section", CASES, ids=case_ids(CASES))
 def test_math_answers_as_athena(athena, sql, expected, athena_type, section):
     answer = athena.answer(sql)
     assert len(answer.rows) == 1 and same(answer.rows[0][0], expected), (section, answer.rows)

@@ -7,7 +7,7 @@ cannot be resolved", "Table '%s' does not exist", "Function '%s' not registered"
 from __future__ import annotations
 
 import pytest
-from athena_harness import PRICES
+from athena_harness import PRICES, case_ids
 
 # (sql, words the user reads, Trino documentation section)
 REFUSALS = [
@@ -30,7 +30,7 @@ REFUSALS = [
 ]
 
 
-@pytest.mark.parametrize("sql, words, section", REFUSALS, ids=[r[0] for r in REFUSALS])
+@pytest.mark.parametrize("sql, words, section", REFUSALS, ids=case_ids(REFUSALS))
 def test_refused_before_running_in_athenas_words(athena, sql, words, section):
     athena.refused(sql, words, section)
 

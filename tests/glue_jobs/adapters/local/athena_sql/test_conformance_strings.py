@@ -7,7 +7,7 @@ java.util.Formatter's documented behaviour; never from DuckDB or sqlglot."""
 from __future__ import annotations
 
 import pytest
-from athena_harness import arrow_type
+from athena_harness import arrow_type, case_ids
 
 # (sql, expected value, expected Athena type, Trino documentation section)
 CASES = [
@@ -131,7 +131,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("sql, expected, athena_type, section", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("sql, expected, athena_type, section", CASES, ids=case_ids(CASES))
 def test_strings_answer_as_athena(athena, sql, expected, athena_type, section):
     answer = athena.answer(sql)
     assert answer.rows == [(expected,)], section
@@ -157,6 +157,6 @@ REFUSALS = [
 ]
 
 
-@pytest.mark.parametrize("sql, words, section", REFUSALS, ids=[r[0] for r in REFUSALS])
+@pytest.mark.parametrize("sql, words, section", REFUSALS, ids=case_ids(REFUSALS))
 def test_strings_refused_as_athena_refuses(athena, sql, words, section):
     athena.refused(sql, words, section, "string_split", "regexp_matches")

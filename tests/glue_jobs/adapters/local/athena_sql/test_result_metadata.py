@@ -1,0 +1,20 @@
+"""The result metadata a translation carries (each output column's name and Athena type, as
+GetQueryResults' ColumnInfo gives them): the local engine types the columns of a view from it
+when a later statement reads the view, so a wrong name or type here is a wrong answer there."""
+from __future__ import annotations
+
+from glue_jobs.adapters.local.athena_sql.translate import OutputColumn, translate
+
+SCHEMA = {"prices": {"symbol": "varchar", "trade_date": "date", "close": "double", "volume": "bigint"}}
+
+
+def test_each_output_column_has_athenas_name_and_type():
+    columns = translate("select symbol, (select max(volume) from stocks.prices), volume * 2, "
+                        "cast(close as real) as c from stocks.prices", SCHEMA).columns
+    assert columns == (OutputColumn("symbol", "varchar"), OutputColumn("_col1", "bigint"),
+                       OutputColumn("_col2", "bigint"), OutputColumn("c", "real"))
+
+
+def test_a_star_over_a_subquery_names_and_types_every_column():
+    columns = translate("select * from (select volume * 2, trade_date from stocks.prices)", SCHEMA).columns
+    assert columns == (OutputColumn("_col0", "bigint"), OutputColumn("trade_date", "date"))

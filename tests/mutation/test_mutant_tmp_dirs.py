@@ -1,0 +1,59 @@
+"""A mutant's run keeps its tmp_path directories private and removes them when it ends, instead
+of deleting another pytest session's numbered directory (a whole test lake) on disk each time."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.mutation import pytest_plugin
+
+ROOT = Path(__file__).resolve().parents[2]
+
+_TEST = '''
+import os, pathlib
+def test_writes_a_lake(tmp_path):
+    (tmp_path / "lake").mkdir()
+    (tmp_path / "lake" / "part.csv").write_text("a,b\\n")
+    pathlib.Path(os.environ["REPORT_TO"]).write_text(str(tmp_path))
+'''
+
+
+def _run(tmp_path: Path, mutant: str) -> Path:
+    (tmp_path / "case").mkdir()
+    (tmp_path / "case" / "test_writes.py").write_text(_TEST)
+    report = tmp_path / "used.txt"
+    env = {**os.environ, "MUTANT_UNDER_TEST": mutant, "REPORT_TO": str(report), "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "tests.mutation.pytest_plugin",
+                           "-p", "no:cacheprovider", "--rootdir", str(tmp_path / "case"), "-c", os.devnull,
+                           str(tmp_path / "case" / "test_writes.py")],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return Path(report.read_text())
+
+
+def test_a_mutants_run_writes_in_its_own_directory_and_removes_it(tmp_path):
+    used = _run(tmp_path, "elsewhere.x_f__mutmut_1")  # a module without a test list keeps every test
+    private = pytest_plugin.private_basetemp(0).parent
+    assert used.is_relative_to(private) and used.parent.name.startswith("tickerlake-mutant-"), used
+    assert not used.parent.exists(), f"{used.parent} was left behind"
+
+
+def test_outside_a_mutants_run_pytest_keeps_its_own_directories(tmp_path):
+    used = _run(tmp_path, "")
+    assert "tickerlake-mutant-" not in str(used)
+
+
+def test_the_private_directory_is_in_memory_when_the_machine_has_it(tmp_path):
+    assert pytest_plugin.private_basetemp(7, memory=tmp_path) == tmp_path / "tickerlake-mutant-7"
+    assert pytest_plugin.private_basetemp(7, memory=tmp_path / "absent").parent != tmp_path / "absent"
+
+
+def test_the_directories_of_runs_whose_process_is_gone_are_removed(tmp_path):
+    for pid in (11, 22):
+        (tmp_path / f"tickerlake-mutant-{pid}" / "lake").mkdir(parents=True)
+    (tmp_path / "someone-else").mkdir()
+    gone = pytest_plugin.remove_stale(tmp_path, alive=lambda pid: pid == 22)
+    assert gone == [tmp_path / "tickerlake-mutant-11"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["someone-else", "tickerlake-mutant-22"]
