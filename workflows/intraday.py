@@ -60,6 +60,8 @@ def open_processor(runtime: Runtime, *, env: Mapping[str, str], settings: Mappin
         # on AWS the table projects its partitions and Lambda containers share the history
         writer = HistoryWriter(runtime.storage, runtime.catalog) if local else \
             HistoryWriter(runtime.storage, None, shared=True)
-    return Processor(storage=runtime.storage, quotes=runtime.quotes, notifier=runtime.notifier,
-                     sent=LakeSentLedger(runtime.storage), thresholds=load_config(settings, env),
-                     history=writer, settings=processor_settings(env), run_id=run_id, **options)
+    processor = Processor(storage=runtime.storage, quotes=runtime.quotes, notifier=runtime.notifier,
+                          sent=LakeSentLedger(runtime.storage), thresholds=load_config(settings, env),
+                          history=writer, settings=processor_settings(env), run_id=run_id, **options)
+    processor.warm()
+    return processor
