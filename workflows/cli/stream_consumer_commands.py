@@ -191,6 +191,17 @@ def _today() -> str:
     return dt.datetime.now(dt.timezone.utc).date().isoformat()
 
 
+def _queue_not_drained(runtime: Runtime, today: str) -> str | None:
+    """On AWS: "" (no day may be compacted) while the stack's queue holds messages, whose days
+    SQS does not say without receiving them; None once the consumer has drained it."""
+    waiting = sum(st.lag or 0 for st in runtime.stream.status(CONSUMER))
+    if waiting:
+        _say(f"stream compact: the quote queue still holds {waiting} message(s) for the consumer; "
+             "compact once it has drained them")
+        return ""
+    return None
+
+
 def _first_unfinished_day(runtime: Runtime) -> str | None:
     """The arrival day (UTC) of the oldest record the consumer has still to process, if any."""
     from glue_jobs.intraday.history import arrival_day
@@ -206,11 +217,9 @@ def cmd_compact(args: argparse.Namespace) -> int:
     from glue_jobs.intraday.compact import compact_day, compactable_days
 
     runtime = open_lake(args.settings)
-    if runtime.kind != "local":
-        raise ConfigError("`stream compact` works on a local lake; on AWS stocks.intraday_quotes finds its days by "
-                          "partition projection, which cannot swap a day's files for merged ones at once")
-    today, unfinished = _today(), _first_unfinished_day(runtime)
-    before = min(today, unfinished) if unfinished else today
+    today = _today()
+    unfinished = _first_unfinished_day(runtime) if runtime.kind == "local" else _queue_not_drained(runtime, today)
+    before = today if unfinished is None else min(today, unfinished)
     if args.day is not None:
         try:
             day = dt.date.fromisoformat(args.day).isoformat()
