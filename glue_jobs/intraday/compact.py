@@ -10,7 +10,9 @@ are ordered so that a crash anywhere leaves a state the next run finishes:
   2. switch the day's partition to that location;
   3. delete the batch files the merged ones hold (a rerun finds the day switched and deletes
      what is left).
-A merged file keeps the history's naming, `<shard>~<first>~<last>.parquet` over the range of
+A batch file written after its day was switched (a message redriven from the failure queue,
+processed late) is not read by the partition; the next run merges it and the current merged
+files into a new generation the same way. A merged file keeps the history's naming, `<shard>~<first>~<last>.parquet` over the range of
 the files it merged, so the shard's high-water mark (glue_jobs.intraday.history) still says what
 the history holds and a replay adds no row to a compacted day.
 
@@ -112,12 +114,19 @@ def compact_day(storage: Storage, catalog: Catalog, day: str) -> DayResult:
     current = partitions[0].location
     batch_keys = storage.list_keys(batch_prefix(day))
     if is_compacted(current):
-        # a previous run switched the day: finish its deletes
         merged = storage.list_keys(current)
-        gone = [k for k in batch_keys if covered(k, merged)]
-        storage.delete(gone)
-        return DayResult(day, "already compacted", leftovers_deleted=len(gone))
-    plan = plan_day(day, batch_keys)
+        late = [k for k in batch_keys if parse_file_key(k) is not None and not covered(k, merged)]
+        if not late:
+            # a previous run switched the day: finish its deletes (batch files it merged, and
+            # merged files of an older generation, which the partition no longer reads)
+            gone = [k for k in batch_keys if covered(k, merged)] + _old_generations(storage, day, current)
+            storage.delete(gone)
+            return DayResult(day, "already compacted", leftovers_deleted=len(gone))
+        # records written after the day was compacted (a message redriven from the failure
+        # queue): the partition does not read them, so they join a new generation
+        plan = plan_day(day, merged + late)
+    else:
+        plan = plan_day(day, batch_keys)
     if plan is None:
         return DayResult(day, "nothing to compact")
     rows = 0
@@ -128,8 +137,13 @@ def compact_day(storage: Storage, catalog: Catalog, day: str) -> DayResult:
         failpoints.hit("intraday.compact.after_write", merge.key)
     catalog.switch_partitions(DATABASE, TABLE, [Partition({"dt": day}, plan.location)])
     failpoints.hit("intraday.compact.after_switch", plan.location)
-    storage.delete(plan.sources)
+    storage.delete(plan.sources + [k for k in batch_keys if covered(k, [m.key for m in plan.merges])
+                                   and k not in plan.sources])
     return DayResult(day, "compacted", files_merged=len(plan.sources), files_written=len(plan.merges), rows=rows)
+
+
+def _old_generations(storage: Storage, day: str, current: str) -> list[str]:
+    return [k for k in storage.list_keys(f"{COMPACTED_PREFIX}dt={day}/") if not k.startswith(current)]
 
 
 def _merged(storage: Storage, keys: Sequence[str]) -> tuple[bytes, int]:

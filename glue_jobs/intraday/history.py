@@ -138,7 +138,9 @@ class HistoryWriter:
         """The shard's greatest sequence in the history's files of `days` (listed one day each)."""
         found = None
         for day in sorted(set(days)):
-            for key in self.storage.list_keys(f"{PREFIX}dt={day}/"):
+            # the day's batch files, and its merged files if `stream compact` ran on it
+            for key in self.storage.list_keys(f"{PREFIX}dt={day}/") + self.storage.list_keys(
+                    f"{COMPACTED_PREFIX}dt={day}/"):
                 parsed = parse_file_key(key)
                 if parsed is not None and parsed[0] == shard and (
                         found is None or sequence_key(parsed[2]) > sequence_key(found)):

@@ -176,3 +176,23 @@ def test_the_command_leaves_a_day_the_consumer_has_not_finished(lake, monkeypatc
     assert cli.main(["stream", "compact", "--lake", str(path), "--day", "2998-12-31"]) == 2
     assert "run `tickerlake stream consume` first" in capsys.readouterr().err
     assert rows(path) == before
+
+
+def test_a_file_written_after_the_day_was_compacted_joins_a_new_generation(lake):
+    """A record of the day processed late (a message redriven from the failure queue) lands in
+    the batch folder, which the switched partition no longer reads: the next run merges it in."""
+    from glue_jobs.intraday.history import file_key, parquet_bytes
+
+    path, _, before = lake
+    runtime = open_runtime(str(path))
+    compact_day(runtime.storage, runtime.catalog, DAY)
+    first = runtime.catalog.list_partitions("stocks", "intraday_quotes")[0].location
+    late = quote("IBM", "120", 99)
+    runtime.storage.put_bytes(file_key(DAY, "shard-000", "900", "900"), parquet_bytes([late]))
+    assert compactable_days(runtime.storage, runtime.catalog, "2026-12-01") == [DAY]
+    result = compact_day(runtime.storage, runtime.catalog, DAY)
+    assert result.state == "compacted" and result.rows == 29
+    assert rows(path) == sorted(before + [{"symbol": "IBM", "sequence": 99, "price": 120.0, "dt": DAY}],
+                                key=lambda r: (r["symbol"], r["sequence"]))
+    assert batch_files(path) == [] and runtime.storage.list_keys(first) == []  # the old generation is gone
+    assert compact_day(runtime.storage, runtime.catalog, DAY).state == "already compacted"
