@@ -57,9 +57,12 @@ def open_processor(runtime: Runtime, *, env: Mapping[str, str], settings: Mappin
     local = runtime.kind == "local"
     writer = None
     if history if history is not None else local:
-        # on AWS the table projects its partitions and Lambda containers share the history
+        # on AWS Lambda containers share the history, and (SQS FIFO) the writer registers each day it writes as a partition: the
+        # table is not projected there, so `stream compact` can switch a day to merged files
         writer = HistoryWriter(runtime.storage, runtime.catalog) if local else \
-            HistoryWriter(runtime.storage, None, shared=True)
-    return Processor(storage=runtime.storage, quotes=runtime.quotes, notifier=runtime.notifier,
-                     sent=LakeSentLedger(runtime.storage), thresholds=load_config(settings, env),
-                     history=writer, settings=processor_settings(env), run_id=run_id, **options)
+            HistoryWriter(runtime.storage, runtime.catalog, shared=True)
+    processor = Processor(storage=runtime.storage, quotes=runtime.quotes, notifier=runtime.notifier,
+                          sent=LakeSentLedger(runtime.storage), thresholds=load_config(settings, env),
+                          history=writer, settings=processor_settings(env), run_id=run_id, **options)
+    processor.warm()
+    return processor

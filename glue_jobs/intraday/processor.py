@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from glue_jobs.intraday import alert_rules
+from glue_jobs.intraday import history as history_file
+from glue_jobs.intraday import screen as screening
 from glue_jobs.intraday.enrich import Enriched, enrich
 from glue_jobs.intraday.history import HistoryWriter, arrival_day
 from glue_jobs.intraday.screen import Rejected, screen
@@ -81,6 +83,13 @@ class Processor:
     run_id: str = "intraday"
     clock: Callable[[], float] = time.time
     _state: dict[str, CurrentQuote | None] = field(default_factory=dict)
+
+    def warm(self) -> None:
+        """Pay the one-time costs of the first batch (the holiday calendar, the Parquet writer's
+        import) now: start-up of `stream consume` and the Lambda's init, not part of a drain."""
+        screening.warm(int(self.clock() * 1000))
+        if self.history is not None:
+            history_file.warm()
 
     def handle(self, records: Sequence[StreamRecord]) -> BatchResult:
         """Process one shard's records in order (see the module's docstring)."""

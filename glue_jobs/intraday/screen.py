@@ -57,3 +57,10 @@ def _session_of_hour(hour: int) -> tuple[dt.date, str, bool]:
     """The date of an hour, as text, and whether it is a session: asked once per hour, not per record."""
     day = _new_york_date_of_hour(hour)
     return day, day.isoformat(), trading_calendar.is_session(day)
+
+
+def warm(now_ms: int) -> None:
+    """Load the holiday calendar (the `holidays` package builds its NYSE entity on first use:
+    about 0.1 s of CPU) for the session around `now_ms`, at start-up rather than in the first
+    batch, where a short drain paid it as if it were per-record work."""
+    _session_of_hour(now_ms // 3_600_000)

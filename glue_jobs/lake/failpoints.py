@@ -46,6 +46,8 @@ Points (detail in brackets; a name with <stage> exists for every stage of workfl
     intraday.after_history_file    a batch's history file written, its serving writes not [key]
     intraday.mid_batch             history, alerts and recent quotes written, the current not [shard]
     intraday.before_checkpoint     a batch's effects written, the checkpoint not moved [shard position]
+    intraday.compact.after_write   one merged history file written, the day not switched [key]
+    intraday.compact.after_switch  the day's partition switched, its batch files not deleted [location]
     run_log.before_write           a run log save about to be written                [run id]
     ledger.after_data_write        a ledger month written, its partition not switched [table]
 

@@ -19,7 +19,7 @@ STACK = "tickerlake"
 
 
 @pytest.fixture(params=["kinesis", "sqs-fifo"])
-def consumer_calls(request, s3, dynamodb_contract, monkeypatch):
+def consumer_calls(request, s3, glue, dynamodb_contract, monkeypatch):
     names = Names(stack=STACK, bucket=BUCKET,
                   conditions={"UseKinesis": request.param == "kinesis", "UseSqsFifo": request.param == "sqs-fifo"})
     table = names.table()["QuotesTable.Arn"].rsplit("/", 1)[1]
@@ -35,6 +35,10 @@ def consumer_calls(request, s3, dynamodb_contract, monkeypatch):
     # an anomaly (an alert published, its sent marker) and a rejected quote, then a redelivery
     quotes = [quote("IBM", "101", 1), quote("IBM", "108", 2), quote("IBM", "0", 3)]
     event = kinesis_event(quotes) if request.param == "kinesis" else sqs_event(quotes)
+    if request.param == "sqs-fifo":
+        from tests.workflows.entry.test_stream_consumer_sqs_history import history_table
+
+        history_table()  # the stack's table, whose days the consumer registers on this transport
     recorder = CallRecorder()
     with recorder.recording():
         assert stream_consumer.handler(event, None) == {"batchItemFailures": []}
@@ -56,6 +60,7 @@ def test_the_consumer_role_allows_every_call_the_consumer_makes(consumer_calls):
     history_puts = _puts(calls, history.PREFIX)
     if transport == "sqs-fifo":
         assert len(history_puts) == 1  # the redelivery wrote nothing
+        assert ("glue", "BatchCreatePartition") in {(c.service, c.operation) for c in calls}
         # the check is not vacuous: without the history's statement the put is refused
         assert denied(policies.without("ConsumerRole", "s3:PutObject"), "ConsumerRole", calls, names)
     else:

@@ -65,14 +65,32 @@ def _consumer(lake: Path) -> Any:
 
 def _throughput(lake: Path, records: int) -> dict[str, Any]:
     _produce(lake, records)
-    consumer = _consumer(lake)
+    started = time.perf_counter()
+    consumer = _consumer(lake)  # start-up: the runtime, the processor and its warm-up
+    startup = time.perf_counter() - started
+    waited = _core_wait_seconds()
     wall, cpu = time.perf_counter(), time.process_time()
     result = consumer.drain()
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    if waited is not None:
+        waited = (_core_wait_seconds() or 0.0) - waited
     if result.records != records or result.accepted != records or result.errors:
         raise RuntimeError(f"the drain did not process every record: {result.to_dict()}")
     return {"consumed": result.records, "history_rows": result.history_rows, "served": result.written,
-            "consume_seconds": round(wall, 3), "consume_cpu_seconds": round(cpu, 3)}
+            "consume_seconds": round(wall, 3), "consume_cpu_seconds": round(cpu, 3),
+            "consume_core_wait_seconds": None if waited is None else round(waited, 3),
+            "startup_seconds": round(startup, 3)}
+
+
+def _core_wait_seconds() -> float | None:
+    """How long this process's thread has been runnable but waiting for a core (Linux's
+    /proc/self/schedstat, field 2, in ns): the part of a drain's wall time that other load on
+    the machine takes, which its CPU time does not show. None where the kernel does not say."""
+    try:
+        with open("/proc/self/schedstat") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def _put_paced(lake: str, items: list[tuple[str, bytes]], rate: int) -> None:

@@ -25,6 +25,9 @@ def intraday_rows(m: dict[str, Any]) -> list[Row]:
             PASS if wall >= MIN_RECORDS_PER_SECOND else FAIL),
         Row("Intraday consumer, the same per second of its CPU time (less disturbed by other load)",
             f"{cpu:,.0f} records/s ({r['consume_cpu_seconds']:.2f} s CPU)"),
+        Row("Intraday consumer, the drain's wall time waiting for a core (other load on the machine) / "
+            "start-up before the drain (runtime, processor, holiday calendar, Parquet writer: not in the rate)",
+            f"{_seconds(r.get('consume_core_wait_seconds'))} / {_seconds(r.get('startup_seconds'))}"),
         Row(f"Produce -> served latency, median ({r['latency_records']:,} records put at "
             f"{r['latency_rate']:,}/s, the consumer following with a {r['latency_poll_seconds']:g} s poll)",
             f"{r['latency_median_ms']:.1f} ms", f"< {MAX_LATENCY_MEDIAN_MS:g} ms",
@@ -32,6 +35,10 @@ def intraday_rows(m: dict[str, Any]) -> list[Row]:
         Row("Produce -> served latency, 99th percentile / worst",
             f"{r['latency_p99_ms']:.1f} ms / {r['latency_max_ms']:.1f} ms"),
     ] + producer_rows(r.get("producer"))
+
+
+def _seconds(value: float | None) -> str:
+    return "not measured" if value is None else f"{value:.2f} s"
 
 
 def producer_rows(p: dict[str, Any] | None) -> list[Row]:

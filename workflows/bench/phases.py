@@ -261,6 +261,8 @@ def queries(lake: str, as_of: str, sessions: int, repeats: int) -> dict[str, Any
         views[name] = round(_timed(lambda s=sql: engine.query(s))[0], 1)
     for name in sql_files.names("views"):
         view = Path(name).stem
+        if "stocks.intraday_quotes" in sql_files.table_refs(sql_files.load(name)):
+            continue  # the intraday history's view: a stock's days are the daily views' (trade_date)
         sql = _bench_sql("view_for_symbol.sql",
                                {"view": Identifier(f"{layout.DATABASE}.{view}"), "symbol": symbol})
         views[f"{view} (one symbol)"] = round(_timed(lambda s=sql: engine.query(s))[0], 1)

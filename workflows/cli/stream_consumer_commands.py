@@ -45,6 +45,11 @@ def add_consumer_commands(stream: Any, shared: Callable[[argparse.ArgumentParser
     r.add_argument("--from", dest="from_time", required=True, metavar="TIME",
                    help="UTC time or date, e.g. 2026-11-30T14:30 or 2026-11-30")
     r.add_argument("--batch", type=positive, default=1000, help="records per batch (default 1000)")
+    k = stream.add_parser("compact", help="merge each finished day's history files (stocks.intraday_quotes) "
+                                          "into one per shard; queries never see a row twice or missing")
+    shared(k)
+    k.add_argument("--day", metavar="YYYY-MM-DD",
+                   help="only this day (default: every day before today, UTC, that the consumer has finished)")
     s = stream.add_parser("status", help="per shard: last sequence, checkpoint, lag, and the failure queue's depth")
     shared(s)
     s.add_argument("--format", choices=("table", "json"), default="table")
@@ -99,7 +104,8 @@ def _report(verb: str, result: ConsumeResult, seconds: float) -> int:
 
 
 def cmd_stream(args: argparse.Namespace) -> int:
-    return {"consume": cmd_consume, "replay": cmd_replay, "status": cmd_status}[args.stream_command](args)
+    return {"consume": cmd_consume, "replay": cmd_replay, "status": cmd_status,
+            "compact": cmd_compact}[args.stream_command](args)
 
 
 def cmd_consume(args: argparse.Namespace) -> int:
@@ -178,4 +184,63 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"{s['shard']:<20} {s['last_sequence'] or '-':>15} {s['checkpoint'] or '-':>15} "
               f"{'?' if s['lag_records'] is None else s['lag_records']:>8} {s['lag_ms'] / 1000:>9.1f}s")
     print(f"failure queue {FAILURE_QUEUE}: {depth.visible} waiting, {depth.in_flight} in flight")
+    return 0
+
+
+def _today() -> str:
+    return dt.datetime.now(dt.timezone.utc).date().isoformat()
+
+
+def _queue_not_drained(runtime: Runtime, today: str) -> str | None:
+    """On AWS: "" (no day may be compacted) while the stack's queue holds messages, whose days
+    SQS does not say without receiving them; None once the consumer has drained it."""
+    waiting = sum(st.lag or 0 for st in runtime.stream.status(CONSUMER))
+    if waiting:
+        _say(f"stream compact: the quote queue still holds {waiting} message(s) for the consumer; "
+             "compact once it has drained them")
+        return ""
+    return None
+
+
+def _first_unfinished_day(runtime: Runtime) -> str | None:
+    """The arrival day (UTC) of the oldest record the consumer has still to process, if any."""
+    from glue_jobs.intraday.history import arrival_day
+
+    if not os.path.exists(local_stream_path(runtime.lake)):
+        return None
+    stream = runtime.stream
+    oldest = [r[0] for st in stream.status(CONSUMER) if (r := stream.read(st.shard_id, st.checkpoint, 1))]
+    return min((arrival_day(r) for r in oldest), default=None)
+
+
+def cmd_compact(args: argparse.Namespace) -> int:
+    from glue_jobs.intraday.compact import compact_day, compactable_days
+
+    runtime = open_lake(args.settings)
+    today = _today()
+    unfinished = _first_unfinished_day(runtime) if runtime.kind == "local" else _queue_not_drained(runtime, today)
+    before = today if unfinished is None else min(today, unfinished)
+    if args.day is not None:
+        try:
+            day = dt.date.fromisoformat(args.day).isoformat()
+        except ValueError:
+            raise ConfigError(f"--day {args.day!r}: give a date, e.g. 2026-11-27") from None
+        if day >= today:
+            raise ConfigError(f"--day {day}: the day is not over (UTC), so records can still arrive for it; "
+                              "compact it tomorrow")
+        if day >= before:
+            raise ConfigError(f"--day {day}: the stream still holds records of it (or of an earlier day) that the "
+                              "consumer has not processed; run `tickerlake stream consume` first")
+        days = [day]
+    else:
+        days = compactable_days(runtime.storage, runtime.catalog, before)
+    if not days:
+        _say("stream compact: no finished day to compact")
+    for day in days:
+        r = compact_day(runtime.storage, runtime.catalog, day)
+        if r.state == "compacted":
+            _say(f"stream compact: dt={day}: {r.files_merged} files merged into {r.files_written} ({r.rows} rows)")
+        else:
+            _say(f"stream compact: dt={day}: {r.state}"
+                 + (f", {r.leftovers_deleted} merged files left by an earlier run deleted" if r.leftovers_deleted else ""))
     return 0

@@ -154,8 +154,28 @@ def test_query_a_symbols_last_30_days_with_smas(engine):
 
 def test_after_publish_statements_create_every_view_in_dependency_order(engine):
     names = [name for name, _ in after_publish.view_statements()]
-    assert set(names) == {"daily_returns", "moving_averages", "volatility_20d", "high_low_52w"}
+    assert set(names) == {"daily_returns", "moving_averages", "volatility_20d", "high_low_52w", "intraday_quotes_unique"}
     assert names.index("daily_returns") < names.index("volatility_20d")
     for name, statement in after_publish.view_statements():
+        if name == "intraday_quotes_unique":
+            continue  # no stocks.intraday_quotes here: tests/glue_jobs/intraday/test_history_query.py
         engine.execute(statement)
         assert engine.query(f"select count(*) as n from stocks.{name}").to_pylist()[0]["n"] > 0
+
+
+def test_after_publish_creates_a_view_once_the_tables_it_reads_exist(tmp_path, monkeypatch):
+    """Athena rejects a view on a missing table: on a lake without stocks.intraday_quotes the
+    stage creates the other views and names the one that waits; once the table is there, it too."""
+    from glue_jobs.intraday.history import ensure_table
+    from glue_jobs.lake.context import RunContext
+
+    storage, catalog, engine, _ = build_local(tmp_path / "lake")
+    catalog.create_table(tables.daily_prices())
+    ctx = RunContext(run_id="r1", as_of=LAST, storage=storage, catalog=catalog, engine=engine, notifier=None)
+    monkeypatch.setattr(after_publish, "HOOKS", ())  # the alerts and the ledger: not this test's
+    out = after_publish.run(ctx)
+    assert out["views_waiting_for_tables"] == ["stocks.intraday_quotes_unique"]
+    assert "stocks.daily_returns" in out["views"] and out["views_refreshed"] == 4
+    ensure_table(catalog)
+    out = after_publish.run(ctx)
+    assert "views_waiting_for_tables" not in out and "stocks.intraday_quotes_unique" in out["views"]

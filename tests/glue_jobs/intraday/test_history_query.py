@@ -13,7 +13,7 @@ import pytest
 from glue_jobs.adapters.local.stream_sqlite import SqliteStream
 from glue_jobs.intraday import Consumer
 from glue_jobs.lake.quote_record import encode
-from glue_jobs.ports.catalog import Column, TableDef
+from glue_jobs.ports.catalog import Column, Partition, TableDef
 from glue_jobs.runtime import open_runtime
 from tests.glue_jobs.intraday.quotes import NOW, OPEN_MS, quote
 from workflows.intraday import open_processor
@@ -83,3 +83,38 @@ def test_a_history_file_keeps_each_field_of_awkward_quotes(tmp_path):
     rows = pq.read_table(io.BytesIO(parquet_bytes(odd))).to_pylist()
     assert rows == [{c.name: float(getattr(q, c.name)) if c.type == "double" else getattr(q, c.name)
                      for c in COLUMNS} for q in odd]
+
+
+def test_the_unique_view_keeps_one_row_per_quote_of_a_history_holding_duplicates(lake):
+    """Firehose delivers at least once: a redelivered object repeats every row of a batch."""
+    path, _ = lake
+    day = path / "stream" / "quotes" / "dt=2026-11-30"
+    first = sorted(day.glob("*.parquet"))[0]
+    (day / "firehose-redelivered.parquet").write_bytes(first.read_bytes())
+    engine = open_runtime(str(path)).engine
+    table = engine.query("select count(*) as n from stocks.intraday_quotes").to_pylist()
+    assert table == [{"n": 10 + pq.read_metadata(first).num_rows}]  # the duplicates are there
+    rows = engine.query("select symbol, sequence, price, dt from stocks.intraday_quotes_unique "
+                        "where dt = '2026-11-30' order by symbol, sequence").to_pylist()
+    assert [(r["symbol"], r["sequence"]) for r in rows] == [("IBM", i) for i in range(1, 6)] + \
+        [("MSFT", i) for i in range(1, 6)]
+    assert [r["price"] for r in rows[:5]] == [101.0, 102.0, 103.0, 104.0, 105.0]
+
+
+def test_the_unique_view_tells_apart_sessions_and_sources_that_share_a_sequence(lake):
+    """The producer's sequence starts again each session: a quote is its day's symbol, source
+    and sequence, so the same sequence on another day or from another source is another quote."""
+    path, _ = lake
+    source = path / "stream" / "quotes" / "dt=2026-11-30"
+    table = pq.read_table(sorted(source.glob("*.parquet"))[0])
+    other_day = path / "stream" / "quotes" / "dt=2026-12-01"
+    other_day.mkdir()
+    pq.write_table(table, other_day / "next-session.parquet")
+    renamed = table.set_column(table.schema.get_field_index("source"), "source",
+                               pa.array(["alphavantage"] * table.num_rows))
+    pq.write_table(renamed, source / "other-source.parquet")
+    runtime = open_runtime(str(path))
+    runtime.catalog.add_partitions("stocks", "intraday_quotes",
+                                   [Partition({"dt": "2026-12-01"}, "stream/quotes/dt=2026-12-01/")])
+    count = runtime.engine.query("select count(*) as n from stocks.intraday_quotes_unique").to_pylist()
+    assert count == [{"n": 10 + 2 * table.num_rows}]

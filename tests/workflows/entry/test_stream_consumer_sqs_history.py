@@ -18,9 +18,18 @@ from workflows.entry import stream_consumer
 TABLE = "tickerlake-test-quotes"
 
 
+def history_table() -> None:
+    """stocks.intraday_quotes as the stack makes it on the SQS FIFO transport: days registered
+    as partitions (not projected), which the consumer adds as it writes them."""
+    from glue_jobs.adapters.aws.glue_catalog import GlueCatalog
+
+    GlueCatalog(f"s3://{BUCKET}", client=boto3.client("glue", region_name=REGION)).create_table(history.table_def())
+
+
 @pytest.fixture
-def lambda_env(s3, dynamodb_contract, monkeypatch):
+def lambda_env(s3, glue, dynamodb_contract, monkeypatch):
     """The function as the stack configures it, opening its own processor (the tests' clock)."""
+    history_table()
     dynamodb_contract.client.create_table(TableName=TABLE, **QUOTES_KEYS)
     topic = boto3.client("sns", region_name=REGION).create_topic(Name="alerts")["TopicArn"]
     for name, value in {"TICKERLAKE_LAKE": f"s3://{BUCKET}", "TICKERLAKE_QUOTES_TABLE": TABLE,
@@ -60,6 +69,10 @@ def test_sqs_messages_reach_the_history_once_however_often_they_are_delivered(la
     assert stream_consumer.handler(sqs_event([quote("IBM", "101", 1), quote("MSFT", "401", 1)]), None) \
         == {"batchItemFailures": []}
     assert history_rows(s3) == expected
+    # the day is a partition of the table, at the day's folder, for `stream compact` to switch
+    parts = boto3.client("glue", region_name=REGION).get_partitions(DatabaseName="stocks", TableName="intraday_quotes")
+    assert [(p["Values"], p["StorageDescriptor"]["Location"]) for p in parts["Partitions"]] == \
+        [([SESSION], f"s3://{BUCKET}/{history.PREFIX}dt={SESSION}/")]
 
 
 def test_a_failed_message_and_those_after_it_are_written_once_when_they_come_back(lambda_env, poisoned):  # noqa: F811
