@@ -13,16 +13,6 @@ valid_bars as (
         and trade_date is not null
 ),
 
--- A run of N identical closes is a close that occurs at least N times in its symbol: only
--- symbols with one are ordered by date (a count per symbol and close, instead of sorting a
--- backfill's every row, most of whose symbols never repeat a close that often).
-candidate_symbols as (
-    select distinct symbol
-    from valid_bars
-    group by symbol, close
-    having count(*) >= {{min_bars}}
-),
-
 lagged as (
     select
         symbol,
@@ -30,7 +20,6 @@ lagged as (
         close,
         lag(close) over (partition by symbol order by trade_date) as prev_close
     from valid_bars
-    where symbol in (select symbol from candidate_symbols)
 ),
 
 -- A run of N identical closes holds N - 1 bars equal to the bar before: only symbols with
