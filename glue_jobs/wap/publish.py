@@ -3,7 +3,7 @@ to stocks.daily_prices_quarantine, touching only the trade_year partitions this 
 rows for.
 
 Per partition: the merge (sql/wap/publish/merge.sql, sql/wap/publish/quarantine.sql) is written to a
-fresh location, compared with the current version by content checksum, and either dropped
+fresh location (a year with nothing to merge, a backfill's, takes sql/wap/publish/fresh_year.sql), compared with the current version by content checksum, and either dropped
 (unchanged: re-running a day changes nothing) or kept; then one catalog call switches every
 kept partition of the table (the local catalog does that atomically). Nothing published is
 ever deleted or overwritten here: old versions stay until the janitor removes them.
@@ -35,6 +35,7 @@ from glue_jobs.lake import (
 )
 from glue_jobs.lake.context import RunContext
 from glue_jobs.lake.errors import PipelineError
+from glue_jobs.lake.run_log import RunLog
 from glue_jobs.ports.catalog import Partition, TableDef
 from glue_jobs.ports.storage import NotFound
 
@@ -46,9 +47,10 @@ class Target:
     table: TableDef
     sql: str  # the merge, one partition at a time
     rows_by_year_key: str  # where the audit verdict lists the run's rows per trade_year
+    fresh_sql: str | None = None  # a partition with nothing to merge (see fresh_years)
 
 
-PRICES = Target(tables.daily_prices(), "wap/publish/merge.sql", "good_rows_by_year")
+PRICES = Target(tables.daily_prices(), "wap/publish/merge.sql", "good_rows_by_year", "wap/publish/fresh_year.sql")
 QUARANTINE = Target(tables.daily_prices_quarantine(), "wap/publish/quarantine.sql", "quarantined_rows_by_year")
 
 
@@ -90,7 +92,28 @@ def _damage(ctx: RunContext, name: str, current: dict[str, str], years: list[str
     return warnings
 
 
-def _publish(ctx: RunContext, target: Target, years: list[str]) -> dict:
+def fresh_years(years: list[str], current: dict[str, str], quarantined_by_year: dict[str, int],
+                duplicate_keys: int | None) -> set[str]:
+    """Pure: the years whose merge has nothing to merge, so their partition is the run's rows as
+    they are: no published version, none of the year's rows quarantined, and one row per symbol
+    and date in the whole run (write temp's count; None, unknown, is not zero)."""
+    if duplicate_keys != 0:
+        return set()
+    return {y for y in years if y not in current and not quarantined_by_year.get(y)}
+
+
+def _duplicate_keys(ctx: RunContext) -> int | None:
+    """The symbol/date keys with more than one row that this run's write temp found (None when
+    its run log does not say: a stage run on its own)."""
+    stage = RunLog.load_or_new(ctx.storage, ctx.run_id).get("stages", {}).get("write_temp", {})
+    counts = stage.get("counts") or {}
+    if stage.get("status") != "succeeded" or "duplicate_keys" not in counts:
+        return None
+    return int(counts["duplicate_keys"])
+
+
+def _publish(ctx: RunContext, target: Target, years: list[str], *, held: dict[str, int] | None = None,
+             duplicate_keys: int | None = None) -> dict:
     db, name = target.table.database, target.table.name
     if ctx.catalog.get_table(db, name) is None:
         ctx.catalog.create_table(target.table)
@@ -98,6 +121,7 @@ def _publish(ctx: RunContext, target: Target, years: list[str]) -> dict:
     damaged_elsewhere = _damage(ctx, name, current, years)
     occupied = parquet.versions_on_disk(ctx.storage, name, "trade_year", years)
     writes = merge_plan.plan_writes(name, "trade_year", years, current, ctx.run_id, occupied)
+    fresh = fresh_years(years, current, held or {}, duplicate_keys) if target.fresh_sql else set()
     switch: list[Partition] = []
     previous: dict[str, str | None] = {}  # what each switched partition pointed to: rollback's way back
     unchanged: list[str] = []
@@ -106,7 +130,8 @@ def _publish(ctx: RunContext, target: Target, years: list[str]) -> dict:
     for group in merge_plan.statements(writes, limit):
         for write in group:
             year = write.values["trade_year"]
-            keys = ctx.engine.write_parquet(sql_files.render(target.sql, {"trade_year": int(year)}), write.target)
+            sql = target.fresh_sql if year in fresh else target.sql
+            keys = ctx.engine.write_parquet(sql_files.render(sql, {"trade_year": int(year)}), write.target)
             failpoints.hit("publish.after_data_write", f"{name}/trade_year={year}")
             if write.current is not None and parquet.same_rows(ctx.storage, write.current, write.target):
                 # never visible to a reader: the catalog still points at the current version
@@ -126,6 +151,7 @@ def _publish(ctx: RunContext, target: Target, years: list[str]) -> dict:
         ctx.catalog.switch_partitions(db, name, group)
     return {
         "written": [p.values["trade_year"] for p in switch],
+        "fresh": sorted(fresh),
         "unchanged": unchanged,
         "locations": {p.values["trade_year"]: p.location for p in switch},
         "previous": previous,
@@ -139,7 +165,7 @@ def run(ctx: RunContext) -> dict:
     migrate.refuse_if_pending(ctx, "publish")
     good = {str(k): int(v) for k, v in verdict.get("good_rows_by_year", {}).items() if int(v) > 0}
     held = {str(k): int(v) for k, v in verdict.get("quarantined_rows_by_year", {}).items() if int(v) > 0}
-    prices = _publish(ctx, PRICES, sorted(good))
+    prices = _publish(ctx, PRICES, sorted(good), held=held, duplicate_keys=_duplicate_keys(ctx))
     # what the switch changed, for the serving table's loader (it compares the versions without it)
     published_changes.record(ctx, {y: (loc, prices["previous"][y]) for y, loc in prices["locations"].items()})
     # daily_prices is switched: announce it (the serving table's event). The serve stage announces
@@ -154,6 +180,7 @@ def run(ctx: RunContext) -> dict:
         "quarantined_rows_published": sum(held.values()),
         "partitions_written": len(prices["written"]),
         "partitions_unchanged": len(prices["unchanged"]),
+        "partitions_fresh": len(prices["fresh"]),
         "quarantine_partitions_written": len(quarantine["written"]),
         "quarantine_partitions_unchanged": len(quarantine["unchanged"]),
         "daily_prices": prices,

@@ -19,6 +19,16 @@ valid_bars as (
         and close > 0
 ),
 
+-- A jump of {{min_factor}} needs two closes of its symbol that far apart: only the symbols whose
+-- highest close is at least {{min_factor}} times their lowest are ordered by date (a count per
+-- symbol instead of sorting every row of a backfill, most of whose series never span that much).
+wide_symbols as (
+    select symbol
+    from valid_bars
+    group by symbol
+    having max(close) / min(close) >= {{min_factor}}
+),
+
 lagged as (
     select
         symbol,
@@ -28,6 +38,7 @@ lagged as (
         lag(trade_date, 1) over (partition by symbol order by trade_date) as prev_date,
         lag(close, 2) over (partition by symbol order by trade_date) as prev2_close
     from valid_bars
+    where symbol in (select symbol from wide_symbols)
 ),
 
 factors as (
