@@ -111,14 +111,15 @@ class GeWorker:
             return value
 
     def close(self) -> None:
-        """End the worker: its input closes and it exits; killed if it does not at once (it may
-        still be importing GE, which nothing then needs)."""
+        """End the worker: its input closes and it exits; killed if it has not within 0.2 s (it
+        may still be importing GE, which nothing then needs: a run that stopped before its audit
+        must not wait for it)."""
         with self._lock:
             process = self._process if self._owner == os.getpid() else None
             if process is not None:
                 try:
                     process.stdin.close()
-                    process.wait(timeout=1)
+                    process.wait(timeout=0.2)
                 except (OSError, subprocess.TimeoutExpired):
                     process.kill()
                     process.wait()
