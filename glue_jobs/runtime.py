@@ -127,6 +127,10 @@ class Runtime:
     # Opens the token bucket a key's workers share (glue_jobs.ports.token_bucket.TokenBucket):
     # token_bucket_factory(name, limits). Local: SQLite in the lake; AWS: the stack's DynamoDB table.
     token_bucket_factory: Callable[[str, Any], Any] | None = field(default=None, repr=False)
+    # Where the audit runs Great Expectations: locally a worker process of its own, which imports
+    # GE while ingest runs (glue_jobs/audit/ge_worker.py); None on AWS, where the audit is a Glue
+    # job of its own and builds GE in place.
+    ge_worker: Any = field(default=None, repr=False)
 
     def token_bucket(self, name: str, limits: Any) -> Any:
         if self.token_bucket_factory is None:
@@ -147,6 +151,7 @@ class Runtime:
             settings={**self.settings, **dict(settings or {})},
             serving_factory=(lambda: self.serving) if self.serving_factory is not None else None,
             queue_factory=self.queue_factory,
+            ge_worker=self.ge_worker,
         )
 
 
@@ -248,9 +253,11 @@ def _local(lake: str, *, create: bool) -> Runtime:
 
         return SqliteQuotesTable(os.path.join(lake, QUOTES_FILE))
 
+    from glue_jobs.audit import ge_worker
+
     return Runtime(lake, "local", storage, catalog, DuckDBEngine(storage, catalog), LocalNotifier(storage),
                    {"runtime": "local"}, serving_factory=serving, queue_factory=queue, quotes_factory=quotes,
-                   token_bucket_factory=token_bucket)
+                   token_bucket_factory=token_bucket, ge_worker=ge_worker.shared())
 
 
 def _aws(lake: str, *, workgroup: str | None, topic_arn: str | None, database: str, session: Any,

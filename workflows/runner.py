@@ -241,9 +241,15 @@ def _close_abandoned(ctx: RunContext, holder: Holder, say: Printer) -> None:
 
 def _walk(stages: list[graph.Stage], ctx: RunContext, run_log: RunLog, outcome: RunOutcome) -> None:
     say = ctx.say
+    if ctx.ge_worker is not None and any(s.name == "audit" for s in stages):
+        # GE's import (3 s of CPU) runs in the worker on another core while ingest, crawl and
+        # write temp run here
+        ctx.ge_worker.start()
     for number, stage in enumerate(stages, start=1):
-        if stage.name != "ingest" and any(s.name == "audit" for s in stages[number - 1:]):
-            # GE's import (seconds) runs beside crawl and write temp's DuckDB work, not in the audit
+        if (ctx.ge_worker is None and stage.name != "ingest"
+                and any(s.name == "audit" for s in stages[number - 1:])):
+            # in place (a context without a worker): GE's import runs in a thread beside crawl
+            # and write temp's DuckDB work, not in the audit
             from glue_jobs.audit import warm
 
             warm.start()

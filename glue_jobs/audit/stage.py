@@ -14,7 +14,6 @@ requires: without a passing verdict for this run nothing is published.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -24,6 +23,7 @@ import pyarrow as pa
 
 from glue_jobs.audit import blame, series_checks, series_rules
 from glue_jobs.audit import rules as audit_rules
+from glue_jobs.audit.ge_suite import SUITE_NAME, Suite  # noqa: F401  (built here by tests and the bench)
 from glue_jobs.audit.row_checks import CheckedChunk, RowChecker
 from glue_jobs.lake import (
     failpoints,
@@ -45,74 +45,6 @@ from glue_jobs.ports.storage import put_json
 log = logging.getLogger(__name__)
 
 DEFAULT_CHUNK_ROWS = 250_000
-SUITE_NAME = "daily_prices_audit"
-
-
-# -- Great Expectations ----------------------------------------------------------------------------
-
-
-def _expectation_class(gxe: Any, snake: str) -> Any:
-    name = "".join(part.capitalize() for part in snake.split("_"))
-    try:
-        return getattr(gxe, name)
-    except AttributeError:
-        raise PipelineError(f"{audit_rules.RULES_FILE}: Great Expectations has no expectation {snake!r}") from None
-
-
-def _quiet_ge() -> None:
-    # One of GE's modules sets its own logger to INFO on import, hence the second call.
-    for name in ("great_expectations", "great_expectations.data_context.types.base"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-
-
-class Suite:
-    """The row rules (all of the book's, or those given) as a GE suite on an ephemeral context
-    with a pandas data source: built once per run, validated on many frames."""
-
-    def __init__(self, book: audit_rules.RuleBook, rules: list[audit_rules.RowRule] | None = None):
-        # GE stays quiet and local: no progress bars, no analytics, no temporary docs site,
-        # nothing below warnings in the logs.
-        os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-        _quiet_ge()
-        import great_expectations as gx
-        import great_expectations.expectations as gxe
-        from great_expectations.data_context.types.base import (
-            DataContextConfig,
-            InMemoryStoreBackendDefaults,
-            ProgressBarsConfig,
-        )
-
-        _quiet_ge()
-        self.book = book
-        config = DataContextConfig(
-            store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
-            analytics_enabled=False,
-            progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
-        )
-        context = gx.get_context(mode="ephemeral", project_config=config)
-        asset = context.data_sources.add_pandas("tickerlake").add_dataframe_asset("tmp_daily_prices_chunk")
-        self.batch_definition = asset.add_batch_definition_whole_dataframe("chunk")
-        suite = gx.ExpectationSuite(name=SUITE_NAME)
-        for rule in book.row_rules if rules is None else rules:
-            expectation = _expectation_class(gxe, rule.expectation)(**rule.kwargs, meta={"rule": rule.name})
-            suite.add_expectation(expectation)
-        self.suite = context.suites.add(suite)
-
-    def failing_positions(self, frame) -> dict[str, list[int]]:
-        """Row positions (the frame has a fresh RangeIndex) failing each rule."""
-        batch = self.batch_definition.get_batch(batch_parameters={"dataframe": frame})
-        result = batch.validate(self.suite, result_format={"result_format": "COMPLETE"})
-        out: dict[str, list[int]] = {}
-        for item in result.results:
-            rule = (item.expectation_config.meta or {}).get("rule")
-            if item.exception_info and item.exception_info.get("raised_exception"):
-                raise PipelineError(
-                    f"audit rule {rule}: Great Expectations could not evaluate it: "
-                    f"{item.exception_info.get('exception_message')}"
-                )
-            if not item.success:
-                out[rule] = [int(i) for i in item.result.get("unexpected_index_list") or []]
-        return out
 
 
 # -- reading the temp table ------------------------------------------------------------------------
@@ -298,6 +230,12 @@ def run(ctx: RunContext) -> dict:
 
     ge_seconds = 0.0
     chunks_in_full = 0
+    if ctx.ge_worker is not None:  # the local runtime: GE runs in its worker process
+        def suite_for(rules):
+            return ctx.ge_worker.suite_for(book, rules)
+    else:
+        def suite_for(rules):
+            return Suite(book, rules)
 
     def check_rows(jumps: dict, known: bool) -> bool:
         """Check every chunk; False (nothing recorded) when jumps turn out to matter."""
@@ -307,7 +245,7 @@ def run(ctx: RunContext) -> dict:
             return series_rules.with_jumps(_read_chunk(ctx.storage, keys, chunks[number], narrow=narrow), jumps)
 
         checker = RowChecker(book, as_of=ctx.as_of, rows_for_key=rows_for_key,
-                             suite_for=lambda rules: Suite(book, rules), reread=read)
+                             suite_for=suite_for, reread=read)
         try:
             for number in range(len(chunks) + 1):
                 done = checker.check(number, read(number, narrow=True)) if number < len(chunks) else checker.finish()

@@ -46,6 +46,9 @@ class RunContext:
     # Opens a queue by name (glue_jobs.ports.queue.Queue): the local lake's SQLite queues; None
     # on AWS, where S3 -> EventBridge -> SQS carries the events and no stage drains a queue.
     queue_factory: Callable[[str], Any] | None = field(default=None, repr=False)
+    # The local runtime's Great Expectations worker process (glue_jobs/audit/ge_worker.py), which
+    # the runner starts when a run that audits starts; None: the audit builds GE in place (Glue).
+    ge_worker: Any = field(default=None, repr=False)
 
 
 def open_serving_once(holder: Any, factory: Callable[[], Any] | None, lake: str) -> Any:

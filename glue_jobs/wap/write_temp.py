@@ -55,7 +55,7 @@ def _reset(ctx: RunContext, location: str) -> None:
     ctx.storage.delete(ctx.storage.list_keys(location))
 
 
-def _leave_out_unchanged(ctx: RunContext, temp, fetched_location: str, fetched_rows: int) -> int:
+def _leave_out_unchanged(ctx: RunContext, temp, fetched_location: str, fetched_rows: int, keys_repeat: bool) -> int:
     """Register what was written as stocks.tmp_daily_prices_fetched and point
     stocks.tmp_daily_prices at its rows that are not published as they are; their count."""
     db = layout.DATABASE
@@ -67,7 +67,8 @@ def _leave_out_unchanged(ctx: RunContext, temp, fetched_location: str, fetched_r
     if not years:  # nothing published where these rows fall: every row is new (a backfill)
         return fetched_rows
     changed = dataclasses.replace(temp, location=temp.location + "changed/")
-    ctx.engine.write_parquet(sql_files.render("wap/write_temp/changed_rows.sql", {"trade_years": years}),
+    ctx.engine.write_parquet(sql_files.render("wap/write_temp/changed_rows.sql", {"trade_years": years,
+                                                                              "keys_repeat": keys_repeat}),
                              changed.location, cluster_by="trade_year")
     failpoints.hit("write_temp.after_data_write", changed.location)
     ctx.catalog.create_table(changed, replace=True)
@@ -117,7 +118,8 @@ def run(ctx: RunContext) -> dict:
         temp_rows = int(counted.column("row_count")[0].as_py())
         staged = deduplicated
     fetched_rows = temp_rows
-    temp_rows = _leave_out_unchanged(ctx, temp, staged.location, fetched_rows)
+    # de-duplicated, a batch can still repeat a key (a fetch's disagreeing rows): look again
+    temp_rows = _leave_out_unchanged(ctx, temp, staged.location, fetched_rows, keys_repeat=duplicate_keys > 0)
 
     mismatches = compare_with_manifests(runs, read)
     for problem in mismatches[:20]:

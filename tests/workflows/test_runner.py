@@ -60,19 +60,46 @@ def test_one_job_of_a_workflow_continues_the_run_log_and_closes_it_only_at_the_l
     assert doc["stages"]["publish"]["status"] == "succeeded"  # the earlier job's record is kept
 
 
-def test_a_run_that_audits_starts_importing_great_expectations_after_ingest_and_before_crawl(ctx, monkeypatch):
+def _record_stages(monkeypatch, events, names):
     import importlib
 
-    from glue_jobs.audit import warm
     from workflows import graph
 
-    events = []
-    monkeypatch.setattr(warm, "start", lambda: events.append("ge import started"))
-    names = ["ingest", "crawl", "drop_temp", "write_temp", "audit"]
     for stage in graph.STAGES:
         if stage.name in names:
             monkeypatch.setattr(importlib.import_module(stage.module), "run",
                                 lambda _ctx, name=stage.name: events.append(name) or {})
+
+
+def test_a_local_run_that_audits_starts_its_ge_worker_before_ingest(ctx, monkeypatch):
+    from glue_jobs.audit import warm
+
+    events = []
+
+    class Worker:
+        def start(self):
+            events.append("ge worker started")
+
+    monkeypatch.setattr(warm, "start", lambda: events.append("ge imported in place"))
+    names = ["ingest", "crawl", "drop_temp", "write_temp", "audit"]
+    _record_stages(monkeypatch, events, names)
+    ctx.ge_worker = Worker()
+    run_pipeline(ctx, names)
+    assert events == ["ge worker started", *names]  # GE is imported in the worker, beside ingest
+
+    events.clear()  # a run that does not audit never pays for the import
+    run_pipeline(ctx, ["crawl", "drop_temp", "write_temp"])
+    assert events == ["crawl", "drop_temp", "write_temp"]
+
+
+def test_a_run_without_a_worker_imports_ge_in_a_thread_after_ingest_and_before_crawl(ctx, monkeypatch):
+    from glue_jobs.audit import warm
+
+    events = []
+    monkeypatch.setattr(warm, "start", lambda: events.append("ge import started"))
+    names = ["ingest", "crawl", "drop_temp", "write_temp", "audit"]
+    _record_stages(monkeypatch, events, names)
+    ctx.ge_worker = None
     run_pipeline(ctx, names)
     assert events[:3] == ["ingest", "ge import started", "crawl"]
 

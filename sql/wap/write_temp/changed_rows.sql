@@ -9,7 +9,8 @@
 -- and date in the batch (two disagreeing rows of one fetch both go to the uniqueness rule).
 -- The publish merge keeps a published row whose prices did not change, so leaving an
 -- unchanged row out changes nothing published.
--- Parameters: trade_years (the fetched rows' years: only those partitions are read).
+-- Parameters: trade_years (the fetched rows' years: only those partitions are read), keys_repeat
+-- (whether some symbol and date has more than one fetched row: write temp's duplicates.sql).
 with
 
 fetched_rows as (
@@ -45,14 +46,17 @@ published_rows as (
     where trade_year in ({{trade_years}})
 ),
 
-single_keys as (
+-- Keys with more than one row, looked for only when write temp found some (keys_repeat): a
+-- batch without any, every day's, then skips grouping its 500,000 rows by key.
+repeated_keys as (
     select
         symbol,
         trade_date
     from fetched_rows
-    where trade_date is not null
+    where {{keys_repeat}}
+        and trade_date is not null
     group by symbol, trade_date
-    having count(*) = 1
+    having count(*) > 1
 ),
 
 unchanged_keys as (
@@ -68,11 +72,14 @@ unchanged_keys as (
         and p.low = f.low
         and p.close = f.close
         and p.volume = f.volume
-    inner join single_keys as k
-        on k.symbol = f.symbol
-        and k.trade_date = f.trade_date
     where f.parse_error is null
         and (f.forming_date is null or f.trade_date <> f.forming_date)
+        and not exists (
+            select 1
+            from repeated_keys as r
+            where r.symbol = f.symbol
+                and r.trade_date = f.trade_date
+        )
 ),
 
 changed_rows as (
