@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import threading
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -104,12 +105,56 @@ def run_panel(engine: Engine, panel: Panel, selection: Selection) -> PanelData:
     return _panel_data(panel, *_query(engine, panel, selection))
 
 
-def panels_as_answered(engine: Engine, panels: Iterable[Panel], selection: Selection) -> Iterator[PanelData]:
-    """Each panel's data, in order, while the next panels' queries already run in a worker
-    thread: the engine answers one query at a time, and while DuckDB works (without the GIL)
+# Panel queries answered at once. The local engine answers one query at a time, and part of
+# each query (planning, a single-threaded step, Python binding its values) leaves a core idle
+# on the two-core machines this runs on; a second engine fills it. More would only contend.
+PAGE_ENGINES = 2
+
+
+class _Engines:
+    """The engines the page's queries borrow, one each while it runs: `engine`, and while it
+    is busy a sibling (an engine of its own on the same lake) made the first time it is
+    needed, so a page whose queries never overlap opens none."""
+
+    def __init__(self, engine: Engine, most: int):
+        sibling = getattr(engine, "sibling", None)  # engines that answer queries at once need none
+        self.most = most if callable(sibling) else 1
+        self._sibling = sibling
+        self._free = [engine]
+        self._lock = threading.Lock()
+
+    def borrow(self) -> Engine:
+        # never more borrowers than `most` (the pool's workers), so never more engines
+        with self._lock:
+            if self._free:
+                return self._free.pop()
+        return self._sibling()  # type: ignore[misc]
+
+    def give_back(self, engine: Engine) -> None:
+        with self._lock:
+            self._free.append(engine)
+
+
+def _query_on(engines: _Engines, panel: Panel, selection: Selection) -> tuple[str, object]:
+    try:
+        engine = engines.borrow()
+    except Exception as exc:  # a sibling that cannot open: this panel says why, the page goes on
+        log.warning("panel %s: no engine: %s", panel.id, exc)
+        return "", exc
+    try:
+        return _query(engine, panel, selection)
+    finally:
+        engines.give_back(engine)
+
+
+def panels_as_answered(engine: Engine, panels: Iterable[Panel], selection: Selection, *,
+                       engines: int = PAGE_ENGINES) -> Iterator[PanelData]:
+    """Each panel's data, in order, while the next panels' queries already run in worker
+    threads, up to `engines` at once (see PAGE_ENGINES): while DuckDB works (without the GIL)
     this thread turns the previous answers into rows and HTML instead of waiting."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tickerlake-panels") as pool:
-        pending = [(panel, pool.submit(_query, engine, panel, selection)) for panel in panels]
+    pool_of = _Engines(engine, engines)
+    with ThreadPoolExecutor(max_workers=pool_of.most, thread_name_prefix="tickerlake-panels") as pool:
+        pending = [(panel, pool.submit(_query_on, pool_of, panel, selection)) for panel in panels]
         try:
             for panel, answer in pending:
                 yield _panel_data(panel, *answer.result())

@@ -264,6 +264,14 @@ class DuckDBEngine:
                 self._run(statement, sql)
             return self._fetch(statements[-1], sql)
 
+    def sibling(self) -> DuckDBEngine:
+        """Another engine on the same lake, with a DuckDB connection and lock of its own, so
+        that a caller with independent queries (the dashboard page) can have two answered at
+        once: this one answers a query at a time. It shares nothing with this engine but the
+        storage and catalog, which it only reads through; views it needs it makes itself."""
+        return DuckDBEngine(self.storage, self.catalog, database=self.database,
+                            memory_limit=self.memory_limit, read_only_dirs=self.read_only_dirs)
+
     def read_only_query(self, sql: str, *, batch_rows: int = 10_000) -> pa.RecordBatchReader:
         """Run a user's query (Athena SQL: SELECT, WITH, VALUES, SHOW TABLES/COLUMNS, DESCRIBE,
         EXPLAIN) and stream its rows in batches of `batch_rows`: a caller that stops reading

@@ -5,6 +5,7 @@ import re
 
 import pyarrow as pa
 
+from tests.support.dashboard_specs import spec_with_sql
 from tests.support.demo_lake import AS_OF, SYMBOLS, build_demo_engine, ledger_tables, price_rows, run_log_docs
 from workflows.dashboards import check_panels, load_spec, render_dashboard
 from workflows.dashboards.render import resolve_selection, run_panel
@@ -70,8 +71,9 @@ def test_page_has_every_panel_with_a_chart_or_table_and_nothing_external(demo_en
 
 def test_a_failing_panel_shows_its_error_and_the_rest_still_render(tmp_path):
     engine = build_demo_engine(tmp_path / "lake")
-    engine.execute("drop view stocks.volatility_20d")
-    html = render_dashboard(engine, tmp_path / "p.html", as_of=dt.date(2026, 11, 20)).read_text()
+    # the view missing from the lake: on whichever engine the page asks
+    spec = spec_with_sql(load_spec(), "volatility_20d", "select * from stocks.volatility_20d_dropped")
+    html = render_dashboard(engine, tmp_path / "p.html", as_of=dt.date(2026, 11, 20), spec=spec).read_text()
     broken = re.search(r'data-panel-id="volatility_20d".*?</section>', html, re.S).group(0)
     assert 'class="error"' in broken and "volatility_20d.sql" in broken
     assert re.search(r'data-panel-id="price_sma".*?<svg', html, re.S)

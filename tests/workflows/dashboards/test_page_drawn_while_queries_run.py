@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
 
+from tests.support.dashboard_specs import spec_with_sql
 from tests.support.demo_lake import build_demo_engine
 from workflows.dashboards import charts, load_spec, render_dashboard
 from workflows.dashboards.page import PageContext, render_page
@@ -30,8 +32,8 @@ def test_the_page_is_the_one_drawn_from_each_panel_queried_in_turn(demo_engine, 
 
 def test_a_failing_query_among_others_answered_in_a_worker_stays_with_its_panel(tmp_path):
     engine = build_demo_engine(tmp_path / "lake")
-    engine.execute("drop view stocks.moving_averages")
-    html = render_dashboard(engine, tmp_path / "p.html", as_of=dt.date(2026, 11, 20)).read_text()
+    spec = spec_with_sql(load_spec(), "price_sma", "select * from stocks.moving_averages_dropped")
+    html = render_dashboard(engine, tmp_path / "p.html", as_of=dt.date(2026, 11, 20), spec=spec).read_text()
     panels = dict(re.findall(r'data-panel-id="(\w+)"(.*?)</section>', html, re.S))
     assert 'class="error"' in panels["price_sma"] and "price_sma.sql" in panels["price_sma"]
     errors = [pid for pid, body in panels.items() if 'class="error"' in body]
@@ -51,3 +53,33 @@ def test_heatmap_cells_sharing_a_value_each_name_their_own_symbol_and_date():
     assert "AAA 2024-01-03: 0.00%" in tips and "BBB 2024-01-03: -0.00%" in tips
     assert tips["AAA 2024-01-04: -2.00%"] != tips["AAA 2024-01-02: 1.50%"]
     assert tips["BBB 2024-01-04: —"] == charts.NEUTRAL  # no bar that day: the neutral cell
+
+
+def test_two_panel_queries_are_answered_at_once_on_engines_of_their_own(tmp_path, monkeypatch):
+    """The local engine answers one query at a time; the page asks a sibling engine for the
+    next panel while the first is busy. Two queries must meet inside their engines (a
+    barrier of two), which cannot happen when they queue for one engine."""
+    from glue_jobs.adapters.local.duckdb_engine import DuckDBEngine
+
+    engine = build_demo_engine(tmp_path / "lake")
+    meet = threading.Barrier(2, timeout=20)
+    answered_by: list[int] = []
+    lock = threading.Lock()
+    original = DuckDBEngine.query
+
+    def query(self, sql):
+        with lock:
+            first_two = "sql/panels/" in sql and len(answered_by) < 2
+            if first_two:
+                answered_by.append(id(self))
+        if first_two:
+            meet.wait()  # the second query must arrive while the first waits inside its engine
+        return original(self, sql)
+
+    monkeypatch.setattr(DuckDBEngine, "query", query)
+    html = render_dashboard(engine, tmp_path / "p.html", symbols=["AAPL", "IBM"]).read_text()
+    assert not meet.broken and len(set(answered_by)) == 2  # two engines, at the same time
+    assert 'class="error"' not in html
+    monkeypatch.setattr(DuckDBEngine, "query", original)
+    one_at_a_time = render_dashboard(engine, tmp_path / "q.html", symbols=["AAPL", "IBM"]).read_text()
+    assert _without_clock(html) == _without_clock(one_at_a_time)

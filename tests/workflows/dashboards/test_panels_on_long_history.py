@@ -52,9 +52,12 @@ def engine(tmp_path_factory):
 
 
 @pytest.mark.parametrize("panel_id", sorted(FROM_VIEWS))
-@pytest.mark.parametrize("first", ["2023-11-28", "2024-06-03", "2023-01-04"])
-def test_a_market_panel_gives_what_the_views_give(engine, panel_id, first):
-    time_range = TimeRange.for_dates(dt.date.fromisoformat(first), dt.date.fromisoformat(AS_OF))
+@pytest.mark.parametrize("first, last", [("2023-11-28", AS_OF), ("2024-06-03", AS_OF), ("2023-01-04", AS_OF),
+                                         # ranges that end before the lake's newest bars, in the
+                                         # middle of a year whose later bars the panel must not see
+                                         ("2023-01-04", "2024-06-28"), ("2023-11-28", "2024-03-15")])
+def test_a_market_panel_gives_what_the_views_give(engine, panel_id, first, last):
+    time_range = TimeRange.for_dates(dt.date.fromisoformat(first), dt.date.fromisoformat(last))
     panel = load_spec().panel(panel_id)
     got = engine.query(expand(panel.sql, time_range, {})).to_pylist()
     expected = engine.query(expand(FROM_VIEWS[panel_id], time_range, {})).to_pylist()
