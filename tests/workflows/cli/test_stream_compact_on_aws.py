@@ -4,6 +4,8 @@ finished day become one per message group, the day's Glue partition is switched 
 every call it makes is one HistoryCompactorRole allows (its S3 rights end at the history's prefix)."""
 from __future__ import annotations
 
+import datetime as dt
+
 import boto3
 import pytest
 
@@ -42,7 +44,7 @@ def stack(aws, glue, dynamodb_contract, monkeypatch):
     # the consumer Lambda writes the day: a file per run of one message group
     event = sqs_event([quote("IBM", "101", 1), quote("MSFT", "401", 1), quote("IBM", "102", 2), quote("IBM", "103", 3)])
     assert stream_consumer.handler(event, None) == {"batchItemFailures": []}
-    monkeypatch.setattr(stream_consumer_commands, "_today", lambda: "2026-12-01")
+    monkeypatch.setattr(stream_consumer_commands, "_now", lambda: dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc))
     return names, queue
 
 
