@@ -27,6 +27,14 @@ STACK = "tickerlake"
 
 @pytest.fixture
 def stack(aws, glue, dynamodb_contract, monkeypatch):
+    deployed = sqs_fifo_stack(dynamodb_contract, monkeypatch)
+    monkeypatch.setattr(stream_consumer_commands, "_now", lambda: dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc))
+    return deployed
+
+
+def sqs_fifo_stack(dynamodb_contract, monkeypatch) -> tuple[Names, str]:
+    """The stack's resources on moto (SQS FIFO transport), its functions' environment, and a
+    session's history as the consumer Lambda writes it: (names, quote queue URL)."""
     boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
     names = Names(stack=STACK, bucket=BUCKET, conditions={"UseKinesis": False, "UseSqsFifo": True})
     table = names.table()["QuotesTable.Arn"].rsplit("/", 1)[1]
@@ -44,7 +52,6 @@ def stack(aws, glue, dynamodb_contract, monkeypatch):
     # the consumer Lambda writes the day: a file per run of one message group
     event = sqs_event([quote("IBM", "101", 1), quote("MSFT", "401", 1), quote("IBM", "102", 2), quote("IBM", "103", 3)])
     assert stream_consumer.handler(event, None) == {"batchItemFailures": []}
-    monkeypatch.setattr(stream_consumer_commands, "_now", lambda: dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc))
     return names, queue
 
 

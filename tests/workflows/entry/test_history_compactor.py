@@ -15,11 +15,16 @@ import pytest
 from glue_jobs.intraday import history as quote_history
 from tests.glue_jobs.intraday.quotes import SESSION
 from tests.support.iam_policy import CallRecorder, RolePolicies, denied, iam_requests
-from tests.workflows.cli.test_stream_compact_on_aws import BUCKET, REGION, history_files, stack  # noqa: F401
+from tests.workflows.cli.test_stream_compact_on_aws import BUCKET, REGION, history_files, sqs_fifo_stack
 from workflows.entry import history_compactor
 
 CLOSED = dt.datetime(2026, 11, 30, 21, 30, tzinfo=dt.timezone.utc).timestamp()  # the schedule, after 21:00 UTC's close
 DURING = dt.datetime(2026, 11, 30, 18, 0, tzinfo=dt.timezone.utc).timestamp()  # 13:00 New York: the session is open
+
+
+@pytest.fixture
+def stack(aws, glue, dynamodb_contract, monkeypatch):
+    return sqs_fifo_stack(dynamodb_contract, monkeypatch)
 
 
 def invoke(when: float, event: dict | None = None) -> dict:
