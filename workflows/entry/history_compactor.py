@@ -72,9 +72,13 @@ def handler(event: Mapping[str, Any] | None, context: Any, *, runtime: Any = Non
     }
     log.info("history compactor: %d day(s) compacted %s: %d files in, %d rows, %d files out",
              len(summary["days"]), summary["days"], summary["files_in"], summary["rows"], summary["files_out"])
+    problem = None
     if run.failed:
-        raise CompactionFailed("could not compact " + "; ".join(f"dt={d}: {e}" for d, e in sorted(run.failed.items()))
-                               + " (a rerun finishes them)")
-    if run.waiting:
-        raise CompactionFailed(f"nothing compacted: {run.waiting} (is the consumer failing? see its alarms)")
+        problem = ("could not compact " + "; ".join(f"dt={d}: {e}" for d, e in sorted(run.failed.items()))
+                   + " (a rerun finishes them)")
+    elif run.waiting:
+        problem = f"nothing compacted: {run.waiting} (is the consumer failing? see its alarms)"
+    if problem:
+        log.error("history compactor: %s", problem)
+        raise CompactionFailed(problem)
     return summary
