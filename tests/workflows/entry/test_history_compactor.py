@@ -145,3 +145,32 @@ def test_a_misconfigured_function_names_the_variable(env, problem):
 
     with pytest.raises(ConfigError, match=re.escape(problem)):
         history_compactor.handler({}, None, env=env, clock=lambda: CLOSED)
+
+
+def partition_rows(s3, glue) -> list:
+    """What a reader of the day sees: the rows of the files under the partition's location."""
+    location = partition(glue)["Location"][len(f"s3://{BUCKET}/"):]
+    return rows({k: v for k, v in history_files(s3).items() if k.startswith(location)})
+
+
+@pytest.mark.parametrize("point", ["intraday.compact.after_write", "catalog.after_write",
+                                   "intraday.compact.after_switch"])
+def test_an_invocation_that_dies_part_way_is_finished_by_the_retry(stack, glue, point):
+    from glue_jobs.lake import failpoints
+
+    s3 = boto3.client("s3", region_name=REGION)
+    before = rows(history_files(s3))
+    failpoints.reset({failpoints.ENV_POINT: point, failpoints.ENV_ACTION: "raise"})
+    try:
+        with pytest.raises(history_compactor.CompactionFailed, match=f"dt={SESSION}: InjectedFault"):
+            invoke(CLOSED)
+    finally:
+        failpoints.reset({})
+    assert partition_rows(s3, glue) == before  # a reader in between sees every row once
+    retried = invoke(CLOSED)
+    assert retried["failed"] == [] and partition_rows(s3, glue) == before
+    location = partition(glue)["Location"][len(f"s3://{BUCKET}/"):]
+    assert location.startswith(quote_history.COMPACTED_PREFIX)
+    assert all(k.startswith(location) for k in history_files(s3))  # no batch file left
+    settled = objects(s3)
+    assert invoke(CLOSED)["days"] == [] and objects(s3) == settled
