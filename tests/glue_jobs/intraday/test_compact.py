@@ -199,3 +199,15 @@ def test_a_file_written_after_the_day_was_compacted_joins_a_new_generation(lake)
                                 key=lambda r: (r["symbol"], r["sequence"]))
     assert batch_files(path) == [] and runtime.storage.list_keys(first) == []  # the old generation is gone
     assert compact_day(runtime.storage, runtime.catalog, DAY).state == "already compacted"
+
+
+def test_the_command_compacts_the_sessions_day_once_the_session_has_closed(lake, monkeypatch, capsys):
+    path, _, before = lake
+    # Monday 2026-11-30 closes at 16:00 New York = 21:00 UTC; the day is over 15 minutes later
+    monkeypatch.setattr(stream_consumer_commands, "_now", lambda: dt.datetime(2026, 11, 30, 21, 5, tzinfo=dt.timezone.utc))
+    assert cli.main(["stream", "compact", "--lake", str(path)]) == 0
+    assert "no finished day to compact" in capsys.readouterr().err and len(batch_files(path)) > 2
+    monkeypatch.setattr(stream_consumer_commands, "_now", lambda: dt.datetime(2026, 11, 30, 21, 30, tzinfo=dt.timezone.utc))
+    assert cli.main(["stream", "compact", "--lake", str(path)]) == 0
+    assert f"dt={DAY}: " in (err := capsys.readouterr().err) and "merged into 2 (28 rows)" in err, err
+    assert batch_files(path) == [] and rows(path) == before
