@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from glue_jobs.intraday.compact import DayResult, compact_day, compactable_days
-from glue_jobs.intraday.compact_window import first_open_day
+from glue_jobs.intraday.compact_window import GRACE, first_open_day
 from glue_jobs.intraday.consume import CONSUMER
 from glue_jobs.intraday.history import arrival_day
 from glue_jobs.lake.errors import ConfigError
@@ -71,7 +71,8 @@ def compact_history(runtime: Runtime, *, now: dt.datetime, day: str | None = Non
         day = _day(day)
         if day >= open_from:
             raise ConfigError(f"day {day}: the day is not over (its session has not closed, or closed less than "
-                              "15 minutes ago), so records can still arrive for it; compact it later")
+                              f"{GRACE.total_seconds() / 60:g} minutes ago), so records can still arrive for it; "
+                              "compact it later")
         if day >= before:
             drain = "run `tickerlake stream consume` first" if runtime.kind == "local" else \
                 "compact once the consumer Lambda has drained the queue"

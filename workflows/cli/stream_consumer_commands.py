@@ -49,7 +49,8 @@ def add_consumer_commands(stream: Any, shared: Callable[[argparse.ArgumentParser
                                           "into one per shard; queries never see a row twice or missing")
     shared(k)
     k.add_argument("--day", metavar="YYYY-MM-DD",
-                   help="only this day (default: every day that is over, 15 minutes after its NYSE session closed, and that the consumer has finished)")
+                   help="only this day (default: every day that is over, 15 minutes after its NYSE session "
+                        "closed, and that the consumer has finished)")
     s = stream.add_parser("status", help="per shard: last sequence, checkpoint, lag, and the failure queue's depth")
     shared(s)
     s.add_argument("--format", choices=("table", "json"), default="table")

@@ -211,3 +211,14 @@ def test_the_command_compacts_the_sessions_day_once_the_session_has_closed(lake,
     assert cli.main(["stream", "compact", "--lake", str(path)]) == 0
     assert f"dt={DAY}: " in (err := capsys.readouterr().err) and "merged into 2 (28 rows)" in err, err
     assert batch_files(path) == [] and rows(path) == before
+
+
+def test_a_day_that_cannot_be_merged_exits_1_naming_it_and_loses_nothing(lake, monkeypatch, capsys):
+    path, _, before = lake
+    (path / "stream" / "quotes" / f"dt={DAY}" / "shard-000~900~900.parquet").write_bytes(b"not parquet")
+    kept = batch_files(path)
+    monkeypatch.setattr(stream_consumer_commands, "_now", lambda: NEXT_DAY)
+    assert cli.main(["stream", "compact", "--lake", str(path)]) == 1
+    assert f"dt={DAY}: failed: " in capsys.readouterr().err
+    assert batch_files(path) == kept
+    assert open_runtime(str(path)).catalog.list_partitions("stocks", "intraday_quotes")[0].location == f"{PREFIX}dt={DAY}/"
