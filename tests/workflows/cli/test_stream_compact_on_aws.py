@@ -1,7 +1,9 @@
 """`tickerlake stream compact --lake s3://...` under moto, through main() as an operator runs it
 against a stack on the SQS FIFO transport: the consumer Lambda's per-batch history files of a
 finished day become one per message group, the day's Glue partition is switched to them, and
-every call it makes is one HistoryCompactorRole allows (its S3 rights end at the history's prefix)."""
+every call it makes is one HistoryCompactorRole allows (its S3 rights end at the history's prefix):
+the role of the stack's HistoryCompactorFunction, which runs the same code on a schedule
+(tests/workflows/entry/test_history_compactor.py)."""
 from __future__ import annotations
 
 import datetime as dt
