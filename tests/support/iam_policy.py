@@ -85,6 +85,11 @@ class Names:
             "QuotesTable.Arn": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{self.stack}-QuotesTable-1A2B3C",
             "ConsumerFailureQueue.Arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:{self.stack}-ConsumerFailureQueue",
             "StocksDatabase": "stocks",
+            # the scheduled history compactor (SQS FIFO transport)
+            "HistoryCompactorLogGroup.Arn":
+                f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{self.stack}-history-compactor:*",
+            "HistoryCompactorDeadLetterQueue.Arn":
+                f"arn:aws:sqs:{REGION}:{ACCOUNT}:{self.stack}-HistoryCompactorDeadLetterQueue",
             "FirehoseLogGroup.Arn":
                 f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/kinesisfirehose/{self.stack}-quotes-history:*",
         }

@@ -3,6 +3,7 @@ per shard, and a query of stocks.intraday_quotes sees every row once before, dur
 write, switch and delete) and after it, also when it stops midway and is run again."""
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,8 @@ from workflows.intraday import open_processor
 
 DAY = "2026-11-30"
 SYMBOLS = ("IBM", "MSFT", "AAPL", "KO")  # spread over both shards of the log
+DURING_THE_SESSION = dt.datetime(2026, 11, 30, 15, 0, tzinfo=dt.timezone.utc)  # 10:00 New York
+NEXT_DAY = dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc)
 ROWS = "select symbol, sequence, price, dt from stocks.intraday_quotes order by symbol, sequence"
 
 
@@ -154,12 +157,12 @@ def test_only_days_before_the_bound_are_compactable(lake):
 
 def test_the_command_compacts_finished_days_and_refuses_an_open_one(lake, monkeypatch, capsys):
     path, _, before = lake
-    monkeypatch.setattr(stream_consumer_commands, "_today", lambda: DAY)
+    monkeypatch.setattr(stream_consumer_commands, "_now", lambda: DURING_THE_SESSION)
     assert cli.main(["stream", "compact", "--lake", str(path), "--day", DAY]) == 2
     assert "the day is not over" in capsys.readouterr().err
     assert cli.main(["stream", "compact", "--lake", str(path)]) == 0
     assert "no finished day to compact" in capsys.readouterr().err
-    monkeypatch.setattr(stream_consumer_commands, "_today", lambda: "2026-12-01")
+    monkeypatch.setattr(stream_consumer_commands, "_now", lambda: NEXT_DAY)
     assert cli.main(["stream", "compact", "--lake", str(path)]) == 0
     assert f"dt={DAY}: " in (err := capsys.readouterr().err) and "merged into 2 (28 rows)" in err, err
     assert batch_files(path) == [] and rows(path) == before
@@ -172,7 +175,7 @@ def test_the_command_leaves_a_day_the_consumer_has_not_finished(lake, monkeypatc
     log = SqliteStream(local_stream_path(str(path)))
     log.put("IBM", encode(quote("IBM", "108", 8)))
     log.close()
-    monkeypatch.setattr(stream_consumer_commands, "_today", lambda: "2999-01-01")
+    monkeypatch.setattr(stream_consumer_commands, "_now", lambda: dt.datetime(2999, 1, 1, tzinfo=dt.timezone.utc))
     assert cli.main(["stream", "compact", "--lake", str(path), "--day", "2998-12-31"]) == 2
     assert "run `tickerlake stream consume` first" in capsys.readouterr().err
     assert rows(path) == before
@@ -196,3 +199,26 @@ def test_a_file_written_after_the_day_was_compacted_joins_a_new_generation(lake)
                                 key=lambda r: (r["symbol"], r["sequence"]))
     assert batch_files(path) == [] and runtime.storage.list_keys(first) == []  # the old generation is gone
     assert compact_day(runtime.storage, runtime.catalog, DAY).state == "already compacted"
+
+
+def test_the_command_compacts_the_sessions_day_once_the_session_has_closed(lake, monkeypatch, capsys):
+    path, _, before = lake
+    # Monday 2026-11-30 closes at 16:00 New York = 21:00 UTC; the day is over 15 minutes later
+    monkeypatch.setattr(stream_consumer_commands, "_now", lambda: dt.datetime(2026, 11, 30, 21, 5, tzinfo=dt.timezone.utc))
+    assert cli.main(["stream", "compact", "--lake", str(path)]) == 0
+    assert "no finished day to compact" in capsys.readouterr().err and len(batch_files(path)) > 2
+    monkeypatch.setattr(stream_consumer_commands, "_now", lambda: dt.datetime(2026, 11, 30, 21, 30, tzinfo=dt.timezone.utc))
+    assert cli.main(["stream", "compact", "--lake", str(path)]) == 0
+    assert f"dt={DAY}: " in (err := capsys.readouterr().err) and "merged into 2 (28 rows)" in err, err
+    assert batch_files(path) == [] and rows(path) == before
+
+
+def test_a_day_that_cannot_be_merged_exits_1_naming_it_and_loses_nothing(lake, monkeypatch, capsys):
+    path, _, before = lake
+    (path / "stream" / "quotes" / f"dt={DAY}" / "shard-000~900~900.parquet").write_bytes(b"not parquet")
+    kept = batch_files(path)
+    monkeypatch.setattr(stream_consumer_commands, "_now", lambda: NEXT_DAY)
+    assert cli.main(["stream", "compact", "--lake", str(path)]) == 1
+    assert f"dt={DAY}: failed: " in capsys.readouterr().err
+    assert batch_files(path) == kept
+    assert open_runtime(str(path)).catalog.list_partitions("stocks", "intraday_quotes")[0].location == f"{PREFIX}dt={DAY}/"

@@ -1,8 +1,12 @@
 """`tickerlake stream compact --lake s3://...` under moto, through main() as an operator runs it
 against a stack on the SQS FIFO transport: the consumer Lambda's per-batch history files of a
 finished day become one per message group, the day's Glue partition is switched to them, and
-every call it makes is one HistoryCompactorRole allows (its S3 rights end at the history's prefix)."""
+every call it makes is one HistoryCompactorRole allows (its S3 rights end at the history's prefix):
+the role of the stack's HistoryCompactorFunction, which runs the same code on a schedule
+(tests/workflows/entry/test_history_compactor.py)."""
 from __future__ import annotations
+
+import datetime as dt
 
 import boto3
 import pytest
@@ -25,6 +29,14 @@ STACK = "tickerlake"
 
 @pytest.fixture
 def stack(aws, glue, dynamodb_contract, monkeypatch):
+    deployed = sqs_fifo_stack(dynamodb_contract, monkeypatch)
+    monkeypatch.setattr(stream_consumer_commands, "_now", lambda: dt.datetime(2026, 12, 1, tzinfo=dt.timezone.utc))
+    return deployed
+
+
+def sqs_fifo_stack(dynamodb_contract, monkeypatch) -> tuple[Names, str]:
+    """The stack's resources on moto (SQS FIFO transport), its functions' environment, and a
+    session's history as the consumer Lambda writes it: (names, quote queue URL)."""
     boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
     names = Names(stack=STACK, bucket=BUCKET, conditions={"UseKinesis": False, "UseSqsFifo": True})
     table = names.table()["QuotesTable.Arn"].rsplit("/", 1)[1]
@@ -42,7 +54,6 @@ def stack(aws, glue, dynamodb_contract, monkeypatch):
     # the consumer Lambda writes the day: a file per run of one message group
     event = sqs_event([quote("IBM", "101", 1), quote("MSFT", "401", 1), quote("IBM", "102", 2), quote("IBM", "103", 3)])
     assert stream_consumer.handler(event, None) == {"batchItemFailures": []}
-    monkeypatch.setattr(stream_consumer_commands, "_today", lambda: "2026-12-01")
     return names, queue
 
 
