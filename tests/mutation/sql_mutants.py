@@ -23,8 +23,8 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Callable, Iterator
 
 import sqlglot
 from sqlglot import exp
@@ -83,7 +83,7 @@ def _drop_condition(node: exp.Expression) -> Iterator[exp.Expression]:
     kind = type(node)
     if kind not in (exp.And, exp.Or) or isinstance(node.parent, kind):
         return
-    terms = list(node.flatten())
+    terms = list(node.flatten(unnest=False))  # a parenthesised OR inside an AND stays one term
     for i in range(len(terms)):
         rest = [t.copy() for j, t in enumerate(terms) if j != i]
         chain = rest[0]
@@ -295,6 +295,11 @@ def mutants(name: str, text: str, operators: tuple[str, ...] | None = None) -> l
                     if edit is None:
                         continue
                     start, end, new = edit
+                    if not new:  # a removal leaves one space between its neighbours, not two
+                        if masked[end:end + 1] == " " and (start == 0 or masked[start - 1] in " (\n"):
+                            end += 1
+                        elif start > 0 and masked[start - 1] == " " and masked[end:end + 1] in ("\n", ")", ""):
+                            start -= 1
                     mutated_masked = masked[:start] + new + masked[end:]
                     try:
                         reparsed = _print([s2 for s2 in sqlglot.parse(mutated_masked, read=_DIALECT) if s2 is not None])

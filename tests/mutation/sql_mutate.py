@@ -42,8 +42,16 @@ RESULTS = ARTIFACTS / "sql-results.json"
 REPORT = ARTIFACTS / "report-sql.md"
 EQUIVALENT = ROOT / "tests" / "mutation" / "equivalent.md"
 DETECTED = {"killed", "timeout"}
-_COPY_IGNORED = shutil.ignore_patterns(".git", ".venv*", "mutants", "test-artifacts", "lake", "build", "dist",
-                                       "__pycache__", "*.egg-info", ".pytest_cache", ".ruff_cache", ".cache", ".tmp")
+_TOP_LEVEL_SKIPPED = {".git", ".venv", "mutants", "test-artifacts", "lake", "build", "dist", ".pytest_cache",
+                      ".ruff_cache", ".cache", ".tmp"}
+
+
+def _not_copied(folder: str, names: list[str]) -> set[str]:
+    """What a scratch copy leaves out: caches everywhere, the checkout's own lake, venv and
+    results at the top only (glue_jobs/lake/ is code)."""
+    top = Path(folder).resolve() == ROOT
+    return {n for n in names if n == "__pycache__" or n.endswith(".egg-info") or (top and n in _TOP_LEVEL_SKIPPED)
+            or (top and n.startswith(".venv"))}
 
 
 def sql_files() -> list[str]:
@@ -149,6 +157,15 @@ def run_tests(copy: Path, tests: tuple[str, ...], env: dict[str, str], timeout: 
         shutil.rmtree(basetemp, ignore_errors=True)
 
 
+def _check_reads_its_own_sql(copy: Path) -> None:
+    """A copy whose code reads another checkout's sql/ (an installed package found first) would
+    let every mutant survive, unseen."""
+    found = subprocess.run([sys.executable, "-c", "from glue_jobs.lake import sql_files; print(sql_files.sql_dir())"],
+                           cwd=copy, capture_output=True, text=True).stdout.strip()
+    if Path(found or "?").resolve() != (copy / "sql").resolve():
+        raise SystemExit(f"the scratch copy {copy} reads its SQL from {found or 'nowhere'}, not its own sql/")
+
+
 def _memory() -> Path:
     shm = Path("/dev/shm")
     return shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
@@ -166,7 +183,8 @@ def run(todo: list[Mutant], children: int, results: dict[str, dict]) -> float:
         copies: queue.Queue[Path] = queue.Queue()
         for k in range(children):
             copy = scratch / f"copy{k}"
-            shutil.copytree(ROOT, copy, ignore=_COPY_IGNORED, symlinks=True)
+            shutil.copytree(ROOT, copy, ignore=_not_copied, symlinks=True)
+            _check_reads_its_own_sql(copy)
             copies.put(copy)
         budgets: dict[tuple[str, ...], float] = {}
         orders: dict[tuple[str, ...], Path] = {}
