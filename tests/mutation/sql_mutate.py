@@ -6,8 +6,9 @@
 
 Each mutant (tests/mutation/sql_mutants.py: one small change to one file) is written into a
 scratch copy of the checkout (one copy per child, made once, under the system's temporary
-directory), the file's tests run there (selection.sql_tests; fastest first by a clean run's
-times, `-x`), and the file is restored. A mutant is killed when a test fails, a timeout when the
+directory), the file's tests run there (selection.sql_tests, of them the ones that read the file
+in a clean run, fastest first: tests/mutation/sql_pytest_plugin.py; `-x`), and the file is
+restored. A mutant is killed when a test fails, a timeout when the
 tests run past three times their clean time plus a minute, an error when pytest itself cannot
 run them (never a kill). FILEs are names under sql/ (default: every file of selection.SQL_TESTS).
 
@@ -66,10 +67,11 @@ def equivalent() -> dict[str, str]:
 
 
 def status_of(returncode: int | None) -> str:
-    """pytest's exit code -> the mutant's status (None: stopped for its time)."""
+    """pytest's exit code -> the mutant's status (None: stopped for its time; 5: no test of the
+    selection reads the mutated file, sql_pytest_plugin)."""
     if returncode is None:
         return "timeout"
-    return {0: "survived", 1: "killed"}.get(returncode, "error")
+    return {0: "survived", 1: "killed", 5: "no tests"}.get(returncode, "error")
 
 
 def to_test(found: list[Mutant], results: dict[str, dict], explained: dict[str, str], everything: bool) -> list[Mutant]:
@@ -207,7 +209,8 @@ def run(todo: list[Mutant], children: int, results: dict[str, dict]) -> float:
             t0 = time.monotonic()
             try:
                 target.write_text(mutant.text)
-                code = run_tests(copy, tests, {"TICKERLAKE_SQLMUT_ORDER": str(orders[tests])}, budgets[tests])
+                code = run_tests(copy, tests, {"TICKERLAKE_SQLMUT_ORDER": str(orders[tests]),
+                                               "TICKERLAKE_SQLMUT_FILE": mutant.file}, budgets[tests])
             finally:
                 target.write_text(original)
                 copies.put(copy)

@@ -88,9 +88,10 @@ def test_clauses_lose_one_column_and_orders_flip():
         "row_number() over (partition by p.symbol order by p.fetched_at desc) as recency"}
     assert _lines("group_by") == {"select symbol, close from ranked group by close",
                                                    "select symbol, close from ranked group by symbol"}
-    assert "order by close" in _lines("order_by")
-    assert "row_number() over (partition by p.symbol, p.trade_date order by p.fetched_at ASC) as recency" in \
-        _lines("asc_desc")
+    # a window's ORDER BY decides which row wins; the final one only lays rows out
+    assert _lines("order_by") == set()
+    assert _lines("asc_desc") == {
+        "row_number() over (partition by p.symbol, p.trade_date order by p.fetched_at ASC) as recency"}
     assert _changes("distinct") == [("`distinct` removed", "select symbol, close from ranked where recency <= 1")]
     assert _changes("union") == [("`all` removed", "union")]
 
@@ -99,9 +100,10 @@ def test_joins_coalesce_and_numbers():
     assert _changes("join") == [("`inner` -> `LEFT`", "LEFT join stocks.symbols as s")]
     # the fallback is lost, never the value itself
     assert _changes("coalesce") == [("`, 0` removed", "coalesce(p.close) as close,")]
-    assert _lines("number") >= {"and (p.volume > 1 or p.close is not null)",
-                                                "select distinct symbol, close from ranked where recency <= 2",
-                                                "select distinct symbol, close from ranked where recency <= 0"}
+    # bounds only: `coalesce(p.close, 0)` keeps its 0
+    assert _lines("number") == {"and (p.volume > 1 or p.close is not null)",
+                                "select distinct symbol, close from ranked where recency <= 2",
+                                "select distinct symbol, close from ranked where recency <= 0"}
 
 
 def test_ids_are_stable_unique_and_name_the_file():
@@ -146,7 +148,7 @@ def test_a_second_run_skips_the_killed_and_the_equivalent():
     assert [m.id for m in sql_mutate.to_test(found, results, {}, False)] == [found[1].id, found[2].id]
     assert [m.id for m in sql_mutate.to_test(found, results, {found[1].id: "why"}, False)] == [found[2].id]
     assert len(sql_mutate.to_test(found, results, {}, True)) == 3
-    assert [sql_mutate.status_of(c) for c in (0, 1, 2, 4, None)] == ["survived", "killed", "error", "error", "timeout"]
+    assert [sql_mutate.status_of(c) for c in (0, 1, 2, 5, None)] == ["survived", "killed", "error", "no tests", "timeout"]
 
 
 def test_the_report_counts_per_file_and_marks_the_equivalent():
@@ -158,3 +160,16 @@ def test_the_report_counts_per_file_and_marks_the_equivalent():
     assert "| sql/q.sql | 4 | 1 | 1 | 1 | 0 | 1 |" in text
     assert f"### {found[2].id} (line {found[2].line}, survived; equivalent: no one can tell)" in text
     assert f"### {found[0].id}" not in text
+
+
+def test_a_mutants_run_keeps_the_tests_that_read_its_file_fastest_first():
+    from tests.mutation import sql_pytest_plugin
+
+    recorded = {"seconds": {"t::slow": 9.0, "t::fast": 0.1, "t::other": 0.01},
+                "reads": {"t::slow": ["wap/publish/merge.sql"], "t::fast": ["wap/publish/merge.sql", "x.sql"],
+                          "t::other": ["wap/write_temp/dedupe.sql"]}}
+    ids = ["t::slow", "t::other", "t::fast"]
+    assert sql_pytest_plugin.kept(ids, recorded, "wap/publish/merge.sql") == ["t::fast", "t::slow"]
+    assert sql_pytest_plugin.kept(ids, recorded, "wap/publish/changes.sql") == []
+    # nothing recorded about reads (an older clean run): every test, fastest first
+    assert sql_pytest_plugin.kept(ids, {"seconds": recorded["seconds"]}, "x.sql") == ["t::other", "t::fast", "t::slow"]
