@@ -173,3 +173,11 @@ def test_a_mutants_run_keeps_the_tests_that_read_its_file_fastest_first():
     assert sql_pytest_plugin.kept(ids, recorded, "wap/publish/changes.sql") == []
     # nothing recorded about reads (an older clean run): every test, fastest first
     assert sql_pytest_plugin.kept(ids, {"seconds": recorded["seconds"]}, "x.sql") == ["t::other", "t::fast", "t::slow"]
+
+
+def test_a_scratch_copy_keeps_the_code_and_leaves_the_checkouts_own_lake_out():
+    """glue_jobs/lake/ is code: a copy without it ran the tests against another checkout's SQL and
+    every mutant survived."""
+    top = sql_mutate._not_copied(str(sql_mutate.ROOT), ["lake", "glue_jobs", ".venv", "mutants", "test-artifacts", "sql"])
+    assert top == {"lake", ".venv", "mutants", "test-artifacts"}
+    assert sql_mutate._not_copied(str(sql_mutate.ROOT / "glue_jobs"), ["lake", "wap", "__pycache__"]) == {"__pycache__"}
