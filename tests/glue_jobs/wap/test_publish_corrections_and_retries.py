@@ -74,3 +74,58 @@ def test_a_retry_of_publish_under_the_same_run_id_completes_in_fresh_locations(m
         assert not any(k.startswith(location) for k in first_attempt), location
     rows = retry.engine.query("select symbol, count(*) as n from stocks.daily_prices group by symbol order by symbol")
     assert rows.to_pylist() == [{"symbol": "AAA", "n": 100}, {"symbol": "BBB", "n": 100}]
+
+
+def _bars_by_symbol(ctx) -> dict[str, dict]:
+    rows = ctx.engine.query("select * from stocks.daily_prices order by symbol, trade_date").to_pylist()
+    out: dict[str, dict] = {}
+    for r in rows:
+        out.setdefault(r["symbol"], {})[r["trade_date"].isoformat()] = r
+    return out
+
+
+def test_a_new_symbols_bar_equal_to_another_symbols_published_bar_is_published(make_ctx):
+    """Publish leaves out a fetched bar the partition already holds as it is: the same symbol,
+    date and prices. Another symbol's bar with the same date and prices (two share classes, an
+    ETF and its twin) is new, and must be published."""
+    first = make_ctx(run_id="20240308T230000Z-aaaaaa")
+    land_synthetic(first.storage, run_id="20240308T220000Z-i1", as_of=AS_OF, symbols=["AAA"], days=20)
+    run_wap(first)
+    bar = _bars_by_symbol(first)["AAA"]["2024-03-07"]
+
+    second = make_ctx(run_id="20240309T230000Z-bbbbbb")
+    land(second.storage, run_id="20240309T220000Z-i2", ingest_date="2024-03-09",
+         fetched_at=dt.datetime(2024, 3, 9, 22, tzinfo=UTC),
+         bodies={"BBB": csv_body([("2024-03-07", bar["open"], bar["high"], bar["low"], bar["close"], bar["volume"])])})
+    result = run_wap(second)
+
+    published = _bars_by_symbol(second)
+    assert list(published["BBB"]) == ["2024-03-07"]
+    assert published["BBB"]["2024-03-07"]["close"] == bar["close"]
+    assert published["BBB"]["2024-03-07"]["ingest_run_id"] == "20240309T220000Z-i2"
+    assert published["AAA"] == _bars_by_symbol(first)["AAA"]  # untouched, its run id included
+    assert result["publish"]["published_rows"] == 1
+
+
+def test_a_bar_is_published_though_another_symbols_identical_line_was_quarantined(make_ctx):
+    """A quarantined row holds back its own symbol's bar only. Two symbols can send the very same
+    CSV line (the line has no symbol); when one symbol's copy is quarantined (here: its fetch
+    holds two disagreeing rows for the date), the other symbol's bar is still published."""
+    from glue_jobs.lake import trading_calendar
+    from tests.support.wap_fixtures import bars
+
+    sessions = trading_calendar.last_sessions(AS_OF, 20)
+    series = bars("AAA", sessions)  # newest first; BBB sends the same lines
+    day, o, h, low, c, v = series[3]
+    twin = (day, o, round(max(h, c * 1.001), 4), low, round(c * 1.001, 4), v)
+    ctx = make_ctx(run_id="20240308T230000Z-aaaaaa")
+    land(ctx.storage, run_id="20240308T220000Z-i1", ingest_date=AS_OF.isoformat(),
+         bodies={"AAA": csv_body(series[:4] + [twin] + series[4:]), "BBB": csv_body(series)})
+    run_wap(ctx)
+
+    held = ctx.engine.query("select symbol, trade_date, rule from stocks.daily_prices_quarantine").to_pylist()
+    assert sorted((q["symbol"], q["trade_date"].isoformat()) for q in held) == [("AAA", day), ("AAA", day)]
+    published = _bars_by_symbol(ctx)
+    assert day not in published["AAA"] and len(published["AAA"]) == 19
+    assert len(published["BBB"]) == 20
+    assert published["BBB"][day]["close"] == c
