@@ -129,3 +129,28 @@ def test_a_bar_is_published_though_another_symbols_identical_line_was_quarantine
     assert day not in published["AAA"] and len(published["AAA"]) == 19
     assert len(published["BBB"]) == 20
     assert published["BBB"][day]["close"] == c
+
+
+def test_a_new_days_bar_equal_to_an_earlier_days_bar_of_the_symbol_is_published(make_ctx):
+    """A bar is unchanged only against the published bar of its own date: a new session whose
+    prices and volume repeat the day before's exactly (a thin stock that did not trade) is new."""
+    from glue_jobs.lake import trading_calendar
+    from tests.support.wap_fixtures import bars
+
+    series = bars("AAA", trading_calendar.last_sessions(AS_OF, 20))  # newest first
+    first = make_ctx(run_id="20240308T230000Z-aaaaaa")
+    land(first.storage, run_id="20240307T220000Z-i1", ingest_date="2024-03-07", bodies={"AAA": csv_body(series[1:])})
+    run_wap(first)
+    before = _bars_by_symbol(first)["AAA"]
+    new_day, repeated = series[0][0], (series[0][0], *series[1][1:])
+    assert new_day not in before and len(before) == 19
+
+    second = make_ctx(run_id="20240309T230000Z-bbbbbb")
+    land(second.storage, run_id="20240308T220000Z-i2", ingest_date="2024-03-08", bodies={"AAA": csv_body([repeated])})
+    result = run_wap(second)
+
+    after = _bars_by_symbol(second)["AAA"]
+    assert sorted(after) == sorted([*before, new_day])
+    assert after[new_day]["close"] == series[1][4]
+    assert after[new_day]["ingest_run_id"] == "20240308T220000Z-i2"
+    assert result["publish"]["published_rows"] == 1
