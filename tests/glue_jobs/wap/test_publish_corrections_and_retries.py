@@ -154,3 +154,23 @@ def test_a_new_days_bar_equal_to_an_earlier_days_bar_of_the_symbol_is_published(
     assert after[new_day]["close"] == series[1][4]
     assert after[new_day]["ingest_run_id"] == "20240308T220000Z-i2"
     assert result["publish"]["published_rows"] == 1
+
+
+def test_the_latest_fetch_wins_even_from_an_ingest_run_that_started_earlier(make_ctx):
+    """The latest fetch wins, by when the bar was fetched: an ingest run that started first can
+    fetch a symbol last (a run that waits for its quota spans hours), and its bar then replaces
+    the one a later-started run published."""
+    first = make_ctx(run_id="20240309T230000Z-aaaaaa")
+    land_synthetic(first.storage, run_id="20240309T220000Z-i2", as_of=AS_OF, symbols=["AAA"], days=20)
+    run_wap(first)
+    old = _published(first)[dt.date(2024, 3, 7)]
+    corrected = ("2024-03-07", old["open"], old["high"], old["low"], old["close"], old["volume"] + 11)
+
+    second = make_ctx(run_id="20240310T230000Z-bbbbbb")
+    land(second.storage, run_id="20240308T220000Z-i1", ingest_date="2024-03-08",
+         fetched_at=dt.datetime(2024, 3, 10, 1, tzinfo=UTC), bodies={"AAA": csv_body([corrected])})
+    run_wap(second)
+
+    after = _published(second)[dt.date(2024, 3, 7)]
+    assert after["volume"] == old["volume"] + 11
+    assert after["ingest_run_id"] == "20240308T220000Z-i1"
