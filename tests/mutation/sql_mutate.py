@@ -2,6 +2,7 @@
 
     python tests/mutation/sql_mutate.py [--max-children 2] [--all] [--operators a,b] [FILE ...]
     python tests/mutation/sql_mutate.py --list [FILE ...]      # the mutants, nothing run
+    python tests/mutation/sql_mutate.py --survivors [FILE ...] # after new tests: the ones alive
     python tests/mutation/sql_mutate.py --report-only
 
 Each mutant (tests/mutation/sql_mutants.py: one small change to one file) is written into a
@@ -74,10 +75,14 @@ def status_of(returncode: int | None) -> str:
     return {0: "survived", 1: "killed", 5: "no tests"}.get(returncode, "error")
 
 
-def to_test(found: list[Mutant], results: dict[str, dict], explained: dict[str, str], everything: bool) -> list[Mutant]:
+def to_test(found: list[Mutant], results: dict[str, dict], explained: dict[str, str], everything: bool,
+            survivors_only: bool = False) -> list[Mutant]:
+    """What a run tests: every mutant (everything), else those neither killed nor explained, of
+    them only the ones a run already let live with survivors_only (after adding tests)."""
     if everything:
         return list(found)
-    return [m for m in found if results.get(m.id, {}).get("status") not in DETECTED and m.id not in explained]
+    return [m for m in found if results.get(m.id, {}).get("status") not in DETECTED and m.id not in explained
+            and (not survivors_only or m.id in results)]
 
 
 def diff(original: str, mutant: Mutant) -> str:
@@ -248,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--all", action="store_true", help="re-test the mutants already killed too")
     parser.add_argument("--report-only", action="store_true", help="write the report from the results file as it is")
     parser.add_argument("--list", action="store_true", help="print the mutants, run nothing")
+    parser.add_argument("--survivors", action="store_true", help="re-test only the mutants a run let live")
     parser.add_argument("--operators", help=f"comma-separated, of: {', '.join(OPERATORS)}")
     parser.add_argument("files", nargs="*", help="names under sql/ (default: write_temp's and publish's)")
     args = parser.parse_args(argv)
@@ -265,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     seconds = None
     if not args.report_only:
         results = load_results()
-        todo = to_test(found, results, equivalent(), args.all)
+        todo = to_test(found, results, equivalent(), args.all, args.survivors)
         _progress(f"{len(found)} SQL mutants in {len(files)} files; {len(todo)} to test")
         if todo:
             seconds = run(todo, args.max_children, results)

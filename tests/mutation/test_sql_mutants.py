@@ -148,6 +148,8 @@ def test_a_second_run_skips_the_killed_and_the_equivalent():
     assert [m.id for m in sql_mutate.to_test(found, results, {}, False)] == [found[1].id, found[2].id]
     assert [m.id for m in sql_mutate.to_test(found, results, {found[1].id: "why"}, False)] == [found[2].id]
     assert len(sql_mutate.to_test(found, results, {}, True)) == 3
+    # after new tests: only what a run let live, not what no run has reached yet
+    assert [m.id for m in sql_mutate.to_test(found, results, {}, False, survivors_only=True)] == [found[1].id]
     assert [sql_mutate.status_of(c) for c in (0, 1, 2, 5, None)] == ["survived", "killed", "error", "no tests", "timeout"]
 
 
