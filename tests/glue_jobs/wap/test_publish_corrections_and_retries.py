@@ -174,3 +174,56 @@ def test_the_latest_fetch_wins_even_from_an_ingest_run_that_started_earlier(make
     after = _published(second)[dt.date(2024, 3, 7)]
     assert after["volume"] == old["volume"] + 11
     assert after["ingest_run_id"] == "20240308T220000Z-i1"
+
+
+def test_corrections_of_two_dates_of_one_symbol_and_of_one_date_of_two_symbols_are_all_published(make_ctx):
+    """Each symbol and date keeps its own latest bar: corrections that share a symbol or a date
+    in one run do not compete with each other."""
+    first = make_ctx(run_id="20240308T230000Z-aaaaaa")
+    land_synthetic(first.storage, run_id="20240308T220000Z-i1", as_of=AS_OF, symbols=["AAA", "BBB"], days=20)
+    run_wap(first)
+    before = _bars_by_symbol(first)
+
+    def corrected(symbol: str, day: str) -> tuple:
+        bar = before[symbol][day]
+        return (day, bar["open"], bar["high"], bar["low"], bar["close"], bar["volume"] + 5)
+
+    second = make_ctx(run_id="20240309T230000Z-bbbbbb")
+    land(second.storage, run_id="20240309T220000Z-i2", ingest_date="2024-03-09",
+         fetched_at=dt.datetime(2024, 3, 9, 22, tzinfo=UTC),
+         bodies={"AAA": csv_body([corrected("AAA", "2024-03-07"), corrected("AAA", "2024-03-06")]),
+                 "BBB": csv_body([corrected("BBB", "2024-03-07")])})
+    result = run_wap(second)
+
+    after = _bars_by_symbol(second)
+    for symbol, day in (("AAA", "2024-03-07"), ("AAA", "2024-03-06"), ("BBB", "2024-03-07")):
+        assert after[symbol][day]["volume"] == before[symbol][day]["volume"] + 5, (symbol, day)
+        assert after[symbol][day]["ingest_run_id"] == "20240309T220000Z-i2"
+    assert {s: sorted(days) for s, days in after.items()} == {s: sorted(days) for s, days in before.items()}
+    assert result["publish"]["published_rows"] == 3
+
+
+def test_a_published_dropped_bar_stays_against_a_later_scheduled_fetch(make_ctx):
+    """A dropped file is deliberate: its bar wins over any scheduled fetch, a later one included
+    (glue_jobs/lake/layout.py: a drop's ingest run id carries '-drop-'); only a newer drop replaces it."""
+    first = make_ctx(run_id="20240308T230000Z-aaaaaa")
+    land_synthetic(first.storage, run_id="20240308T220000Z-i1", as_of=AS_OF, symbols=["AAA"], days=20)
+    run_wap(first)
+    fetched = _published(first)[dt.date(2024, 3, 7)]
+    dropped = ("2024-03-07", fetched["open"], fetched["high"], fetched["low"], fetched["close"], fetched["volume"] + 3)
+
+    second = make_ctx(run_id="20240309T000000Z-bbbbbb")
+    land(second.storage, run_id="20240308T233000Z-drop-d1", ingest_date="2024-03-08",
+         fetched_at=dt.datetime(2024, 3, 8, 23, 30, tzinfo=UTC), bodies={"AAA": csv_body([dropped])})
+    run_wap(second)
+    assert _published(second)[dt.date(2024, 3, 7)]["ingest_run_id"] == "20240308T233000Z-drop-d1"
+
+    third = make_ctx(run_id="20240309T230000Z-cccccc")
+    refetched = ("2024-03-07", fetched["open"], fetched["high"], fetched["low"], fetched["close"], fetched["volume"])
+    land(third.storage, run_id="20240309T220000Z-i3", ingest_date="2024-03-09",
+         fetched_at=dt.datetime(2024, 3, 9, 22, tzinfo=UTC), bodies={"AAA": csv_body([refetched])})
+    run_wap(third)
+
+    kept = _published(third)[dt.date(2024, 3, 7)]
+    assert kept["ingest_run_id"] == "20240308T233000Z-drop-d1"
+    assert kept["volume"] == fetched["volume"] + 3
