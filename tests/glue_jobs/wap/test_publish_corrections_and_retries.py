@@ -227,3 +227,22 @@ def test_a_published_dropped_bar_stays_against_a_later_scheduled_fetch(make_ctx)
     kept = _published(third)[dt.date(2024, 3, 7)]
     assert kept["ingest_run_id"] == "20240308T233000Z-drop-d1"
     assert kept["volume"] == fetched["volume"] + 3
+
+
+def test_of_two_fetches_at_the_same_instant_the_later_ingest_run_wins_every_time(make_ctx):
+    """Equal fetch times (two drops stamped in the same second) are settled by the ingest run id,
+    the later run winning, so that publishing again gives the same answer."""
+    first = make_ctx(run_id="20240308T230000Z-aaaaaa")
+    land_synthetic(first.storage, run_id="20240308T220000Z-i1", as_of=AS_OF, symbols=["AAA"], days=20)
+    run_wap(first)
+    old = _published(first)[dt.date(2024, 3, 7)]
+    same_instant = old["fetched_at"]
+
+    second = make_ctx(run_id="20240309T230000Z-bbbbbb")
+    land(second.storage, run_id="20240308T220001Z-i2", ingest_date="2024-03-08", fetched_at=same_instant,
+         bodies={"AAA": csv_body([("2024-03-07", old["open"], old["high"], old["low"], old["close"], old["volume"] + 9)])})
+    run_wap(second)
+
+    after = _published(second)[dt.date(2024, 3, 7)]
+    assert after["ingest_run_id"] == "20240308T220001Z-i2"
+    assert after["volume"] == old["volume"] + 9
