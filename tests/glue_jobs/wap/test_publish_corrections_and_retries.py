@@ -200,6 +200,8 @@ def test_corrections_of_two_dates_of_one_symbol_and_of_one_date_of_two_symbols_a
         assert after[symbol][day]["volume"] == before[symbol][day]["volume"] + 5, (symbol, day)
         assert after[symbol][day]["ingest_run_id"] == "20240309T220000Z-i2"
     assert {s: sorted(days) for s, days in after.items()} == {s: sorted(days) for s, days in before.items()}
+    # and each bar once: a row published twice would hide in the dicts above
+    assert second.engine.query("select count(*) as n from stocks.daily_prices").column("n")[0].as_py() == 40
     assert result["publish"]["published_rows"] == 3
 
 
