@@ -39,9 +39,12 @@ bench-quick: $(STAMP)
 # Mutation testing of the core modules (README, Development): mutmut, each mutant against the
 # tests that reach its function; the report goes to test-artifacts/mutation/report.md. Not part
 # of `make test`. MUTANTS=glob narrows it (e.g. MUTANTS='ingestion.rate_limit.*').
+# Then the SQL of write_temp and publish (tests/mutation/sql_mutate.py; report-sql.md beside
+# report.md); SQL_MUTANTS=file narrows it (e.g. SQL_MUTANTS=wap/publish/merge.sql).
 mutate: $(STAMP)
 	@$(BIN)/python -c "import mutmut" 2>/dev/null || $(BIN)/python -m pip install -q -e '.[dev,mutate]'
 	$(BIN)/python tests/mutation/mutate.py --max-children 2 $(MUTANTS)
+	$(BIN)/python tests/mutation/sql_mutate.py --max-children 2 $(SQL_MUTANTS)
 
 clean-lake:
 	rm -rf $(LAKE)

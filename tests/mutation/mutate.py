@@ -1,7 +1,8 @@
 """`make mutate`: run mutmut over the core modules (tests/mutation/selection.py, pyproject's
 [tool.mutmut]) and write a report of what it found: test-artifacts/mutation/report.md (every
 surviving mutant with its diff, the ones tests/mutation/equivalent.md explains marked as such)
-and a printed summary.
+and a printed summary; --report-only also rewrites the SQL's report (tests/mutation/sql_mutate.py,
+test-artifacts/mutation/report-sql.md), which `make mutate` runs after this.
 
     python tests/mutation/mutate.py [--max-children 2] [--all] [PATTERN ...]
     python tests/mutation/mutate.py --estimate [--max-children 2]
@@ -25,7 +26,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from tests.mutation import selection  # noqa: E402
+from tests.mutation import selection, sql_mutate  # noqa: E402
 
 REPORT = ROOT / "test-artifacts" / "mutation" / "report.md"
 EQUIVALENT = ROOT / "tests" / "mutation" / "equivalent.md"
@@ -170,6 +171,8 @@ def main(argv: list[str] | None = None) -> int:
             seconds = time.monotonic() - started
     summary = write_report(results(args.patterns), seconds)
     print(f"\n{summary}\nreport: {REPORT.relative_to(ROOT)}")
+    if args.report_only:  # the SQL's own run (sql_mutate.py, after this one) writes its report itself
+        print(f"{sql_mutate.write_report()}\nreport: {sql_mutate.REPORT.relative_to(ROOT)}")
     return 0
 
 

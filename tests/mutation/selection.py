@@ -77,3 +77,17 @@ def in_core(mutant: str) -> bool:
     import fnmatch
 
     return any(fnmatch.fnmatch(mutant, pattern) for pattern in CORE)
+
+
+# The SQL behind write_temp and publish (tests/mutation/sql_mutate.py mutates it; mutmut only
+# mutates Python): a file's mutants run its stage's tests, the same as that stage's Python.
+# publish's fresh years are fresh_year.sql's own subject, so publish's SQL runs that test too.
+SQL_TESTS: dict[str, tuple[str, ...]] = {
+    "wap/write_temp/": MODULE_TESTS["glue_jobs.wap.write_temp"],
+    "wap/publish/": MODULE_TESTS["glue_jobs.wap.publish"] + ("tests/glue_jobs/wap/test_publish_fresh_years.py",),
+}
+
+
+def sql_tests(name: str) -> tuple[str, ...]:
+    """wap/publish/merge.sql -> the tests that may kill its mutants (none for another folder)."""
+    return next((tests for folder, tests in SQL_TESTS.items() if name.startswith(folder)), ())

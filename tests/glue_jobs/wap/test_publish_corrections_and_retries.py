@@ -74,3 +74,177 @@ def test_a_retry_of_publish_under_the_same_run_id_completes_in_fresh_locations(m
         assert not any(k.startswith(location) for k in first_attempt), location
     rows = retry.engine.query("select symbol, count(*) as n from stocks.daily_prices group by symbol order by symbol")
     assert rows.to_pylist() == [{"symbol": "AAA", "n": 100}, {"symbol": "BBB", "n": 100}]
+
+
+def _bars_by_symbol(ctx) -> dict[str, dict]:
+    rows = ctx.engine.query("select * from stocks.daily_prices order by symbol, trade_date").to_pylist()
+    out: dict[str, dict] = {}
+    for r in rows:
+        out.setdefault(r["symbol"], {})[r["trade_date"].isoformat()] = r
+    return out
+
+
+def test_a_new_symbols_bar_equal_to_another_symbols_published_bar_is_published(make_ctx):
+    """Publish leaves out a fetched bar the partition already holds as it is: the same symbol,
+    date and prices. Another symbol's bar with the same date and prices (two share classes, an
+    ETF and its twin) is new, and must be published."""
+    first = make_ctx(run_id="20240308T230000Z-aaaaaa")
+    land_synthetic(first.storage, run_id="20240308T220000Z-i1", as_of=AS_OF, symbols=["AAA"], days=20)
+    run_wap(first)
+    bar = _bars_by_symbol(first)["AAA"]["2024-03-07"]
+
+    second = make_ctx(run_id="20240309T230000Z-bbbbbb")
+    land(second.storage, run_id="20240309T220000Z-i2", ingest_date="2024-03-09",
+         fetched_at=dt.datetime(2024, 3, 9, 22, tzinfo=UTC),
+         bodies={"BBB": csv_body([("2024-03-07", bar["open"], bar["high"], bar["low"], bar["close"], bar["volume"])])})
+    result = run_wap(second)
+
+    published = _bars_by_symbol(second)
+    assert list(published["BBB"]) == ["2024-03-07"]
+    assert published["BBB"]["2024-03-07"]["close"] == bar["close"]
+    assert published["BBB"]["2024-03-07"]["ingest_run_id"] == "20240309T220000Z-i2"
+    assert published["AAA"] == _bars_by_symbol(first)["AAA"]  # untouched, its run id included
+    assert result["publish"]["published_rows"] == 1
+
+
+def test_a_bar_is_published_though_another_symbols_identical_line_was_quarantined(make_ctx):
+    """A quarantined row holds back its own symbol's bar only. Two symbols can send the very same
+    CSV line (the line has no symbol); when one symbol's copy is quarantined (here: its fetch
+    holds two disagreeing rows for the date), the other symbol's bar is still published."""
+    from glue_jobs.lake import trading_calendar
+    from tests.support.wap_fixtures import bars
+
+    sessions = trading_calendar.last_sessions(AS_OF, 20)
+    series = bars("AAA", sessions)  # newest first; BBB sends the same lines
+    day, o, h, low, c, v = series[3]
+    twin = (day, o, round(max(h, c * 1.001), 4), low, round(c * 1.001, 4), v)
+    ctx = make_ctx(run_id="20240308T230000Z-aaaaaa")
+    land(ctx.storage, run_id="20240308T220000Z-i1", ingest_date=AS_OF.isoformat(),
+         bodies={"AAA": csv_body(series[:4] + [twin] + series[4:]), "BBB": csv_body(series)})
+    run_wap(ctx)
+
+    held = ctx.engine.query("select symbol, trade_date, rule from stocks.daily_prices_quarantine").to_pylist()
+    assert sorted((q["symbol"], q["trade_date"].isoformat()) for q in held) == [("AAA", day), ("AAA", day)]
+    published = _bars_by_symbol(ctx)
+    assert day not in published["AAA"] and len(published["AAA"]) == 19
+    assert len(published["BBB"]) == 20
+    assert published["BBB"][day]["close"] == c
+
+
+def test_a_new_days_bar_equal_to_an_earlier_days_bar_of_the_symbol_is_published(make_ctx):
+    """A bar is unchanged only against the published bar of its own date: a new session whose
+    prices and volume repeat the day before's exactly (a thin stock that did not trade) is new."""
+    from glue_jobs.lake import trading_calendar
+    from tests.support.wap_fixtures import bars
+
+    series = bars("AAA", trading_calendar.last_sessions(AS_OF, 20))  # newest first
+    first = make_ctx(run_id="20240308T230000Z-aaaaaa")
+    land(first.storage, run_id="20240307T220000Z-i1", ingest_date="2024-03-07", bodies={"AAA": csv_body(series[1:])})
+    run_wap(first)
+    before = _bars_by_symbol(first)["AAA"]
+    new_day, repeated = series[0][0], (series[0][0], *series[1][1:])
+    assert new_day not in before and len(before) == 19
+
+    second = make_ctx(run_id="20240309T230000Z-bbbbbb")
+    land(second.storage, run_id="20240308T220000Z-i2", ingest_date="2024-03-08", bodies={"AAA": csv_body([repeated])})
+    result = run_wap(second)
+
+    after = _bars_by_symbol(second)["AAA"]
+    assert sorted(after) == sorted([*before, new_day])
+    assert after[new_day]["close"] == series[1][4]
+    assert after[new_day]["ingest_run_id"] == "20240308T220000Z-i2"
+    assert result["publish"]["published_rows"] == 1
+
+
+def test_the_latest_fetch_wins_even_from_an_ingest_run_that_started_earlier(make_ctx):
+    """The latest fetch wins, by when the bar was fetched: an ingest run that started first can
+    fetch a symbol last (a run that waits for its quota spans hours), and its bar then replaces
+    the one a later-started run published."""
+    first = make_ctx(run_id="20240309T230000Z-aaaaaa")
+    land_synthetic(first.storage, run_id="20240309T220000Z-i2", as_of=AS_OF, symbols=["AAA"], days=20)
+    run_wap(first)
+    old = _published(first)[dt.date(2024, 3, 7)]
+    corrected = ("2024-03-07", old["open"], old["high"], old["low"], old["close"], old["volume"] + 11)
+
+    second = make_ctx(run_id="20240310T230000Z-bbbbbb")
+    land(second.storage, run_id="20240308T220000Z-i1", ingest_date="2024-03-08",
+         fetched_at=dt.datetime(2024, 3, 10, 1, tzinfo=UTC), bodies={"AAA": csv_body([corrected])})
+    run_wap(second)
+
+    after = _published(second)[dt.date(2024, 3, 7)]
+    assert after["volume"] == old["volume"] + 11
+    assert after["ingest_run_id"] == "20240308T220000Z-i1"
+
+
+def test_corrections_of_two_dates_of_one_symbol_and_of_one_date_of_two_symbols_are_all_published(make_ctx):
+    """Each symbol and date keeps its own latest bar: corrections that share a symbol or a date
+    in one run do not compete with each other."""
+    first = make_ctx(run_id="20240308T230000Z-aaaaaa")
+    land_synthetic(first.storage, run_id="20240308T220000Z-i1", as_of=AS_OF, symbols=["AAA", "BBB"], days=20)
+    run_wap(first)
+    before = _bars_by_symbol(first)
+
+    def corrected(symbol: str, day: str) -> tuple:
+        bar = before[symbol][day]
+        return (day, bar["open"], bar["high"], bar["low"], bar["close"], bar["volume"] + 5)
+
+    second = make_ctx(run_id="20240309T230000Z-bbbbbb")
+    land(second.storage, run_id="20240309T220000Z-i2", ingest_date="2024-03-09",
+         fetched_at=dt.datetime(2024, 3, 9, 22, tzinfo=UTC),
+         bodies={"AAA": csv_body([corrected("AAA", "2024-03-07"), corrected("AAA", "2024-03-06")]),
+                 "BBB": csv_body([corrected("BBB", "2024-03-07")])})
+    result = run_wap(second)
+
+    after = _bars_by_symbol(second)
+    for symbol, day in (("AAA", "2024-03-07"), ("AAA", "2024-03-06"), ("BBB", "2024-03-07")):
+        assert after[symbol][day]["volume"] == before[symbol][day]["volume"] + 5, (symbol, day)
+        assert after[symbol][day]["ingest_run_id"] == "20240309T220000Z-i2"
+    assert {s: sorted(days) for s, days in after.items()} == {s: sorted(days) for s, days in before.items()}
+    # and each bar once: a row published twice would hide in the dicts above
+    assert second.engine.query("select count(*) as n from stocks.daily_prices").column("n")[0].as_py() == 40
+    assert result["publish"]["published_rows"] == 3
+
+
+def test_a_published_dropped_bar_stays_against_a_later_scheduled_fetch(make_ctx):
+    """A dropped file is deliberate: its bar wins over any scheduled fetch, a later one included
+    (glue_jobs/lake/layout.py: a drop's ingest run id carries '-drop-'); only a newer drop replaces it."""
+    first = make_ctx(run_id="20240308T230000Z-aaaaaa")
+    land_synthetic(first.storage, run_id="20240308T220000Z-i1", as_of=AS_OF, symbols=["AAA"], days=20)
+    run_wap(first)
+    fetched = _published(first)[dt.date(2024, 3, 7)]
+    dropped = ("2024-03-07", fetched["open"], fetched["high"], fetched["low"], fetched["close"], fetched["volume"] + 3)
+
+    second = make_ctx(run_id="20240309T000000Z-bbbbbb")
+    land(second.storage, run_id="20240308T233000Z-drop-d1", ingest_date="2024-03-08",
+         fetched_at=dt.datetime(2024, 3, 8, 23, 30, tzinfo=UTC), bodies={"AAA": csv_body([dropped])})
+    run_wap(second)
+    assert _published(second)[dt.date(2024, 3, 7)]["ingest_run_id"] == "20240308T233000Z-drop-d1"
+
+    third = make_ctx(run_id="20240309T230000Z-cccccc")
+    refetched = ("2024-03-07", fetched["open"], fetched["high"], fetched["low"], fetched["close"], fetched["volume"])
+    land(third.storage, run_id="20240309T220000Z-i3", ingest_date="2024-03-09",
+         fetched_at=dt.datetime(2024, 3, 9, 22, tzinfo=UTC), bodies={"AAA": csv_body([refetched])})
+    run_wap(third)
+
+    kept = _published(third)[dt.date(2024, 3, 7)]
+    assert kept["ingest_run_id"] == "20240308T233000Z-drop-d1"
+    assert kept["volume"] == fetched["volume"] + 3
+
+
+def test_of_two_fetches_at_the_same_instant_the_later_ingest_run_wins_every_time(make_ctx):
+    """Equal fetch times (two drops stamped in the same second) are settled by the ingest run id,
+    the later run winning, so that publishing again gives the same answer."""
+    first = make_ctx(run_id="20240308T230000Z-aaaaaa")
+    land_synthetic(first.storage, run_id="20240308T220000Z-i1", as_of=AS_OF, symbols=["AAA"], days=20)
+    run_wap(first)
+    old = _published(first)[dt.date(2024, 3, 7)]
+    same_instant = old["fetched_at"]
+
+    second = make_ctx(run_id="20240309T230000Z-bbbbbb")
+    land(second.storage, run_id="20240308T220001Z-i2", ingest_date="2024-03-08", fetched_at=same_instant,
+         bodies={"AAA": csv_body([("2024-03-07", old["open"], old["high"], old["low"], old["close"], old["volume"] + 9)])})
+    run_wap(second)
+
+    after = _published(second)[dt.date(2024, 3, 7)]
+    assert after["ingest_run_id"] == "20240308T220001Z-i2"
+    assert after["volume"] == old["volume"] + 9

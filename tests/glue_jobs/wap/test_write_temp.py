@@ -50,6 +50,18 @@ def test_the_newest_fetch_wins_by_fetch_time_not_by_ingest_order(ctx):
     assert [(r["close"], r["ingest_run_id"]) for r in _temp_rows(ctx)] == [(12.0, "i1")]
 
 
+
+def test_the_newest_fetch_wins_even_from_an_ingest_run_that_started_earlier(ctx):
+    # run ids order runs by when they started; a run waiting for its quota can fetch a symbol
+    # after a run that started later: the fetch time decides, not the run id
+    land(ctx.storage, run_id="i1", ingest_date="2024-03-08", fetched_at=dt.datetime(2024, 3, 8, 22, tzinfo=UTC),
+         bodies={"AAA": csv_body([("2024-03-07", 99, 99, 99, 99, 1)])})
+    land(ctx.storage, run_id="i0", ingest_date="2024-03-07", fetched_at=dt.datetime(2024, 3, 9, 1, tzinfo=UTC),
+         bodies={"AAA": csv_body([("2024-03-07", 12, 12, 12, 12, 1)])})
+    crawl.run(ctx)
+    write_temp.run(ctx)
+    assert [(r["close"], r["ingest_run_id"]) for r in _temp_rows(ctx)] == [(12.0, "i0")]
+
 def test_values_that_do_not_parse_stay_as_rows_naming_field_and_value(ctx):
     land(ctx.storage, run_id="i1", ingest_date="2024-03-08", bodies={
         "BAD": csv_body([
