@@ -13,6 +13,7 @@ from glue_jobs.audit import rules as audit_rules
 from glue_jobs.audit import screen as audit_screen
 from glue_jobs.audit.row_checks import RowChecker, rule_frame
 from glue_jobs.audit.stage import Suite
+from tests.support.temp_chunks import temp_chunk
 
 AS_OF = dt.date(2024, 3, 8)
 
@@ -25,21 +26,6 @@ def book():
 @pytest.fixture(scope="module")
 def suite(book):
     return Suite(book)
-
-
-def temp_chunk(rows: list[dict]) -> pa.Table:
-    """A chunk of stocks.tmp_daily_prices with the given values over a valid row."""
-    good = dict(symbol="AAA", trade_date=dt.date(2024, 3, 7), open=10.0, high=11.0, low=9.5, close=10.5,
-                volume=1000, fetched_at=dt.datetime(2024, 3, 8, 21, 30), forming_date=None, run_id="i1",
-                ingest_date="2024-03-08", source_file="raw/AAA.csv", raw_line="2024-03-07,10,11,9.5,10.5,1000",
-                parse_error=None, trade_year=2024)
-    full = [dict(good, **r) for r in rows]
-    schema = pa.schema([("symbol", pa.string()), ("trade_date", pa.date32()), ("open", pa.float64()),
-                        ("high", pa.float64()), ("low", pa.float64()), ("close", pa.float64()),
-                        ("volume", pa.int64()), ("fetched_at", pa.timestamp("us")), ("forming_date", pa.date32()),
-                        ("run_id", pa.string()), ("ingest_date", pa.string()), ("source_file", pa.string()),
-                        ("raw_line", pa.string()), ("parse_error", pa.string()), ("trade_year", pa.int32())])
-    return pa.Table.from_pylist(full, schema=schema)
 
 
 def random_chunk(seed: int, n: int = 3000) -> pa.Table:

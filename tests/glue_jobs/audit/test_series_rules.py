@@ -105,3 +105,35 @@ def test_a_warning_names_at_most_ten_series_so_a_lake_wide_gap_does_not_flood_th
                                    stale=[(s, "2026-11-19", "2026-11-20") for s in symbols])
     assert late["example"].count("newest bar 2026-11-19") == 10 and "S09" in late["example"]
     assert "S10" not in late["example"] and late["observed"] == {"stale_symbols": symbols}
+
+
+def test_a_factor_just_over_the_jump_limit_stays_over_it():
+    # the jump rule fails factors above 50: rounding to 0.1, not to a whole number, keeps 50.4 failing
+    lookup = series_rules.jump_lookup([{"symbol": "IBM", "trade_day": "2026-11-20", "jump_factor": 50.4,
+                                        "prev_day": "2026-11-19", "prev_close": 1.25}])
+    assert lookup[("IBM", "2026-11-20")][0] == 50.4
+
+
+def test_a_chunk_without_a_jumping_bar_is_typed_like_one_with():
+    lookup = {("IBM", "2026-11-20"): (3.0, "2026-11-19", 10.0)}
+    table = pa.table({"symbol": ["XOM", "XOM"], "trade_date": pa.array([FRI, MON], pa.date32())})
+    calm = series_rules.with_jumps(table, lookup)  # jumps in the batch, none in this chunk
+    assert calm.column("jump_factor").null_count == 2
+    assert calm.schema == series_rules.with_jumps(table, {}).schema
+
+
+def test_series_without_their_days_do_not_hide_the_series_after_them():
+    extent = [{"symbol": "A", "first_day": None, "newest_day": None, "ingest_date": None, "weekdays": 0},
+              {"symbol": "B", "first_day": "2026-11-23", "newest_day": "2026-11-24", "ingest_date": "2026-11-28",
+               "weekdays": 1}]
+    assert series_rules.stale_newest(extent) == [("B", "2026-11-24", "2026-11-27")]
+    assert series_rules.short_symbols(extent) == ["B"]
+    present = {"B": {"2026-11-23"}}  # A's days were not asked for
+    assert series_rules.missing_sessions([dict(extent[1], symbol="Z"), extent[1]], present) == {"B": ["2026-11-24"]}
+
+
+def test_ten_missing_sessions_are_all_shown_with_nothing_more_and_no_failing_rows():
+    days = [f"2026-10-{d:02d}" for d in range(1, 11)]
+    [out] = series_rules.warnings(book("every_session_present"), {}, identical=[], stale=[], missing={"MSFT": days})
+    assert out["example"] == "MSFT has no bar for 10 session(s): " + ", ".join(days)
+    assert out["failing_rows"] == 0  # a warning quarantines no row
