@@ -1,11 +1,24 @@
 """write_temp's de-duplication and parsing, on the local engine with hand-made raw bodies."""
 import datetime as dt
+import io
 
-from glue_jobs.lake import ingest_queue
+import pyarrow.parquet as pq
+import pytest
+
+from glue_jobs.lake import failpoints, ingest_queue, layout, tables
+from glue_jobs.lake.failpoints import InjectedFault
 from glue_jobs.wap import crawl, drop_temp, write_temp
-from tests.support.wap_fixtures import csv_body, land
+from tests.support.contexts import AS_OF
+from tests.support.wap_fixtures import csv_body, land, land_synthetic
+from workflows.runner import run_wap
 
 UTC = dt.timezone.utc
+
+
+@pytest.fixture(autouse=True)
+def disarm_after():
+    yield
+    failpoints.reset({})
 
 
 def _temp_rows(ctx):
@@ -150,3 +163,57 @@ def test_a_seventh_field_is_a_parse_error_and_a_blank_one_is_not(ctx):
         {"day": "2024-03-05", "volume": 10, "raw_line": "2024-03-05,1,2,0.5,1.5,10", "parse_error": None},
     ]
     assert counts["raw_rows"] == counts["temp_rows"] == 4
+
+
+def _years_per_file(ctx, location):
+    """trade_year values held by each Parquet file under `location`."""
+    return [sorted(set(pq.read_table(io.BytesIO(ctx.storage.get_bytes(k))).column("trade_year").to_pylist()))
+            for k in ctx.storage.list_keys(location) if k.endswith(".parquet")]
+
+
+def test_a_retry_after_a_fault_at_each_data_write_ends_as_a_clean_run_would(make_ctx):
+    # published: 60 sessions of AAA, 2023-12 to 2024-03
+    first = make_ctx(run_id="20240308T230000Z-aaaaaa")
+    land_synthetic(first.storage, run_id="20240308T220000Z-i1", as_of=AS_OF, symbols=["AAA"], days=60)
+    run_wap(first)
+    published = {r["trade_date"].isoformat(): r for r in first.engine.query(
+        "select * from stocks.daily_prices where symbol = 'AAA'").to_pylist()}
+    old = sorted(published)
+    new_bar = ("2024-03-11", 50, 51, 49, 50.5, 1000)
+    restated = [(d, published[d]["open"], published[d]["high"], published[d]["low"], published[d]["close"],
+                 published[d]["volume"] + 5) for d in (old[0], old[-1])]  # one bar of 2023, one of 2024
+    same = [(d, published[d]["open"], published[d]["high"], published[d]["low"], published[d]["close"],
+             published[d]["volume"]) for d in old[1:4]]
+    ctx = make_ctx(run_id="20240311T230000Z-bbbbbb", as_of=dt.date(2024, 3, 11))
+    land(ctx.storage, run_id="20240311T220000Z-i2", ingest_date="2024-03-11",
+         bodies={"AAA": csv_body([new_bar, new_bar, *restated, *same])})
+    crawl.run(ctx)
+    drop_temp.run(ctx)
+
+    # the three writes: every row read, the de-duplicated rows, the rows not published as they are
+    temp_location = tables.temp_prices(ctx.run_id).location
+    for write in ("read/", "deduplicated/", "changed/"):
+        location = temp_location + write
+        failpoints.reset({failpoints.ENV_POINT: "write_temp.after_data_write", failpoints.ENV_ACTION: "raise",
+                          failpoints.ENV_MATCH: location})
+        with pytest.raises(InjectedFault, match=location):
+            write_temp.run(ctx)
+        # the files are written, one per trade_year (what publish's per-year reads skip by), and
+        # no table of the catalog reads them yet
+        assert _years_per_file(ctx, location) == [[2023], [2024]]
+        readers = [ctx.catalog.get_table("stocks", t) for t in (layout.TEMP_TABLE, layout.TEMP_FETCHED_TABLE)]
+        assert location not in [t.location for t in readers if t is not None]
+    failpoints.reset({})
+
+    # the stage retried under the same run id, its earlier attempts' tables still in the catalog
+    counts = write_temp.run(ctx)
+    assert counts == {
+        "ingest_runs": 1, "fetches": 1, "raw_rows": 7, "manifest_rows": 7, "fetched_rows": 6, "temp_rows": 3,
+        "unchanged_rows": 3, "duplicates_dropped": 1, "duplicate_keys": 1, "manifest_mismatches": [],
+        "temp_table": "stocks.tmp_daily_prices",
+    }
+    assert [(r["day"], r["ingest_run_id"]) for r in _temp_rows(ctx)] == [
+        (old[0], "20240311T220000Z-i2"), (old[-1], "20240311T220000Z-i2"), ("2024-03-11", "20240311T220000Z-i2")]
+    fetched = ctx.engine.query("select count(*) as n from stocks.tmp_daily_prices_fetched").to_pylist()
+    assert fetched == [{"n": 6}]
+    assert _years_per_file(ctx, temp_location + "changed/") == [[2023], [2024]]
