@@ -1,18 +1,23 @@
 """write_temp's de-duplication and parsing, on the local engine with hand-made raw bodies."""
 import datetime as dt
 import io
+import shutil
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
 from glue_jobs.lake import failpoints, ingest_queue, layout, tables
 from glue_jobs.lake.failpoints import InjectedFault
+from glue_jobs.lake.migrate import MigrationFailed
+from glue_jobs.runtime import local_context
 from glue_jobs.wap import crawl, drop_temp, write_temp
 from tests.support.contexts import AS_OF
 from tests.support.wap_fixtures import csv_body, land, land_synthetic
 from workflows.runner import run_wap
 
 UTC = dt.timezone.utc
+BEFORE_RENAME = Path(__file__).resolve().parents[2] / "fixtures" / "lakes" / "before_ingest_run_id" / "lake"
 
 
 @pytest.fixture(autouse=True)
@@ -217,3 +222,63 @@ def test_a_retry_after_a_fault_at_each_data_write_ends_as_a_clean_run_would(make
     fetched = ctx.engine.query("select count(*) as n from stocks.tmp_daily_prices_fetched").to_pylist()
     assert fetched == [{"n": 6}]
     assert _years_per_file(ctx, temp_location + "changed/") == [[2023], [2024]]
+
+
+def test_with_nothing_pending_the_previous_runs_temporary_tables_go_and_the_log_says_so(make_ctx):
+    first = make_ctx(run_id="20240308T230000Z-aaaaaa")
+    land_synthetic(first.storage, run_id="20240308T220000Z-i1", as_of=AS_OF, symbols=["AAA"], days=5)
+    run_wap(first)
+    assert first.catalog.get_table("stocks", layout.TEMP_TABLE) is not None  # left for inspection
+
+    second = make_ctx(run_id="20240309T230000Z-bbbbbb")
+    counts = write_temp.run(second)
+
+    assert counts == {"status": "nothing to do: no pending ingest runs", "ingest_runs": 0, "raw_rows": 0,
+                      "temp_rows": 0, "duplicates_dropped": 0, "unchanged_rows": 0}
+    # no table of the earlier run's left to be read as this run's
+    assert second.catalog.get_table("stocks", layout.TEMP_TABLE) is None
+    assert second.catalog.get_table("stocks", layout.TEMP_FETCHED_TABLE) is None
+
+
+def test_fetches_whose_rows_as_read_differ_from_the_manifest_are_named_in_the_log_twenty_at_most(ctx, caplog):
+    two_bars = csv_body([("2024-03-08", 1, 2, 0.5, 1.5, 10), ("2024-03-07", 1, 2, 0.5, 1.5, 10)])
+    bodies = {"EMPTY": csv_body([]), "NOCOUNT": two_bars, "OK": two_bars}
+    bodies.update({f"S{i:02d}": two_bars for i in range(20)})
+    claimed = {"EMPTY": 1, "NOCOUNT": None, "OK": 2, **{f"S{i:02d}": 3 for i in range(20)}}
+    land(ctx.storage, run_id="i1", ingest_date="2024-03-08", bodies=bodies, rows=claimed)
+    crawl.run(ctx)
+    with caplog.at_level("WARNING", logger=write_temp.log.name):
+        counts = write_temp.run(ctx)
+
+    def problem(symbol, says, reads):
+        raw_key = layout.raw_key("2024-03-08", symbol, "i1")
+        return f"{symbol} in ingest run i1: manifest says {says} rows, the raw table reads {reads} ({raw_key})"
+
+    # a manifest without a count is not compared; 21 fetches differ, the first 20 are named
+    expected = [problem("EMPTY", 1, 0)] + [problem(f"S{i:02d}", 3, 2) for i in range(19)]
+    assert counts["manifest_mismatches"] == expected
+    logged = [r.getMessage() for r in caplog.records if r.name == write_temp.log.name]
+    assert logged == [f"write_temp: {p}" for p in expected]
+    assert counts["raw_rows"] == 2 * 22
+
+
+def test_a_lake_of_before_the_rename_is_refused_by_name_and_left_as_it_was(tmp_path):
+    lake = tmp_path / "lake"
+    shutil.copytree(BEFORE_RENAME, lake)
+    with pytest.raises(MigrationFailed, match="^write_temp: the lake at "):
+        write_temp.run(local_context(lake))
+
+
+def _fetch(symbol, rows, forming=None):
+    return ingest_queue.Fetch(symbol=symbol, raw_key=f"raw/{symbol}.csv", rows=rows,
+                              fetched_at="2024-03-08 21:30:00.000000", forming_date=forming)
+
+
+def test_the_fetches_table_body_has_the_manifest_count_or_nothing_and_no_carriage_return():
+    # Athena's CSV SerDe splits lines at \n only: a \r would end up in the last column
+    runs = [ingest_queue.IngestRun("i1", "2024-03-08", "m1", (_fetch("AAA", 3, "2024-03-08"), _fetch("BBB", None)))]
+    assert write_temp.fetches_csv(runs).decode() == (
+        "ingest_run_id,symbol,fetched_at,forming_date,manifest_rows\n"
+        "i1,AAA,2024-03-08 21:30:00.000000,2024-03-08,3\n"
+        "i1,BBB,2024-03-08 21:30:00.000000,,\n"
+    )
