@@ -10,6 +10,7 @@ import pytest
 from glue_jobs.lake import failpoints, ingest_queue, layout, tables
 from glue_jobs.lake.failpoints import InjectedFault
 from glue_jobs.lake.migrate import MigrationFailed
+from glue_jobs.ops import janitor
 from glue_jobs.runtime import local_context
 from glue_jobs.wap import crawl, drop_temp, write_temp
 from tests.support.contexts import AS_OF
@@ -282,3 +283,16 @@ def test_the_fetches_table_body_has_the_manifest_count_or_nothing_and_no_carriag
         "i1,AAA,2024-03-08 21:30:00.000000,2024-03-08,3\n"
         "i1,BBB,2024-03-08 21:30:00.000000,,\n"
     )
+
+
+def test_the_janitor_keeps_every_temporary_table_of_a_run_still_going(ctx):
+    land(ctx.storage, run_id="i1", ingest_date="2024-03-08", bodies={"AAA": csv_body([("2024-03-08", 1, 2, 0.5, 1.5, 10)])})
+    crawl.run(ctx)
+    write_temp.run(ctx)  # its run log says running: the audit and publish are still to come
+
+    plan = janitor.plan(ctx.storage, ctx.catalog)
+    temps = [layout.TEMP_FETCHES_TABLE, layout.TEMP_TABLE, layout.TEMP_FETCHED_TABLE]
+    kept = {k.target: k.reason for k in plan.kept}
+    assert {t: kept.get(f"stocks.{t}") for t in temps} == {
+        t: f"temporary table of run {ctx.run_id}, which is still running" for t in temps}
+    assert not [d for d in plan.deletions if d.kind == "table"]
