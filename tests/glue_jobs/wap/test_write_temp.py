@@ -1,11 +1,30 @@
 """write_temp's de-duplication and parsing, on the local engine with hand-made raw bodies."""
 import datetime as dt
+import io
+import shutil
+from pathlib import Path
 
-from glue_jobs.lake import ingest_queue
+import pyarrow.parquet as pq
+import pytest
+
+from glue_jobs.lake import failpoints, ingest_queue, layout, tables
+from glue_jobs.lake.failpoints import InjectedFault
+from glue_jobs.lake.migrate import MigrationFailed
+from glue_jobs.ops import janitor
+from glue_jobs.runtime import local_context
 from glue_jobs.wap import crawl, drop_temp, write_temp
-from tests.support.wap_fixtures import csv_body, land
+from tests.support.contexts import AS_OF
+from tests.support.wap_fixtures import csv_body, land, land_synthetic
+from workflows.runner import run_wap
 
 UTC = dt.timezone.utc
+BEFORE_RENAME = Path(__file__).resolve().parents[2] / "fixtures" / "lakes" / "before_ingest_run_id" / "lake"
+
+
+@pytest.fixture(autouse=True)
+def disarm_after():
+    yield
+    failpoints.reset({})
 
 
 def _temp_rows(ctx):
@@ -150,3 +169,130 @@ def test_a_seventh_field_is_a_parse_error_and_a_blank_one_is_not(ctx):
         {"day": "2024-03-05", "volume": 10, "raw_line": "2024-03-05,1,2,0.5,1.5,10", "parse_error": None},
     ]
     assert counts["raw_rows"] == counts["temp_rows"] == 4
+
+
+def _years_per_file(ctx, location):
+    """trade_year values held by each Parquet file under `location`."""
+    return [sorted(set(pq.read_table(io.BytesIO(ctx.storage.get_bytes(k))).column("trade_year").to_pylist()))
+            for k in ctx.storage.list_keys(location) if k.endswith(".parquet")]
+
+
+def test_a_retry_after_a_fault_at_each_data_write_ends_as_a_clean_run_would(make_ctx):
+    # published: 60 sessions of AAA, 2023-12 to 2024-03
+    first = make_ctx(run_id="20240308T230000Z-aaaaaa")
+    land_synthetic(first.storage, run_id="20240308T220000Z-i1", as_of=AS_OF, symbols=["AAA"], days=60)
+    run_wap(first)
+    published = {r["trade_date"].isoformat(): r for r in first.engine.query(
+        "select * from stocks.daily_prices where symbol = 'AAA'").to_pylist()}
+    old = sorted(published)
+    new_bar = ("2024-03-11", 50, 51, 49, 50.5, 1000)
+    restated = [(d, published[d]["open"], published[d]["high"], published[d]["low"], published[d]["close"],
+                 published[d]["volume"] + 5) for d in (old[0], old[-1])]  # one bar of 2023, one of 2024
+    same = [(d, published[d]["open"], published[d]["high"], published[d]["low"], published[d]["close"],
+             published[d]["volume"]) for d in old[1:4]]
+    ctx = make_ctx(run_id="20240311T230000Z-bbbbbb", as_of=dt.date(2024, 3, 11))
+    land(ctx.storage, run_id="20240311T220000Z-i2", ingest_date="2024-03-11",
+         bodies={"AAA": csv_body([new_bar, new_bar, *restated, *same])})
+    crawl.run(ctx)
+    drop_temp.run(ctx)
+
+    # the three writes: every row read, the de-duplicated rows, the rows not published as they are
+    temp_location = tables.temp_prices(ctx.run_id).location
+    for write in ("read/", "deduplicated/", "changed/"):
+        location = temp_location + write
+        failpoints.reset({failpoints.ENV_POINT: "write_temp.after_data_write", failpoints.ENV_ACTION: "raise",
+                          failpoints.ENV_MATCH: location})
+        with pytest.raises(InjectedFault, match=location):
+            write_temp.run(ctx)
+        # the files are written, one per trade_year (what publish's per-year reads skip by), and
+        # no table of the catalog reads them yet
+        assert _years_per_file(ctx, location) == [[2023], [2024]]
+        readers = [ctx.catalog.get_table("stocks", t) for t in (layout.TEMP_TABLE, layout.TEMP_FETCHED_TABLE)]
+        assert location not in [t.location for t in readers if t is not None]
+    failpoints.reset({})
+
+    # the stage retried under the same run id, its earlier attempts' tables still in the catalog
+    counts = write_temp.run(ctx)
+    assert counts == {
+        "ingest_runs": 1, "fetches": 1, "raw_rows": 7, "manifest_rows": 7, "fetched_rows": 6, "temp_rows": 3,
+        "unchanged_rows": 3, "duplicates_dropped": 1, "duplicate_keys": 1, "manifest_mismatches": [],
+        "temp_table": "stocks.tmp_daily_prices",
+    }
+    assert [(r["day"], r["ingest_run_id"]) for r in _temp_rows(ctx)] == [
+        (old[0], "20240311T220000Z-i2"), (old[-1], "20240311T220000Z-i2"), ("2024-03-11", "20240311T220000Z-i2")]
+    fetched = ctx.engine.query("select count(*) as n from stocks.tmp_daily_prices_fetched").to_pylist()
+    assert fetched == [{"n": 6}]
+    assert _years_per_file(ctx, temp_location + "changed/") == [[2023], [2024]]
+
+
+def test_with_nothing_pending_the_previous_runs_temporary_tables_go_and_the_log_says_so(make_ctx):
+    first = make_ctx(run_id="20240308T230000Z-aaaaaa")
+    land_synthetic(first.storage, run_id="20240308T220000Z-i1", as_of=AS_OF, symbols=["AAA"], days=5)
+    run_wap(first)
+    assert first.catalog.get_table("stocks", layout.TEMP_TABLE) is not None  # left for inspection
+
+    second = make_ctx(run_id="20240309T230000Z-bbbbbb")
+    counts = write_temp.run(second)
+
+    assert counts == {"status": "nothing to do: no pending ingest runs", "ingest_runs": 0, "raw_rows": 0,
+                      "temp_rows": 0, "duplicates_dropped": 0, "unchanged_rows": 0}
+    # no table of the earlier run's left to be read as this run's
+    assert second.catalog.get_table("stocks", layout.TEMP_TABLE) is None
+    assert second.catalog.get_table("stocks", layout.TEMP_FETCHED_TABLE) is None
+
+
+def test_fetches_whose_rows_as_read_differ_from_the_manifest_are_named_in_the_log_twenty_at_most(ctx, caplog):
+    two_bars = csv_body([("2024-03-08", 1, 2, 0.5, 1.5, 10), ("2024-03-07", 1, 2, 0.5, 1.5, 10)])
+    bodies = {"EMPTY": csv_body([]), "NOCOUNT": two_bars, "OK": two_bars}
+    bodies.update({f"S{i:02d}": two_bars for i in range(20)})
+    claimed = {"EMPTY": 1, "NOCOUNT": None, "OK": 2, **{f"S{i:02d}": 3 for i in range(20)}}
+    land(ctx.storage, run_id="i1", ingest_date="2024-03-08", bodies=bodies, rows=claimed)
+    crawl.run(ctx)
+    with caplog.at_level("WARNING", logger=write_temp.log.name):
+        counts = write_temp.run(ctx)
+
+    def problem(symbol, says, reads):
+        raw_key = layout.raw_key("2024-03-08", symbol, "i1")
+        return f"{symbol} in ingest run i1: manifest says {says} rows, the raw table reads {reads} ({raw_key})"
+
+    # a manifest without a count is not compared; 21 fetches differ, the first 20 are named
+    expected = [problem("EMPTY", 1, 0)] + [problem(f"S{i:02d}", 3, 2) for i in range(19)]
+    assert counts["manifest_mismatches"] == expected
+    logged = [r.getMessage() for r in caplog.records if r.name == write_temp.log.name]
+    assert logged == [f"write_temp: {p}" for p in expected]
+    assert counts["raw_rows"] == 2 * 22
+
+
+def test_a_lake_of_before_the_rename_is_refused_by_name_and_left_as_it_was(tmp_path):
+    lake = tmp_path / "lake"
+    shutil.copytree(BEFORE_RENAME, lake)
+    with pytest.raises(MigrationFailed, match="^write_temp: the lake at "):
+        write_temp.run(local_context(lake))
+
+
+def _fetch(symbol, rows, forming=None):
+    return ingest_queue.Fetch(symbol=symbol, raw_key=f"raw/{symbol}.csv", rows=rows,
+                              fetched_at="2024-03-08 21:30:00.000000", forming_date=forming)
+
+
+def test_the_fetches_table_body_has_the_manifest_count_or_nothing_and_no_carriage_return():
+    # Athena's CSV SerDe splits lines at \n only: a \r would end up in the last column
+    runs = [ingest_queue.IngestRun("i1", "2024-03-08", "m1", (_fetch("AAA", 3, "2024-03-08"), _fetch("BBB", None)))]
+    assert write_temp.fetches_csv(runs).decode() == (
+        "ingest_run_id,symbol,fetched_at,forming_date,manifest_rows\n"
+        "i1,AAA,2024-03-08 21:30:00.000000,2024-03-08,3\n"
+        "i1,BBB,2024-03-08 21:30:00.000000,,\n"
+    )
+
+
+def test_the_janitor_keeps_every_temporary_table_of_a_run_still_going(ctx):
+    land(ctx.storage, run_id="i1", ingest_date="2024-03-08", bodies={"AAA": csv_body([("2024-03-08", 1, 2, 0.5, 1.5, 10)])})
+    crawl.run(ctx)
+    write_temp.run(ctx)  # its run log says running: the audit and publish are still to come
+
+    plan = janitor.plan(ctx.storage, ctx.catalog)
+    temps = [layout.TEMP_FETCHES_TABLE, layout.TEMP_TABLE, layout.TEMP_FETCHED_TABLE]
+    kept = {k.target: k.reason for k in plan.kept}
+    assert {t: kept.get(f"stocks.{t}") for t in temps} == {
+        t: f"temporary table of run {ctx.run_id}, which is still running" for t in temps}
+    assert not [d for d in plan.deletions if d.kind == "table"]
