@@ -20,6 +20,7 @@ MODULE_TESTS: dict[str, tuple[str, ...]] = {
                                  "tests/glue_jobs/wap/test_wap_end_to_end.py"),
     "glue_jobs.wap.publish": ("tests/glue_jobs/wap/test_publish_corrections_and_retries.py",
                               "tests/glue_jobs/wap/test_publish_damage.py",
+                              "tests/glue_jobs/wap/test_publish_fresh_years.py",
                               "tests/glue_jobs/wap/test_unchanged_bars.py",
                               "tests/glue_jobs/wap/test_wap_end_to_end.py",
                               "tests/glue_jobs/wap/test_backfill_chunking.py"),
