@@ -248,3 +248,37 @@ def test_of_two_fetches_at_the_same_instant_the_later_ingest_run_wins_every_time
     after = _published(second)[dt.date(2024, 3, 7)]
     assert after["ingest_run_id"] == "20240308T220001Z-i2"
     assert after["volume"] == old["volume"] + 9
+
+
+def test_a_crash_after_a_partitions_merge_is_written_publishes_nothing_and_the_retry_publishes_once(make_ctx):
+    """Publish dies after writing 2024's merged partition (2023's already written too): readers
+    still see the old table, no correction half-applied, and the retry of the same run publishes
+    both corrections, each bar once."""
+    first = make_ctx(run_id="20240308T230000Z-aaaaaa")
+    land_synthetic(first.storage, run_id="20240308T220000Z-i1", as_of=AS_OF, symbols=["AAA"], days=300)
+    run_wap(first)
+    before = _published(first)
+    locations = {p.values["trade_year"]: p.location for p in first.catalog.list_partitions("stocks", "daily_prices")}
+    assert sorted(locations) == ["2022", "2023", "2024"]
+    days = [dt.date(2023, 6, 1), dt.date(2024, 3, 7)]
+    corrected = [(d.isoformat(), before[d]["open"], before[d]["high"], before[d]["low"], before[d]["close"],
+                  before[d]["volume"] + 7) for d in days]
+
+    run_id = "20240309T230000Z-bbbbbb"
+    second = make_ctx(run_id=run_id)
+    land(second.storage, run_id="20240309T220000Z-i2", ingest_date="2024-03-09",
+         fetched_at=dt.datetime(2024, 3, 9, 22, tzinfo=UTC), bodies={"AAA": csv_body(corrected)})
+    failpoints.reset({failpoints.ENV_POINT: "publish.after_data_write", failpoints.ENV_ACTION: "raise",
+                      failpoints.ENV_MATCH: "daily_prices/trade_year=2024"})
+    with pytest.raises(InjectedFault, match=r"publish\.after_data_write \[daily_prices/trade_year=2024\]"):
+        run_wap(second)
+    failpoints.reset({})
+    assert {p.values["trade_year"]: p.location
+            for p in second.catalog.list_partitions("stocks", "daily_prices")} == locations
+    assert _published(second) == before
+
+    result = publish.run(make_ctx(run_id=run_id))
+    assert result["partitions_written"] == 2
+    after = _published(second)
+    assert sorted(after) == sorted(before)  # one row per date: nothing published twice
+    assert [after[d]["volume"] for d in days] == [before[d]["volume"] + 7 for d in days]
