@@ -1,0 +1,26 @@
+"""How Athena resolves the names a query uses and types what it computes (sql/select, language/
+reserved#identifiers, functions/lambda): a table of the current database needs no database name,
+identifiers match whatever their case, quoted or not, and a lambda in the select list does not
+change how the rest of the list is typed."""
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+from athena_harness import case_ids
+
+# (statement, Arrow types, rows, Trino documentation section)
+CASES = [
+    ("select close from prices where symbol = 'IBM'", [pa.float64()], [(163.55,)],
+     "sql/select: a table named without its database is read from the session's (stocks)"),
+    ("select \"Close\", \"SYMBOL\" from stocks.prices where symbol = 'IBM'", [pa.float64(), pa.string()],
+     [(163.55, "IBM")], "language/reserved#identifiers: identifiers are case-insensitive, quoted ones too"),
+    ("select transform(array[1], x -> x * 2), volume / 2 from stocks.prices where symbol = 'MSFT' order by 2",
+     [pa.list_(pa.int32()), pa.int64()], [([2], 11541750), ([2], 12629300)],
+     "functions/lambda beside a bigint column: volume / 2 stays an integer division"),
+]
+
+
+@pytest.mark.parametrize("sql,types,rows,section", CASES, ids=case_ids(CASES))
+def test_names_resolve_and_types_hold_as_in_athena(athena, sql, types, rows, section):
+    answer = athena.answer(sql)
+    assert (answer.types, answer.rows) == (types, rows), section
