@@ -33,3 +33,10 @@ def test_a_lambda_in_the_select_list_leaves_the_other_columns_typed():
     """Typing a lambda's parameters annotates the query again, with its tables' columns."""
     columns = translate("select transform(array[volume], x -> x * 2), close + 1 from stocks.prices", SCHEMA).columns
     assert columns == (OutputColumn("_col0", "array(bigint)"), OutputColumn("_col1", "double"))
+
+
+def test_bitwise_functions_are_bigint_as_trino_types_them():
+    """functions/bitwise: bitwise_and, bitwise_or, bitwise_xor and bitwise_not return bigint (Trino's
+    typing; sqlglot's default would say integer for integer arguments)."""
+    columns = translate("select bitwise_and(5, 3), bitwise_or(5, 3), bitwise_xor(5, 3), bitwise_not(5)", SCHEMA).columns
+    assert [c.athena_type for c in columns] == ["bigint"] * 4
