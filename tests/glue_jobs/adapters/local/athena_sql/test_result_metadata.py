@@ -40,3 +40,14 @@ def test_bitwise_functions_are_bigint_as_trino_types_them():
     typing; sqlglot's default would say integer for integer arguments)."""
     columns = translate("select bitwise_and(5, 3), bitwise_or(5, 3), bitwise_xor(5, 3), bitwise_not(5)", SCHEMA).columns
     assert [c.athena_type for c in columns] == ["bigint"] * 4
+
+
+def test_a_lambdas_body_is_typed_after_its_parameters():
+    """functions/lambda: the parameter takes the array's element type (integer here), and the
+    body is typed from it, so transform's result is array(integer) for bodies sqlglot types from
+    their arguments only (coalesce, if, CASE, nullif)."""
+    columns = translate("select transform(array[cast(1 as integer)], x -> coalesce(x, 0)), "
+                        "transform(array[cast(1 as integer)], x -> if(x > 0, x, 0)), "
+                        "transform(array[cast(1 as integer)], x -> case when x > 0 then x end), "
+                        "transform(array[cast(1 as integer)], x -> nullif(x, 0))", SCHEMA).columns
+    assert [c.athena_type for c in columns] == ["array(integer)"] * 4
