@@ -151,3 +151,16 @@ def arithmetic(node: exp.Binary) -> exp.Expression | None:
         scale = max(s1, s2)
         precision = min(38, min(p1 - s1, p2 - s2) + scale)
     return cast(node.__class__(this=node.this, expression=node.expression), types.decimal(precision, scale))
+
+
+@rule(exp.BitwiseAnd, exp.BitwiseOr, exp.BitwiseXor, exp.BitwiseNot)
+def bitwise(node: exp.Expression) -> exp.Expression | None:
+    """functions/bitwise: bitwise_and/or/xor/not take and return bigint; DuckDB's & | xor ~
+    keep their operands' width (5 & 3 is an INTEGER), so the operands are widened first."""
+    operands = [node.this] + ([node.expression] if isinstance(node, exp.Binary) else [])
+    if not all(types.is_integer(types.of(o)) for o in operands):
+        return None  # unknown (NULL) operands: left as DuckDB has them
+    bigint = types.build("bigint")
+    if isinstance(node, exp.Binary):
+        return typed(node.__class__(this=_as(node.this, bigint), expression=_as(node.expression, bigint)), bigint)
+    return typed(exp.BitwiseNot(this=_as(node.this, bigint)), bigint)
