@@ -8,8 +8,8 @@ from glue_jobs.wap import crawl
 from tests.support.wap_fixtures import csv_body
 
 
-@pytest.fixture
-def lake(tmp_path):
+def _raw_lake(tmp_path):
+    """Four raw partitions of one day: IBM in runs r1 and r2, XOM in r2 and r3."""
     storage, catalog, engine, other = build_local(tmp_path / "lake")
     catalog.create_table(tables.raw_daily())
     for symbol, run_id, close in (("IBM", "r1", "1.5"), ("IBM", "r2", "2.5"), ("XOM", "r2", "3.5"), ("XOM", "r3", "4.5")):
@@ -18,6 +18,11 @@ def lake(tmp_path):
         storage.put_bytes(key, body)
         catalog.add_partitions("stocks", "raw_daily", [crawl.partition_for(key, crawl.parse_header(body))])
     return storage, catalog, engine, other
+
+
+@pytest.fixture
+def lake(tmp_path):
+    return _raw_lake(tmp_path)
 
 
 def _rows(engine, sql):
@@ -67,13 +72,7 @@ def test_a_filter_kept_in_a_subquery_prunes_only_that_reading(lake):
 # filter that cannot name partitions (a computed value, a column that is no partition key) does
 # not narrow what is read.
 def _lake(tmp_path, damaged: bool):
-    storage, catalog, engine, _ = build_local(tmp_path / "lake")
-    catalog.create_table(tables.raw_daily())
-    for symbol, run_id, close in (("IBM", "r1", "1.5"), ("IBM", "r2", "2.5"), ("XOM", "r2", "3.5"), ("XOM", "r3", "4.5")):
-        key = layout.raw_key("2024-03-08", symbol, run_id)
-        body = csv_body([("2024-03-08", "1", "2", "0.5", close, "10")])
-        storage.put_bytes(key, body)
-        catalog.add_partitions("stocks", "raw_daily", [crawl.partition_for(key, crawl.parse_header(body))])
+    storage, _, engine, _ = _raw_lake(tmp_path)
     if damaged:  # not text at all: reading it fails
         storage.put_bytes(layout.raw_key("2024-03-08", "XOM", "r3"), b"\x00\xff\xfe not, a \"csv\n\x00\x01")
     return engine
