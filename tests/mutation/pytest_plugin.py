@@ -96,6 +96,8 @@ def remove_stale(root: Path, alive=None) -> list[Path]:
 
 
 def _alive(pid: int) -> bool:
+    # the twin of glue_jobs.lake.lock's _pid_alive, kept apart on purpose: lock.py is one of the
+    # mutated modules, and the plugin must not run a mutant's code to clean up after it
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
