@@ -124,7 +124,9 @@ def _query(tree: exp.Expression, schema: dict, database: str) -> tuple[exp.Expre
         _hide_path_column(typed)
     strict.check_resolved(typed)
     typed = annotate_types(typed, schema=schema, dialect="trino")
-    for _ in range(4):  # a lambda's parameters typed, then its body (one round per nesting level)
+    # a lambda's parameters typed, then its body: one round per nesting level, and each round
+    # types at least one lambda for good, so there are never more rounds than lambdas
+    for _ in range(sum(1 for _ in typed.find_all(exp.Lambda))):
         if not rules.type_lambda_parameters(typed):
             break
         typed = annotate_types(typed, schema=schema, dialect="trino")
@@ -243,7 +245,12 @@ def _resolution_error(exc: OptimizeError, database: str) -> AthenaRejects:
     column = re.search(r"Column '\"?([^'\"]+)\"?' could not be resolved", text)
     if column:
         return AthenaRejects(f"Column '{column.group(1)}' cannot be resolved")
-    table = re.search(r"Unknown table:? '?\"?([^'\"]+)", text) or re.search(r"Table '?([^' ]+)'? .*not found", text)
+    # _check_tables has refused every missing table of FROM before this: an unknown table here is
+    # a qualifier (`nope.*`) naming no relation of the query, which Trino's analyzer words so
+    reference = re.search(r"Unknown table:? '?\"?([^'\"]+)", text)
+    if reference:
+        return AthenaRejects(f"Unable to resolve reference {reference.group(1)}")
+    table = re.search(r"Table '?([^' ]+)'? .*not found", text)
     if table:
         return AthenaRejects(f"Table 'awsdatacatalog.{database}.{table.group(1).split('.')[-1]}' does not exist")
     return AthenaRejects(text)
