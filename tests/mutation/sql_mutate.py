@@ -24,7 +24,6 @@ import difflib
 import json
 import os
 import queue
-import re
 import shutil
 import subprocess
 import sys
@@ -36,7 +35,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from tests.mutation import selection  # noqa: E402
+from tests.mutation import equivalents, selection  # noqa: E402
 from tests.mutation.sql_mutants import OPERATORS, Mutant, mutants  # noqa: E402
 
 ARTIFACTS = ROOT / "test-artifacts" / "mutation"
@@ -60,11 +59,25 @@ def sql_files() -> list[str]:
     return sorted(f"{folder}{p.name}" for folder in selection.SQL_TESTS for p in (ROOT / "sql" / folder).glob("*.sql"))
 
 
-def equivalent() -> dict[str, str]:
-    """Mutant id -> why it is equivalent (equivalent.md's lines ``- `id`: reason``)."""
-    if not EQUIVALENT.exists():
-        return {}
-    return dict(re.findall(r"^- `([^`]+)`: (.+)$", EQUIVALENT.read_text(), flags=re.M))
+def listed() -> dict[str, equivalents.Entry]:
+    """equivalent.md's entries (tests/mutation/equivalents.py; the SQL ids among them are ours)."""
+    return equivalents.parse(EQUIVALENT.read_text()) if EQUIVALENT.exists() else {}
+
+
+def judge(found: list[Mutant], originals: dict[str, str], entries: dict[str, equivalents.Entry]) -> equivalents.Verdict:
+    """Which listed mutants a run skips (diff unchanged) and which it re-checks (diff changed)."""
+    now = {m.id: equivalents.fingerprint(diff(originals[m.file], m)) for m in found if m.id in entries}
+    return equivalents.judge(entries, now)
+
+
+def fingerprints(ids: list[str]) -> dict[str, str]:
+    """The fingerprint of each named SQL mutant of the files as they are (an id that is no
+    mutant today is left out)."""
+    files = sorted({i.split(":", 1)[0] for i in ids} & set(sql_files()))
+    originals = {name: (ROOT / "sql" / name).read_text() for name in files}
+    wanted = set(ids)
+    return {m.id: equivalents.fingerprint(diff(originals[m.file], m))
+            for name in files for m in mutants(name, originals[name]) if m.id in wanted}
 
 
 def status_of(returncode: int | None) -> str:
@@ -75,14 +88,13 @@ def status_of(returncode: int | None) -> str:
     return {0: "survived", 1: "killed", 5: "no tests"}.get(returncode, "error")
 
 
-def to_test(found: list[Mutant], results: dict[str, dict], explained: dict[str, str], everything: bool,
+def to_test(found: list[Mutant], results: dict[str, dict], skip: frozenset[str] | set[str], everything: bool,
             survivors_only: bool = False) -> list[Mutant]:
-    """What a run tests: every mutant (everything), else those neither killed nor explained, of
-    them only the ones a run already let live with survivors_only (after adding tests)."""
-    if everything:
-        return list(found)
-    return [m for m in found if results.get(m.id, {}).get("status") not in DETECTED and m.id not in explained
-            and (not survivors_only or m.id in results)]
+    """What a run tests: every mutant (everything), else those not killed yet, of them only the
+    ones a run already let live with survivors_only (after adding tests); never the listed
+    equivalents whose diff is unchanged (`skip`, judge)."""
+    return [m for m in found if m.id not in skip and (everything or (
+        results.get(m.id, {}).get("status") not in DETECTED and (not survivors_only or m.id in results)))]
 
 
 def diff(original: str, mutant: Mutant) -> str:
@@ -91,13 +103,18 @@ def diff(original: str, mutant: Mutant) -> str:
 
 
 def report(found: list[Mutant], originals: dict[str, str], results: dict[str, dict],
-           explained: dict[str, str]) -> tuple[str, str]:
+           entries: dict[str, equivalents.Entry]) -> tuple[str, str]:
     """The report's markdown and its one-line summary, for the mutants of the files as they are
-    now (a result whose mutant no longer exists is left out)."""
+    now (a result whose mutant no longer exists is left out). A listed equivalent whose diff is
+    unchanged counts as equivalent whether it ran or was skipped; one whose diff changed does not."""
+    judged = judge(found, originals, entries)
+    explained = {name: e.reason for name, e in entries.items() if name not in judged.changed}
     by_file: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     survivors: list[Mutant] = []
     for m in found:
         status = results.get(m.id, {}).get("status", "not run")
+        if m.id in judged.skip and status not in DETECTED:
+            status = "skipped"
         counts = by_file[m.file]
         counts["mutants"] += 1
         if status in DETECTED:
@@ -125,8 +142,12 @@ def report(found: list[Mutant], originals: dict[str, str], results: dict[str, di
     lines += ["", "## Not killed", ""]
     for m in survivors:
         why = explained.get(m.id)
-        status = results[m.id]["status"]
-        lines.append(f"### {m.id} (line {m.line}, {status}{'; equivalent: ' + why if why else ''})")
+        status = "skipped" if m.id in judged.skip else results[m.id]["status"]
+        if m.id in judged.changed:
+            why_text = f"; listed, but its diff changed: re-check (equivalent.md's reason was: {entries[m.id].reason})"
+        else:
+            why_text = "; equivalent: " + why if why else ""
+        lines.append(f"### {m.id} (line {m.line}, {status}{why_text})")
         lines += ["", m.description, "", "```diff", diff(originals[m.file], m).rstrip("\n"), "```", ""]
     return "\n".join(lines) + "\n", summary
 
@@ -241,7 +262,7 @@ def write_report(files: list[str] | None = None) -> str:
     files = files or sql_files()
     originals = {name: (ROOT / "sql" / name).read_text() for name in files}
     found = [m for name in files for m in mutants(name, originals[name])]
-    text, summary = report(found, originals, load_results(), equivalent())
+    text, summary = report(found, originals, load_results(), listed())
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(text)
     return summary
@@ -271,8 +292,12 @@ def main(argv: list[str] | None = None) -> int:
     seconds = None
     if not args.report_only:
         results = load_results()
-        todo = to_test(found, results, equivalent(), args.all, args.survivors)
-        _progress(f"{len(found)} SQL mutants in {len(files)} files; {len(todo)} to test")
+        originals = {name: (ROOT / "sql" / name).read_text() for name in files}
+        judged = judge(found, originals, listed())
+        todo = to_test(found, results, judged.skip, args.all, args.survivors)
+        _progress(f"{len(found)} SQL mutants in {len(files)} files; {len(todo)} to test; {len(judged.skip)} skipped "
+                  f"as listed equivalents with the same diff, {len(judged.changed)} listed but their diff changed "
+                  f"(run: re-check them), {len(judged.unfingerprinted)} listed without a fingerprint (run)")
         if todo:
             seconds = run(todo, args.max_children, results)
     summary = write_report(files if args.files else None)

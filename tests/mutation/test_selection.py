@@ -68,12 +68,14 @@ def test_the_narrowed_modules_name_functions_they_have():
     assert selection.in_core("glue_jobs.audit.rules.x_check__mutmut_1")
 
 
-def test_a_second_run_retests_only_what_is_alive(monkeypatch):
-    monkeypatch.setattr(mutate, "equivalent", lambda: {"m.x_f__mutmut_4": "changes nothing"})
-    assert mutate.to_test(["m.*"], {}) == ["m.*"]
+def test_a_run_tests_what_is_alive_and_never_the_equivalents_listed_with_the_same_diff():
     statuses = {"m.x_f__mutmut_1": "killed", "m.x_f__mutmut_2": "survived", "m.x_f__mutmut_3": "not checked",
-                "m.x_f__mutmut_4": "survived", "m.x_f__mutmut_5": "timeout", "m.x_f__mutmut_6": "no tests"}
-    assert mutate.to_test(["m.*"], statuses) == ["m.x_f__mutmut_2", "m.x_f__mutmut_3", "m.x_f__mutmut_6"]
+                "m.x_f__mutmut_4": "survived", "m.x_f__mutmut_5": "timeout", "m.x_f__mutmut_6": "no tests",
+                "m.x_f__mutmut_7": "not checked"}
+    skip = {"m.x_f__mutmut_4", "m.x_f__mutmut_7"}  # equivalents.judge: listed, diff unchanged
+    assert mutate.to_test(statuses, skip) == ["m.x_f__mutmut_2", "m.x_f__mutmut_3", "m.x_f__mutmut_6"]
+    assert mutate.to_test(statuses, skip, everything=True) == [
+        "m.x_f__mutmut_1", "m.x_f__mutmut_2", "m.x_f__mutmut_3", "m.x_f__mutmut_5", "m.x_f__mutmut_6"]
 
 
 def test_a_mutants_run_starts_with_the_translation_caches_empty():
