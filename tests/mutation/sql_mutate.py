@@ -7,9 +7,11 @@
 
 Each mutant (tests/mutation/sql_mutants.py: one small change to one file) is written into a
 scratch copy of the checkout (one copy per child, made once, under the system's temporary
-directory), the file's tests run there (selection.sql_tests, of them the ones that read the file
-in a clean run, fastest first: tests/mutation/sql_pytest_plugin.py; `-x`), and the file is
-restored. A mutant is killed when a test fails, a timeout when the
+directory) by a child that a worker in that copy forks (tests/mutation/sql_worker.py: pytest and
+the project imported once, not per mutant), the file's tests run there (selection.sql_tests, of
+them the ones that read the file in a clean run, kill-first: the tests that killed this file's
+earlier mutants, then its folder's, then fastest first: tests/mutation/sql_pytest_plugin.py;
+`-x`), and the file is restored. A mutant is killed when a test fails, a timeout when the
 tests run past three times their clean time plus a minute, an error when pytest itself cannot
 run them (never a kill). FILEs are names under sql/ (default: every file of selection.SQL_TESTS).
 
@@ -25,7 +27,6 @@ import json
 import os
 import queue
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -37,6 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 from tests.mutation import equivalents, selection  # noqa: E402
 from tests.mutation.sql_mutants import OPERATORS, Mutant, mutants  # noqa: E402
+from tests.mutation.sql_worker import Worker  # noqa: E402
 
 ARTIFACTS = ROOT / "test-artifacts" / "mutation"
 RESULTS = ARTIFACTS / "sql-results.json"
@@ -168,30 +170,19 @@ def save_results(results: dict[str, dict]) -> None:
     partial.replace(RESULTS)
 
 
-def pytest_command(tests: tuple[str, ...], basetemp: Path) -> list[str]:
-    return [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
-            "-p", "tests.mutation.sql_pytest_plugin", "--basetemp", str(basetemp), *tests]
-
-
-def run_tests(copy: Path, tests: tuple[str, ...], env: dict[str, str], timeout: float | None) -> int | None:
-    basetemp = _memory() / f"tickerlake-sqlmut-{copy.name}"
-    try:
-        done = subprocess.run(pytest_command(tests, basetemp), cwd=copy, env={**os.environ, **env},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout)
-        return done.returncode
-    except subprocess.TimeoutExpired:
-        return None
-    finally:
-        shutil.rmtree(basetemp, ignore_errors=True)
-
-
-def _check_reads_its_own_sql(copy: Path) -> None:
-    """A copy whose code reads another checkout's sql/ (an installed package found first) would
-    let every mutant survive, unseen."""
-    found = subprocess.run([sys.executable, "-c", "from glue_jobs.lake import sql_files; print(sql_files.sql_dir())"],
-                           cwd=copy, capture_output=True, text=True).stdout.strip()
-    if Path(found or "?").resolve() != (copy / "sql").resolve():
-        raise SystemExit(f"the scratch copy {copy} reads its SQL from {found or 'nowhere'}, not its own sql/")
+def killers_for(file: str, results: dict[str, dict]) -> dict[str, list[str]]:
+    """The tests that killed this file's mutants and its folder's other files' (one entry per
+    kill, from the results so far: this run's and a resumed run's), for kill-first ordering."""
+    folder = file.rsplit("/", 1)[0] + "/"
+    out: dict[str, list[str]] = {"file": [], "folder": []}
+    for result in results.values():
+        killer, other = result.get("killer"), result.get("file", "")
+        if killer and result.get("status") == "killed":
+            if other == file:
+                out["file"].append(killer)
+            elif other.startswith(folder):
+                out["folder"].append(killer)
+    return out
 
 
 def _memory() -> Path:
@@ -207,20 +198,23 @@ def run(todo: list[Mutant], children: int, results: dict[str, dict]) -> float:
     """Test every mutant of `todo`, recording each result as it comes; the seconds it took."""
     started = time.monotonic()
     scratch = Path(tempfile.mkdtemp(prefix="tickerlake-sqlmut-"))
+    every_test = sorted({t for m in todo for t in selection.sql_tests(m.file)})
+    workers: list[Worker] = []
     try:
-        copies: queue.Queue[Path] = queue.Queue()
+        copies: queue.Queue[Worker] = queue.Queue()
         for k in range(children):
             copy = scratch / f"copy{k}"
             shutil.copytree(ROOT, copy, ignore=_not_copied, symlinks=True)
-            _check_reads_its_own_sql(copy)
-            copies.put(copy)
+            workers.append(Worker(copy, every_test))  # imports and collects once; forks per mutant
+            copies.put(workers[-1])
         budgets: dict[tuple[str, ...], float] = {}
         orders: dict[tuple[str, ...], Path] = {}
         for tests in sorted({selection.sql_tests(m.file) for m in todo}):
             orders[tests] = scratch / f"seconds-{len(orders)}.json"
             _progress(f"clean run of {len(tests)} test paths (their times order each mutant's run)...")
             clean_started = time.monotonic()
-            code = run_tests(scratch / "copy0", tests, {"TICKERLAKE_SQLMUT_RECORD": str(orders[tests])}, None)
+            code, _ = workers[0].run(tests, _memory() / "tickerlake-sqlmut-clean",
+                                     {"TICKERLAKE_SQLMUT_RECORD": str(orders[tests])}, None)
             if code != 0:
                 raise SystemExit(f"the tests fail without any mutant (pytest exit {code}): {' '.join(tests)}")
             budgets[tests] = 3 * (time.monotonic() - clean_started) + 60
@@ -228,22 +222,25 @@ def run(todo: list[Mutant], children: int, results: dict[str, dict]) -> float:
         tally = collections.Counter()
 
         def one(mutant: Mutant) -> None:
-            copy = copies.get()
-            target = copy / "sql" / mutant.file
-            original = target.read_text()
+            worker = copies.get()
             tests = selection.sql_tests(mutant.file)
+            with lock:
+                killers = killers_for(mutant.file, results)
             t0 = time.monotonic()
             try:
-                target.write_text(mutant.text)
-                code = run_tests(copy, tests, {"TICKERLAKE_SQLMUT_ORDER": str(orders[tests]),
-                                               "TICKERLAKE_SQLMUT_FILE": mutant.file}, budgets[tests])
+                code, killer = worker.run(tests, _memory() / f"tickerlake-sqlmut-{worker.copy.name}",
+                                          {"TICKERLAKE_SQLMUT_ORDER": str(orders[tests]),
+                                           "TICKERLAKE_SQLMUT_FILE": mutant.file,
+                                           "TICKERLAKE_SQLMUT_KILLS": json.dumps(killers)},
+                                          budgets[tests], mutant.file, mutant.text)
             finally:
-                target.write_text(original)
-                copies.put(copy)
+                copies.put(worker)
             status = status_of(code)
             with lock:
                 results[mutant.id] = {"status": status, "seconds": round(time.monotonic() - t0, 2),
                                       "file": mutant.file, "line": mutant.line, "description": mutant.description}
+                if status == "killed" and killer:
+                    results[mutant.id]["killer"] = killer
                 save_results(results)
                 tally[status] += 1
                 done = sum(tally.values())
@@ -254,6 +251,8 @@ def run(todo: list[Mutant], children: int, results: dict[str, dict]) -> float:
             for future in [pool.submit(one, m) for m in todo]:
                 future.result()
     finally:
+        for worker in workers:
+            worker.close()
         shutil.rmtree(scratch, ignore_errors=True)
     return time.monotonic() - started
 
