@@ -84,7 +84,9 @@ def equivalent() -> dict[str, str]:
 
 def generate(children: int) -> None:
     """mutmut's mutants into mutants/, nothing run (a no-op for files unchanged since)."""
-    subprocess.run([sys.executable, str(HELPER), "generate", "--max-children", str(children)], cwd=ROOT, check=True)
+    # mutmut prints every file it copies; the helper's one-line summary is on stderr
+    subprocess.run([sys.executable, str(HELPER), "generate", "--max-children", str(children)], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL)
 
 
 def diffs(names: list[str]) -> dict[str, str]:
@@ -163,11 +165,12 @@ def projection(measured: dict[str, tuple[int, list[float]]], children: int) -> t
     return rows, total
 
 
-def measured_durations(skipped: set[str] | frozenset[str] = frozenset()) -> dict[str, tuple[int, list[float]]]:
+def measured_durations(skipped: set[str] | frozenset[str] = frozenset(),
+                       mutants: Path | None = None) -> dict[str, tuple[int, list[float]]]:
     """Module -> (its core mutants a fresh run tests, the seconds mutmut recorded for those it has
     tested); the `skipped` names (equivalents listed with a fingerprint) are in neither."""
     out: dict[str, tuple[int, list[float]]] = {}
-    for meta in sorted((ROOT / "mutants").rglob("*.py.meta")):
+    for meta in sorted((mutants or ROOT / "mutants").rglob("*.py.meta")):
         doc = json.loads(meta.read_text())
         durations = doc.get("durations_by_key", {})
         core = [n for n in doc.get("exit_code_by_key", {}) if selection.in_core(n) and n not in skipped]
@@ -177,10 +180,10 @@ def measured_durations(skipped: set[str] | frozenset[str] = frozenset()) -> dict
     return out
 
 
-def print_estimate(children: int) -> None:
+def print_estimate(children: int, mutants: Path | None = None) -> None:
     # the diffs are not read here (no generation): a listed fingerprint is taken to still match
     skipped = {name for name, entry in listed().items() if entry.fingerprint}
-    rows, total = projection(measured_durations(skipped), children)
+    rows, total = projection(measured_durations(skipped, mutants), children)
     print(f"{'module':48} {'core':>5} {'timed':>5} {'s/mutant':>8} {'min':>6}")
     for module, core, timed, mean, minutes in rows:
         print(f"{module:48} {core:5d} {timed:5d} {mean if mean is not None else float('nan'):8.2f} "
@@ -214,12 +217,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report-only", action="store_true", help="write the report from mutants/ as it is")
     parser.add_argument("--all", action="store_true", help="re-test the mutants already killed too")
     parser.add_argument("--estimate", action="store_true", help="project the whole run from mutants/'s timings")
+    parser.add_argument("--mutants-dir", type=Path, help="--estimate from another run's mutants/ (a saved copy)")
     parser.add_argument("--fingerprint-equivalents", action="store_true",
                         help="fill in equivalent.md's missing fingerprints from the mutants' diffs today")
     parser.add_argument("patterns", nargs="*", default=selection.CORE)
     args = parser.parse_args(argv)
     if args.estimate:
-        print_estimate(args.max_children)
+        print_estimate(args.max_children, args.mutants_dir)
         return 0
     if args.fingerprint_equivalents:
         print(fingerprint_equivalents(args.max_children))
