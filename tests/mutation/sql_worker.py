@@ -163,8 +163,12 @@ class Worker:
 
     def close(self) -> None:
         if self.process.poll() is None:
-            self.process.stdin.close()
-            self.process.wait(timeout=60)
+            self.process.stdin.close()  # its loop ends after the mutant it is on
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()  # its own process, started above
+                self.process.wait()
 
 
 if __name__ == "__main__":
