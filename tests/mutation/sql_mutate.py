@@ -213,7 +213,7 @@ def run(todo: list[Mutant], children: int, results: dict[str, dict]) -> float:
             orders[tests] = scratch / f"seconds-{len(orders)}.json"
             _progress(f"clean run of {len(tests)} test paths (their times order each mutant's run)...")
             clean_started = time.monotonic()
-            code, _ = workers[0].run(tests, _memory() / "tickerlake-sqlmut-clean",
+            code, _ = workers[0].run(tests, _memory() / f"{scratch.name}-clean",
                                      {"TICKERLAKE_SQLMUT_RECORD": str(orders[tests])}, None)
             if code != 0:
                 raise SystemExit(f"the tests fail without any mutant (pytest exit {code}): {' '.join(tests)}")
@@ -228,7 +228,9 @@ def run(todo: list[Mutant], children: int, results: dict[str, dict]) -> float:
                 killers = killers_for(mutant.file, results)
             t0 = time.monotonic()
             try:
-                code, killer = worker.run(tests, _memory() / f"tickerlake-sqlmut-{worker.copy.name}",
+                # named after this run's scratch directory: another sql_mutate on the machine has
+                # its own copy0, and pytest empties its --basetemp when it starts
+                code, killer = worker.run(tests, _memory() / f"{scratch.name}-{worker.copy.name}",
                                           {"TICKERLAKE_SQLMUT_ORDER": str(orders[tests]),
                                            "TICKERLAKE_SQLMUT_FILE": mutant.file,
                                            "TICKERLAKE_SQLMUT_KILLS": json.dumps(killers)},
