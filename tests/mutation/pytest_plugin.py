@@ -1,10 +1,11 @@
 """A pytest plugin that only mutmut's runs load (pyproject [tool.mutmut] pytest_add_cli_args).
 
 Inside one mutant's run (mutmut names it in MUTANT_UNDER_TEST) it keeps only the tests of the
-mutated module (tests/mutation/selection.MODULE_TESTS) and runs them fastest first, by the
-durations mutmut recorded in its first pass: mutmut runs with `-x`, so a mutant is killed by its
-cheapest failing test instead of after whichever slow end-to-end test the set happened to list
-first. It also empties the project's in-process caches (functools.lru_cache: the translation of a
+mutated module (tests/mutation/selection.MODULE_TESTS) and runs them kill-first: the tests that
+killed other mutants of the same function in this run, then of the same module (KILLS, written
+here, tests/mutation/kills.py), then the rest fastest first, by the durations mutmut recorded in
+its first pass: mutmut runs with `-x`, so a mutant is killed by its likeliest, cheapest failing
+test instead of after whichever slow end-to-end test the set happened to list first. It also empties the project's in-process caches (functools.lru_cache: the translation of a
 statement, its parse) that the forked run inherits from mutmut's earlier runs, so a mutant of a
 function behind a cache is called instead of answered from the unmutated code's result. And it
 stops a test that runs far past its recorded time (HANG_FACTOR times it, plus HANG_GRACE_S): a
@@ -28,9 +29,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.mutation import selection
+from tests.mutation import kills, selection
 
 STATS = Path("mutmut-stats.json")  # mutmut runs the tests from mutants/, where it keeps this
+KILLS = Path("mutation-kills.log")  # beside it: which test killed which mutant, one line each
 HANG_FACTOR, HANG_GRACE_S = 10.0, 5.0  # generous: the machine may be loaded
 
 
@@ -59,6 +61,7 @@ def narrowed(nodeids: list[str], mutant: str, durations: dict[str, float]) -> li
 PACKAGES = ("glue_jobs", "ingestion", "workflows")
 _DURATIONS = pytest.StashKey[dict]()
 _BASETEMP = pytest.StashKey[Path]()
+_recorded: set[str] = set()
 
 
 def _in_a_mutants_run() -> bool:
@@ -134,13 +137,23 @@ def pytest_collection_modifyitems(session, config, items):
     mutant = os.environ["MUTANT_UNDER_TEST"]
     durations = _durations()
     config.stash[_DURATIONS] = durations
-    order = narrowed([item.nodeid for item in items], mutant, durations)
+    order = kills.for_mutant(narrowed([item.nodeid for item in items], mutant, durations), mutant,
+                             kills.read(KILLS), selection.module_of)
     by_id = {item.nodeid: item for item in items}
     kept = set(order)
     dropped = [item for item in items if item.nodeid not in kept]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
     items[:] = [by_id[n] for n in order]
+
+
+def pytest_runtest_logreport(report):
+    if not report.failed or not _in_a_mutants_run():
+        return
+    mutant = os.environ["MUTANT_UNDER_TEST"]
+    if mutant not in _recorded:  # the first failure is the kill (-x stops there; a teardown may fail too)
+        _recorded.add(mutant)
+        kills.record(KILLS, mutant, report.nodeid)
 
 
 @pytest.hookimpl(hookwrapper=True)

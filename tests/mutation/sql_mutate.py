@@ -7,9 +7,11 @@
 
 Each mutant (tests/mutation/sql_mutants.py: one small change to one file) is written into a
 scratch copy of the checkout (one copy per child, made once, under the system's temporary
-directory), the file's tests run there (selection.sql_tests, of them the ones that read the file
-in a clean run, fastest first: tests/mutation/sql_pytest_plugin.py; `-x`), and the file is
-restored. A mutant is killed when a test fails, a timeout when the
+directory) by a child that a worker in that copy forks (tests/mutation/sql_worker.py: pytest and
+the project imported once, not per mutant), the file's tests run there (selection.sql_tests, of
+them the ones that read the file in a clean run, kill-first: the tests that killed this file's
+earlier mutants, then its folder's, then fastest first: tests/mutation/sql_pytest_plugin.py;
+`-x`), and the file is restored. A mutant is killed when a test fails, a timeout when the
 tests run past three times their clean time plus a minute, an error when pytest itself cannot
 run them (never a kill). FILEs are names under sql/ (default: every file of selection.SQL_TESTS).
 
@@ -24,9 +26,7 @@ import difflib
 import json
 import os
 import queue
-import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -36,8 +36,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from tests.mutation import selection  # noqa: E402
+from tests.mutation import equivalents, selection  # noqa: E402
 from tests.mutation.sql_mutants import OPERATORS, Mutant, mutants  # noqa: E402
+from tests.mutation.sql_worker import Worker  # noqa: E402
 
 ARTIFACTS = ROOT / "test-artifacts" / "mutation"
 RESULTS = ARTIFACTS / "sql-results.json"
@@ -60,11 +61,25 @@ def sql_files() -> list[str]:
     return sorted(f"{folder}{p.name}" for folder in selection.SQL_TESTS for p in (ROOT / "sql" / folder).glob("*.sql"))
 
 
-def equivalent() -> dict[str, str]:
-    """Mutant id -> why it is equivalent (equivalent.md's lines ``- `id`: reason``)."""
-    if not EQUIVALENT.exists():
-        return {}
-    return dict(re.findall(r"^- `([^`]+)`: (.+)$", EQUIVALENT.read_text(), flags=re.M))
+def listed() -> dict[str, equivalents.Entry]:
+    """equivalent.md's entries (tests/mutation/equivalents.py; the SQL ids among them are ours)."""
+    return equivalents.parse(EQUIVALENT.read_text()) if EQUIVALENT.exists() else {}
+
+
+def judge(found: list[Mutant], originals: dict[str, str], entries: dict[str, equivalents.Entry]) -> equivalents.Verdict:
+    """Which listed mutants a run skips (diff unchanged) and which it re-checks (diff changed)."""
+    now = {m.id: equivalents.fingerprint(diff(originals[m.file], m)) for m in found if m.id in entries}
+    return equivalents.judge(entries, now)
+
+
+def fingerprints(ids: list[str]) -> dict[str, str]:
+    """The fingerprint of each named SQL mutant of the files as they are (an id that is no
+    mutant today is left out)."""
+    files = sorted({i.split(":", 1)[0] for i in ids} & set(sql_files()))
+    originals = {name: (ROOT / "sql" / name).read_text() for name in files}
+    wanted = set(ids)
+    return {m.id: equivalents.fingerprint(diff(originals[m.file], m))
+            for name in files for m in mutants(name, originals[name]) if m.id in wanted}
 
 
 def status_of(returncode: int | None) -> str:
@@ -75,14 +90,13 @@ def status_of(returncode: int | None) -> str:
     return {0: "survived", 1: "killed", 5: "no tests"}.get(returncode, "error")
 
 
-def to_test(found: list[Mutant], results: dict[str, dict], explained: dict[str, str], everything: bool,
+def to_test(found: list[Mutant], results: dict[str, dict], skip: frozenset[str] | set[str], everything: bool,
             survivors_only: bool = False) -> list[Mutant]:
-    """What a run tests: every mutant (everything), else those neither killed nor explained, of
-    them only the ones a run already let live with survivors_only (after adding tests)."""
-    if everything:
-        return list(found)
-    return [m for m in found if results.get(m.id, {}).get("status") not in DETECTED and m.id not in explained
-            and (not survivors_only or m.id in results)]
+    """What a run tests: every mutant (everything), else those not killed yet, of them only the
+    ones a run already let live with survivors_only (after adding tests); never the listed
+    equivalents whose diff is unchanged (`skip`, judge)."""
+    return [m for m in found if m.id not in skip and (everything or (
+        results.get(m.id, {}).get("status") not in DETECTED and (not survivors_only or m.id in results)))]
 
 
 def diff(original: str, mutant: Mutant) -> str:
@@ -91,13 +105,18 @@ def diff(original: str, mutant: Mutant) -> str:
 
 
 def report(found: list[Mutant], originals: dict[str, str], results: dict[str, dict],
-           explained: dict[str, str]) -> tuple[str, str]:
+           entries: dict[str, equivalents.Entry]) -> tuple[str, str]:
     """The report's markdown and its one-line summary, for the mutants of the files as they are
-    now (a result whose mutant no longer exists is left out)."""
+    now (a result whose mutant no longer exists is left out). A listed equivalent whose diff is
+    unchanged counts as equivalent whether it ran or was skipped; one whose diff changed does not."""
+    judged = judge(found, originals, entries)
+    explained = {name: e.reason for name, e in entries.items() if name not in judged.changed}
     by_file: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
     survivors: list[Mutant] = []
     for m in found:
         status = results.get(m.id, {}).get("status", "not run")
+        if m.id in judged.skip and status not in DETECTED:
+            status = "skipped"
         counts = by_file[m.file]
         counts["mutants"] += 1
         if status in DETECTED:
@@ -125,8 +144,12 @@ def report(found: list[Mutant], originals: dict[str, str], results: dict[str, di
     lines += ["", "## Not killed", ""]
     for m in survivors:
         why = explained.get(m.id)
-        status = results[m.id]["status"]
-        lines.append(f"### {m.id} (line {m.line}, {status}{'; equivalent: ' + why if why else ''})")
+        status = "skipped" if m.id in judged.skip else results[m.id]["status"]
+        if m.id in judged.changed:
+            why_text = f"; listed, but its diff changed: re-check (equivalent.md's reason was: {entries[m.id].reason})"
+        else:
+            why_text = "; equivalent: " + why if why else ""
+        lines.append(f"### {m.id} (line {m.line}, {status}{why_text})")
         lines += ["", m.description, "", "```diff", diff(originals[m.file], m).rstrip("\n"), "```", ""]
     return "\n".join(lines) + "\n", summary
 
@@ -147,30 +170,19 @@ def save_results(results: dict[str, dict]) -> None:
     partial.replace(RESULTS)
 
 
-def pytest_command(tests: tuple[str, ...], basetemp: Path) -> list[str]:
-    return [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
-            "-p", "tests.mutation.sql_pytest_plugin", "--basetemp", str(basetemp), *tests]
-
-
-def run_tests(copy: Path, tests: tuple[str, ...], env: dict[str, str], timeout: float | None) -> int | None:
-    basetemp = _memory() / f"tickerlake-sqlmut-{copy.name}"
-    try:
-        done = subprocess.run(pytest_command(tests, basetemp), cwd=copy, env={**os.environ, **env},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout)
-        return done.returncode
-    except subprocess.TimeoutExpired:
-        return None
-    finally:
-        shutil.rmtree(basetemp, ignore_errors=True)
-
-
-def _check_reads_its_own_sql(copy: Path) -> None:
-    """A copy whose code reads another checkout's sql/ (an installed package found first) would
-    let every mutant survive, unseen."""
-    found = subprocess.run([sys.executable, "-c", "from glue_jobs.lake import sql_files; print(sql_files.sql_dir())"],
-                           cwd=copy, capture_output=True, text=True).stdout.strip()
-    if Path(found or "?").resolve() != (copy / "sql").resolve():
-        raise SystemExit(f"the scratch copy {copy} reads its SQL from {found or 'nowhere'}, not its own sql/")
+def killers_for(file: str, results: dict[str, dict]) -> dict[str, list[str]]:
+    """The tests that killed this file's mutants and its folder's other files' (one entry per
+    kill, from the results so far: this run's and a resumed run's), for kill-first ordering."""
+    folder = file.rsplit("/", 1)[0] + "/"
+    out: dict[str, list[str]] = {"file": [], "folder": []}
+    for result in results.values():
+        killer, other = result.get("killer"), result.get("file", "")
+        if killer and result.get("status") == "killed":
+            if other == file:
+                out["file"].append(killer)
+            elif other.startswith(folder):
+                out["folder"].append(killer)
+    return out
 
 
 def _memory() -> Path:
@@ -186,20 +198,23 @@ def run(todo: list[Mutant], children: int, results: dict[str, dict]) -> float:
     """Test every mutant of `todo`, recording each result as it comes; the seconds it took."""
     started = time.monotonic()
     scratch = Path(tempfile.mkdtemp(prefix="tickerlake-sqlmut-"))
+    every_test = sorted({t for m in todo for t in selection.sql_tests(m.file)})
+    workers: list[Worker] = []
     try:
-        copies: queue.Queue[Path] = queue.Queue()
+        copies: queue.Queue[Worker] = queue.Queue()
         for k in range(children):
             copy = scratch / f"copy{k}"
             shutil.copytree(ROOT, copy, ignore=_not_copied, symlinks=True)
-            _check_reads_its_own_sql(copy)
-            copies.put(copy)
+            workers.append(Worker(copy, every_test))  # imports and collects once; forks per mutant
+            copies.put(workers[-1])
         budgets: dict[tuple[str, ...], float] = {}
         orders: dict[tuple[str, ...], Path] = {}
         for tests in sorted({selection.sql_tests(m.file) for m in todo}):
             orders[tests] = scratch / f"seconds-{len(orders)}.json"
             _progress(f"clean run of {len(tests)} test paths (their times order each mutant's run)...")
             clean_started = time.monotonic()
-            code = run_tests(scratch / "copy0", tests, {"TICKERLAKE_SQLMUT_RECORD": str(orders[tests])}, None)
+            code, _ = workers[0].run(tests, _memory() / f"{scratch.name}-clean",
+                                     {"TICKERLAKE_SQLMUT_RECORD": str(orders[tests])}, None)
             if code != 0:
                 raise SystemExit(f"the tests fail without any mutant (pytest exit {code}): {' '.join(tests)}")
             budgets[tests] = 3 * (time.monotonic() - clean_started) + 60
@@ -207,22 +222,27 @@ def run(todo: list[Mutant], children: int, results: dict[str, dict]) -> float:
         tally = collections.Counter()
 
         def one(mutant: Mutant) -> None:
-            copy = copies.get()
-            target = copy / "sql" / mutant.file
-            original = target.read_text()
+            worker = copies.get()
             tests = selection.sql_tests(mutant.file)
+            with lock:
+                killers = killers_for(mutant.file, results)
             t0 = time.monotonic()
             try:
-                target.write_text(mutant.text)
-                code = run_tests(copy, tests, {"TICKERLAKE_SQLMUT_ORDER": str(orders[tests]),
-                                               "TICKERLAKE_SQLMUT_FILE": mutant.file}, budgets[tests])
+                # named after this run's scratch directory: another sql_mutate on the machine has
+                # its own copy0, and pytest empties its --basetemp when it starts
+                code, killer = worker.run(tests, _memory() / f"{scratch.name}-{worker.copy.name}",
+                                          {"TICKERLAKE_SQLMUT_ORDER": str(orders[tests]),
+                                           "TICKERLAKE_SQLMUT_FILE": mutant.file,
+                                           "TICKERLAKE_SQLMUT_KILLS": json.dumps(killers)},
+                                          budgets[tests], mutant.file, mutant.text)
             finally:
-                target.write_text(original)
-                copies.put(copy)
+                copies.put(worker)
             status = status_of(code)
             with lock:
                 results[mutant.id] = {"status": status, "seconds": round(time.monotonic() - t0, 2),
                                       "file": mutant.file, "line": mutant.line, "description": mutant.description}
+                if status == "killed" and killer:
+                    results[mutant.id]["killer"] = killer
                 save_results(results)
                 tally[status] += 1
                 done = sum(tally.values())
@@ -233,6 +253,8 @@ def run(todo: list[Mutant], children: int, results: dict[str, dict]) -> float:
             for future in [pool.submit(one, m) for m in todo]:
                 future.result()
     finally:
+        for worker in workers:
+            worker.close()
         shutil.rmtree(scratch, ignore_errors=True)
     return time.monotonic() - started
 
@@ -241,7 +263,7 @@ def write_report(files: list[str] | None = None) -> str:
     files = files or sql_files()
     originals = {name: (ROOT / "sql" / name).read_text() for name in files}
     found = [m for name in files for m in mutants(name, originals[name])]
-    text, summary = report(found, originals, load_results(), equivalent())
+    text, summary = report(found, originals, load_results(), listed())
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     REPORT.write_text(text)
     return summary
@@ -271,8 +293,12 @@ def main(argv: list[str] | None = None) -> int:
     seconds = None
     if not args.report_only:
         results = load_results()
-        todo = to_test(found, results, equivalent(), args.all, args.survivors)
-        _progress(f"{len(found)} SQL mutants in {len(files)} files; {len(todo)} to test")
+        originals = {name: (ROOT / "sql" / name).read_text() for name in files}
+        judged = judge(found, originals, listed())
+        todo = to_test(found, results, judged.skip, args.all, args.survivors)
+        _progress(f"{len(found)} SQL mutants in {len(files)} files; {len(todo)} to test; {len(judged.skip)} skipped "
+                  f"as listed equivalents with the same diff, {len(judged.changed)} listed but their diff changed "
+                  f"(run: re-check them), {len(judged.unfingerprinted)} listed without a fingerprint (run)")
         if todo:
             seconds = run(todo, args.max_children, results)
     summary = write_report(files if args.files else None)

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.mutation import kills
+
 _seconds: dict[str, float] = {}
 _reads: dict[str, set[str]] = {}
 _current: list[str] = [""]
@@ -51,12 +53,16 @@ def pytest_runtest_protocol(item, nextitem):
     _current[0] = ""
 
 
-def kept(nodeids: list[str], recorded: dict, mutated: str | None) -> list[str]:
-    """The node ids a mutant's run keeps, in the order it runs them."""
+def kept(nodeids: list[str], recorded: dict, mutated: str | None, killers: dict | None = None) -> list[str]:
+    """The node ids a mutant's run keeps, in the order it runs them (`killers`: {"file": [the
+    tests that killed this file's mutants, one per kill], "folder": [the same for its folder's
+    other files]})."""
     seconds, reads = recorded.get("seconds", {}), recorded.get("reads")
     if mutated and reads is not None:
         nodeids = [n for n in nodeids if mutated in reads.get(n, ())]
-    return sorted(nodeids, key=lambda n: (seconds.get(n, 0.0), n))
+    fastest = sorted(nodeids, key=lambda n: (seconds.get(n, 0.0), n))
+    killers = killers or {}
+    return kills.kill_first(fastest, killers.get("file", ()), killers.get("folder", ()))
 
 
 def pytest_collection_modifyitems(session, config, items):
@@ -67,7 +73,8 @@ def pytest_collection_modifyitems(session, config, items):
         recorded = json.loads(Path(order).read_text())
     except (OSError, ValueError):
         return
-    keep = kept([item.nodeid for item in items], recorded, os.environ.get("TICKERLAKE_SQLMUT_FILE"))
+    keep = kept([item.nodeid for item in items], recorded, os.environ.get("TICKERLAKE_SQLMUT_FILE"),
+                json.loads(os.environ.get("TICKERLAKE_SQLMUT_KILLS", "{}")))
     by_id = {item.nodeid: item for item in items}
     dropped = [item for item in items if item.nodeid not in set(keep)]
     if dropped:

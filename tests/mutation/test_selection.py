@@ -68,12 +68,14 @@ def test_the_narrowed_modules_name_functions_they_have():
     assert selection.in_core("glue_jobs.audit.rules.x_check__mutmut_1")
 
 
-def test_a_second_run_retests_only_what_is_alive(monkeypatch):
-    monkeypatch.setattr(mutate, "equivalent", lambda: {"m.x_f__mutmut_4": "changes nothing"})
-    assert mutate.to_test(["m.*"], {}) == ["m.*"]
+def test_a_run_tests_what_is_alive_and_never_the_equivalents_listed_with_the_same_diff():
     statuses = {"m.x_f__mutmut_1": "killed", "m.x_f__mutmut_2": "survived", "m.x_f__mutmut_3": "not checked",
-                "m.x_f__mutmut_4": "survived", "m.x_f__mutmut_5": "timeout", "m.x_f__mutmut_6": "no tests"}
-    assert mutate.to_test(["m.*"], statuses) == ["m.x_f__mutmut_2", "m.x_f__mutmut_3", "m.x_f__mutmut_6"]
+                "m.x_f__mutmut_4": "survived", "m.x_f__mutmut_5": "timeout", "m.x_f__mutmut_6": "no tests",
+                "m.x_f__mutmut_7": "not checked"}
+    skip = {"m.x_f__mutmut_4", "m.x_f__mutmut_7"}  # equivalents.judge: listed, diff unchanged
+    assert mutate.to_test(statuses, skip) == ["m.x_f__mutmut_2", "m.x_f__mutmut_3", "m.x_f__mutmut_6"]
+    assert mutate.to_test(statuses, skip, everything=True) == [
+        "m.x_f__mutmut_1", "m.x_f__mutmut_2", "m.x_f__mutmut_3", "m.x_f__mutmut_5", "m.x_f__mutmut_6"]
 
 
 def test_a_mutants_run_starts_with_the_translation_caches_empty():
@@ -111,3 +113,17 @@ def test_the_estimate_projects_each_module_from_its_timed_mutants_and_leaves_out
     rows, total = mutate.projection({"a": (120, [1.0, 3.0]), "b": (50, [])}, children=2)
     assert rows == [("a", 120, 2, 2.0, 2.0), ("b", 50, 0, None, None)]
     assert total == 2.0  # 120 mutants x 2 s / 2 workers = 120 s; b is not measured, not free
+
+
+def test_the_estimate_leaves_out_the_equivalents_a_fresh_run_skips(tmp_path):
+    """A listed equivalent with a fingerprint is not run by a fresh run: it is neither counted nor
+    timed (a survivor's seconds would inflate its module's mean)."""
+    import json
+
+    (tmp_path / "glue_jobs" / "lake").mkdir(parents=True)
+    names = [f"glue_jobs.lake.lock.x_f__mutmut_{k}" for k in (1, 2, 3)]
+    (tmp_path / "glue_jobs" / "lake" / "lock.py.meta").write_text(json.dumps({
+        "exit_code_by_key": {names[0]: 1, names[1]: 1, names[2]: 0},
+        "durations_by_key": {names[0]: 1.0, names[1]: 3.0, names[2]: 30.0}}))
+    assert mutate.measured_durations(mutants=tmp_path) == {"glue_jobs.lake.lock": (3, [1.0, 3.0, 30.0])}
+    assert mutate.measured_durations({names[2]}, tmp_path) == {"glue_jobs.lake.lock": (2, [1.0, 3.0])}

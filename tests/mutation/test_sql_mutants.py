@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from glue_jobs.lake import sql_files
-from tests.mutation import selection
+from tests.mutation import equivalents, selection
 from tests.mutation.sql_mutants import OPERATORS, mutants
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -145,11 +145,13 @@ def test_each_sql_file_has_its_stages_tests():
 def test_a_second_run_skips_the_killed_and_the_equivalent():
     found = mutants("q.sql", QUERY)[:3]
     results = {found[0].id: {"status": "killed"}, found[1].id: {"status": "survived"}}
-    assert [m.id for m in sql_mutate.to_test(found, results, {}, False)] == [found[1].id, found[2].id]
-    assert [m.id for m in sql_mutate.to_test(found, results, {found[1].id: "why"}, False)] == [found[2].id]
-    assert len(sql_mutate.to_test(found, results, {}, True)) == 3
+    assert [m.id for m in sql_mutate.to_test(found, results, set(), False)] == [found[1].id, found[2].id]
+    # a listed equivalent whose diff is unchanged (the caller judged it): skipped, even with --all
+    assert [m.id for m in sql_mutate.to_test(found, results, {found[1].id}, False)] == [found[2].id]
+    assert len(sql_mutate.to_test(found, results, set(), True)) == 3
+    assert len(sql_mutate.to_test(found, results, {found[1].id}, True)) == 2
     # after new tests: only what a run let live, not what no run has reached yet
-    assert [m.id for m in sql_mutate.to_test(found, results, {}, False, survivors_only=True)] == [found[1].id]
+    assert [m.id for m in sql_mutate.to_test(found, results, set(), False, survivors_only=True)] == [found[1].id]
     assert [sql_mutate.status_of(c) for c in (0, 1, 2, 5, None)] == ["survived", "killed", "error", "no tests", "timeout"]
 
 
@@ -157,7 +159,8 @@ def test_the_report_counts_per_file_and_marks_the_equivalent():
     found = mutants("q.sql", QUERY)[:4]
     results = {found[0].id: {"status": "killed"}, found[1].id: {"status": "survived"},
                found[2].id: {"status": "survived"}}
-    text, summary = sql_mutate.report(found, {"q.sql": QUERY}, results, {found[2].id: "no one can tell"})
+    entries = {found[2].id: equivalents.Entry(found[2].id, None, "no one can tell")}
+    text, summary = sql_mutate.report(found, {"q.sql": QUERY}, results, entries)
     assert summary.startswith("SQL: 4 mutants, 3 run: 1 killed (33.3%), 1 equivalent, 1 left: 50.0%")
     assert "| sql/q.sql | 4 | 1 | 1 | 1 | 0 | 1 |" in text
     assert f"### {found[2].id} (line {found[2].line}, survived; equivalent: no one can tell)" in text
