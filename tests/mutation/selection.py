@@ -84,10 +84,12 @@ def in_core(mutant: str) -> bool:
 
 # The SQL behind write_temp and publish (tests/mutation/sql_mutate.py mutates it; mutmut only
 # mutates Python): a file's mutants run its stage's tests, the same as that stage's Python.
-# publish's fresh years are fresh_year.sql's own subject, so publish's SQL runs that test too.
+# publish's fresh years are fresh_year.sql's own subject, so publish's SQL runs that test too;
+# the changes publish records for the serving table's loader are changes.sql's.
 SQL_TESTS: dict[str, tuple[str, ...]] = {
     "wap/write_temp/": MODULE_TESTS["glue_jobs.wap.write_temp"],
-    "wap/publish/": MODULE_TESTS["glue_jobs.wap.publish"] + ("tests/glue_jobs/wap/test_publish_fresh_years.py",),
+    "wap/publish/": MODULE_TESTS["glue_jobs.wap.publish"] + ("tests/glue_jobs/wap/test_publish_fresh_years.py",
+                                                             "tests/glue_jobs/serve/test_published_changes.py"),
 }
 
 
