@@ -16,6 +16,7 @@ MODULE_TESTS: dict[str, tuple[str, ...]] = {
                                      "tests/glue_jobs/wap/test_wap_end_to_end.py"),
     "glue_jobs.wap.write_temp": ("tests/glue_jobs/wap/test_write_temp.py",
                                  "tests/glue_jobs/wap/test_write_temp_unparsed_duplicates.py",
+                                 "tests/glue_jobs/wap/test_write_temp_dedupe_keys.py",
                                  "tests/glue_jobs/wap/test_unchanged_bars.py",
                                  "tests/glue_jobs/wap/test_wap_end_to_end.py"),
     "glue_jobs.wap.publish": ("tests/glue_jobs/wap/test_publish_corrections_and_retries.py",
