@@ -60,3 +60,12 @@ def test_a_dropped_files_bar_wins_over_a_later_scheduled_fetch(ctx):
          fetched_at=dt.datetime(2024, 3, 9, 22, tzinfo=UTC), bodies={"AAA": csv_body([(X, 11, 11, 11, 11, 1)])})
     _, rows = _write_temp(ctx)
     assert rows == [("AAA", X, 10.0, "20240308T233000Z-drop-d1")]
+
+
+def test_duplicated_keys_are_counted_dated_and_undated_alike(ctx):
+    # one repeated date that parses and one that does not: two keys, each kept once
+    land(ctx.storage, run_id="i1", ingest_date="2024-03-08",
+         bodies={"AAA": csv_body([(X, 10, 10, 10, 10, 1), (X, 10, 10, 10, 10, 1),
+                                  ("03/07/2024", 1, 2, 0.5, 1.5, 10), ("03/07/2024", 1, 2, 0.5, 1.5, 10)])})
+    counts, rows = _write_temp(ctx)
+    assert (counts["duplicate_keys"], counts["duplicates_dropped"], len(rows)) == (2, 2, 2)
