@@ -19,6 +19,7 @@ MODULE_TESTS: dict[str, tuple[str, ...]] = {
                                  "tests/glue_jobs/wap/test_write_temp_changed_rows.py",
                                  "tests/glue_jobs/wap/test_write_temp_dedupe_keys.py",
                                  "tests/glue_jobs/wap/test_write_temp_empty_fields.py",
+                                 "tests/glue_jobs/wap/test_write_temp_raw_reads.py",
                                  "tests/glue_jobs/wap/test_unchanged_bars.py",
                                  "tests/glue_jobs/wap/test_wap_end_to_end.py"),
     "glue_jobs.wap.publish": ("tests/glue_jobs/wap/test_publish_corrections_and_retries.py",
