@@ -36,7 +36,7 @@ def test_only_rows_equal_to_their_own_published_bar_are_left_out(make_ctx):
         "N": [bar("A")],  # a symbol never published sending another symbol's bar
         "F": [bar("F"), series["F"][2]],  # as published, fetched while the first was still forming
         "E": [bar("E") + ("000",)],  # as published, but the volume has a thousands separator
-        "R1": [bar("R1"), bar("R1", close=3.5)],  # two disagreeing rows of one fetch
+        "R1": [bar("R1"), bar("R1", close=3.5), series["R1"][2]],  # two disagreeing rows, then as published
         "R2": [bar("R2")],  # as published, on the date R1 repeats
         "U": [bar("U")],  # as published: left out
     }
@@ -52,4 +52,4 @@ def test_only_rows_equal_to_their_own_published_bar_are_left_out(make_ctx):
     assert [(r["symbol"], r["day"]) for r in rows] == [
         ("A", DAY2.isoformat()), ("C", x), ("E", x), ("F", x), ("H", x), ("L", x), ("N", x), ("O", x),
         ("R1", x), ("R1", x), ("V", x)]
-    assert (counts["fetched_rows"], counts["unchanged_rows"]) == (14, 3)  # U's, R2's and F's older bar
+    assert (counts["fetched_rows"], counts["unchanged_rows"]) == (15, 4)  # U's, R2's, F's and R1's older bars
