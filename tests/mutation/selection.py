@@ -16,11 +16,16 @@ MODULE_TESTS: dict[str, tuple[str, ...]] = {
                                      "tests/glue_jobs/wap/test_wap_end_to_end.py"),
     "glue_jobs.wap.write_temp": ("tests/glue_jobs/wap/test_write_temp.py",
                                  "tests/glue_jobs/wap/test_write_temp_unparsed_duplicates.py",
+                                 "tests/glue_jobs/wap/test_write_temp_changed_rows.py",
+                                 "tests/glue_jobs/wap/test_write_temp_dedupe_keys.py",
+                                 "tests/glue_jobs/wap/test_write_temp_empty_fields.py",
+                                 "tests/glue_jobs/wap/test_write_temp_raw_reads.py",
                                  "tests/glue_jobs/wap/test_unchanged_bars.py",
                                  "tests/glue_jobs/wap/test_wap_end_to_end.py"),
     "glue_jobs.wap.publish": ("tests/glue_jobs/wap/test_publish_corrections_and_retries.py",
                               "tests/glue_jobs/wap/test_publish_damage.py",
                               "tests/glue_jobs/wap/test_publish_fresh_years.py",
+                              "tests/glue_jobs/wap/test_quarantine_record.py",
                               "tests/glue_jobs/wap/test_unchanged_bars.py",
                               "tests/glue_jobs/wap/test_wap_end_to_end.py",
                               "tests/glue_jobs/wap/test_backfill_chunking.py"),
@@ -83,10 +88,12 @@ def in_core(mutant: str) -> bool:
 
 # The SQL behind write_temp and publish (tests/mutation/sql_mutate.py mutates it; mutmut only
 # mutates Python): a file's mutants run its stage's tests, the same as that stage's Python.
-# publish's fresh years are fresh_year.sql's own subject, so publish's SQL runs that test too.
+# publish's fresh years are fresh_year.sql's own subject, so publish's SQL runs that test too;
+# the changes publish records for the serving table's loader are changes.sql's.
 SQL_TESTS: dict[str, tuple[str, ...]] = {
     "wap/write_temp/": MODULE_TESTS["glue_jobs.wap.write_temp"],
-    "wap/publish/": MODULE_TESTS["glue_jobs.wap.publish"] + ("tests/glue_jobs/wap/test_publish_fresh_years.py",),
+    "wap/publish/": MODULE_TESTS["glue_jobs.wap.publish"] + ("tests/glue_jobs/wap/test_publish_fresh_years.py",
+                                                             "tests/glue_jobs/serve/test_published_changes.py"),
 }
 
 

@@ -5,14 +5,17 @@ switch it describes, and without it (gone, a rollback, an older manifest) the lo
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 import pytest
 
-from glue_jobs.lake import layout, published_changes, published_manifest
+from glue_jobs.lake import layout, published_changes, published_manifest, trading_calendar
 from glue_jobs.lake.published_manifest import ManifestError
-from glue_jobs.runtime import open_runtime
+from glue_jobs.runtime import local_context, open_runtime
 from glue_jobs.serve import loader
 from tests.glue_jobs.serve.test_serve_on_a_lake import RUNS, publish_day, published, served
+from tests.support.wap_fixtures import bars, csv_body, land
+from workflows.runner import run_wap
 
 
 def manifest(root, run: str) -> published_manifest.PublishedManifest:
@@ -46,6 +49,29 @@ def test_the_recorded_changes_are_what_comparing_the_versions_finds(two_days):
     bars, deletions = fast
     assert deletions == [] and len([b for b in bars if b.trade_date < "2024"]) > 0
     assert served(two_days) == published(two_days)
+
+
+def test_a_restated_bar_of_one_symbol_records_that_bar_only(tmp_path):
+    """Other symbols have a bar on the restated date too; only the restated symbol's is a change
+    (sql/wap/publish/changes.sql matches a staged key by symbol and date, both)."""
+    root, day = tmp_path / "lake", dt.date(2024, 3, 8)
+    first = local_context(root, run_id="20240308T230000Z-aaaaaa", as_of=day)
+    series = {s: bars(s, trading_calendar.last_sessions(day, 10)) for s in ("AAA", "BBB", "CCC")}
+    land(first.storage, run_id="20240308T220000Z-i1", ingest_date=day.isoformat(),
+         bodies={s: csv_body(rows) for s, rows in series.items()})
+    run_wap(first)
+    second = local_context(root, run_id="20240309T230000Z-bbbbbb", as_of=day)
+    date, open_, high, low, close, volume = series["BBB"][4]
+    land(second.storage, run_id="20240309T220000Z-i2", ingest_date="2024-03-09",
+         bodies={"BBB": csv_body([(date, open_, high, low, close, volume + 1000)])})
+    run_wap(second)
+
+    key = layout.published_manifest_key(second.run_id)
+    m = published_manifest.parse(second.storage.get_bytes(key), key=key)
+    assert [p.changes is not None for p in m.partitions] == [True]  # the loader reads the record
+    bars_, deletions = loader.changes(second.storage, m)
+    assert [(b.symbol, b.trade_date, b.volume) for b in bars_] == [("BBB", date, volume + 1000)]
+    assert (bars_, deletions) == loader.changes(second.storage, compared(m))
 
 
 def test_without_the_record_the_loader_compares_the_versions(two_days):
