@@ -66,6 +66,14 @@ def test_a_filter_kept_in_a_subquery_prunes_only_that_reading(lake):
     assert _rows(engine, sql) == [("IBM", "r1"), ("IBM", "r2")]
 
 
+
+def test_describing_the_raw_table_lists_its_columns_and_partition_keys(lake):
+    # the table sits in no SELECT here: the pruning has nothing to prune and must not stumble
+    _, _, engine, _ = lake
+    names = [r["column_name"] for r in engine.query("describe stocks.raw_daily").to_pylist()]
+    assert names[:6] == ["timestamp", "open", "high", "low", "close", "volume"]
+    assert {"ingest_date", "symbol", "ingest_run_id"} <= set(names)
+
 # A statement never reads a raw partition its own WHERE leaves out, as Athena never opens the
 # objects of a partition it pruned from the catalog: a damaged object in another run's partition
 # cannot fail a query that keeps only good runs (unfiltered, the same query fails on it). And a
