@@ -152,3 +152,15 @@ def test_partitions_that_name_their_path_segments_differently_are_named_in_the_e
     text = str(caught.value)
     assert "names its path segments day/ticker/run, others ingest_date/symbol/run_id" in text \
         or "names its path segments ingest_date/symbol/run_id, others day/ticker/run" in text, text
+
+
+def test_a_partition_value_holding_an_equals_sign_reads_as_the_crawl_registered_it(tmp_path):
+    # a path segment splits at its first "=", as the crawl's layout.parse_hive_key splits it:
+    # `run_id=r=9` is run r=9, so the engine and the catalog agree on the partition's values
+    storage, catalog, engine, _ = _raw_lake(tmp_path)
+    key = layout.raw_key("2024-03-09", "IBM", "r=9")
+    body = csv_body([("2024-03-09", "1", "2", "0.5", "9.5", "10")])
+    storage.put_bytes(key, body)
+    catalog.add_partitions("stocks", "raw_daily", [crawl.partition_for(key, crawl.parse_header(body))])
+    sql = "select symbol, ingest_run_id, close from stocks.raw_daily where ingest_date = '2024-03-09'"
+    assert _rows(engine, sql) == [("IBM", "r=9", "9.5")]
