@@ -164,3 +164,17 @@ def test_a_partition_value_holding_an_equals_sign_reads_as_the_crawl_registered_
     catalog.add_partitions("stocks", "raw_daily", [crawl.partition_for(key, crawl.parse_header(body))])
     sql = "select symbol, ingest_run_id, close from stocks.raw_daily where ingest_date = '2024-03-09'"
     assert _rows(engine, sql) == [("IBM", "r=9", "9.5")]
+
+
+def test_a_published_years_rows_are_found_however_the_year_is_written(tmp_path):
+    # pruning compares a literal's text with the partition values, which is right for the raw
+    # table's text keys only; the Parquet tables' integer trade_year equals 2024.0 and 02024 too
+    from tests.glue_jobs.adapters.local.test_duckdb_engine import _publish_version
+
+    storage, catalog, engine, _ = build_local(tmp_path / "lake")
+    catalog.create_table(tables.daily_prices())
+    catalog.switch_partitions("stocks", "daily_prices", [_publish_version(storage, catalog, 2024, "a", [1.0, 2.0]),
+                                                         _publish_version(storage, catalog, 2023, "a", [5.0])])
+    for year in ("2024", "2024.0", "02024"):
+        sql = f"select count(*) as n from stocks.daily_prices where trade_year = {year}"
+        assert engine.query(sql).to_pylist() == [{"n": 2}], year
