@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -65,16 +66,27 @@ def test_a_backfill_publishes_through_the_fresh_path_what_the_merge_would(tmp_pa
     assert stages["publish"]["published_rows"] == reference_stages["publish"]["published_rows"] == 1800
 
 
-def test_a_quarantined_row_is_not_published_by_a_fresh_year(make_ctx):
+def test_a_quarantined_row_is_not_published_by_a_fresh_year(make_ctx, caplog):
     ctx = make_ctx(run_id=RUN)
     sessions = trading_calendar.last_sessions(AS_OF, 300)  # late 2022 to 2024
     rows = bars("AAA", sessions)
     bad_day = "2023-06-01"
     rows = [(d, o, min(o, c) - 1, lo, c, v) if d == bad_day else (d, o, h, lo, c, v) for d, o, h, lo, c, v in rows]
     land(ctx.storage, run_id="20240308T220000Z-i1", ingest_date="2024-03-08", bodies={"AAA": csv_body(rows)})
-    stages = run_wap(ctx)
+    with caplog.at_level(logging.INFO, logger="glue_jobs.wap.publish"):
+        stages = run_wap(ctx)
     assert stages["audit"]["quarantined_rows"] == 1
     assert stages["publish"]["daily_prices"]["fresh"] == ["2022", "2024"]  # 2023 is merged
+    # the publish summary the run log keeps (and `tickerlake status` shows), and its log line
+    summary = {k: stages["publish"][k] for k in (
+        "published_rows", "quarantined_rows_published", "partitions_written", "partitions_unchanged",
+        "partitions_fresh", "quarantine_partitions_written", "quarantine_partitions_unchanged", "status")}
+    assert summary == {"published_rows": 299, "quarantined_rows_published": 1, "partitions_written": 3,
+                       "partitions_unchanged": 0, "partitions_fresh": 2, "quarantine_partitions_written": 1,
+                       "quarantine_partitions_unchanged": 0, "status": "published"}
+    assert stages["publish"]["daily_prices_quarantine"]["written"] == ["2023"]
+    assert [r.getMessage() for r in caplog.records if r.name == "glue_jobs.wap.publish" and r.levelno == logging.INFO] \
+        == [f"published 299 rows of run {RUN}: partitions written ['2022', '2023', '2024'], unchanged []"]
     published = ctx.engine.query("select trade_date from stocks.daily_prices").column("trade_date").to_pylist()
     assert dt.date.fromisoformat(bad_day) not in published
     assert len(published) == 299
