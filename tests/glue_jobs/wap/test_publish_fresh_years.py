@@ -11,7 +11,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from glue_jobs.lake import layout, trading_calendar
+from glue_jobs.lake import layout, publish_record, trading_calendar, version_manifest
+from glue_jobs.lake.run_log import RunLog
 from glue_jobs.runtime import local_context
 from glue_jobs.wap import publish
 from tests.support.contexts import AS_OF
@@ -42,6 +43,11 @@ def _partitions(ctx) -> dict[str, pa.Table]:
         keys = sorted(k for k in ctx.storage.list_keys(p.location) if k.endswith(".parquet"))
         out[p.values["trade_year"]] = pa.concat_tables(pq.read_table(ctx.storage.uri(k)) for k in keys)
     return out
+
+
+def _location(ctx, year: str) -> str:
+    return {p.values["trade_year"]: p.location
+            for p in ctx.catalog.list_partitions(layout.DATABASE, layout.PUBLISHED_TABLE)}[year]
 
 
 def _backfill(root, monkeypatch, *, fresh: bool) -> tuple[dict, dict[str, pa.Table]]:
@@ -114,6 +120,7 @@ def test_a_run_into_a_published_year_merges_and_keeps_its_other_bars(make_ctx):
     land_synthetic(first.storage, run_id="20240308T220000Z-i1", as_of=AS_OF, symbols=["AAA"], days=20)
     assert run_wap(first)["publish"]["daily_prices"]["fresh"] == ["2024"]
     before = first.engine.query("select trade_date, volume from stocks.daily_prices").to_pylist()
+    first_location = _location(first, "2024")
 
     second = make_ctx(run_id="20240311T230000Z-fresh2", as_of=dt.date(2024, 3, 11))
     land(second.storage, run_id="20240311T220000Z-i2", ingest_date="2024-03-11",
@@ -123,3 +130,14 @@ def test_a_run_into_a_published_year_merges_and_keeps_its_other_bars(make_ctx):
     after = second.engine.query("select trade_date, volume from stocks.daily_prices").to_pylist()
     assert len(after) == len(before) + 1
     assert all(row in after for row in before)
+    # what rollback, doctor and the serving table rely on: the way back to the version before
+    # (in the result and the run log's publish record), the new version's manifest, the announcement
+    old, new = first_location, _location(second, "2024")
+    assert stages["publish"]["daily_prices"]["previous"] == {"2024": old}
+    record = RunLog.load(second.storage, second.run_id).get(publish_record.PUBLISH_RECORD)
+    assert {y: (e["location"], e["previous"], e["rows"]) for y, e in record["daily_prices"].items()} \
+        == {"2024": (new, old, len(after))}
+    manifest = version_manifest.read(second.storage, new)
+    assert (manifest["table"], manifest["partition"], manifest["location"], manifest["run_id"], manifest["rows"]) \
+        == ("daily_prices", {"trade_year": "2024"}, new, second.run_id, len(after))
+    assert stages["publish"]["published_manifest"] == layout.published_manifest_key(second.run_id)
