@@ -232,6 +232,31 @@ def test_a_published_dropped_bar_stays_against_a_later_scheduled_fetch(make_ctx)
     assert kept["volume"] == fetched["volume"] + 3
 
 
+def test_a_year_whose_merge_changes_nothing_does_not_hold_back_the_next_years_correction(make_ctx):
+    """A run's stale bar for 2023 (fetched before the published one, so it loses) leaves 2023 as
+    it was; its correction for 2024, the next year publish merges, is published all the same."""
+    first = make_ctx(run_id="20240308T230000Z-aaaaaa")
+    land_synthetic(first.storage, run_id="20240308T220000Z-i1", as_of=AS_OF, symbols=["AAA"], days=60)
+    run_wap(first)
+    before = _published(first)
+    stale_day, fixed_day = dt.date(2023, 12, 29), dt.date(2024, 3, 7)
+
+    def bar(day, extra_volume):
+        b = before[day]
+        return (day.isoformat(), b["open"], b["high"], b["low"], b["close"], b["volume"] + extra_volume)
+
+    second = make_ctx(run_id="20240309T230000Z-bbbbbb")
+    land(second.storage, run_id="20240308T200000Z-i0", ingest_date="2024-03-08",
+         fetched_at=dt.datetime(2024, 3, 8, 20, tzinfo=UTC), bodies={"AAA": csv_body([bar(stale_day, 4)])})
+    land(second.storage, run_id="20240309T220000Z-i2", ingest_date="2024-03-09",
+         fetched_at=dt.datetime(2024, 3, 9, 22, tzinfo=UTC), bodies={"AAA": csv_body([bar(fixed_day, 6)])})
+    result = run_wap(second)["publish"]["daily_prices"]
+
+    assert (result["unchanged"], result["written"]) == (["2023"], ["2024"])
+    after = _published(second)
+    assert after[stale_day] == before[stale_day]
+    assert after[fixed_day]["volume"] == before[fixed_day]["volume"] + 6
+
 def test_of_two_fetches_at_the_same_instant_the_later_ingest_run_wins_every_time(make_ctx):
     """Equal fetch times (two drops stamped in the same second) are settled by the ingest run id,
     the later run winning, so that publishing again gives the same answer."""
