@@ -50,6 +50,15 @@ def test_a_reason_for_a_row_whose_date_did_not_parse_names_the_raw_timestamp():
     assert _reasons(no_line)[1].startswith("AAA (no date) (unknown weekday): ")
 
 
+def test_a_reason_writes_an_extreme_price_in_lower_case_notation():
+    # a price too small or too large for ten digits (a bad body's value) is written in the
+    # lower-case notation Python prints everywhere else in the logs: 1e-07, not 1E-07
+    row = {"symbol": "AAA", "trade_day": "2024-03-07", "open": 1.2e-07, "close": 3e20, "high": math.inf,
+           "volume": 5, "fetched_at": None, "raw_line": ""}
+    _, reason = _reasons(row)
+    assert reason.startswith("AAA 2024-03-07 (Thursday): open 1.2e-07, close 3e+20, high inf, volume 5, ")
+
+
 def test_the_count_of_disagreeing_rows_reads_as_a_whole_number():
     row = {"symbol": "AAA", "trade_day": "2024-03-07", "rows_for_key": 3.0}
     assert audit_rules.row_values(row, AS_OF)["rows_for_key"] == "3"

@@ -2,6 +2,7 @@
 retry of the same run (a Glue job retry keeps its run id) completes without reusing the
 locations its first attempt wrote."""
 import datetime as dt
+import re
 
 import pytest
 
@@ -231,6 +232,31 @@ def test_a_published_dropped_bar_stays_against_a_later_scheduled_fetch(make_ctx)
     assert kept["volume"] == fetched["volume"] + 3
 
 
+def test_a_year_whose_merge_changes_nothing_does_not_hold_back_the_next_years_correction(make_ctx):
+    """A run's stale bar for 2023 (fetched before the published one, so it loses) leaves 2023 as
+    it was; its correction for 2024, the next year publish merges, is published all the same."""
+    first = make_ctx(run_id="20240308T230000Z-aaaaaa")
+    land_synthetic(first.storage, run_id="20240308T220000Z-i1", as_of=AS_OF, symbols=["AAA"], days=60)
+    run_wap(first)
+    before = _published(first)
+    stale_day, fixed_day = dt.date(2023, 12, 29), dt.date(2024, 3, 7)
+
+    def bar(day, extra_volume):
+        b = before[day]
+        return (day.isoformat(), b["open"], b["high"], b["low"], b["close"], b["volume"] + extra_volume)
+
+    second = make_ctx(run_id="20240309T230000Z-bbbbbb")
+    land(second.storage, run_id="20240308T200000Z-i0", ingest_date="2024-03-08",
+         fetched_at=dt.datetime(2024, 3, 8, 20, tzinfo=UTC), bodies={"AAA": csv_body([bar(stale_day, 4)])})
+    land(second.storage, run_id="20240309T220000Z-i2", ingest_date="2024-03-09",
+         fetched_at=dt.datetime(2024, 3, 9, 22, tzinfo=UTC), bodies={"AAA": csv_body([bar(fixed_day, 6)])})
+    result = run_wap(second)["publish"]["daily_prices"]
+
+    assert (result["unchanged"], result["written"]) == (["2023"], ["2024"])
+    after = _published(second)
+    assert after[stale_day] == before[stale_day]
+    assert after[fixed_day]["volume"] == before[fixed_day]["volume"] + 6
+
 def test_of_two_fetches_at_the_same_instant_the_later_ingest_run_wins_every_time(make_ctx):
     """Equal fetch times (two drops stamped in the same second) are settled by the ingest run id,
     the later run winning, so that publishing again gives the same answer."""
@@ -250,10 +276,17 @@ def test_of_two_fetches_at_the_same_instant_the_later_ingest_run_wins_every_time
     assert after["volume"] == old["volume"] + 9
 
 
-def test_a_crash_after_a_partitions_merge_is_written_publishes_nothing_and_the_retry_publishes_once(make_ctx):
-    """Publish dies after writing 2024's merged partition (2023's already written too): readers
-    still see the old table, no correction half-applied, and the retry of the same run publishes
-    both corrections, each bar once."""
+@pytest.mark.parametrize("point, match, switched", [
+    ("publish.after_data_write", "daily_prices/trade_year=2024", False),  # 2023's written too
+    ("publish.between_partitions", "daily_prices/trade_year=2023", False),  # 2024's not written yet
+    ("publish.between_tables", "", True),  # daily_prices switched, the quarantine not yet
+])
+def test_a_crash_after_a_partitions_merge_is_written_publishes_nothing_and_the_retry_publishes_once(
+        make_ctx, point, match, switched):
+    """Publish dies after writing a merged partition: readers still see the old table, no
+    correction half-applied, and the retry of the same run publishes both corrections, each bar
+    once. Dying after daily_prices is switched, readers see both corrections already, and the
+    retry finds nothing left to switch."""
     first = make_ctx(run_id="20240308T230000Z-aaaaaa")
     land_synthetic(first.storage, run_id="20240308T220000Z-i1", as_of=AS_OF, symbols=["AAA"], days=300)
     run_wap(first)
@@ -268,17 +301,20 @@ def test_a_crash_after_a_partitions_merge_is_written_publishes_nothing_and_the_r
     second = make_ctx(run_id=run_id)
     land(second.storage, run_id="20240309T220000Z-i2", ingest_date="2024-03-09",
          fetched_at=dt.datetime(2024, 3, 9, 22, tzinfo=UTC), bodies={"AAA": csv_body(corrected)})
-    failpoints.reset({failpoints.ENV_POINT: "publish.after_data_write", failpoints.ENV_ACTION: "raise",
-                      failpoints.ENV_MATCH: "daily_prices/trade_year=2024"})
-    with pytest.raises(InjectedFault, match=r"publish\.after_data_write \[daily_prices/trade_year=2024\]"):
+    failpoints.reset({failpoints.ENV_POINT: point, failpoints.ENV_ACTION: "raise", failpoints.ENV_MATCH: match})
+    with pytest.raises(InjectedFault, match=re.escape(point)):
         run_wap(second)
     failpoints.reset({})
-    assert {p.values["trade_year"]: p.location
-            for p in second.catalog.list_partitions("stocks", "daily_prices")} == locations
-    assert _published(second) == before
+    now = {p.values["trade_year"]: p.location for p in second.catalog.list_partitions("stocks", "daily_prices")}
+    if switched:
+        assert sorted(y for y in now if now[y] != locations[y]) == ["2023", "2024"]
+        assert [_published(second)[d]["volume"] for d in days] == [before[d]["volume"] + 7 for d in days]
+    else:
+        assert now == locations
+        assert _published(second) == before
 
     result = publish.run(make_ctx(run_id=run_id))
-    assert result["partitions_written"] == 2
+    assert result["partitions_written"] == (0 if switched else 2)
     after = _published(second)
     assert sorted(after) == sorted(before)  # one row per date: nothing published twice
     assert [after[d]["volume"] for d in days] == [before[d]["volume"] + 7 for d in days]

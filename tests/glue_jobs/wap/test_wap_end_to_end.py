@@ -52,13 +52,16 @@ def test_running_the_same_day_again_changes_nothing(make_ctx):
     assert results["audit"]["audited_rows"] == 0 and results["publish"]["published_rows"] == 0
     assert results["publish"]["partitions_written"] == 0
     assert results["publish"]["partitions_unchanged"] == 0
+    assert results["publish"]["status"] == "published"  # bars were received and audited: not a no-op run
     assert _run_log(second)["totals"]["reconciled"] is True
     assert _published(second) == published
     assert _prod_bytes(second.storage) == prod  # no new version left behind either
 
     # and a WAP with nothing pending is a no-op too
     third = make_ctx(run_id="20240309T010000Z-cccccc")
-    assert run_wap(third)["write_temp"]["raw_rows"] == 0
+    results = run_wap(third)
+    assert results["write_temp"]["raw_rows"] == 0
+    assert results["publish"]["status"] == "nothing to publish"  # as the run log tells it
     assert _prod_bytes(third.storage) == prod
     assert _run_log(third)["totals"]["reconciled"] is True
 

@@ -66,6 +66,14 @@ def test_a_filter_kept_in_a_subquery_prunes_only_that_reading(lake):
     assert _rows(engine, sql) == [("IBM", "r1"), ("IBM", "r2")]
 
 
+
+def test_describing_the_raw_table_lists_its_columns_and_partition_keys(lake):
+    # the table sits in no SELECT here: the pruning has nothing to prune and must not stumble
+    _, _, engine, _ = lake
+    names = [r["column_name"] for r in engine.query("describe stocks.raw_daily").to_pylist()]
+    assert names[:6] == ["timestamp", "open", "high", "low", "close", "volume"]
+    assert {"ingest_date", "symbol", "ingest_run_id"} <= set(names)
+
 # A statement never reads a raw partition its own WHERE leaves out, as Athena never opens the
 # objects of a partition it pruned from the catalog: a damaged object in another run's partition
 # cannot fail a query that keeps only good runs (unfiltered, the same query fails on it). And a
@@ -144,3 +152,29 @@ def test_partitions_that_name_their_path_segments_differently_are_named_in_the_e
     text = str(caught.value)
     assert "names its path segments day/ticker/run, others ingest_date/symbol/run_id" in text \
         or "names its path segments ingest_date/symbol/run_id, others day/ticker/run" in text, text
+
+
+def test_a_partition_value_holding_an_equals_sign_reads_as_the_crawl_registered_it(tmp_path):
+    # a path segment splits at its first "=", as the crawl's layout.parse_hive_key splits it:
+    # `run_id=r=9` is run r=9, so the engine and the catalog agree on the partition's values
+    storage, catalog, engine, _ = _raw_lake(tmp_path)
+    key = layout.raw_key("2024-03-09", "IBM", "r=9")
+    body = csv_body([("2024-03-09", "1", "2", "0.5", "9.5", "10")])
+    storage.put_bytes(key, body)
+    catalog.add_partitions("stocks", "raw_daily", [crawl.partition_for(key, crawl.parse_header(body))])
+    sql = "select symbol, ingest_run_id, close from stocks.raw_daily where ingest_date = '2024-03-09'"
+    assert _rows(engine, sql) == [("IBM", "r=9", "9.5")]
+
+
+def test_a_published_years_rows_are_found_however_the_year_is_written(tmp_path):
+    # pruning compares a literal's text with the partition values, which is right for the raw
+    # table's text keys only; the Parquet tables' integer trade_year equals 2024.0 and 02024 too
+    from tests.glue_jobs.adapters.local.test_duckdb_engine import _publish_version
+
+    storage, catalog, engine, _ = build_local(tmp_path / "lake")
+    catalog.create_table(tables.daily_prices())
+    catalog.switch_partitions("stocks", "daily_prices", [_publish_version(storage, catalog, 2024, "a", [1.0, 2.0]),
+                                                         _publish_version(storage, catalog, 2023, "a", [5.0])])
+    for year in ("2024", "2024.0", "02024"):
+        sql = f"select count(*) as n from stocks.daily_prices where trade_year = {year}"
+        assert engine.query(sql).to_pylist() == [{"n": 2}], year
