@@ -87,10 +87,22 @@ changed_rows as (
     )
 ),
 
-candidates as (
-    select * from current_rows
-    union all
-    select * from changed_rows
+-- The candidates at the keys a changed row has: the published row there, if any, and the
+-- changed rows. Only those can compete, so only they are kept aside; the year's rows are read
+-- through, not copied into a table of their own first.
+touched as (
+    select c.*
+    from (
+        select * from current_rows
+        union all
+        select * from changed_rows
+    ) as c
+    where exists (
+        select 1
+        from changed_rows as a
+        where a.symbol = c.symbol
+            and a.trade_date = c.trade_date
+    )
 ),
 
 -- Only a symbol and date with more than one candidate needs ranking (a backfill has none):
@@ -102,20 +114,18 @@ contested_keys as (
     select
         c.symbol as symbol,
         c.trade_date as trade_date
-    from candidates as c
-    where exists (
-        select 1
-        from changed_rows as a
-        where a.symbol = c.symbol
-            and a.trade_date = c.trade_date
-    )
+    from touched as c
     group by c.symbol, c.trade_date
     having count(*) > 1
 ),
 
 uncontested as (
     select c.*
-    from candidates as c
+    from (
+        select * from current_rows
+        union all
+        select * from changed_rows
+    ) as c
     where not exists (
         select 1
         from contested_keys as k
@@ -134,7 +144,7 @@ ranked as (
                 c.fetched_at desc,
                 c.ingest_run_id desc
         ) as recency
-    from candidates as c
+    from touched as c
     where exists (
         select 1
         from contested_keys as k

@@ -13,7 +13,9 @@
 -- (whether some symbol and date has more than one fetched row: write temp's duplicates.sql).
 with
 
-fetched_rows as (
+-- Only the columns that decide whether a row is unchanged: the wide ones (the raw line, the
+-- source file) are read once, by changed_rows, for the few rows that changed.
+fetched_keys as (
     select
         symbol,
         trade_date,
@@ -22,14 +24,8 @@ fetched_rows as (
         low,
         close,
         volume,
-        fetched_at,
         forming_date,
-        ingest_run_id,
-        ingest_date,
-        source_file,
-        raw_line,
-        parse_error,
-        trade_year
+        parse_error
     from stocks.tmp_daily_prices_fetched
 ),
 
@@ -52,7 +48,7 @@ repeated_keys as (
     select
         symbol,
         trade_date
-    from fetched_rows
+    from fetched_keys
     where {{keys_repeat}}
         and trade_date is not null
     group by symbol, trade_date
@@ -63,7 +59,7 @@ unchanged_keys as (
     select
         f.symbol as symbol,
         f.trade_date as trade_date
-    from fetched_rows as f
+    from fetched_keys as f
     inner join published_rows as p
         on p.symbol = f.symbol
         and p.trade_date = f.trade_date
@@ -83,8 +79,23 @@ unchanged_keys as (
 ),
 
 changed_rows as (
-    select f.*
-    from fetched_rows as f
+    select
+        f.symbol,
+        f.trade_date,
+        f.open,
+        f.high,
+        f.low,
+        f.close,
+        f.volume,
+        f.fetched_at,
+        f.forming_date,
+        f.ingest_run_id,
+        f.ingest_date,
+        f.source_file,
+        f.raw_line,
+        f.parse_error,
+        f.trade_year
+    from stocks.tmp_daily_prices_fetched as f
     where not exists (
         select 1
         from unchanged_keys as u

@@ -133,3 +133,24 @@ def test_two_disagreeing_rows_of_one_fetch_both_reach_the_uniqueness_rule_even_i
     assert [q["trade_date"].isoformat() for q in held] == [twin[0], twin[0]]
     assert _published(ctx)[("A", twin[0])]["close"] == rows["A"][3][4]  # what was published stays
     assert _totals(ctx)["reconciled"] is True
+
+
+def test_a_restated_bar_quarantined_on_a_real_day_names_the_file_and_line_it_came_in(make_ctx):
+    """Leaving the unchanged bars out must keep every column of the bars that go on: the
+    quarantine tells the user which raw file, ingest date, fetch and line to look at."""
+    day1 = _first_day(make_ctx)
+    rows = _next_day(day1)
+    day, _, _, _, close = rows["A"][6][:5]
+    rows["A"][6][2] = rows["A"][6][4] = round(close * 100, 4)
+
+    ctx, _ = _run_day2(make_ctx, rows)
+
+    held = ctx.engine.query(
+        "select ingest_date, source_file, ingest_run_id, raw_line, fetched_at from stocks.daily_prices_quarantine "
+        f"where symbol = 'A' and trade_date = date '{day}'").to_pylist()
+    assert len(held) == 1
+    assert held[0]["ingest_date"] == DAY2.isoformat()
+    assert held[0]["source_file"] == ctx.storage.uri(layout.raw_key(DAY2.isoformat(), "A", "20240308T220000Z-i2"))
+    assert held[0]["ingest_run_id"] == "20240308T220000Z-i2"
+    assert held[0]["raw_line"] == ",".join(str(v) for v in rows["A"][6])
+    assert held[0]["fetched_at"] is not None
