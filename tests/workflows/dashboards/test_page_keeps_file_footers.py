@@ -1,0 +1,37 @@
+"""While the page renders, each engine answering its panels keeps the Parquet files' footers
+between queries (a dozen queries read every year of the published table); once it is
+written, the engine reads files as the stages expect, each footer read again."""
+from __future__ import annotations
+
+import re
+
+from tests.support.demo_lake import build_demo_engine
+from workflows.dashboards import render_dashboard
+
+
+def _keeps_footers(engine) -> bool:
+    return engine.con.execute("select current_setting('parquet_metadata_cache')").fetchall()[0][0]
+
+
+def test_the_page_engines_keep_footers_while_it_renders_and_not_after(tmp_path, monkeypatch):
+    from glue_jobs.adapters.local.duckdb_engine import DuckDBEngine
+
+    engine = build_demo_engine(tmp_path / "lake")
+    assert not _keeps_footers(engine)
+    seen: dict[int, set[bool]] = {}
+    original = DuckDBEngine.query
+
+    def query(self, sql):
+        if "sql/panels/" in sql:
+            seen.setdefault(id(self), set()).add(_keeps_footers(self))
+        return original(self, sql)
+
+    monkeypatch.setattr(DuckDBEngine, "query", query)
+    before = render_dashboard(engine, tmp_path / "p.html", symbols=["AAPL", "IBM"]).read_text()
+    assert len(seen) == 2 and all(kept == {True} for kept in seen.values())  # both engines, every panel
+    assert not _keeps_footers(engine)
+    # and the page is the one it was: a second render, footers read afresh, draws the same
+    again = render_dashboard(engine, tmp_path / "q.html", symbols=["AAPL", "IBM"]).read_text()
+    clock = re.compile(r"generated: <b>[^<]*</b>")
+    assert clock.sub("", before) == clock.sub("", again)
+    assert not _keeps_footers(engine)
