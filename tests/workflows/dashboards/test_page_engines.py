@@ -1,6 +1,7 @@
-"""While the page renders, each engine answering its panels keeps the Parquet files' footers
-between queries (a dozen queries read every year of the published table); once it is
-written, the engine reads files as the stages expect, each footer read again."""
+"""The engines answering the page's panels: while it renders, each keeps the Parquet files'
+footers between queries (a dozen queries read every year of the published table), and once
+it is written the engine reads files as the stages expect, each footer read again; the second
+engine, which only ever answers beside the first, takes half the cores."""
 from __future__ import annotations
 
 import re
@@ -35,3 +36,22 @@ def test_the_page_engines_keep_footers_while_it_renders_and_not_after(tmp_path, 
     clock = re.compile(r"generated: <b>[^<]*</b>")
     assert clock.sub("", before) == clock.sub("", again)
     assert not _keeps_footers(engine)
+
+
+def test_the_second_engine_takes_half_the_cores_and_the_first_keeps_them_all(tmp_path, monkeypatch):
+    import os
+
+    import duckdb
+
+    def threads(engine) -> int:
+        return engine.con.execute("select current_setting('threads')").fetchall()[0][0]
+
+    engine = build_demo_engine(tmp_path / "lake")
+    every_core = duckdb.connect().execute("select current_setting('threads')").fetchall()[0][0]
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert threads(engine.sibling()) == 4
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert threads(engine.sibling()) == 1
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    assert threads(engine.sibling()) == 1
+    assert threads(engine) == every_core
