@@ -107,6 +107,13 @@ def _finite(values: list) -> np.ndarray:
     return numbers
 
 
+def _on_screen(pxs: np.ndarray, lo: float, hi: float, left: float, right: float) -> np.ndarray:
+    """_linear(lo, hi, left, right) on an array; the middle for all when lo == hi (one x)."""
+    if hi > lo:
+        return left + (pxs - lo) / (hi - lo) * (right - left)
+    return np.full(len(pxs), (left + right) / 2)
+
+
 def _runs(xs: np.ndarray, ys: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """The stretches of a line between its missing values (NaN in ys), as (xs, ys) arrays."""
     present = ~np.isnan(ys)
@@ -159,60 +166,64 @@ def timeseries_svg(rows: list[dict], *, x: str, y: tuple[str, ...], y2: tuple[st
     points = [(_x_number(r.get(x)), r) for r in rows]
     points = [(px, r) for px, r in points if px is not None]
     xs = [px for px, _ in points]
-    values = [v for _, r in points for c in y if (v := as_number(r.get(c))) is not None]
-    if not xs or not values:
+    # every column's values once, as floats (NaN: no number), for the axes, bars and lines
+    numbers = {c: _finite([r.get(c) for _, r in points]) for c in dict.fromkeys((*y, *y2))}
+    values = np.concatenate([numbers[c] for c in y]) if y and points else np.empty(0)
+    values = values[~np.isnan(values)]
+    if not xs or not values.size:
         return "", []
     x_lo, x_hi = min(xs), max(xs)
     sx = _linear(x_lo, x_hi, left, right) if x_hi > x_lo else (lambda _v: (left + right) / 2)
-    ticks = nice_ticks(min(values), max(values))
+    # (a lowest or highest of zero may have another sign than the first listed: the same ticks)
+    ticks = nice_ticks(float(values.min()), float(values.max()))
     sy = _linear(ticks[0], ticks[-1], bottom, top)
     body: list[str] = []
     _y_axis(body, ticks, sy, left, right, unit)
+    xs_array = np.array(xs, dtype=float)
 
     if y2:
-        bar_values = [v for _, r in points for c in y2 if (v := as_number(r.get(c))) is not None]
-        if bar_values:
-            b_ticks = nice_ticks(0, max(bar_values), 3)
+        stacked = np.column_stack([numbers[c] for c in y2]).ravel()  # point by point, as listed
+        present = ~np.isnan(stacked)
+        if present.any():
+            b_ticks = nice_ticks(0, float(stacked[present].max()), 3)
             band_top = bottom - (bottom - top) * 0.28  # volume keeps to the bottom quarter
             sb = _linear(0, b_ticks[-1], bottom, band_top)
             sessions = len({px for px in xs})
             bar_w = max(0.6, (right - left) / max(1, sessions) * 0.7)
-            bars = [(sx(px), sb(v)) for px, r in points for c in y2 if (v := as_number(r.get(c))) is not None]
-            for bx, by in tallest_bars(bars):
+            bar_xs = _on_screen(np.repeat(xs_array, len(y2))[present], x_lo, x_hi, left, right)
+            bar_ys = bottom + (stacked[present] - 0) / ((b_ticks[-1] - 0) or 1.0) * (band_top - bottom)
+            for bx, by in tallest_bars(list(zip(bar_xs.tolist(), bar_ys.tolist()))):
                 body.append(f'<rect x="{bx - bar_w / 2:.1f}" y="{by:.1f}" width="{bar_w:.1f}" '
                             f'height="{bottom - by:.1f}" fill="#ced4da"/>')
             _y_axis(body, b_ticks[1:], sb, left, right, "short", side="right", grid=False)
 
     legend: Legend = []
-    groups = _series_groups([(px, r) for px, r in points], series, key=lambda item: item[1])
+    groups = _series_groups(range(len(points)), series, key=lambda i: points[i][1])
     index = 0
     y_span = (ticks[-1] - ticks[0]) or 1.0
     for name, members in groups.items():
-        members = sorted(members, key=lambda item: item[0])
+        members = sorted(members, key=lambda i: points[i][0])
         # each member's x on screen once for all its y columns (20 years of 4 symbols are
         # 20,000 rows of 4 lines each), in arrays: the same arithmetic as sx and sy
-        pxs = np.array([px for px, _ in members], dtype=float)
-        screen_xs = (left + (pxs - x_lo) / (x_hi - x_lo) * (right - left) if x_hi > x_lo
-                     else np.full(len(members), (left + right) / 2))
+        screen_xs = _on_screen(xs_array[members], x_lo, x_hi, left, right)
         for column in y:
             color = PALETTE[index % len(PALETTE)]
             index += 1
             label = column if not series else (str(name) if len(y) == 1 else f"{name} {column}")
-            numbers = _finite([r.get(column) for _, r in members])
-            screen_ys = bottom + (numbers - ticks[0]) / y_span * (top - bottom)
+            screen_ys = bottom + (numbers[column][members] - ticks[0]) / y_span * (top - bottom)
             drawn = _runs(screen_xs, screen_ys)
             if not drawn:
                 continue
             stroke = 2 if column == y[0] and len(y) > 1 else 1.5
             if column in marks:  # every value its own mark
-                drawn = [(xs[i:i + 1], ys[i:i + 1]) for xs, ys in drawn for i in range(len(xs))]
-            for xs, ys in drawn:
-                if len(xs) == 1:
-                    body.append(f'<circle cx="{float(xs[0]):.1f}" cy="{float(ys[0]):.1f}" r="2.5" fill="{color}">'
+                drawn = [(lx[i:i + 1], ly[i:i + 1]) for lx, ly in drawn for i in range(len(lx))]
+            for lx, ly in drawn:
+                if len(lx) == 1:
+                    body.append(f'<circle cx="{float(lx[0]):.1f}" cy="{float(ly[0]):.1f}" r="2.5" fill="{color}">'
                                 f'<title>{esc(label)}</title></circle>')
                 else:
-                    kept = _thin_indices(xs, ys)  # thin_line's points, on the arrays
-                    line = " ".join(f"{px:.1f},{py:.1f}" for px, py in zip(xs[kept].tolist(), ys[kept].tolist()))
+                    kept = _thin_indices(lx, ly)  # thin_line's points, on the arrays
+                    line = " ".join(f"{px:.1f},{py:.1f}" for px, py in zip(lx[kept].tolist(), ly[kept].tolist()))
                     body.append(f'<polyline points="{line}" fill="none" stroke="{color}" '
                                 f'stroke-width="{stroke}" stroke-linejoin="round"><title>{esc(label)}</title></polyline>')
             legend.append((label, color))
