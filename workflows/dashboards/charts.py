@@ -4,7 +4,10 @@ list of (label, colour) for the page to show under the chart."""
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
+
+import numpy as np
 
 from workflows.dashboards.formatting import as_number, axis_label, esc, format_value, nice_ticks
 
@@ -92,22 +95,52 @@ def thin_line(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
     years of sessions (5,000 points on 550 units) shrink to at most four points a unit."""
     if len(points) <= 4:
         return points
-    out: list[tuple[float, float]] = []
-    start, count = 0, len(points)
-    while start < count:
-        column = int(points[start][0])
-        end = start + 1
-        while end < count and int(points[end][0]) == column:
-            end += 1
-        if end - start <= 4:
-            out.extend(points[start:end])
-        else:
-            ys = [points[i][1] for i in range(start, end)]
-            low = start + ys.index(min(ys))
-            high = start + ys.index(max(ys))
-            out.extend(points[i] for i in sorted({start, low, high, end - 1}))
-        start = end
-    return out
+    xs, ys = np.array(points, dtype=float).T
+    return [points[i] for i in _thin_indices(xs, ys).tolist()]
+
+
+def _finite(values: list) -> np.ndarray:
+    """Values as floats, NaN where as_number gives None (no number, NaN or infinite)."""
+    numbers = np.array([v if type(v) is float else (n if (n := as_number(v)) is not None else math.nan)
+                        for v in values], dtype=float)
+    numbers[~np.isfinite(numbers)] = math.nan
+    return numbers
+
+
+def _on_screen(pxs: np.ndarray, lo: float, hi: float, left: float, right: float) -> np.ndarray:
+    """_linear(lo, hi, left, right) on an array; the middle for all when lo == hi (one x)."""
+    if hi > lo:
+        return left + (pxs - lo) / (hi - lo) * (right - left)
+    return np.full(len(pxs), (left + right) / 2)
+
+
+def _runs(xs: np.ndarray, ys: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The stretches of a line between its missing values (NaN in ys), as (xs, ys) arrays."""
+    present = ~np.isnan(ys)
+    edges = np.flatnonzero(np.diff(np.concatenate(([False], present, [False])).astype(np.int8)))
+    return [(xs[a:b], ys[a:b]) for a, b in zip(edges[::2].tolist(), edges[1::2].tolist())]
+
+
+def _thin_indices(xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """The indices of the points thin_line keeps, in order: in each run of points sharing a
+    unit column, all of a run of at most four, else its first, its lowest and its highest
+    (the first of equals, as list.index finds them) and its last."""
+    count = len(xs)
+    if count <= 4:
+        return np.arange(count)
+    columns = xs.astype(np.int64)  # truncated toward zero, as int() does
+    starts = np.flatnonzero(np.concatenate(([True], columns[1:] != columns[:-1])))
+    lengths = np.diff(np.append(starts, count))
+    keep = np.repeat(lengths <= 4, lengths)
+    wide = lengths > 4
+    if wide.any():
+        of_run = np.repeat(np.arange(len(starts)), lengths)
+        at = np.arange(count)
+        lowest = np.minimum.reduceat(np.where(ys == np.minimum.reduceat(ys, starts)[of_run], at, count), starts)
+        highest = np.minimum.reduceat(np.where(ys == np.maximum.reduceat(ys, starts)[of_run], at, count), starts)
+        for picked in (starts, starts + lengths - 1, lowest, highest):
+            keep[picked[wide]] = True
+    return np.flatnonzero(keep)
 
 
 def tallest_bars(bars: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -133,66 +166,64 @@ def timeseries_svg(rows: list[dict], *, x: str, y: tuple[str, ...], y2: tuple[st
     points = [(_x_number(r.get(x)), r) for r in rows]
     points = [(px, r) for px, r in points if px is not None]
     xs = [px for px, _ in points]
-    values = [v for _, r in points for c in y if (v := as_number(r.get(c))) is not None]
-    if not xs or not values:
+    # every column's values once, as floats (NaN: no number), for the axes, bars and lines
+    numbers = {c: _finite([r.get(c) for _, r in points]) for c in dict.fromkeys((*y, *y2))}
+    values = np.concatenate([numbers[c] for c in y]) if y and points else np.empty(0)
+    values = values[~np.isnan(values)]
+    if not xs or not values.size:
         return "", []
     x_lo, x_hi = min(xs), max(xs)
     sx = _linear(x_lo, x_hi, left, right) if x_hi > x_lo else (lambda _v: (left + right) / 2)
-    ticks = nice_ticks(min(values), max(values))
+    # (a lowest or highest of zero may have another sign than the first listed: the same ticks)
+    ticks = nice_ticks(float(values.min()), float(values.max()))
     sy = _linear(ticks[0], ticks[-1], bottom, top)
     body: list[str] = []
     _y_axis(body, ticks, sy, left, right, unit)
+    xs_array = np.array(xs, dtype=float)
 
     if y2:
-        bar_values = [v for _, r in points for c in y2 if (v := as_number(r.get(c))) is not None]
-        if bar_values:
-            b_ticks = nice_ticks(0, max(bar_values), 3)
+        stacked = np.column_stack([numbers[c] for c in y2]).ravel()  # point by point, as listed
+        present = ~np.isnan(stacked)
+        if present.any():
+            b_ticks = nice_ticks(0, float(stacked[present].max()), 3)
             band_top = bottom - (bottom - top) * 0.28  # volume keeps to the bottom quarter
             sb = _linear(0, b_ticks[-1], bottom, band_top)
             sessions = len({px for px in xs})
             bar_w = max(0.6, (right - left) / max(1, sessions) * 0.7)
-            bars = [(sx(px), sb(v)) for px, r in points for c in y2 if (v := as_number(r.get(c))) is not None]
-            for bx, by in tallest_bars(bars):
+            bar_xs = _on_screen(np.repeat(xs_array, len(y2))[present], x_lo, x_hi, left, right)
+            bar_ys = bottom + (stacked[present] - 0) / ((b_ticks[-1] - 0) or 1.0) * (band_top - bottom)
+            for bx, by in tallest_bars(list(zip(bar_xs.tolist(), bar_ys.tolist()))):
                 body.append(f'<rect x="{bx - bar_w / 2:.1f}" y="{by:.1f}" width="{bar_w:.1f}" '
                             f'height="{bottom - by:.1f}" fill="#ced4da"/>')
             _y_axis(body, b_ticks[1:], sb, left, right, "short", side="right", grid=False)
 
     legend: Legend = []
-    groups = _series_groups([(px, r) for px, r in points], series, key=lambda item: item[1])
+    groups = _series_groups(range(len(points)), series, key=lambda i: points[i][1])
     index = 0
+    y_span = (ticks[-1] - ticks[0]) or 1.0
     for name, members in groups.items():
-        members = sorted(members, key=lambda item: item[0])
-        # each member's x on screen once for all its y columns: 20 years of 4 symbols are
-        # 20,000 rows of 4 lines each
-        screen_xs = [sx(px) for px, _ in members]
+        members = sorted(members, key=lambda i: points[i][0])
+        # each member's x on screen once for all its y columns (20 years of 4 symbols are
+        # 20,000 rows of 4 lines each), in arrays: the same arithmetic as sx and sy
+        screen_xs = _on_screen(xs_array[members], x_lo, x_hi, left, right)
         for column in y:
             color = PALETTE[index % len(PALETTE)]
             index += 1
             label = column if not series else (str(name) if len(y) == 1 else f"{name} {column}")
-            segments: list[list[tuple[float, float]]] = [[]]
-            segment = segments[-1]
-            for screen_x, (_, r) in zip(screen_xs, members):
-                v = r.get(column)
-                if type(v) is not float or v - v != 0.0:  # as_number's fast case inline
-                    v = as_number(v)
-                    if v is None:
-                        if segment:
-                            segment = []
-                            segments.append(segment)
-                        continue
-                segment.append((screen_x, sy(v)))
-            drawn = [s for s in segments if s]
+            screen_ys = bottom + (numbers[column][members] - ticks[0]) / y_span * (top - bottom)
+            drawn = _runs(screen_xs, screen_ys)
             if not drawn:
                 continue
             stroke = 2 if column == y[0] and len(y) > 1 else 1.5
             if column in marks:  # every value its own mark
-                drawn = [[xy] for seg in drawn for xy in seg]
-            for seg in drawn:
-                if len(seg) == 1:
-                    cx, cy = seg[0]
-                    body.append(f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="2.5" fill="{color}"><title>{esc(label)}</title></circle>')
+                drawn = [(lx[i:i + 1], ly[i:i + 1]) for lx, ly in drawn for i in range(len(lx))]
+            for lx, ly in drawn:
+                if len(lx) == 1:
+                    body.append(f'<circle cx="{float(lx[0]):.1f}" cy="{float(ly[0]):.1f}" r="2.5" fill="{color}">'
+                                f'<title>{esc(label)}</title></circle>')
                 else:
-                    line = " ".join(f"{px:.1f},{py:.1f}" for px, py in thin_line(seg))
+                    kept = _thin_indices(lx, ly)  # thin_line's points, on the arrays
+                    line = " ".join(f"{px:.1f},{py:.1f}" for px, py in zip(lx[kept].tolist(), ly[kept].tolist()))
                     body.append(f'<polyline points="{line}" fill="none" stroke="{color}" '
                                 f'stroke-width="{stroke}" stroke-linejoin="round"><title>{esc(label)}</title></polyline>')
             legend.append((label, color))

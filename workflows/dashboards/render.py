@@ -3,6 +3,7 @@ local page, or check that every panel has data. Macros are expanded as Grafana w
 time range and a symbol selection, so the queries are exactly the dashboard's."""
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
@@ -201,6 +202,15 @@ def render_dashboard(engine: Engine, out_path: str | os.PathLike[str], *, symbol
     Panels whose query fails show the error in place; the page is still written. `extras`:
     HTML panels computed outside SQL (the serving table's health), by section name."""
     spec = spec or load_spec()
+    # engines that can keep the files' footers between the page's queries do so while it renders
+    with getattr(engine, "keeping_file_footers", contextlib.nullcontext)():
+        return _render(engine, spec, Path(out_path), symbols=symbols, as_of=as_of, sessions=sessions,
+                       source=source, extras=extras)
+
+
+def _render(engine: Engine, spec: DashboardSpec, out: Path, *, symbols: list[str] | None,
+            as_of: dt.date | None, sessions: int | None, source: str,
+            extras: dict[str, list[str]] | None) -> Path:
     selection = resolve_selection(engine, spec, symbols=symbols, as_of=as_of, sessions=sessions)
     ctx = PageContext(
         time_from=f"{selection.time_range.start:%Y-%m-%d}",
@@ -209,7 +219,6 @@ def render_dashboard(engine: Engine, out_path: str | os.PathLike[str], *, symbol
         generated_at=dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         source=source,
     )
-    out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     drawn = {data.panel.id: panel_html(data, ctx) for data in panels_as_answered(engine, spec.panels, selection)}

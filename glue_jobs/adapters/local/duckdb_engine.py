@@ -25,6 +25,7 @@ connection keeps writing as before.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
 import logging
 import os
@@ -33,7 +34,7 @@ import re
 import shutil
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -203,9 +204,10 @@ class DuckDBEngine:
 
     def __init__(self, storage: Storage, catalog: Catalog, database_path: str | None = None,
                  database: str = layout.DATABASE, memory_limit: str | None = None,
-                 read_only_dirs: Sequence[str] | None = None):
+                 read_only_dirs: Sequence[str] | None = None, threads: int | None = None):
         """`read_only_dirs`: make this a reader for user queries, whose DuckDB can reach files
-        under these directories only (and write none through read_only_query)."""
+        under these directories only (and write none through read_only_query). `threads`:
+        DuckDB's worker threads (default: one per core)."""
         import duckdb
 
         self.storage = storage
@@ -230,7 +232,10 @@ class DuckDBEngine:
         except duckdb.Error as exc:
             raise ConfigError(f"TICKERLAKE_DUCKDB_MEMORY_LIMIT {limit!r} is not a size DuckDB knows "
                               f"(e.g. 2GB, 512MB): {exc}") from None
+        if threads is not None:
+            self.con.execute(f"set threads = {int(threads)}")
         self._lock = threading.RLock()
+        self._footers_kept = False
         # text files up to this size are read whole and split, bigger ones by read_csv
         self.small_text_file_bytes = SMALL_TEXT_FILE_BYTES
         self._table_versions: dict[str, str] = {}
@@ -268,9 +273,40 @@ class DuckDBEngine:
         """Another engine on the same lake, with a DuckDB connection and lock of its own, so
         that a caller with independent queries (the dashboard page) can have two answered at
         once: this one answers a query at a time. It shares nothing with this engine but the
-        storage and catalog, which it only reads through; views it needs it makes itself."""
-        return DuckDBEngine(self.storage, self.catalog, database=self.database,
-                            memory_limit=self.memory_limit, read_only_dirs=self.read_only_dirs)
+        storage and catalog, which it only reads through; views it needs it makes itself.
+        Made inside keeping_file_footers(), it keeps them too, for as long as it lives.
+
+        It takes half the cores: it only ever answers beside this engine, which keeps them all
+        for the queries it answers alone (the page's selection), and with a thread per core
+        each, the two engines' threads took turns on the cores (on two cores: the page 0.07 s
+        sooner and 0.03 s less CPU with one thread here, at 20 years)."""
+        twin = DuckDBEngine(self.storage, self.catalog, database=self.database,
+                            memory_limit=self.memory_limit, read_only_dirs=self.read_only_dirs,
+                            threads=max(1, (os.cpu_count() or 2) // 2))
+        if self._footers_kept:
+            twin._keep_footers(True)
+        return twin
+
+    @contextlib.contextmanager
+    def keeping_file_footers(self) -> Iterator[None]:
+        """While a caller reads the same Parquet files in many queries (the dashboard page: a
+        dozen queries over every year of the published table), DuckDB keeps each file's
+        footer instead of reading and decoding it again in every query: about 10 ms of CPU
+        per query over 20 years. Off again afterwards, so the stages' reads, which rewrite
+        temp locations, stay as they were (DuckDB checks a kept footer against its file)."""
+        if self._footers_kept or self.read_only_dirs is not None:  # a reader's settings are locked
+            yield
+            return
+        self._keep_footers(True)
+        try:
+            yield
+        finally:
+            self._keep_footers(False)
+
+    def _keep_footers(self, on: bool) -> None:
+        with self._lock:
+            self.con.execute(f"set parquet_metadata_cache = {str(on).lower()}")
+            self._footers_kept = on
 
     def read_only_query(self, sql: str, *, batch_rows: int = 10_000) -> pa.RecordBatchReader:
         """Run a user's query (Athena SQL: SELECT, WITH, VALUES, SHOW TABLES/COLUMNS, DESCRIBE,

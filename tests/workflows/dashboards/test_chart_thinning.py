@@ -62,7 +62,7 @@ def test_twenty_years_of_closes_draw_the_same_line_in_far_fewer_points(monkeypat
     rows = [{"d": start + dt.timedelta(days=i), "close": y, "volume": 1000 + i % 97}
             for i, (_, y) in enumerate(walk(5000, 1))]
     svg, _ = timeseries_svg(rows, x="d", y=("close",), y2=("volume",), width=600, height=240)
-    monkeypatch.setattr(charts, "thin_line", lambda points: points)
+    monkeypatch.setattr(charts, "_thin_indices", lambda xs, ys: list(range(len(xs))))  # thin_line's core
     monkeypatch.setattr(charts, "tallest_bars", lambda bars: bars)
     whole, _ = timeseries_svg(rows, x="d", y=("close",), y2=("volume",), width=600, height=240)
     drawn, everything = polyline(svg), polyline(whole)
@@ -71,3 +71,36 @@ def test_twenty_years_of_closes_draw_the_same_line_in_far_fewer_points(monkeypat
     assert min(y for _, y in drawn) == min(y for _, y in everything)
     assert max(y for _, y in drawn) == max(y for _, y in everything)
     assert len(whole.split("<rect")) - 1 == 5000 and len(svg.split("<rect")) - 1 <= 600
+
+
+def kept_by_hand(points):
+    """What thin_line keeps, worked out point by point: each unit column's first point, its
+    first lowest, its first highest and its last (all of a column of at most four)."""
+    out = []
+    for column in sorted(by_column(points)):
+        members = by_column(points)[column]
+        if len(members) <= 4:
+            out.extend(members)
+            continue
+        ys = [y for _, y in members]
+        picks = {0, ys.index(min(ys)), ys.index(max(ys)), len(members) - 1}
+        out.extend(members[i] for i in sorted(picks))
+    return out
+
+
+def test_of_equal_extremes_in_a_column_the_first_is_kept():
+    # values rounded to whole units: most columns hold the same lowest or highest twice or more
+    line = [(x, float(round(y))) for x, y in walk(3000, 200, seed=7)]
+    assert thin_line(line) == kept_by_hand(line)
+    ties = [(70.1, 5.0), (70.2, 1.0), (70.3, 9.0), (70.4, 1.0), (70.5, 9.0), (70.6, 3.0)]
+    assert thin_line(ties) == [(70.1, 5.0), (70.2, 1.0), (70.3, 9.0), (70.6, 3.0)]
+
+
+def test_a_value_that_is_no_number_breaks_the_line_there():
+    start = dt.date(2024, 1, 2)
+    closes = [1.0, 2.0, None, 3.0, 4.0, float("nan"), 5.0, 6.0, float("inf"), 7.0, 8.0]
+    rows = [{"d": start + dt.timedelta(days=i), "close": c} for i, c in enumerate(closes)]
+    svg, _ = timeseries_svg(rows, x="d", y=("close",), width=600, height=240)
+    lines = re.findall(r'<polyline points="([^"]+)"', svg)
+    assert [len(line.split()) for line in lines] == [2, 2, 2, 2]
+    assert "inf" not in svg and "nan" not in svg
