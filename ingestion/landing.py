@@ -77,12 +77,15 @@ def _ext(body: bytes, content_type: str) -> str:
 
 class Landing:
     """Lands a run's objects. With `writers` > 0 the writes go on in that many threads while the
-    caller fetches the next symbol: each local write waits for its own fsync (about 1 ms), and
-    concurrent ones share the file system's journal commits. An object is listed in `objects`
-    only once it is durable, and the manifest is written only after every write has ended."""
+    caller fetches the next symbol. An object is listed in `objects` only once it is written, and
+    the manifest is written only after every write has ended and is durable: each write is synced
+    on its own, or, with `sync_at_manifest`, all of them by one `storage.flush()` just before the
+    manifest (a run that writes no manifest must not ask for that)."""
 
-    def __init__(self, storage: Storage, *, run_id: str, as_of: dt.date, source_name: str, writers: int = 0):
+    def __init__(self, storage: Storage, *, run_id: str, as_of: dt.date, source_name: str, writers: int = 0,
+                 sync_at_manifest: bool = False):
         self.storage = storage
+        self._durable = not sync_at_manifest
         self.run_id = run_id
         self.as_of = as_of
         self.ingest_date = as_of.isoformat()
@@ -124,7 +127,7 @@ class Landing:
 
     def _write(self, record: ObjectRecord, data: bytes) -> None:
         try:
-            self.storage.put_bytes(record.key, data)
+            self.storage.put_bytes(record.key, data, durable=self._durable)
             with self._lock:
                 self.objects.append(record)
             failpoints.hit("landing.after_object", record.key)
@@ -240,7 +243,9 @@ class Landing:
 
     def write_manifest(self, manifest: dict) -> str:
         """Write the run's manifest (what the caller built plus every object landed); returns its key."""
-        self.settle()  # a manifest never lists an object that is not durable yet
+        self.settle()
+        if not self._durable:
+            self.storage.flush()  # a manifest never lists an object that is not durable yet
         key = layout.manifest_key(self.ingest_date, self.run_id)
         doc = dict(manifest)
         doc.update(

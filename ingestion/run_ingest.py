@@ -49,7 +49,7 @@ UNREACHABLE = "unreachable"  # symbols in a row got no answer at all: the server
 _STOPPERS = (kinds.DAILY_CAP, kinds.BAD_KEY, kinds.PREMIUM)
 UNREACHABLE_AFTER = 2  # symbols in a row without any answer before the run stops trying
 ANNOUNCE_WAITS_OVER_S = 3.0
-LANDING_WRITERS = 4  # bodies written (and fsynced) while the next symbol is fetched
+LANDING_WRITERS = 4  # bodies written while the next symbol is fetched; synced once, before the manifest
 
 
 @dataclass
@@ -70,7 +70,8 @@ class _Run:
         self.source, self.planner, self.progress = source, planner, progress
         self.sleep, self.clock = sleep, clock
         self.max_rate_limit_retries, self.max_transient_retries = limits
-        self.landing = Landing(storage, run_id=run_id, as_of=as_of, source_name=source.name, writers=LANDING_WRITERS)
+        self.landing = Landing(storage, run_id=run_id, as_of=as_of, source_name=source.name, writers=LANDING_WRITERS,
+                               sync_at_manifest=True)
         self.records: dict[str, SymbolRecord] = {}
         self.carried: dict[str, str] = {}
         self.problems: list[str] = []
