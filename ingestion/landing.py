@@ -17,10 +17,10 @@ import json
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from glue_jobs.lake import failpoints, layout
-from glue_jobs.ports.storage import Storage, put_json
+from glue_jobs.ports.storage import Storage
 from ingestion.alphavantage import constants
 from ingestion.alphavantage.parse import csv_summary, forming_date_at, parse_json, render_csv
 from ingestion.alphavantage.redact import redact_bytes
@@ -38,6 +38,10 @@ class ObjectRecord:
     symbol: str
     bytes: int
     sha256: str
+
+    def as_dict(self) -> dict:
+        """asdict without its deep copy (every field is a str or an int)."""
+        return dict(vars(self))
 
 
 @dataclass
@@ -58,6 +62,12 @@ class SymbolRecord:
     forming_date: str | None = None
     attempts: int = 0
     message: str = ""
+
+    def as_dict(self) -> dict:
+        """asdict without its deep copy, which took 0.4 s for 5,000 symbols."""
+        doc = dict(vars(self))
+        doc["rejected_keys"] = list(self.rejected_keys)
+        return doc
 
 
 def _sha(data: bytes) -> str:
@@ -254,10 +264,11 @@ class Landing:
             as_of=self.as_of.isoformat(),
             ingest_date=self.ingest_date,
             source=self.source_name,
-            objects=[asdict(o) for o in self.objects],
+            objects=[o.as_dict() for o in self.objects],
         )
         failpoints.hit("landing.before_manifest", key)
-        put_json(self.storage, key, doc)
+        # without indent: json's C encoder, a tenth of the time for 5,000 symbols' records
+        self.storage.put_bytes(key, json.dumps(doc, sort_keys=True, default=str).encode() + b"\n")
         return key
 
 

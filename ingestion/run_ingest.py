@@ -25,7 +25,7 @@ import logging
 import math
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Callable
 
 from glue_jobs.lake import failpoints
@@ -297,7 +297,7 @@ def _manifest(run: _Run, plan: list[str], status: str, counts: dict, started: dt
         "finished_at": dt.datetime.fromtimestamp(run.clock(), tz=dt.timezone.utc).isoformat(),
         "start": run.start.isoformat() if run.start else None,
         "plan": plan,
-        "symbols": {s: asdict(r) for s, r in run.records.items()},
+        "symbols": {s: r.as_dict() for s, r in run.records.items()},
         "carried": [{"symbol": s, "reason": r} for s, r in run.carried.items()],
         "totals": counts,
         "problems": run.problems,

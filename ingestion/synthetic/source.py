@@ -36,6 +36,18 @@ def _sessions_through_year(year: int) -> tuple[np.ndarray, np.ndarray]:
     return dates, chars
 
 
+@lru_cache(maxsize=16)
+def _window_bounds(as_of: dt.date, start: dt.date | None) -> tuple[int, int]:
+    """The window's first and end session, counted from the epoch: the same for every symbol
+    of a run (searching the sessions for each of 5,000 symbols took 0.3 s)."""
+    dates = _sessions_through_year(as_of.year)[0]
+    end = int(np.searchsorted(dates, np.datetime64(as_of, "D"), side="right"))
+    first = max(0, end - constants.COMPACT_BARS) if start is None else int(
+        np.searchsorted(dates, np.datetime64(start, "D"), side="left")
+    )
+    return min(first, end), end
+
+
 def _digits(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """ASCII digits of non-negative integers, fixed width, plus a mask that drops leading zeros."""
     width = max(1, len(str(int(values.max())))) if values.size else 1
@@ -106,12 +118,8 @@ class SyntheticSource:
         self._clock = clock
 
     def _window(self, symbol: str, as_of: dt.date, start: dt.date | None):
-        dates, chars = _sessions_through_year(as_of.year)
-        end = int(np.searchsorted(dates, np.datetime64(as_of, "D"), side="right"))
-        first = max(0, end - constants.COMPACT_BARS) if start is None else int(
-            np.searchsorted(dates, np.datetime64(start, "D"), side="left")
-        )
-        first = min(first, end)
+        chars = _sessions_through_year(as_of.year)[1]
+        first, end = _window_bounds(as_of, start)
         *prices, volume = walk.bars(symbol, self.seed, end, first)
         # newest first, like the API
         return chars[first:end][::-1], [a[::-1] for a in prices], volume[::-1]
