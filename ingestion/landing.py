@@ -17,10 +17,10 @@ import json
 import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from glue_jobs.lake import failpoints, layout
-from glue_jobs.ports.storage import Storage, put_json
+from glue_jobs.ports.storage import Storage
 from ingestion.alphavantage import constants
 from ingestion.alphavantage.parse import csv_summary, forming_date_at, parse_json, render_csv
 from ingestion.alphavantage.redact import redact_bytes
@@ -38,6 +38,10 @@ class ObjectRecord:
     symbol: str
     bytes: int
     sha256: str
+
+    def as_dict(self) -> dict:
+        """asdict without its deep copy (every field is a str or an int)."""
+        return dict(vars(self))
 
 
 @dataclass
@@ -59,6 +63,12 @@ class SymbolRecord:
     attempts: int = 0
     message: str = ""
 
+    def as_dict(self) -> dict:
+        """asdict without its deep copy, which took 0.4 s for 5,000 symbols."""
+        doc = dict(vars(self))
+        doc["rejected_keys"] = list(self.rejected_keys)
+        return doc
+
 
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
@@ -77,12 +87,15 @@ def _ext(body: bytes, content_type: str) -> str:
 
 class Landing:
     """Lands a run's objects. With `writers` > 0 the writes go on in that many threads while the
-    caller fetches the next symbol: each local write waits for its own fsync (about 1 ms), and
-    concurrent ones share the file system's journal commits. An object is listed in `objects`
-    only once it is durable, and the manifest is written only after every write has ended."""
+    caller fetches the next symbol. An object is listed in `objects` only once it is written, and
+    the manifest is written only after every write has ended and is durable: each write is synced
+    on its own, or, with `sync_at_manifest`, all of them by one `storage.flush()` just before the
+    manifest (a run that writes no manifest must not ask for that)."""
 
-    def __init__(self, storage: Storage, *, run_id: str, as_of: dt.date, source_name: str, writers: int = 0):
+    def __init__(self, storage: Storage, *, run_id: str, as_of: dt.date, source_name: str, writers: int = 0,
+                 sync_at_manifest: bool = False):
         self.storage = storage
+        self._durable = not sync_at_manifest
         self.run_id = run_id
         self.as_of = as_of
         self.ingest_date = as_of.isoformat()
@@ -124,7 +137,7 @@ class Landing:
 
     def _write(self, record: ObjectRecord, data: bytes) -> None:
         try:
-            self.storage.put_bytes(record.key, data)
+            self.storage.put_bytes(record.key, data, durable=self._durable)
             with self._lock:
                 self.objects.append(record)
             failpoints.hit("landing.after_object", record.key)
@@ -240,7 +253,9 @@ class Landing:
 
     def write_manifest(self, manifest: dict) -> str:
         """Write the run's manifest (what the caller built plus every object landed); returns its key."""
-        self.settle()  # a manifest never lists an object that is not durable yet
+        self.settle()
+        if not self._durable:
+            self.storage.flush()  # a manifest never lists an object that is not durable yet
         key = layout.manifest_key(self.ingest_date, self.run_id)
         doc = dict(manifest)
         doc.update(
@@ -249,10 +264,11 @@ class Landing:
             as_of=self.as_of.isoformat(),
             ingest_date=self.ingest_date,
             source=self.source_name,
-            objects=[asdict(o) for o in self.objects],
+            objects=[o.as_dict() for o in self.objects],
         )
         failpoints.hit("landing.before_manifest", key)
-        put_json(self.storage, key, doc)
+        # without indent: json's C encoder, a tenth of the time for 5,000 symbols' records
+        self.storage.put_bytes(key, json.dumps(doc, sort_keys=True, default=str).encode() + b"\n")
         return key
 
 

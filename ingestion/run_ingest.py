@@ -25,7 +25,7 @@ import logging
 import math
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Callable
 
 from glue_jobs.lake import failpoints
@@ -49,7 +49,7 @@ UNREACHABLE = "unreachable"  # symbols in a row got no answer at all: the server
 _STOPPERS = (kinds.DAILY_CAP, kinds.BAD_KEY, kinds.PREMIUM)
 UNREACHABLE_AFTER = 2  # symbols in a row without any answer before the run stops trying
 ANNOUNCE_WAITS_OVER_S = 3.0
-LANDING_WRITERS = 4  # bodies written (and fsynced) while the next symbol is fetched
+LANDING_WRITERS = 4  # bodies written while the next symbol is fetched; synced once, before the manifest
 
 
 @dataclass
@@ -70,7 +70,8 @@ class _Run:
         self.source, self.planner, self.progress = source, planner, progress
         self.sleep, self.clock = sleep, clock
         self.max_rate_limit_retries, self.max_transient_retries = limits
-        self.landing = Landing(storage, run_id=run_id, as_of=as_of, source_name=source.name, writers=LANDING_WRITERS)
+        self.landing = Landing(storage, run_id=run_id, as_of=as_of, source_name=source.name, writers=LANDING_WRITERS,
+                               sync_at_manifest=True)
         self.records: dict[str, SymbolRecord] = {}
         self.carried: dict[str, str] = {}
         self.problems: list[str] = []
@@ -296,7 +297,7 @@ def _manifest(run: _Run, plan: list[str], status: str, counts: dict, started: dt
         "finished_at": dt.datetime.fromtimestamp(run.clock(), tz=dt.timezone.utc).isoformat(),
         "start": run.start.isoformat() if run.start else None,
         "plan": plan,
-        "symbols": {s: asdict(r) for s, r in run.records.items()},
+        "symbols": {s: r.as_dict() for s, r in run.records.items()},
         "carried": [{"symbol": s, "reason": r} for s, r in run.carried.items()],
         "totals": counts,
         "problems": run.problems,

@@ -39,8 +39,13 @@ class Storage(Protocol):
     def uri(self, key: str) -> str:
         """Where an engine reads the key: an absolute path or an s3:// URI."""
 
-    def put_bytes(self, key: str, data: bytes, *, create_only: bool = False) -> None:
-        """Write the whole object atomically; with create_only, raise AlreadyExists if present."""
+    def put_bytes(self, key: str, data: bytes, *, create_only: bool = False, durable: bool = True) -> None:
+        """Write the whole object atomically; with create_only, raise AlreadyExists if present.
+        With durable=False the object is visible at once but may be lost in a power cut until
+        `flush` returns: a caller landing thousands of objects syncs them once, not each."""
+
+    def flush(self) -> None:
+        """Make every write made so far durable (those written with durable=False included)."""
 
     def get_bytes(self, key: str) -> bytes:
         """Read the whole object or raise NotFound."""

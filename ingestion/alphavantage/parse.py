@@ -176,12 +176,21 @@ def parse_csv(body: bytes, symbol: str | None = None) -> ParsedSeries:
 def csv_summary(body: bytes) -> tuple[int, str | None]:
     """(data rows, newest date) of a CSV data body without parsing every row: the ingest of a
     20-year backfill must not pay a full parse just to fill the manifest."""
-    lines = [line for line in body.splitlines() if line.strip()]
-    if len(lines) < 2:
+    # A line of spaces is blank: without them a blank line is empty, and C code counts those
+    # (a Python test of each of a day's 500,000 lines took 0.3 s). Line breaks stay, so the
+    # two lists' lines match.
+    lines = body.splitlines()
+    filled = body.translate(None, b" \t\x0b\x0c").splitlines()
+    count = len(filled) - filled.count(b"")
+    if count < 2:
         return 0, None
-    dates = [lines[1].split(b",", 1)[0], lines[-1].split(b",", 1)[0]]
+    non_blank = (i for i, line in enumerate(filled) if line)
+    next(non_blank)  # the header
+    first_row = next(non_blank)
+    last_row = next(i for i in range(len(filled) - 1, -1, -1) if filled[i])
+    dates = [lines[first_row].split(b",", 1)[0], lines[last_row].split(b",", 1)[0]]
     newest = max(d.decode("utf-8", "replace").strip() for d in dates)
-    return len(lines) - 1, newest
+    return count - 1, newest
 
 
 def render_csv(bars: Sequence[Bar]) -> bytes:

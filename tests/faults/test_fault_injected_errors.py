@@ -37,9 +37,9 @@ class FaultyStorage:
     def __init__(self, inner, faults: Faults):
         self.inner, self.faults, self.root = inner, faults, inner.root
 
-    def put_bytes(self, key, data, *, create_only=False):
+    def put_bytes(self, key, data, **kw):
         self.faults.put(key, data)
-        return self.inner.put_bytes(key, data, create_only=create_only)
+        return self.inner.put_bytes(key, data, **kw)
 
     def __getattr__(self, name):
         return getattr(self.inner, name)

@@ -116,6 +116,17 @@ def test_csv_summary_counts_rows_and_finds_the_newest_date():
     assert csv_summary(recorded("empty_series.csv")) == (0, None)
 
 
+@pytest.mark.parametrize("body, expected", [
+    (b"timestamp,open\r\n\r\n2026-11-20,1\r\n \t\r\n2026-11-19,2\r\n\r\n", (2, "2026-11-20")),
+    (b"\n  \ntimestamp,open\n\x0b\n 2026-11-18 ,1\n2026-11-19,2", (2, "2026-11-19")),
+    (b"timestamp,open\r\n \r\n\t\r\n", (0, None)),
+    (b"", (0, None)),
+    (b"timestamp,open\r2026-11-20,1\r", (1, "2026-11-20")),
+])
+def test_csv_summary_skips_blank_and_space_only_lines(body, expected):
+    assert csv_summary(body) == expected
+
+
 @pytest.mark.parametrize("name, message", [
     ("truncated.json", "JSON body does not parse: Unterminated string"),
     ("error_invalid_symbol.json", "JSON body has no 'Time Series \\(Daily\\)' object"),

@@ -277,3 +277,57 @@ def test_a_body_that_fails_to_land_stops_the_run_and_its_symbol_is_carried(lake,
     assert doc["symbols"]["S03"]["status"] == "carried"
     carried = load_state(lake).carried_symbols()
     assert "S03" in carried and not set(carried) & set(listed)
+
+
+class DiskThatCanLoseWrites:
+    """The lake's own storage, plus a model of what a power cut would keep: a write made with
+    durable=True is on disk when it returns, one made with durable=False only after the next
+    flush. It records what was on disk when each manifest was written."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.on_disk: set[str] = set()
+        self.in_cache: set[str] = set()
+        self.on_disk_at_manifest: list[set[str]] = []
+
+    def put_bytes(self, key, data, **kw):
+        if key.startswith(layout.MANIFEST_PREFIX):
+            self.on_disk_at_manifest.append(set(self.on_disk))
+        self.inner.put_bytes(key, data, **kw)
+        (self.on_disk if kw.get("durable", True) else self.in_cache).add(key)
+
+    def flush(self):
+        written, self.in_cache = self.in_cache, set()
+        self.inner.flush()
+        self.on_disk |= written
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+@pytest.mark.parametrize("failing_symbol", [None, "S07"], ids=["clean run", "aborted run"])
+def test_every_body_a_manifest_lists_was_on_disk_before_the_manifest(lake, clock, failing_symbol):
+    disk = DiskThatCanLoseWrites(SlowThenFailingDisk(lake, failing_symbol))
+    source = build_source("synthetic", clock=clock.now)
+    try:
+        run(disk, source, clock, SYMBOLS, planner=build_planner("synthetic", env={}))
+    except OSError:
+        assert failing_symbol
+    (on_disk,) = disk.on_disk_at_manifest
+    doc = json.loads(lake.get_bytes(lake.list_keys(layout.MANIFEST_PREFIX)[0]))
+    listed = {o["key"] for o in doc["objects"]}
+    assert len(listed) == (7 if failing_symbol else len(SYMBOLS))
+    assert listed <= on_disk
+    assert not disk.in_cache  # and nothing was left to the kernel's own good time
+
+
+def test_a_daily_ingest_syncs_the_lake_once_not_each_body(lake, clock, monkeypatch):
+    from glue_jobs.adapters.local import storage as local_storage
+
+    fsyncs, syncs = [], []
+    real_fsync, real_sync = local_storage.os.fsync, local_storage._sync_file_system
+    monkeypatch.setattr(local_storage.os, "fsync", lambda fd: (fsyncs.append(fd), real_fsync(fd)))
+    monkeypatch.setattr(local_storage, "_sync_file_system", lambda root: (syncs.append(root), real_sync(root)))
+    run(lake, build_source("synthetic", clock=clock.now), clock, SYMBOLS, planner=build_planner("synthetic", env={}))
+    assert syncs == [lake.root]
+    assert len(fsyncs) == 2  # the manifest and the ingestion state, each on its own

@@ -87,3 +87,16 @@ def test_the_manifest_lists_every_object_written(lake):
         assert entry["sha256"] == hashlib.sha256(lake.get_bytes(k)).hexdigest()
     assert (manifest["run_id"], manifest["as_of"], manifest["source"], manifest["status"]) == (
         "r1", "2026-11-20", "alphavantage", "partial")
+
+
+def test_the_manifest_keeps_each_record_as_it_was_when_written(lake):
+    import dataclasses
+
+    land, record = landing(lake), SymbolRecord("IBM")
+    land.land(result(recorded("html_502.html"), status=502), record)
+    land.land(result(recorded("data_compact.csv")), record)
+    assert record.as_dict() == dataclasses.asdict(record)
+    assert [o.as_dict() for o in land.objects] == [dataclasses.asdict(o) for o in land.objects]
+    doc = record.as_dict()
+    record.rejected_keys.append("later")  # a later answer of the same symbol
+    assert "later" not in doc["rejected_keys"]

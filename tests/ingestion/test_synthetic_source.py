@@ -77,12 +77,13 @@ def test_the_fast_renderer_writes_what_the_csv_module_would():
 
 
 # A lake keeps what earlier versions landed: if the series changed, the next daily fetch would
-# restate every bar of its 100 sessions. These bars were landed before the walk was priced by window.
+# restate every bar of its 100 sessions. These bars were landed by the series computed per
+# window (walk.py; before it, every walk was drawn from the epoch and the numbers differed).
 @pytest.mark.parametrize("symbol, as_of, start, newest, oldest", [
-    ("AAPL", AS_OF, None, "2026-11-20,71.0715,71.2341,68.5984,69.0744,825122",
-     "2026-07-02,70.2304,71.5671,70.0107,70.2336,545316"),
-    ("T0042", dt.date(2024, 12, 4), dt.date(2024, 1, 2), "2024-12-04,23.3328,23.6567,23.1156,23.5972,418764",
-     "2024-01-02,24.9963,25.9325,24.7569,25.8741,240078"),
+    ("AAPL", AS_OF, None, "2026-11-20,221.3144,221.5685,220.6381,221.0157,430312",
+     "2026-07-02,223.4752,225.4083,221.2754,221.6919,379032"),
+    ("T0042", dt.date(2024, 12, 4), dt.date(2024, 1, 2), "2024-12-04,81.4570,82.6665,80.8453,82.3369,228666",
+     "2024-01-02,68.4893,69.4349,68.0705,68.2684,176540"),
 ])
 def test_the_series_is_the_one_earlier_versions_landed(symbol, as_of, start, newest, oldest):
     lines = SyntheticSource().csv_bytes(symbol, as_of=as_of, start=start).decode().split("\r\n")
@@ -99,12 +100,13 @@ def test_both_renderers_write_the_same_bytes_on_either_side_of_the_switch(start,
     assert by_row == synthetic.render_fast(*rows)
 
 
-@pytest.mark.parametrize("first", [0, 1, 2, 150, 299])
+# windows starting on either side of the 16- and 256-session blocks the walk is built from
+@pytest.mark.parametrize("first", [0, 1, 2, 15, 16, 17, 150, 255, 256, 257, 299, 4095, 4096])
 def test_a_window_of_the_walk_is_the_slice_of_the_whole_walk(first):
-    from ingestion.synthetic.source import _walk
+    from ingestion.synthetic.walk import bars
 
-    whole = _walk("MSFT", 7, 300)
-    window = _walk("MSFT", 7, 300, first)
+    whole = bars("MSFT", 7, 4200)
+    window = bars("MSFT", 7, 4200, first)
     for a, b in zip(whole, window):
         assert a[first:].tolist() == b.tolist()
 

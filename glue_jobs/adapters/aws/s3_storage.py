@@ -60,9 +60,10 @@ class S3Storage:
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{self._key(key)}"
 
-    def put_bytes(self, key: str, data: bytes, *, create_only: bool = False) -> None:
+    def put_bytes(self, key: str, data: bytes, *, create_only: bool = False, durable: bool = True) -> None:
         """Write one object. With create_only the write is conditional on the key being absent,
-        decided by S3 itself, so two writers racing for the same key cannot both win."""
+        decided by S3 itself, so two writers racing for the same key cannot both win. An object
+        S3 acknowledged is durable, so `durable` changes nothing here."""
         kwargs: dict[str, Any] = {"Bucket": self.bucket, "Key": self._key(key), "Body": data}
         if create_only:
             kwargs["IfNoneMatch"] = "*"
@@ -76,6 +77,9 @@ class S3Storage:
             if code:
                 raise StorageError(f"writing {self.uri(key)} failed: {code}: {exc}") from exc
             raise
+
+    def flush(self) -> None:
+        """Nothing to do: every acknowledged put is durable."""
 
     def get_bytes(self, key: str) -> bytes:
         try:

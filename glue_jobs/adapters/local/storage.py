@@ -1,10 +1,13 @@
 """The lake in a local directory: the Storage port on the file system.
 
 Writes go to a temporary file then os.replace (or link, for create-only writes), so readers
-never see half an object.
+never see half an object. Each write is fsynced, except those asked not to be: they are made
+durable together by `flush`, one sync of the lake's file system (5,000 raw bodies fsynced one
+by one took 2.4 s of wall; written, then synced once, 0.9 s).
 """
 from __future__ import annotations
 
+import ctypes
 import datetime as dt
 import os
 import tempfile
@@ -21,6 +24,7 @@ class LocalStorage:
 
     def __init__(self, root: str | os.PathLike[str]):
         self.root = str(Path(root).resolve())
+        self._unsynced = False  # a write with durable=False since the last flush
 
     def _path(self, key: str) -> Path:
         key = key.lstrip("/")
@@ -35,15 +39,18 @@ class LocalStorage:
         # plain strings (the same path as _path gives): engines ask for every file of a table
         return os.path.join(self.root, *[part for part in key.split("/") if part not in ("", ".")])
 
-    def put_bytes(self, key: str, data: bytes, *, create_only: bool = False) -> None:
+    def put_bytes(self, key: str, data: bytes, *, create_only: bool = False, durable: bool = True) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
+        if not durable:
+            self._unsynced = True  # before the write: a flush after a failed write still syncs
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
+                if durable:
+                    fh.flush()
+                    os.fsync(fh.fileno())
             if create_only:
                 # link, not O_EXCL then write: a reader racing the creator would see an empty
                 # object (an empty lock reads as a dead holder's, and two runs would take it)
@@ -59,6 +66,18 @@ class LocalStorage:
         except BaseException:
             if os.path.exists(tmp):
                 os.unlink(tmp)
+            raise
+
+    def flush(self) -> None:
+        """Make every write with durable=False durable: syncfs(2) of the lake's file system
+        (its data and its directories), or a sync of every file system where there is none."""
+        if not self._unsynced:
+            return
+        self._unsynced = False  # first: a write while the sync runs asks for the next one
+        try:
+            _sync_file_system(self.root)
+        except BaseException:
+            self._unsynced = True
             raise
 
     def get_bytes(self, key: str) -> bytes:
@@ -136,3 +155,22 @@ class LocalStorage:
                 except OSError:
                     break
                 parent = parent.parent
+
+
+def _sync_file_system(path: str) -> None:
+    syncfs = getattr(_libc(), "syncfs", None)
+    if syncfs is None:  # not Linux
+        os.sync()
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if syncfs(fd) != 0:
+            error = ctypes.get_errno()
+            raise StorageError(f"syncing the lake {path} to disk failed: {os.strerror(error)}; "
+                               "what was written since the last sync may not be on disk")
+    finally:
+        os.close(fd)
+
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(None, use_errno=True)

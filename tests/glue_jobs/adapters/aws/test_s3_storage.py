@@ -81,3 +81,14 @@ def test_keys_cannot_escape_the_lake(s3):
     storage = S3Storage(BUCKET, "lake", client=s3)
     with pytest.raises(StorageError, match="outside the lake"):
         storage.put_bytes("../secrets", b"")
+
+
+def test_a_write_not_asked_to_be_durable_is_stored_at_once_and_flush_has_nothing_to_do(s3):
+    # an acknowledged PUT is durable: the landing's one flush before its manifest costs no call
+    storage = S3Storage(BUCKET, client=s3)
+    storage.put_bytes("raw/daily/a/body.csv", b"a", durable=False)
+    assert s3.get_object(Bucket=BUCKET, Key="raw/daily/a/body.csv")["Body"].read() == b"a"
+    calls = []
+    s3.meta.events.register("before-call.s3", lambda **kw: calls.append(kw["event_name"]))
+    storage.flush()
+    assert calls == []
