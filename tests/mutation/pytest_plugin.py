@@ -15,8 +15,10 @@ test that reached the function, not of the few this run keeps. It gives each run
 temporary directory in memory (/dev/shm when there is one), removed when the run ends: pytest's
 own numbered directories under /tmp/pytest-of-<user> are shared with every other pytest on the
 machine, and each session deletes the oldest beyond three, a whole test lake of thousands of
-files, on disk, once per mutant. Outside a mutant's run (mutmut's first pass, its clean run) it
-changes nothing."""
+files, on disk, once per mutant. In every run mutmut makes, its first pass and clean run included,
+the audit validates with Great Expectations in place, imported once in mutmut's parent
+(tests/mutation/ge_in_place.py), not in a worker process each forked mutant would start; outside
+a mutant's run that is all it changes."""
 from __future__ import annotations
 
 import json
@@ -29,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.mutation import kills, selection
+from tests.mutation import ge_in_place, kills, selection
 
 STATS = Path("mutmut-stats.json")  # mutmut runs the tests from mutants/, where it keeps this
 KILLS = Path("mutation-kills.log")  # beside it: which test killed which mutant, one line each
@@ -112,6 +114,7 @@ def _alive(pid: int) -> bool:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_configure(config):
+    ge_in_place.use()
     # before pytest's tmpdir plugin reads --basetemp in its own pytest_configure
     if _in_a_mutants_run() and not config.option.basetemp:
         config.option.basetemp = str(private_basetemp(os.getpid()))

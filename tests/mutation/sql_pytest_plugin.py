@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.mutation import kills
+from tests.mutation import ge_in_place, kills
 
 _seconds: dict[str, float] = {}
 _reads: dict[str, set[str]] = {}
@@ -27,6 +27,7 @@ def _recording() -> bool:
 
 
 def pytest_configure(config):
+    ge_in_place.use()
     if not _recording():
         return
     from glue_jobs.lake import sql_files

@@ -110,7 +110,9 @@ def _warm_up(tests: list[str]) -> str:
     import pytest
 
     from glue_jobs.lake import sql_files
+    from tests.mutation import ge_in_place
 
+    ge_in_place.use()  # before the fork: every child inherits GE imported (ge_in_place.py)
     devnull = os.open(os.devnull, os.O_WRONLY)
     saved = os.dup(1), os.dup(2)
     os.dup2(devnull, 1)

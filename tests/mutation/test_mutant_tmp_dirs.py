@@ -57,3 +57,18 @@ def test_the_directories_of_runs_whose_process_is_gone_are_removed(tmp_path):
     gone = pytest_plugin.remove_stale(tmp_path, alive=lambda pid: pid == 22)
     assert gone == [tmp_path / "tickerlake-mutant-11"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["someone-else", "tickerlake-mutant-22"]
+
+
+def test_mutation_runs_audit_in_place_with_ge_imported_once_before_the_fork(tmp_path):
+    """After ge_in_place.use() (what both mutation plugins and the SQL worker call before they
+    fork) GE is imported and a local lake's runs get no GE worker process to start, so a forked
+    mutant neither starts one nor imports GE again."""
+    script = ("import sys\n"
+              "from tests.mutation import ge_in_place\n"
+              "from glue_jobs.runtime import open_runtime\n"
+              "ge_in_place.use()\n"
+              f"ctx = open_runtime({str(tmp_path / 'lake')!r}, create=True).context()\n"
+              "print(ctx.ge_worker is None, 'great_expectations.expectations' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
+                         check=True, timeout=300).stdout.split()
+    assert out == ["True", "True"]
