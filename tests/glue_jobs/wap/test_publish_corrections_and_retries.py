@@ -206,6 +206,33 @@ def test_corrections_of_two_dates_of_one_symbol_and_of_one_date_of_two_symbols_a
     assert result["publish"]["published_rows"] == 3
 
 
+def test_a_correction_beside_new_bars_of_its_symbol_and_of_its_date_publishes_each_bar_once(make_ctx):
+    """A real day: one run restates an old bar of AAA and brings AAA's new session, plus a new
+    symbol's bar on the restated date. Only the restated key has two candidates to rank; the new
+    bars share its symbol or its date but nothing to compete with, and each is published once."""
+    first = make_ctx(run_id="20240308T230000Z-aaaaaa")
+    land_synthetic(first.storage, run_id="20240308T220000Z-i1", as_of=AS_OF, symbols=["AAA"], days=20)
+    run_wap(first)
+    before = _bars_by_symbol(first)["AAA"]
+    last = before[max(before)]
+    old = before["2024-03-06"]
+    second = make_ctx(run_id="20240311T230000Z-bbbbbb", as_of=dt.date(2024, 3, 11))
+    land(second.storage, run_id="20240311T220000Z-i2", ingest_date="2024-03-11",
+         fetched_at=dt.datetime(2024, 3, 11, 22, tzinfo=UTC),
+         bodies={"AAA": csv_body([("2024-03-06", old["open"], old["high"], old["low"], old["close"], old["volume"] + 5),
+                                  ("2024-03-11", last["open"], last["high"], last["low"], last["close"], last["volume"])]),
+                 "CCC": csv_body([("2024-03-06", 10.0, 11.0, 9.5, 10.5, 1000)])})
+    result = run_wap(second)
+
+    keys = second.engine.query("select symbol, trade_date from stocks.daily_prices").to_pylist()
+    assert len(keys) == len({(k["symbol"], k["trade_date"]) for k in keys}) == len(before) + 2
+    after = _bars_by_symbol(second)
+    assert after["AAA"]["2024-03-06"]["volume"] == old["volume"] + 5
+    assert after["AAA"]["2024-03-11"]["ingest_run_id"] == "20240311T220000Z-i2"
+    assert list(after["CCC"]) == ["2024-03-06"]
+    assert result["publish"]["published_rows"] == 3
+
+
 def test_a_published_dropped_bar_stays_against_a_later_scheduled_fetch(make_ctx):
     """A dropped file is deliberate: its bar wins over any scheduled fetch, a later one included
     (glue_jobs/lake/layout.py: a drop's ingest run id carries '-drop-'); only a newer drop replaces it."""
