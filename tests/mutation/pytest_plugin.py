@@ -34,6 +34,10 @@ import pytest
 from tests.mutation import ge_in_place, kills, selection
 
 STATS = Path("mutmut-stats.json")  # mutmut runs the tests from mutants/, where it keeps this
+# beside it: each test's setup + call + teardown seconds in the unmutated runs. mutmut's stats
+# time the call alone, so a test whose fixture publishes a lake looked cheaper than one that
+# publishes in its body, and fastest-first ran the former first for every publish mutant.
+WHOLE = Path("mutation-durations.json")
 KILLS = Path("mutation-kills.log")  # beside it: which test killed which mutant, one line each
 HANG_FACTOR, HANG_GRACE_S = 10.0, 5.0  # generous: the machine may be loaded
 
@@ -53,6 +57,16 @@ def _durations() -> dict[str, float]:
         return {}
 
 
+def whole_durations(calls: dict[str, float], path: Path = WHOLE) -> dict[str, float]:
+    """Each test's seconds with its fixtures, where the unmutated runs recorded them (the call's
+    seconds otherwise): what a mutant's run pays for it, so what fastest-first orders by."""
+    try:
+        whole = json.loads(path.read_text())
+    except (OSError, ValueError):
+        whole = {}
+    return {**calls, **whole}
+
+
 def narrowed(nodeids: list[str], mutant: str, durations: dict[str, float]) -> list[str]:
     """The node ids a mutant's run keeps, in the order it runs them."""
     paths = selection.tests_for(mutant)
@@ -64,6 +78,7 @@ PACKAGES = ("glue_jobs", "ingestion", "workflows")
 _DURATIONS = pytest.StashKey[dict]()
 _BASETEMP = pytest.StashKey[Path]()
 _recorded: set[str] = set()
+_whole: dict[str, float] = {}
 
 
 def _in_a_mutants_run() -> bool:
@@ -129,6 +144,11 @@ def pytest_unconfigure(config):
         shutil.rmtree(basetemp, ignore_errors=True)
 
 
+def pytest_sessionfinish(session, exitstatus):
+    if _in_the_first_pass() and _whole:
+        WHOLE.write_text(json.dumps(_whole, indent=0, sort_keys=True))
+
+
 def pytest_sessionstart(session):
     if _in_a_mutants_run():
         clear_caches()
@@ -139,8 +159,8 @@ def pytest_collection_modifyitems(session, config, items):
         return
     mutant = os.environ["MUTANT_UNDER_TEST"]
     durations = _durations()
-    config.stash[_DURATIONS] = durations
-    order = kills.for_mutant(narrowed([item.nodeid for item in items], mutant, durations), mutant,
+    config.stash[_DURATIONS] = durations  # the hang budget times the call, as these do
+    order = kills.for_mutant(narrowed([item.nodeid for item in items], mutant, whole_durations(durations)), mutant,
                              kills.read(KILLS), selection.module_of)
     by_id = {item.nodeid: item for item in items}
     kept = set(order)
@@ -150,7 +170,13 @@ def pytest_collection_modifyitems(session, config, items):
     items[:] = [by_id[n] for n in order]
 
 
+def _in_the_first_pass() -> bool:
+    return os.environ.get("MUTANT_UNDER_TEST") == "stats"  # mutmut's name for it
+
+
 def pytest_runtest_logreport(report):
+    if _in_the_first_pass():
+        _whole[report.nodeid] = _whole.get(report.nodeid, 0.0) + report.duration
     if not report.failed or not _in_a_mutants_run():
         return
     mutant = os.environ["MUTANT_UNDER_TEST"]

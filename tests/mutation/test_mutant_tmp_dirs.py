@@ -72,3 +72,33 @@ def test_mutation_runs_audit_in_place_with_ge_imported_once_before_the_fork(tmp_
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True,
                          check=True, timeout=300).stdout.split()
     assert out == ["True", "True"]
+
+
+_SLOW_FIXTURE = '''
+import time, pytest
+@pytest.fixture
+def lake():
+    time.sleep(0.6)
+def test_a_published_lake(lake):
+    pass
+def test_a_slow_call():
+    time.sleep(0.2)
+'''
+
+
+def test_fastest_first_counts_a_tests_fixtures_not_only_its_call(tmp_path):
+    """mutmut's first pass times each test's call alone; the plugin also keeps setup + call +
+    teardown (mutation-durations.json beside mutmut's stats), and a mutant's run orders by that:
+    a test whose fixture publishes a lake is not taken for the cheapest."""
+    (tmp_path / "test_costs.py").write_text(_SLOW_FIXTURE)
+    env = {**os.environ, "MUTANT_UNDER_TEST": "stats", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "tests.mutation.pytest_plugin",
+                           "-p", "no:cacheprovider", "--rootdir", str(tmp_path), "-c", os.devnull, "test_costs.py"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    calls = {"test_costs.py::test_a_published_lake": 0.0, "test_costs.py::test_a_slow_call": 0.2}
+    whole = pytest_plugin.whole_durations(calls, tmp_path / pytest_plugin.WHOLE)
+    assert whole["test_costs.py::test_a_published_lake"] >= 0.6 > whole["test_costs.py::test_a_slow_call"] >= 0.2
+    assert pytest_plugin.narrowed(sorted(calls), "elsewhere.x_f__mutmut_1", whole) == [
+        "test_costs.py::test_a_slow_call", "test_costs.py::test_a_published_lake"]
+    assert pytest_plugin.whole_durations(calls, tmp_path / "absent.json") == calls
