@@ -43,6 +43,14 @@ _PROTOCOL = 4  # Python 3.9's pickle has 5; 4 is enough and the same everywhere
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+# Its own process group, so that a Ctrl-C at the terminal reaches the run (which then closes it)
+# and not the worker; but the run's session, so that it shares the run's scheduling: with a
+# session of its own, Linux's autogroup scheduled it apart from the run, at the default weight
+# whatever the run's, and on a loaded machine the audit waited a minute for its 2 s of import.
+_OWN_PROCESS_GROUP: dict[str, Any] = (
+    {"process_group": 0} if sys.version_info >= (3, 11) else {"preexec_fn": os.setpgrp})
+
+
 class WorkerSuite:
     """A suite built in the worker: the same failing_positions as ge_suite.Suite."""
 
@@ -79,9 +87,8 @@ class GeWorker:
             self._stderr = tempfile.TemporaryFile()
             env = {**os.environ, "GX_ANALYTICS_ENABLED": "false",
                    "PYTHONPATH": os.pathsep.join(p for p in (_ROOT, os.environ.get("PYTHONPATH")) if p)}
-            # its own session: a Ctrl-C at the terminal reaches the run, which then closes it
             self._process = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                             stderr=self._stderr, env=env, cwd=_ROOT, start_new_session=True)
+                                             stderr=self._stderr, env=env, cwd=_ROOT, **_OWN_PROCESS_GROUP)
 
     def suite_for(self, book: Any, rules: list | None = None) -> WorkerSuite:
         """The suite of `rules` (all of the book's row rules by default), built in the worker once."""

@@ -152,3 +152,11 @@ def test_the_worker_starts_without_what_its_suites_never_use_and_loads_it_when_u
     at_start, after_use = done.stderr.strip().splitlines()[-2:]
     assert at_start == "['great_expectations.expectations'] 0"
     assert after_use == "0.6931 Chart ['altair.vegalite', 'great_expectations.expectations', 'scipy.stats._stats_py']"
+
+
+def test_a_ctrl_c_at_the_terminal_misses_the_worker_which_runs_in_the_run_s_session(worker):
+    worker.start()
+    # the terminal signals the foreground process group: the run's, not the worker's
+    assert os.getpgid(worker.pid) == worker.pid != os.getpgid(0)
+    # scheduled with the run (Linux's autogroups are per session), not apart from it
+    assert os.getsid(worker.pid) == os.getsid(0)
