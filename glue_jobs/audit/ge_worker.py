@@ -200,11 +200,11 @@ def _answer(request: tuple, suites: list, failure: str | None) -> tuple[str, Any
 
 
 # What importing GE loads that the worker's suites (pandas frames, an in-memory context) never
-# use: a third of the import's CPU (2.8-3.0 -> 1.7-1.8 s measured). GE imports its AWS
+# use: a third of the import's CPU (2.8-3.0 -> 1.6-1.8 s measured). GE imports its AWS
 # connectors only if installed (boto3 is, for the project's AWS side), so the worker hides them
 # and GE takes them as absent, as it does wherever they are not installed. scipy.stats and
 # altair it imports unconditionally for a few expectations (KL divergence, KS tests) and their
-# renderers: those load lazily, on first use, so a rule book that uses them still works.
+# renderers: those load lazily, on first use, so that they still work if ever used.
 _ABSENT_IN_WORKER = ("boto3", "botocore", "pyathena")
 _LAZY_IN_WORKER = frozenset({"altair", "scipy.stats"})
 
