@@ -46,6 +46,17 @@ ENV_QUOTES_TABLE = "TICKERLAKE_QUOTES_TABLE"  # the intraday `quotes` table (iss
 QUOTES_FILE = "serving/quotes.sqlite"
 
 
+def start_audit_worker(lake: str) -> None:
+    """Start the Great Expectations worker a local lake's audit validates through (the process's
+    one, which its runtime gives every context) now, at a command's start: its GE import, seconds
+    of CPU, then runs on the other core from the start instead of from the run's first stage.
+    Nothing for an s3 lake, whose audit imports GE in place."""
+    if lake_kind(lake) == "local":
+        from glue_jobs.audit import ge_worker
+
+        ge_worker.shared().start()
+
+
 def lake_kind(lake: str) -> str:
     """"local" or "aws" for a --lake value; any other URI scheme is a usage error."""
     if not lake or not lake.strip():

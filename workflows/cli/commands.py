@@ -12,7 +12,7 @@ import pyarrow as pa
 from glue_jobs.lake import layout
 from glue_jobs.lake.errors import ConfigError
 from glue_jobs.ports.engine import QueryError
-from glue_jobs.runtime import NoEngine, Runtime, lake_kind
+from glue_jobs.runtime import NoEngine, Runtime, lake_kind, start_audit_worker
 from workflows import graph
 from workflows.cli import output
 from workflows.runner import RunOutcome, lake_flags, open_lake, run_stages
@@ -25,6 +25,7 @@ def _say(line: str) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     _require_sql(args.settings)
+    start_audit_worker(args.settings.lake)  # before the run opens its lake: half a second earlier
     outcome = run_stages(args.settings)
     page = None
     if not args.no_dashboard:
@@ -94,6 +95,7 @@ def cmd_wap(args: argparse.Namespace) -> int:
             f"{'is' if len(missing) == 1 else 'are'} not crawled yet (e.g. {missing[0]}): "
             "run `tickerlake crawl` first, then `tickerlake wap`"
         )
+    start_audit_worker(args.settings.lake)
     outcome = run_stages(args.settings, [*graph.WAP_STAGES, "serve", "after_publish"])
     _print_summary(args, outcome, None)
     return 0

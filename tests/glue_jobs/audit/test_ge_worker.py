@@ -133,3 +133,30 @@ def test_a_run_whose_worker_dies_publishes_nothing_and_says_why(make_ctx):
         dying.close()
     assert not ctx.storage.list_keys(layout.table_prefix(layout.PUBLISHED_TABLE))
     assert not ctx.storage.exists(layout.audit_marker_key(ctx.run_id))
+
+
+
+def test_the_worker_starts_without_what_its_suites_never_use_and_loads_it_when_used():
+    # the real worker's start-up (it warms up, then reads an empty input and returns); what it
+    # left out of its GE import: GE's AWS connectors, and scipy.stats and altair until first used
+    loaded = ("sorted(m for m in ('great_expectations.expectations', 'scipy.stats._stats_py', 'altair.vegalite', "
+              "'botocore.client') if sys.modules.get(m))")
+    code = ("import sys; from glue_jobs.audit import ge_worker; code = ge_worker.main(); "
+            f"print({loaded}, code, file=sys.stderr); "
+            "from scipy import stats; import altair; "  # as GE's KL divergence and its renderer use them
+            f"print(round(float(stats.entropy([0.5, 0.5])), 4), altair.Chart.__name__, {loaded}, file=sys.stderr)")
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", code], stdin=subprocess.DEVNULL, capture_output=True,
+                          text=True, timeout=300, check=True)
+    at_start, after_use = done.stderr.strip().splitlines()[-2:]
+    assert at_start == "['great_expectations.expectations'] 0"
+    assert after_use == "0.6931 Chart ['altair.vegalite', 'great_expectations.expectations', 'scipy.stats._stats_py']"
+
+
+def test_a_ctrl_c_at_the_terminal_misses_the_worker_which_runs_in_the_run_s_session(worker):
+    worker.start()
+    # the terminal signals the foreground process group: the run's, not the worker's
+    assert os.getpgid(worker.pid) == worker.pid != os.getpgid(0)
+    # scheduled with the run (Linux's autogroups are per session), not apart from it
+    assert os.getsid(worker.pid) == os.getsid(0)
