@@ -2,17 +2,23 @@
 row reconciliation, and a blocked audit that leaves prod byte-identical."""
 import datetime as dt
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 
 from glue_jobs.lake import ingest_queue, layout, trading_calendar
 from glue_jobs.lake.errors import AuditBlocked, PipelineError
+from glue_jobs.lake.migrate import MigrationFailed
+from glue_jobs.ports.storage import put_json
+from glue_jobs.runtime import local_context
 from glue_jobs.wap import publish
 from tests.support.contexts import AS_OF
 from tests.support.wap_fixtures import bars, csv_body, land, land_synthetic
 from workflows.runner import run_wap
 
 UTC = dt.timezone.utc
+BEFORE_RENAME = Path(__file__).resolve().parents[2] / "fixtures" / "lakes" / "before_ingest_run_id" / "lake"
 SYMBOLS = [f"S{i:02d}" for i in range(10)]
 
 
@@ -209,3 +215,24 @@ def test_only_audited_ingest_runs_are_marked_published(make_ctx):
     ctx.storage.delete([layout.run_log_key(ctx.run_id)])
     assert run_wap(ctx, ("after_publish",))["after_publish"]["ingest_runs_marked_published"] == 1
     assert [r.run_id for r in ingest_queue.pending_ingest_runs(ctx.storage)] == ["20240308T225000Z-i2"]
+
+
+def test_publish_on_its_own_refuses_a_lake_of_before_the_rename_by_name_and_leaves_prod_as_it_was(tmp_path):
+    """On AWS each stage is its own job: a run audited by the tickerlake of before the rename,
+    published by today's, must stop before reading a table that still says run_id. The operator
+    reads which stage refused (the stage the state machine shows failed) and the command that
+    migrates."""
+    lake = tmp_path / "lake"
+    shutil.copytree(BEFORE_RENAME, lake)
+    run_id = "20261201T000000Z-pub001"
+    ctx = local_context(lake, run_id=run_id)
+    put_json(ctx.storage, layout.audit_marker_key(run_id), {
+        "run_id": run_id, "passed": True, "ingest_run_ids": [],
+        "good_rows_by_year": {"2026": 3}, "quarantined_rows_by_year": {"2026": 1}})
+    before = _prod_bytes(ctx.storage)
+    with pytest.raises(MigrationFailed) as refused:
+        publish.run(ctx)
+    message = str(refused.value)
+    assert message.startswith(f"publish: the lake at {ctx.storage.root} was written before")
+    assert "nothing was changed" in message and "tickerlake wap" in message
+    assert _prod_bytes(ctx.storage) == before
