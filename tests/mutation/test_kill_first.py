@@ -80,7 +80,7 @@ def _mutant_run(case: Path, mutant: str, broken: bool) -> subprocess.CompletedPr
     env = {**os.environ, "MUTANT_UNDER_TEST": mutant, "PYTHONPATH": str(ROOT), "BREAK": "1" if broken else "0"}
     return subprocess.run([sys.executable, "-m", "pytest", "-x", "-v", "-p", "tests.mutation.pytest_plugin",
                            "-p", "no:cacheprovider", "-c", os.devnull, "--rootdir", str(case), "test_case.py"],
-                          cwd=case, env=env, capture_output=True, text=True, timeout=120)
+                          cwd=case, env=env, capture_output=True, text=True, timeout=600)
 
 
 def test_a_mutants_run_logs_its_killer_runs_it_first_for_the_next_and_a_survivor_runs_everything(tmp_path):

@@ -28,7 +28,7 @@ def _run(tmp_path: Path, mutant: str) -> Path:
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "tests.mutation.pytest_plugin",
                            "-p", "no:cacheprovider", "--rootdir", str(tmp_path / "case"), "-c", os.devnull,
                            str(tmp_path / "case" / "test_writes.py")],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     return Path(report.read_text())
 
@@ -94,7 +94,7 @@ def test_fastest_first_counts_a_tests_fixtures_not_only_its_call(tmp_path):
     env = {**os.environ, "MUTANT_UNDER_TEST": "stats", "PYTHONPATH": str(ROOT)}
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "tests.mutation.pytest_plugin",
                            "-p", "no:cacheprovider", "--rootdir", str(tmp_path), "-c", os.devnull, "test_costs.py"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
     calls = {"test_costs.py::test_a_published_lake": 0.0, "test_costs.py::test_a_slow_call": 0.2}
     whole = pytest_plugin.whole_durations(calls, tmp_path / pytest_plugin.WHOLE)
