@@ -208,10 +208,12 @@ def test_a_run_that_received_no_rows_has_a_quarantine_share_of_zero(book):
 def test_rows_for_key_counts_each_rows_symbol_and_day_over_the_batch():
     # the derived column the book's rules and reasons read (daily_prices.yml): 1 for a key seen
     # once, whichever of the chunk's days it falls on (the first one too), the batch's count for a
-    # duplicated key, null for a row without a day
+    # duplicated key, null for a row without a day; a day of the duplicated symbol that is not
+    # duplicated is a key seen once (1, not null: null would read as a missing input)
     rows = [_row(trade_date="2024-03-06"), _row(trade_date="2024-03-07"), _row(symbol="BBB", trade_date="2024-03-06"),
-            _row(trade_date=None), _row(symbol="BBB", trade_date=None)]
+            _row(trade_date=None), _row(symbol="BBB", trade_date=None), _row(symbol="BBB", trade_date="2024-03-07")]
     frame = audit_rules.derive(pd.DataFrame(rows), as_of=AS_OF, rows_for_key={("BBB", "2024-03-06"): 3})
     counts = frame["rows_for_key"].tolist()
     assert counts[:3] == [1.0, 1.0, 3.0]
     assert pd.isna(counts[3]) and pd.isna(counts[4])  # the duplicated symbol's day-less row too
+    assert counts[5] == 1.0

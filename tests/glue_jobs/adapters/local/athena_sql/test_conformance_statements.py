@@ -46,6 +46,12 @@ def test_a_views_columns_are_named_and_typed_as_athena_names_them():
         OutputColumn("symbol", "varchar"), OutputColumn("half", "bigint"), OutputColumn("_col2", "double"))
 
 
+# VIEW's query under another view's name: translate caches by text, and mutmut's first pass
+# records a test as reaching the translation only if it translates, so a test repeating the
+# previous test's text would never be run against the mutants of _statement
+READ_VIEW = VIEW.replace("view stocks.v as", "view stocks.halves as")
+
+
 def test_a_view_made_from_its_translation_answers_as_athenas_view():
     """The view DuckDB is given divides integers as Athena does and names the unnamed column
     `_col2`, so reading it answers as reading Athena's view does."""
@@ -53,9 +59,9 @@ def test_a_view_made_from_its_translation_answers_as_athenas_view():
     con.execute("create schema stocks")
     con.execute("create table stocks.prices (symbol varchar, volume bigint, close double)")
     con.execute("insert into stocks.prices values ('AAPL', 7, 1.5)")
-    for statement in translate(VIEW, VIEW_SCHEMA).duckdb():
+    for statement in translate(READ_VIEW, VIEW_SCHEMA).duckdb():
         con.execute(statement)
-    result = con.sql("select * from stocks.v").to_arrow_table()
+    result = con.sql("select * from stocks.halves").to_arrow_table()
     assert result.column_names == ["symbol", "half", "_col2"]
     assert result.schema.types == [pa.string(), pa.int64(), pa.float64()]
     assert result.to_pylist() == [{"symbol": "AAPL", "half": 3, "_col2": 2.5}]

@@ -55,6 +55,11 @@ CASES = [
     ("select length('héllo')", 5, "bigint", "functions/string#length: code points, bigint"),
     ("select length('e\u0301')", 2, "bigint",
      "functions/string#length: code points, not grapheme clusters (a combining accent counts)"),
+    ("select n / 2 from (select length('abc') as n)", 1, "bigint",
+     "functions/string#length: bigint in Trino's typing, so a subquery's column of it divides as bigint "
+     "(sqlglot's default typing says integer)"),
+    ("select transform(array['abc'], x -> coalesce(length(x), 1))", [3], "array(bigint)",
+     "functions/string#length in a lambda's body: bigint, and coalesce with an integer is bigint"),
     ("select lower('ÀBC')", "àbc", "varchar", "functions/string#lower"),
     ("select upper('straße')", "STRAßE", "varchar",
      "functions/string#upper: code point by code point (Character.toUpperCase('ß') is 'ß')"),
