@@ -1,7 +1,7 @@
 """stocks.symbol_years: one row per symbol and trade_year of stocks.daily_prices, with the
 symbol's first and newest trade date in that year and its bars there. The dashboard's
 lake-wide panels read it instead of the 25 million bars (sql/panels/freshness.sql,
-sql/panels/variables/, the newest bar of high_low_52w.sql and top_movers.sql), on DuckDB and
+sql/panels/variables/, each symbol's newest bar in high_low_52w.sql), on DuckDB and
 on Athena alike.
 
 Derived data, kept equal to what sql/symbol_years/summarize_year.sql gives on the published

@@ -4,53 +4,21 @@
 -- Each move is a close against the symbol's bar before it, found among the month before
 -- the as-of day (a symbol back after a longer gap has no daily move). Only those bars are
 -- read: the view stocks.daily_returns would work out every return in the lake first.
---
--- The as-of day comes from each symbol's years in stocks.symbol_years (first and newest bar per
--- symbol and year), as in high_low_52w.sql: a year whose newest bar is in the range gives that
--- bar; only a year the range ends inside, before its newest bar, has its bars read.
 with
 
-years_in_range as (
+bars_in_range as (
     select
         symbol,
-        trade_year,
-        first_date,
-        newest_date
-    from stocks.symbol_years
-    where trade_year between year($__timeFrom()) and year($__timeTo())
-),
-
-newest_of_years as (
-    select newest_date as trade_date
-    from years_in_range
-    where $__dateFilter(newest_date)
-),
-
-years_cut_by_the_end as (
-    select
-        symbol,
-        trade_year
-    from years_in_range
-    where first_date <= $__timeTo()
-        and newest_date > $__timeTo()
-),
-
-newest_before_the_end as (
-    select max(p.trade_date) as trade_date
-    from stocks.daily_prices as p
-    inner join years_cut_by_the_end as y
-        on y.symbol = p.symbol and y.trade_year = p.trade_year
-    where p.trade_year = year($__timeTo())
-        and $__dateFilter(p.trade_date)
+        trade_date,
+        close
+    from stocks.daily_prices
+    where $__dateFilter(trade_date)
+        and trade_year between year($__timeFrom()) and year($__timeTo())
 ),
 
 as_of_day as (
     select max(trade_date) as trade_date
-    from (
-        select * from newest_of_years
-        union all
-        select * from newest_before_the_end
-    )
+    from bars_in_range
 ),
 
 recent_bars as (

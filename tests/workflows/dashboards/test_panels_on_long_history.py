@@ -92,7 +92,7 @@ def test_a_market_panel_gives_what_the_views_give(engine, panel_id, first, last)
     assert got == expected and len(got) >= 20
 
 
-@pytest.mark.parametrize("name", ["freshness", "high_low_52w", "top_movers", "variables/symbols",
+@pytest.mark.parametrize("name", ["freshness", "high_low_52w", "variables/symbols",
                                   "variables/time_bounds"])
 @pytest.mark.parametrize("first, last", RANGES)
 def test_a_lake_wide_query_gives_what_reading_every_bar_gave(engine, name, first, last):
