@@ -55,9 +55,9 @@ def test_the_summary_equals_a_recompute_after_a_day_a_corrected_old_year_and_rol
     # a day (its fetch repeats the last bars of 2023 as they are): only 2024's summary is written
     recent = [d for d in SESSIONS if d > dt.date(2023, 12, 20)]
     details = _publish(root, "20240108T230000Z-bbbbbb", DAY, {s: _body(s, recent) for s in ("AAA", "BBB")})
-    assert details["symbol_years_written"] == ["2024"]
     kept, full = kept_and_recomputed(root)
     assert kept == full and kept != after_backfill
+    assert details["symbol_years_written"] == ["2024"]
     after_day = kept
 
     # a corrected old year: BBB's missing 2023 session arrives with a restated bar, and a symbol
@@ -65,22 +65,22 @@ def test_the_summary_equals_a_recompute_after_a_day_a_corrected_old_year_and_rol
     old = [d for d in SESSIONS if d.year == 2023]
     details = _publish(root, "20240108T233000Z-cccccc", DAY, {
         "BBB": _body("BBB", [GAP, RESTATED], restate=RESTATED), "CCC": _body("CCC", old[:40])})
-    assert details["symbol_years_written"] == ["2023"]
     kept, full = kept_and_recomputed(root)
     assert kept == full and kept != after_day
+    assert details["symbol_years_written"] == ["2023"]
     assert ("BBB", 2023) in {(r[0], r[1]) for r in kept} and "CCC" in {r[0] for r in kept}
 
     # rolling the correction back puts back the summary of the version it replaced, unwritten
     summary = rollback.run(local_context(root, run_id="20240109T100000Z-rb0001"), "20240108T233000Z-cccccc")
-    assert summary["symbol_years_reused"] == ["2023"] and summary["symbol_years_written"] == []
     kept, full = kept_and_recomputed(root)
     assert kept == full == after_day
+    assert summary.get("symbol_years_reused") == ["2023"] and summary.get("symbol_years_written") == []
 
     # rolling the day back leaves 2024 an empty version, whose summary is empty
     summary = rollback.run(local_context(root, run_id="20240109T110000Z-rb0002"), "20240108T230000Z-bbbbbb")
-    assert summary["symbol_years_written"] == ["2024"]
     kept, full = kept_and_recomputed(root)
     assert kept == full == after_backfill
+    assert summary.get("symbol_years_written") == ["2024"]
 
 
 def test_a_summary_write_that_stopped_before_its_manifest_is_written_again(tmp_path):
@@ -93,9 +93,10 @@ def test_a_summary_write_that_stopped_before_its_manifest_is_written_again(tmp_p
     ctx.catalog.drop_partitions("stocks", "symbol_years", [{"trade_year": "2023"}])
     ctx.storage.delete([year.location + "_manifest.json"])
     ctx.storage.put_bytes(year.location + "part-00000.parquet", b"not parquet")
-    assert symbol_years.sync(ctx)["symbol_years_written"] == ["2023"]
+    done = symbol_years.sync(ctx)
     kept, full = kept_and_recomputed(root)
     assert kept == full
+    assert done["symbol_years_written"] == ["2023"]
 
 
 @pytest.mark.parametrize("prices, summaries, switch, drop", [
