@@ -1,6 +1,8 @@
-"""After publish: (re)create the analysis views of sql/views/ (daily returns, moving averages,
-20-day volatility, 52-week high/low), run the follow-up hooks (alerts, run ledger), and mark
-this run's ingest runs published so no later WAP processes them again.
+"""After publish: bring stocks.symbol_years (each symbol's first and newest bar per year, which
+the dashboard reads) in step with what publish switched, (re)create the analysis views of
+sql/views/ (daily returns, moving averages, 20-day volatility, 52-week high/low), run the
+follow-up hooks (alerts, run ledger), and mark this run's ingest runs published so no later
+WAP processes them again.
 
 Each view file is a complete `create or replace view` in Athena's dialect; the DuckDB
 engine also exposes them on its own, so running them here matters on Athena, and locally it
@@ -13,7 +15,7 @@ import logging
 from pathlib import Path
 
 from glue_jobs.after.alerts import hook as alerts_hook
-from glue_jobs.lake import failpoints, ingest_queue, layout, sql_files
+from glue_jobs.lake import failpoints, ingest_queue, layout, sql_files, symbol_years
 from glue_jobs.lake.context import RunContext
 from glue_jobs.lake.ledger import hook as ledger_hook
 from glue_jobs.ports.storage import NotFound
@@ -74,6 +76,8 @@ def run(ctx: RunContext) -> dict:
     runs = _audited_runs(ctx, ingest_queue.choose_ingest_runs(ctx.storage, ctx.run_id))
     published = ctx.catalog.get_table(layout.DATABASE, layout.PUBLISHED_TABLE) is not None
     views, waiting = [], []
+    # first: the dashboard's summary fails the stage rather than lag behind the prices silently
+    summary = symbol_years.sync(ctx) if published else {}
     if published:
         statements = view_statements()
         names = {name for name, _ in statements}
@@ -96,5 +100,6 @@ def run(ctx: RunContext) -> dict:
         "views": views,
         **({"views_waiting_for_tables": waiting} if waiting else {}),
         "ingest_runs_marked_published": marked,
+        **summary,
         "hooks": hooks,
     }

@@ -22,7 +22,7 @@ import json
 import logging
 from dataclasses import asdict
 
-from glue_jobs.lake import ingest_history, layout, parquet, tables, version_manifest
+from glue_jobs.lake import ingest_history, layout, parquet, symbol_years, tables, version_manifest
 from glue_jobs.lake.lock import DEFAULT_TTL, LakeLock
 from glue_jobs.lake.publish_record import PUBLISH_RECORD
 from glue_jobs.ops import doctor_plan, janitor, janitor_plan
@@ -201,6 +201,22 @@ def _ingest_manifests(storage: Storage) -> list[doctor_plan.RecordFact]:
     return out
 
 
+def summaries_behind(catalog: Catalog) -> dict[str, tuple[str, str | None]]:
+    """The years of stocks.symbol_years not made from their current stocks.daily_prices version
+    (trade_year -> (prices location, summary location or None)), from the catalog alone."""
+    if catalog.get_table(layout.DATABASE, layout.PUBLISHED_TABLE) is None:
+        return {}
+
+    def located(name: str) -> dict[str, str]:
+        if catalog.get_table(layout.DATABASE, name) is None:
+            return {}
+        return {p.values["trade_year"]: p.location for p in catalog.list_partitions(layout.DATABASE, name)}
+
+    summaries = located(symbol_years.NAME)
+    return {year: (prices, summaries.get(year))
+            for year, (_, prices) in symbol_years.plan(located(layout.PUBLISHED_TABLE), summaries).switch.items()}
+
+
 def check(storage: Storage, catalog: Catalog, *, now: dt.datetime | None = None) -> list[doctor_plan.Problem]:
     """Every problem in the lake now (no change made)."""
     now = now or dt.datetime.now(dt.timezone.utc)
@@ -210,7 +226,8 @@ def check(storage: Storage, catalog: Catalog, *, now: dt.datetime | None = None)
     records = bad_manifests + bad_logs + _state(storage) + _ingest_manifests(storage)
     raw = janitor_plan.unmanifested_raw(janitor.list_objects(storage, layout.RAW_PREFIX),
                                         storage.list_keys(layout.MANIFEST_PREFIX), now=now, quiet_for=DEFAULT_TTL)
-    return doctor_plan.plan(docs, parts, records, [(k.target, k.reason) for k in raw])
+    return doctor_plan.plan(docs, parts, records, [(k.target, k.reason) for k in raw],
+                            summaries_behind(catalog))
 
 
 # -- repairing ------------------------------------------------------------------------------------

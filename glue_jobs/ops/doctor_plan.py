@@ -18,6 +18,9 @@ Repairs never delete anything. What each kind of damage gets:
     ingest state damaged               set aside, rebuilt from the ingest manifests
     ingest manifest damaged            reported only (a record of what was fetched)
     raw bodies without a manifest      reported only (a warning, as the janitor reports them)
+    stocks.symbol_years behind         a warning: its summary of a year was made from another
+                                       version of the year than the catalog's (the dashboard
+                                       reads it); `tickerlake doctor --repair` brings it in step
 """
 from __future__ import annotations
 
@@ -32,6 +35,7 @@ SWITCH_PARTITION = "switch_partition"  # then re-publish from raw
 REBUILD_MANIFEST = "rebuild_manifest"
 STUB_RUN_LOG = "stub_run_log"
 REBUILD_STATE = "rebuild_state"
+SUMMARIZE = "summarize"  # the command's own step: it needs the engine (glue_jobs/lake/symbol_years.py)
 
 
 @dataclass(frozen=True)
@@ -165,12 +169,26 @@ def _records(records: list[RecordFact]) -> list[Problem]:
     return out
 
 
+def _summaries(behind: dict[str, tuple[str, str | None]]) -> list[Problem]:
+    """`behind`: trade_year -> (the prices version, the summary the catalog has or None)."""
+    return [Problem(WARNING, "symbol_years", f"stocks.symbol_years trade_year={year}",
+                    f"behind stocks.daily_prices ({prices}): "
+                    + (f"made from another version ({summary})" if summary else "no summary of the year"),
+                    "run `tickerlake doctor --repair` (or the next run's after publish): writes the year's "
+                    "summary and switches to it; until then the dashboard's symbol list, time range, freshness "
+                    "and newest bars miss what changed", SUMMARIZE)
+            for year, (prices, summary) in sorted(behind.items())]
+
+
 def plan(documents: list[DocumentFact], partitions: list[PartitionFact], records: list[RecordFact],
-         warnings: list[tuple[str, str]] = ()) -> list[Problem]:
+         warnings: list[tuple[str, str]] = (),
+         summaries_behind: dict[str, tuple[str, str | None]] | None = None) -> list[Problem]:
     """Every problem found, errors first (documents, partitions, records), then `warnings`
-    ((target, text) pairs, e.g. raw bodies no run will publish)."""
+    ((target, text) pairs, e.g. raw bodies no run will publish) and the years whose summary in
+    stocks.symbol_years is behind."""
     out = _documents(documents) + _partitions(partitions) + _records(records)
     out += [Problem(WARNING, "raw", target, text, "see the text", None) for target, text in warnings]
+    out += _summaries(summaries_behind or {})
     return out
 
 

@@ -25,6 +25,7 @@ from glue_jobs.lake import (
     parquet,
     publish_record,
     published_manifest,
+    symbol_years,
     tables,
 )
 from glue_jobs.lake.context import RunContext
@@ -168,6 +169,7 @@ def run(ctx: RunContext, run_id: str, *, force: bool = False, dry_run: bool = Fa
         ingest = [r.get("run_id") for r in doc.get("ingest_runs") or [] if r.get("run_id")]
         summary = _summary(result, run_id, dry_run=False, ingest=ingest)
         summary["published_manifest"] = manifest
+        summary.update(_resummarize(ctx))
         run_log.stage_finished("rollback", summary)
         run_log.finish()
         run_log.save()
@@ -199,6 +201,20 @@ def _summary(result: rollback_plan.RollbackPlan, run_id: str, *, dry_run: bool, 
     }
 
 
+def _resummarize(ctx: RunContext) -> dict:
+    """stocks.symbol_years back in step with the years just switched (under the rollback's lock).
+    The prices are rolled back either way: a summary that cannot be written now is a warning, and
+    the next after publish brings it."""
+    if ctx.engine is None:
+        return {"symbol_years_behind": "no engine here: the next after publish brings it"}
+    try:
+        return symbol_years.sync(ctx)
+    except Exception as exc:
+        log.warning("rollback %s: stocks.symbol_years is behind stocks.daily_prices until the next after "
+                    "publish: %s: %s", ctx.run_id, type(exc).__name__, exc)
+        return {"symbol_years_behind": f"{type(exc).__name__}: {str(exc)[:300]}"}
+
+
 def _record_in_ledger(ctx: RunContext, run_log: RunLog) -> None:
     if ctx.engine is None:
         return
@@ -221,6 +237,9 @@ def describe(summary: dict) -> list[str]:
         to = a["to"] if not (a["to"] or "").endswith("-empty/") else f"an empty version ({a['to']}): new in that run"
         forced = f"  [forced over run {a['forced_over']}]" if a.get("forced_over") else ""
         lines.append(f"  - stocks.{a['table']} trade_year={a['partition']}: {a['from']} -> {to}{forced}")
+    if summary.get("symbol_years_behind"):
+        lines.append(f"  stocks.symbol_years (the dashboard's summary of each symbol's years) is behind until the "
+                     f"next after publish or `tickerlake doctor --repair`: {summary['symbol_years_behind']}")
     if summary["ingest_runs_still_marked_published"] and not summary["dry_run"]:
         lines.append("  The ingest runs it published stay marked published (a plain rerun will not publish them "
                      "again). To publish one again:")

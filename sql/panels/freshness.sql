@@ -4,11 +4,12 @@
 with
 
 newest_bars as (
+    -- from each symbol's years (stocks.symbol_years) rather than from its every bar
     select
         symbol,
-        max(trade_date) as newest_trade_date,
-        count(*) as bars
-    from stocks.daily_prices
+        max(newest_date) as newest_trade_date,
+        sum(bars) as bars
+    from stocks.symbol_years
     group by symbol
 ),
 

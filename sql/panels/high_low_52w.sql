@@ -7,22 +7,61 @@
 -- first: milliseconds, not seconds, on 25 million rows. Each symbol's window is read twice,
 -- its dates alone to find where its newest 252 sessions begin, then its prices from there:
 -- cheaper than keeping every window's prices between the two steps.
+--
+-- Each symbol's newest bar in the range comes from its years in stocks.symbol_years (first and
+-- newest bar per symbol and year): a year whose newest bar is in the range gives that bar; only
+-- a year the range ends inside, before its newest bar, has its bars read (at most the year of
+-- the range's end, and on a range that ends today none).
 with
 
-bars_in_range as (
+years_in_range as (
     select
         symbol,
-        trade_date
-    from stocks.daily_prices
-    where $__dateFilter(trade_date)
-        and trade_year between year($__timeFrom()) and year($__timeTo())
+        trade_year,
+        first_date,
+        newest_date
+    from stocks.symbol_years
+    where trade_year between year($__timeFrom()) and year($__timeTo())
+),
+
+newest_of_years as (
+    select
+        symbol,
+        newest_date as trade_date
+    from years_in_range
+    where $__dateFilter(newest_date)
+),
+
+years_cut_by_the_end as (
+    select
+        symbol,
+        trade_year
+    from years_in_range
+    where first_date <= $__timeTo()
+        and newest_date > $__timeTo()
+),
+
+newest_before_the_end as (
+    select
+        p.symbol as symbol,
+        max(p.trade_date) as trade_date
+    from stocks.daily_prices as p
+    inner join years_cut_by_the_end as y
+        on y.symbol = p.symbol and y.trade_year = p.trade_year
+    where p.trade_year = year($__timeTo())
+        and $__dateFilter(p.trade_date)
+    group by p.symbol
 ),
 
 newest as (
     select
         symbol,
         max(trade_date) as trade_date
-    from bars_in_range
+    from (
+        select * from newest_of_years
+        union all
+        select * from newest_before_the_end
+    )
     group by symbol
 ),
 

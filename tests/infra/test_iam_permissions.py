@@ -156,10 +156,26 @@ def test_athena_may_write_large_results_as_multipart_uploads_for_every_role(poli
     ("AuditRole", "tmp/quarantine/run_id=R/part-0.parquet"),
     ("PublishRole", "warehouse/daily_prices/trade_year=2026/v=R/part-0.parquet"),
     ("AfterPublishRole", "warehouse/pipeline_runs/run_id=R/part-0.parquet"),
+    ("AfterPublishRole", "warehouse/symbol_years/trade_year=2026/v=R/part-0.parquet"),
 ])
 def test_where_a_role_writes_through_athena_it_may_also_list_and_abort_the_parts(policies, role, key):
     for action in ("s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"):
         assert policies.allows(role, action, f"{LAKE}/{key}"), f"{role} lacks {action} on {key}"
+
+
+def test_after_publish_may_keep_the_symbol_years_in_step_but_not_touch_the_prices(policies):
+    # glue_jobs/lake/symbol_years.py sync: its S3 and Glue calls through the ports
+    key = f"{LAKE}/warehouse/symbol_years/trade_year=2026/v=R/_manifest.json"
+    for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"):
+        assert policies.allows("AfterPublishRole", action, key), action
+    table = f"{GLUE}:table/stocks/symbol_years"
+    for action in ("glue:GetTable", "glue:CreateTable", "glue:UpdateTable", "glue:GetPartitions",
+                   "glue:BatchUpdatePartition", "glue:BatchCreatePartition", "glue:BatchDeletePartition"):
+        assert policies.allows("AfterPublishRole", action, table), action
+    prices = f"{LAKE}/warehouse/daily_prices/trade_year=2026/v=R/part-0.parquet"
+    assert policies.allows("AfterPublishRole", "s3:GetObject", prices)
+    assert not policies.allows("AfterPublishRole", "s3:PutObject", prices)
+    assert not policies.allows("AfterPublishRole", "glue:BatchUpdatePartition", f"{GLUE}:table/stocks/daily_prices")
 
 
 def test_write_temp_may_read_the_published_prices_but_not_write_them(policies):

@@ -10,7 +10,7 @@ import random
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from glue_jobs.lake import ledger, trading_calendar
+from glue_jobs.lake import ledger, sql_files, symbol_years, trading_calendar
 from glue_jobs.ports.catalog import Column, TableDef
 from glue_jobs.runtime import build_local
 
@@ -45,7 +45,23 @@ class DemoLake:
         return getattr(self.engine, name)
 
     def register(self, name: str, table: pa.Table) -> None:
-        """stocks.<name> holds exactly these rows (again: replaced)."""
+        """stocks.<name> holds exactly these rows (again: replaced); for stocks.daily_prices,
+        stocks.symbol_years too, from the pipeline's own summary of each year."""
+        self._put(name, table)
+        if name == "daily_prices":
+            self._put(symbol_years.NAME, self._summary())
+
+    def _summary(self) -> pa.Table:
+        years = self.engine.query("select distinct trade_year from stocks.daily_prices").column(0).to_pylist()
+        parts = []
+        for year in sorted(years):
+            part = self.engine.query(sql_files.render(symbol_years.SQL, {"trade_year": year}))
+            parts.append(part.append_column("trade_year", pa.array([year] * part.num_rows, pa.int32())))
+        schema = pa.schema([("symbol", pa.string()), ("first_date", pa.date32()), ("newest_date", pa.date32()),
+                            ("bars", pa.int64()), ("trade_year", pa.int32())])
+        return pa.concat_tables([p.cast(schema) for p in parts]) if parts else schema.empty_table()
+
+    def _put(self, name: str, table: pa.Table) -> None:
         location = f"demo/{name}/"
         self.storage.delete(self.storage.list_keys(location))
         buf = io.BytesIO()

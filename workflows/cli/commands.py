@@ -222,10 +222,11 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
         runtime = open_lake(args.settings)
         problems = [str(p) for p in check_panels(runtime.engine)]
         # A panel can return rows while a year of prices is missing: a partition whose files
-        # are gone or damaged is a failure of the dashboard's data too.
+        # are gone or damaged is a failure of the dashboard's data too, and so is a summary of
+        # the years (stocks.symbol_years) behind the prices.
         problems += [f"{p.target}: {p.what} ({p.fix})"
-                     for p in doctor_plan.errors(doctor.check(runtime.storage, runtime.catalog))
-                     if p.kind.startswith("partition")]
+                     for p in doctor.check(runtime.storage, runtime.catalog)
+                     if (p.kind.startswith("partition") and p.severity == doctor_plan.ERROR) or p.kind == "symbol_years"]
         for problem in problems:
             print(f"FAIL {problem}", file=sys.stderr)
         if problems:

@@ -114,10 +114,34 @@ def cmd_doctor(args: argparse.Namespace) -> int:
                       f"fix the cause, then run `tickerlake wap`")
         elif result["republish"]:
             print("doctor: nothing to re-publish from raw (no published ingest run); the restored versions stand")
+        unfinished |= _summarize(ctx)
         print(f"  recorded in {storage.uri('maintenance/doctor/' + ctx.run_id + '/report.json')}")
     problems = doctor.check(storage, catalog)
     print("\n".join(doctor_plan.describe(problems, lake=storage.root if hasattr(storage, "root") else "")))
     return EXIT_DOCTOR_PROBLEMS if doctor_plan.errors(problems) or unfinished else 0
+
+
+def _summarize(ctx) -> bool:
+    """stocks.symbol_years in step with the prices the repair left (True: it could not be)."""
+    from glue_jobs.lake import symbol_years
+    from glue_jobs.lake.lock import LakeLock
+
+    if ctx.engine is None:
+        print("doctor: stocks.symbol_years is left to the next run's after publish (no engine here)")
+        return False
+    try:
+        with LakeLock(ctx.storage, ctx.run_id):
+            done = symbol_years.sync(ctx)
+    except Exception as exc:  # what the repair did stands; the summary says why it is behind
+        print(f"doctor: bringing stocks.symbol_years in step failed ({type(exc).__name__}: {exc}); "
+              f"the next run's after publish tries again")
+        return True
+    if done.get("symbol_years_written"):
+        print(f"doctor: stocks.symbol_years: wrote the summary of trade_year {', '.join(done['symbol_years_written'])}")
+    if done.get("symbol_years_reused"):
+        print(f"doctor: stocks.symbol_years: switched trade_year {', '.join(done['symbol_years_reused'])} to the "
+              f"summary already written for its version")
+    return False
 
 
 def _admin_context(settings):

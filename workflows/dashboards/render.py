@@ -15,7 +15,7 @@ from pathlib import Path
 
 from glue_jobs.lake import trading_calendar
 from glue_jobs.lake.errors import ConfigError
-from glue_jobs.ports.engine import Engine
+from glue_jobs.ports.engine import Engine, QueryError
 from workflows.dashboards.macros import TimeRange, expand
 from workflows.dashboards.page import PageContext, PanelData, assemble_page, panel_html
 from workflows.dashboards.panels import DashboardSpec, Panel, load_spec, sql_root
@@ -54,7 +54,16 @@ def resolve_selection(engine: Engine, spec: DashboardSpec, *, symbols: list[str]
     (or up to today, so that today's runs show), or the last `sessions` sessions; the
     given symbols, or the first few in the lake."""
     today = today or dt.datetime.now(dt.timezone.utc).date()
-    bounds = engine.query(_local_sql("time_bounds"))
+    try:
+        bounds = engine.query(_local_sql("time_bounds"))
+    except QueryError as exc:
+        if "symbol_years" not in str(exc):
+            raise
+        raise ConfigError(
+            "the dashboard reads stocks.symbol_years (each symbol's first and newest bar per year), which "
+            "this lake does not have yet: it was published before the summary existed. Run `tickerlake "
+            "doctor --repair` (it writes the summary from the published prices) or the next `tickerlake run`"
+        ) from None
     first, last = (bounds.column(0)[0].as_py(), bounds.column(1)[0].as_py()) if bounds.num_rows else (None, None)
     end = as_of or max(d for d in (last, today) if d is not None)
     if sessions:

@@ -1,5 +1,6 @@
--- The lake's first and newest session: the local page's default time range.
+-- The lake's first and newest session: the local page's default time range (from
+-- stocks.symbol_years, each symbol's first and newest bar per year, not from every bar).
 select
-    min(trade_date) as first_date,
-    max(trade_date) as last_date
-from stocks.daily_prices
+    min(first_date) as first_date,
+    max(newest_date) as last_date
+from stocks.symbol_years

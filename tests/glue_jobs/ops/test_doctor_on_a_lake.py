@@ -16,7 +16,9 @@ import pytest
 from glue_jobs.lake import layout
 from glue_jobs.lake.errors import EXIT_DOCTOR_PROBLEMS
 from glue_jobs.ops import doctor, janitor
+from glue_jobs.ports.catalog import Partition
 from glue_jobs.runtime import local_context
+from tests.support.symbol_years import kept_and_recomputed
 from workflows.cli.main import main
 
 SYMBOLS = "AAA,BBB"
@@ -124,6 +126,44 @@ def test_dashboard_check_fails_on_a_deleted_partition_folder_and_names_it(built,
     assert main(["dashboard", "--check", "--lake", str(lake)]) == 1
     err = capsys.readouterr().err
     assert f"FAIL {location}" in err and "doctor --repair" in err
+
+
+def test_a_summary_behind_the_prices_is_a_warning_that_repair_brings_in_step(built, lake, capsys):
+    assert kept_and_recomputed(lake)[0] == kept_and_recomputed(lake)[1]
+    # 2024 back on its earlier version behind the pipeline's back (a catalog document restored
+    # from a backup): the dashboard's summary of 2024 is of the other version
+    current = locations(lake)["2024"]
+    (earlier,) = [f"{p.relative_to(lake).as_posix()}/" for p in (lake / current).parent.iterdir()
+                  if p.is_dir() and f"{p.relative_to(lake).as_posix()}/" != current]
+    ctx = local_context(lake, run_id="20990101T000001Z-edit01")
+    ctx.catalog.switch_partitions("stocks", "daily_prices", [Partition({"trade_year": "2024"}, earlier)])
+    kept, full = kept_and_recomputed(lake)
+    assert kept != full
+    code, out = _doctor(lake, capsys)
+    assert code == 0 and "[symbol_years] stocks.symbol_years trade_year=2024" in out and "doctor --repair" in out, out
+    assert main(["dashboard", "--check", "--lake", str(lake)]) == 1
+    assert "stocks.symbol_years trade_year=2024" in capsys.readouterr().err
+    code, out = _doctor(lake, capsys, "--repair")
+    assert code == 0 and "healthy" in out and "stocks.symbol_years: switched trade_year 2024 to the summary" in out, out
+    kept, full = kept_and_recomputed(lake)
+    assert kept == full
+
+
+def test_a_lake_published_before_the_summary_gets_it_from_repair(built, lake, capsys):
+    ctx = local_context(lake, run_id="20990101T000002Z-edit02")
+    ctx.catalog.drop_table("stocks", "symbol_years")
+    shutil.rmtree(lake / "warehouse" / "symbol_years")
+    capsys.readouterr()
+    assert main(["dashboard", "--lake", str(lake), "--out", str(lake.parent / "page.html")]) == 2
+    err = capsys.readouterr().err
+    assert "stocks.symbol_years" in err and "doctor --repair" in err and "Traceback" not in err, err
+    code, out = _doctor(lake, capsys)
+    assert code == 0 and "trade_year=2023" in out and "no summary of the year" in out, out
+    code, out = _doctor(lake, capsys, "--repair")
+    assert code == 0 and "healthy" in out and "wrote the summary of trade_year 2023, 2024" in out, out
+    kept, full = kept_and_recomputed(lake)
+    assert kept == full and full
+    assert main(["dashboard", "--lake", str(lake), "--out", str(lake.parent / "page.html")]) == 0
 
 
 def test_corrupt_run_log(built, lake, capsys):

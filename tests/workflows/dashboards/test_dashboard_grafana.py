@@ -49,7 +49,7 @@ def test_symbol_variable_is_a_multi_select_fed_by_a_query():
     model = build_dashboard(load_spec())
     (variable,) = [v for v in model["templating"]["list"] if v["name"] == "symbol"]
     assert variable["type"] == "query" and variable["multi"] and variable["includeAll"]
-    assert "from stocks.daily_prices" in variable["query"]["rawSQL"]
+    assert "from stocks.symbol_years" in variable["query"]["rawSQL"]
     repeated = [p for p in model["panels"] if p.get("repeat") == "symbol"]
     assert repeated and all("$symbol" in p["title"] for p in repeated)
 

@@ -1,15 +1,19 @@
 """The market-wide panels read only the history they show (not every bar in the lake, as the
 analysis views would), and the price panel works out the view's averages in the pass that
-reads the volume: on two years of a pipeline-built lake they give exactly what the views give."""
+reads the volume: on two years of a pipeline-built lake they give exactly what the views give.
+The lake-wide panels and the page's variables read each symbol's years (stocks.symbol_years)
+instead of every bar: they give exactly what they gave reading every bar
+(tests/fixtures/panels_from_every_bar/)."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
 from glue_jobs.runtime import build_local
 from workflows.dashboards.macros import TimeRange, expand
-from workflows.dashboards.panels import load_spec
+from workflows.dashboards.panels import load_spec, sql_root
 from workflows.runner import run_stages
 from workflows.settings import build_settings
 
@@ -57,6 +61,17 @@ FROM_VIEWS = {
 }
 
 
+FROM_EVERY_BAR = Path(__file__).parents[2] / "fixtures" / "panels_from_every_bar"
+RANGES = [("2023-11-28", AS_OF), ("2024-06-03", AS_OF), ("2023-01-04", AS_OF),
+          # from the lake's first bar: the averages' first sessions
+          ("2022-09-01", "2023-03-31"),
+          # ranges that end before the lake's newest bars, in the middle of a year whose later
+          # bars the panel must not see
+          ("2023-01-04", "2024-06-28"), ("2023-11-28", "2024-03-15"),
+          # ranges that end on a year's last session, and on a day before its next year's first
+          ("2022-09-01", "2022-12-30"), ("2023-06-01", "2024-01-01")]
+
+
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory):
     lake = tmp_path_factory.mktemp("history") / "lake"
@@ -67,12 +82,7 @@ def engine(tmp_path_factory):
 
 
 @pytest.mark.parametrize("panel_id", sorted(FROM_VIEWS))
-@pytest.mark.parametrize("first, last", [("2023-11-28", AS_OF), ("2024-06-03", AS_OF), ("2023-01-04", AS_OF),
-                                         # from the lake's first bar: the averages' first sessions
-                                         ("2022-09-01", "2023-03-31"),
-                                         # ranges that end before the lake's newest bars, in the
-                                         # middle of a year whose later bars the panel must not see
-                                         ("2023-01-04", "2024-06-28"), ("2023-11-28", "2024-03-15")])
+@pytest.mark.parametrize("first, last", RANGES)
 def test_a_market_panel_gives_what_the_views_give(engine, panel_id, first, last):
     time_range = TimeRange.for_dates(dt.date.fromisoformat(first), dt.date.fromisoformat(last))
     panel = load_spec().panel(panel_id)
@@ -80,3 +90,16 @@ def test_a_market_panel_gives_what_the_views_give(engine, panel_id, first, last)
     got = engine.query(expand(panel.sql, time_range, variables)).to_pylist()
     expected = engine.query(expand(FROM_VIEWS[panel_id], time_range, variables)).to_pylist()
     assert got == expected and len(got) >= 20
+
+
+@pytest.mark.parametrize("name", ["freshness", "high_low_52w", "variables/symbols",
+                                  "variables/time_bounds"])
+@pytest.mark.parametrize("first, last", RANGES)
+def test_a_lake_wide_query_gives_what_reading_every_bar_gave(engine, name, first, last):
+    time_range = TimeRange.for_dates(dt.date.fromisoformat(first), dt.date.fromisoformat(last))
+    sql = (sql_root() / "panels" / f"{name}.sql").read_text(encoding="utf-8")
+    before = (FROM_EVERY_BAR / f"{name.rsplit('/', 1)[-1]}.sql").read_text(encoding="utf-8")
+    assert "stocks.symbol_years" in sql
+    got = engine.query(expand(sql, time_range, {})).to_pylist()
+    expected = engine.query(expand(before, time_range, {})).to_pylist()
+    assert got == expected and got
