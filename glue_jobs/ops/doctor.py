@@ -27,7 +27,7 @@ from glue_jobs.lake.lock import DEFAULT_TTL, LakeLock
 from glue_jobs.lake.publish_record import PUBLISH_RECORD
 from glue_jobs.ops import doctor_plan, janitor, janitor_plan
 from glue_jobs.ops.set_aside import requeue
-from glue_jobs.ports.catalog import Catalog, Partition
+from glue_jobs.ports.catalog import Catalog, CatalogError, Partition
 from glue_jobs.ports.storage import NotFound, Storage, put_json
 
 log = logging.getLogger(__name__)
@@ -203,7 +203,16 @@ def _ingest_manifests(storage: Storage) -> list[doctor_plan.RecordFact]:
 
 def summaries_behind(catalog: Catalog) -> dict[str, tuple[str, str | None]]:
     """The years of stocks.symbol_years not made from their current stocks.daily_prices version
-    (trade_year -> (prices location, summary location or None)), from the catalog alone."""
+    (trade_year -> (prices location, summary location or None)), from the catalog alone; none
+    while a catalog document is unreadable: check reports that document, and its repair comes
+    first (the summary's years are compared with the partitions the document lists)."""
+    try:
+        return _summaries_behind(catalog)
+    except CatalogError:
+        return {}
+
+
+def _summaries_behind(catalog: Catalog) -> dict[str, tuple[str, str | None]]:
     if catalog.get_table(layout.DATABASE, layout.PUBLISHED_TABLE) is None:
         return {}
 

@@ -155,7 +155,7 @@ def test_dashboard_check_names_every_panel_that_returns_nothing(cwd, athena, cap
     # Exit 1: --check sends the dashboard's variable queries to Athena first; moto's
     # column-less answer fails them, and the check names that failure instead of crashing.
     assert code == 1 and err.startswith("FAIL panel variables")
-    assert any("from stocks.daily_prices" in q for q in athena_sql(athena))
+    assert any("from stocks.symbol_years" in q for q in athena_sql(athena))  # the symbol list's summary
     assert_nothing_local(cwd)
 
 
