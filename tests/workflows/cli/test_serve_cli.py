@@ -345,7 +345,7 @@ def test_serve_http_as_a_user_starts_it_prints_its_url_answers_and_stops_on_ctrl
         with urllib.request.urlopen(f"{url}/bars/IBM?last=1", timeout=10) as resp:
             assert [r["symbol"] for r in json.loads(resp.read())] == ["IBM"]
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=20) == 0
+        assert proc.wait(timeout=60) == 0  # the outcome, not the speed: a loaded machine may take a while
         assert "Traceback" not in proc.stderr.read()
     finally:
         if proc.poll() is None:
