@@ -338,7 +338,10 @@ def test_serve_http_as_a_user_starts_it_prints_its_url_answers_and_stops_on_ctrl
     assert serve(lake, "rebuild") == 0
     proc = subprocess.Popen([sys.executable, "-m", "workflows.cli.main", "serve", "http", "--port", "0",
                              "--lake", str(lake)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                            # as from a terminal: a suite started in the background (`make test &`)
+                            # ignores SIGINT, and a child inherits that and would never stop
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         line = proc.stdout.readline()
         url = re.search(r"http://127\.0\.0\.1:\d+", line).group(0)
