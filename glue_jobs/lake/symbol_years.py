@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from glue_jobs.lake import layout, merge_plan, sql_files, version_manifest
 from glue_jobs.lake.context import RunContext
-from glue_jobs.ports.catalog import Column, Partition, TableDef
+from glue_jobs.ports.catalog import Catalog, Column, Partition, TableDef
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +84,12 @@ def plan(prices: dict[str, str], summaries: dict[str, str]) -> Plan:
     return out
 
 
-def _locations(ctx: RunContext, name: str) -> dict[str, str]:
-    return {p.values[TRADE_YEAR]: p.location for p in ctx.catalog.list_partitions(layout.DATABASE, name)}
+def locations(catalog: Catalog, name: str) -> dict[str, str]:
+    """trade_year -> current location of each partition of stocks.`name` (none for a table not
+    in the catalog yet): what plan() compares, for sync and for doctor's check alike."""
+    if catalog.get_table(layout.DATABASE, name) is None:
+        return {}
+    return {p.values[TRADE_YEAR]: p.location for p in catalog.list_partitions(layout.DATABASE, name)}
 
 
 def _ensure_table(ctx: RunContext) -> None:
@@ -129,14 +133,14 @@ def sync(ctx: RunContext) -> dict:
     if ctx.catalog.get_table(layout.DATABASE, layout.PUBLISHED_TABLE) is None:
         return {"symbol_years_written": [], "symbol_years_reused": []}
     _ensure_table(ctx)
-    todo = plan(_locations(ctx, layout.PUBLISHED_TABLE), _locations(ctx, NAME))
+    todo = plan(locations(ctx.catalog, layout.PUBLISHED_TABLE), locations(ctx.catalog, NAME))
     written, reused = [], []
     for year, (target, source) in todo.switch.items():
         (written if _write(ctx, year, target, source) else reused).append(year)
     # a year switched again while its summary was written is left to the next sync, which
     # finds it behind; what was written for it may hold the other version's bars, so it goes:
     # the summary of a version never stands for another one
-    now = _locations(ctx, layout.PUBLISHED_TABLE)
+    now = locations(ctx.catalog, layout.PUBLISHED_TABLE)
     moved = sorted(y for y, (_, source) in todo.switch.items() if now.get(y) != source)
     for year in set(moved) & set(written):
         ctx.storage.delete(ctx.storage.list_keys(todo.switch[year][0]))

@@ -207,23 +207,12 @@ def summaries_behind(catalog: Catalog) -> dict[str, tuple[str, str | None]]:
     while a catalog document is unreadable: check reports that document, and its repair comes
     first (the summary's years are compared with the partitions the document lists)."""
     try:
-        return _summaries_behind(catalog)
+        prices = symbol_years.locations(catalog, layout.PUBLISHED_TABLE)
+        summaries = symbol_years.locations(catalog, symbol_years.NAME) if prices else {}
     except CatalogError:
         return {}
-
-
-def _summaries_behind(catalog: Catalog) -> dict[str, tuple[str, str | None]]:
-    if catalog.get_table(layout.DATABASE, layout.PUBLISHED_TABLE) is None:
-        return {}
-
-    def located(name: str) -> dict[str, str]:
-        if catalog.get_table(layout.DATABASE, name) is None:
-            return {}
-        return {p.values["trade_year"]: p.location for p in catalog.list_partitions(layout.DATABASE, name)}
-
-    summaries = located(symbol_years.NAME)
-    return {year: (prices, summaries.get(year))
-            for year, (_, prices) in symbol_years.plan(located(layout.PUBLISHED_TABLE), summaries).switch.items()}
+    return {year: (source, summaries.get(year))
+            for year, (_, source) in symbol_years.plan(prices, summaries).switch.items()}
 
 
 def check(storage: Storage, catalog: Catalog, *, now: dt.datetime | None = None) -> list[doctor_plan.Problem]:
