@@ -29,20 +29,25 @@ def function_of(mutant: str) -> str:
     return _MUTANT_SUFFIX.sub("", mutant)
 
 
-def kill_first(ordered: list[str], same_group: Iterable[str], same_family: Iterable[str]) -> list[str]:
-    """`ordered` (the fastest-first node ids) reordered: tests that killed mutants of the same
-    group (a function; most kills first), then tests that killed mutants of the same family (a
-    module), then the rest, each part keeping its order from `ordered`. The same ids, never
-    fewer or more."""
+def kill_first(ordered: list[str], same_group: Iterable[str], same_family: Iterable[str],
+               same_mutant: Iterable[str] = ()) -> list[str]:
+    """`ordered` (the fastest-first node ids) reordered: the tests that killed this very mutant
+    before (a hint from an earlier run: tests/mutation/kill_hints.py), then tests that killed
+    mutants of the same group (a function; most kills first), then tests that killed mutants of
+    the same family (a module), then the rest, each part keeping its order from `ordered`. The
+    same ids, never fewer or more."""
+    mutant = set(same_mutant)
     group, family = collections.Counter(same_group), collections.Counter(same_family)
 
     def rank(item: tuple[int, str]) -> tuple[int, int, int]:
         position, nodeid = item
+        if nodeid in mutant:
+            return 0, 0, position
         if group[nodeid]:
-            return 0, -group[nodeid], position
+            return 1, -group[nodeid], position
         if family[nodeid]:
-            return 1, -family[nodeid], position
-        return 2, 0, position
+            return 2, -family[nodeid], position
+        return 3, 0, position
 
     return [nodeid for _, nodeid in sorted(enumerate(ordered), key=rank)]
 
@@ -50,13 +55,15 @@ def kill_first(ordered: list[str], same_group: Iterable[str], same_family: Itera
 def for_mutant(ordered: list[str], mutant: str, kills: Iterable[tuple[str, str]], module_of) -> list[str]:
     """Kill-first order of a Python mutant's tests, from the log's (mutant, test) records."""
     function, module = function_of(mutant), module_of(mutant)
-    same_function, same_module = [], []
+    same_mutant, same_function, same_module = [], [], []
     for killed, test in kills:
-        if function_of(killed) == function:  # this very mutant's earlier kill (a re-run) counts too
+        if killed == mutant:
+            same_mutant.append(test)
+        if function_of(killed) == function:  # this very mutant's kill counts for its function too
             same_function.append(test)
         elif module_of(killed) == module:
             same_module.append(test)
-    return kill_first(ordered, same_function, same_module)
+    return kill_first(ordered, same_function, same_module, same_mutant)
 
 
 def record(log: Path, mutant: str, test: str) -> None:

@@ -7,6 +7,7 @@ test-artifacts/mutation/report-sql.md), which `make mutate` runs after this.
     python tests/mutation/mutate.py [--max-children 2] [--all] [PATTERN ...]
     python tests/mutation/mutate.py --estimate [--max-children 2]
     python tests/mutation/mutate.py --fingerprint-equivalents
+    python tests/mutation/mutate.py --save-kill-hints
 
 A run first generates the mutants (tests/mutation/mutmut_mutants.py) and reads the diffs of the
 ones equivalent.md lists: an entry whose diff has the fingerprint it was listed with is not run
@@ -19,6 +20,8 @@ it projects each module's whole core set and the whole run (measured at whatever
 machine had then, and under the test order of the run that recorded them: say both with the
 figure), leaving out the fingerprinted equivalents a fresh run skips.
 --fingerprint-equivalents fills in equivalent.md's missing fingerprints from today's diffs.
+--save-kill-hints rewrites tests/mutation/kill-hints.json from the last run's kills (mutants/ and
+the SQL's results): which test to run first for each mutant in the next fresh run.
 
 PATTERNs are mutmut's mutant-name globs (default: selection.CORE). mutmut keeps its results in
 mutants/: a second run re-tests only the core mutants not killed yet (a new test may kill them);
@@ -36,7 +39,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from tests.mutation import equivalents, selection, sql_mutate  # noqa: E402
+from tests.mutation import equivalents, kill_hints, selection, sql_mutate  # noqa: E402
 
 REPORT = ROOT / "test-artifacts" / "mutation" / "report.md"
 EQUIVALENT = ROOT / "tests" / "mutation" / "equivalent.md"
@@ -221,10 +224,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mutants-dir", type=Path, help="--estimate from another run's mutants/ (a saved copy)")
     parser.add_argument("--fingerprint-equivalents", action="store_true",
                         help="fill in equivalent.md's missing fingerprints from the mutants' diffs today")
+    parser.add_argument("--save-kill-hints", action="store_true",
+                        help="after a whole run: keep which test killed each mutant (tests/mutation/kill_hints.py)")
     parser.add_argument("patterns", nargs="*", default=selection.CORE)
     args = parser.parse_args(argv)
     if args.estimate:
         print_estimate(args.max_children, args.mutants_dir)
+        return 0
+    if args.save_kill_hints:
+        print(kill_hints.save(ROOT / "mutants" / "mutation-kills.log", sql_mutate.load_results()))
         return 0
     if args.fingerprint_equivalents:
         print(fingerprint_equivalents(args.max_children))

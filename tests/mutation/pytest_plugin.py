@@ -5,7 +5,8 @@ mutated module (tests/mutation/selection.MODULE_TESTS) and runs them kill-first:
 killed other mutants of the same function in this run, then of the same module (KILLS, written
 here, tests/mutation/kills.py), then the rest fastest first, by the durations mutmut recorded in
 its first pass: mutmut runs with `-x`, so a mutant is killed by its likeliest, cheapest failing
-test instead of after whichever slow end-to-end test the set happened to list first. It also empties the project's in-process caches (functools.lru_cache: the translation of a
+test instead of after whichever slow end-to-end test the set happened to list first; a mutant
+that an earlier whole run saw killed starts with its killer (tests/mutation/kill_hints.py). It also empties the project's in-process caches (functools.lru_cache: the translation of a
 statement, its parse) that the forked run inherits from mutmut's earlier runs, so a mutant of a
 function behind a cache is called instead of answered from the unmutated code's result. And it
 stops a test that runs far past its recorded time (HANG_FACTOR times it, plus HANG_GRACE_S): a
@@ -31,7 +32,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.mutation import ge_in_place, kills, selection
+from tests.mutation import ge_in_place, kill_hints, kills, selection
 
 STATS = Path("mutmut-stats.json")  # mutmut runs the tests from mutants/, where it keeps this
 # beside it: each test's setup + call + teardown seconds in the unmutated runs. mutmut's stats
@@ -40,6 +41,8 @@ STATS = Path("mutmut-stats.json")  # mutmut runs the tests from mutants/, where 
 WHOLE = Path("mutation-durations.json")
 KILLS = Path("mutation-kills.log")  # beside it: which test killed which mutant, one line each
 HANG_FACTOR, HANG_GRACE_S = 10.0, 5.0  # generous: the machine may be loaded
+# read once, in mutmut's fork server (it imports this plugin when it collects to warm up)
+HINTED = kill_hints.python_kills(kill_hints.load())
 
 
 class MutantHangs(Exception):
@@ -161,7 +164,7 @@ def pytest_collection_modifyitems(session, config, items):
     durations = _durations()
     config.stash[_DURATIONS] = durations  # the hang budget times the call, as these do
     order = kills.for_mutant(narrowed([item.nodeid for item in items], mutant, whole_durations(durations)), mutant,
-                             kills.read(KILLS), selection.module_of)
+                             HINTED + kills.read(KILLS), selection.module_of)
     by_id = {item.nodeid: item for item in items}
     kept = set(order)
     dropped = [item for item in items if item.nodeid not in kept]

@@ -36,7 +36,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
-from tests.mutation import equivalents, selection  # noqa: E402
+from tests.mutation import equivalents, kill_hints, selection  # noqa: E402
 from tests.mutation.sql_mutants import OPERATORS, Mutant, mutants  # noqa: E402
 from tests.mutation.sql_worker import Worker  # noqa: E402
 
@@ -170,18 +170,24 @@ def save_results(results: dict[str, dict]) -> None:
     partial.replace(RESULTS)
 
 
-def killers_for(file: str, results: dict[str, dict]) -> dict[str, list[str]]:
-    """The tests that killed this file's mutants and its folder's other files' (one entry per
-    kill, from the results so far: this run's and a resumed run's), for kill-first ordering."""
+def killers_for(mutant: str, results: dict[str, dict], hinted: dict[str, str] | None = None) -> dict[str, list[str]]:
+    """The tests that killed this very mutant in an earlier whole run (`hinted`: kill_hints.py),
+    and those that killed this file's mutants and its folder's other files' (one entry per kill,
+    from the results so far, this run's and a resumed run's, and from the hints), for kill-first
+    ordering."""
+    file = mutant.split(":", 1)[0]  # ids are file:operator:hash
     folder = file.rsplit("/", 1)[0] + "/"
-    out: dict[str, list[str]] = {"file": [], "folder": []}
-    for result in results.values():
-        killer, other = result.get("killer"), result.get("file", "")
-        if killer and result.get("status") == "killed":
-            if other == file:
-                out["file"].append(killer)
-            elif other.startswith(folder):
-                out["folder"].append(killer)
+    hinted = hinted or {}
+    out: dict[str, list[str]] = {"mutant": [hinted[mutant]] if mutant in hinted else [], "file": [], "folder": []}
+    earlier = [(r.get("file", ""), r.get("killer")) for r in results.values() if r.get("status") == "killed"]
+    earlier += [(other.split(":", 1)[0], killer) for other, killer in hinted.items()]
+    for other, killer in earlier:
+        if not killer:
+            continue
+        if other == file:
+            out["file"].append(killer)
+        elif other.startswith(folder):
+            out["folder"].append(killer)
     return out
 
 
@@ -199,6 +205,7 @@ def run(todo: list[Mutant], children: int, results: dict[str, dict]) -> float:
     started = time.monotonic()
     scratch = Path(tempfile.mkdtemp(prefix="tickerlake-sqlmut-"))
     every_test = sorted({t for m in todo for t in selection.sql_tests(m.file)})
+    hinted = kill_hints.sql_kills(kill_hints.load())
     workers: list[Worker] = []
     try:
         copies: queue.Queue[Worker] = queue.Queue()
@@ -225,7 +232,7 @@ def run(todo: list[Mutant], children: int, results: dict[str, dict]) -> float:
             worker = copies.get()
             tests = selection.sql_tests(mutant.file)
             with lock:
-                killers = killers_for(mutant.file, results)
+                killers = killers_for(mutant.id, results, hinted)
             t0 = time.monotonic()
             try:
                 # named after this run's scratch directory: another sql_mutate on the machine has

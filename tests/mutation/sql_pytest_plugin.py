@@ -55,15 +55,15 @@ def pytest_runtest_protocol(item, nextitem):
 
 
 def kept(nodeids: list[str], recorded: dict, mutated: str | None, killers: dict | None = None) -> list[str]:
-    """The node ids a mutant's run keeps, in the order it runs them (`killers`: {"file": [the
-    tests that killed this file's mutants, one per kill], "folder": [the same for its folder's
-    other files]})."""
+    """The node ids a mutant's run keeps, in the order it runs them (`killers`: {"mutant": [the
+    test that killed this very mutant in an earlier whole run], "file": [the tests that killed
+    this file's mutants, one per kill], "folder": [the same for its folder's other files]})."""
     seconds, reads = recorded.get("seconds", {}), recorded.get("reads")
     if mutated and reads is not None:
         nodeids = [n for n in nodeids if mutated in reads.get(n, ())]
     fastest = sorted(nodeids, key=lambda n: (seconds.get(n, 0.0), n))
     killers = killers or {}
-    return kills.kill_first(fastest, killers.get("file", ()), killers.get("folder", ()))
+    return kills.kill_first(fastest, killers.get("file", ()), killers.get("folder", ()), killers.get("mutant", ()))
 
 
 def pytest_collection_modifyitems(session, config, items):

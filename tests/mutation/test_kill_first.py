@@ -2,6 +2,7 @@
 module's) other mutants, and still runs every test when nothing fails, so no verdict changes."""
 from __future__ import annotations
 
+import json
 import os
 import random
 import subprocess
@@ -66,6 +67,7 @@ def test_a_torn_last_line_is_not_read_as_a_kill(tmp_path):
 
 
 _TESTS = '''
+import json
 import os
 def test_fast():
     pass
@@ -104,3 +106,60 @@ def test_a_mutants_run_logs_its_killer_runs_it_first_for_the_next_and_a_survivor
     assert "3 passed" in survivor.stdout
     assert survivor.stdout.index("test_killer PASSED") < survivor.stdout.index("test_fast PASSED")
     assert len(kills.read(case / "mutation-kills.log")) == 2
+
+
+def test_the_test_that_killed_this_very_mutant_before_runs_first_even_if_it_rarely_kills():
+    ordered = ["fast", "medium", "rare", "slowest"]
+    log = [(f"{MOD}.x__publish__mutmut_1", "slowest"), (f"{MOD}.x__publish__mutmut_2", "slowest"),
+           (f"{MOD}.x__publish__mutmut_7", "rare")]
+    order = kills.for_mutant(ordered, f"{MOD}.x__publish__mutmut_7", log, selection.module_of)
+    assert order == ["rare", "slowest", "fast", "medium"]
+
+
+def test_hints_round_trip_through_their_file_each_test_written_once(tmp_path):
+    from tests.mutation import kill_hints
+
+    log = tmp_path / "kills.log"
+    for mutant, test in [(f"{MOD}.x__publish__mutmut_1", "t.py::a"), (f"{MOD}.x__publish__mutmut_1", "t.py::b"),
+                         (f"{MOD}.xǁLockǁacquire__mutmut_12", "t.py::a")]:
+        kills.record(log, mutant, test)
+    sql = {"wap/publish/merge.sql:union:0a1b2c3d": {"status": "killed", "killer": "t.py::c"},
+           "wap/publish/merge.sql:limit:1": {"status": "survived"}}
+    path = tmp_path / "hints.json"
+    kill_hints.save(log, sql, path)
+    doc = kill_hints.load(path)
+    assert doc["tests"] == ["t.py::a", "t.py::b", "t.py::c"]
+    # a mutant killed twice keeps its last killer
+    assert sorted(kill_hints.python_kills(doc)) == [(f"{MOD}.x__publish__mutmut_1", "t.py::b"),
+                                                    (f"{MOD}.xǁLockǁacquire__mutmut_12", "t.py::a")]
+    assert kill_hints.sql_kills(doc) == {"wap/publish/merge.sql:union:0a1b2c3d": "t.py::c"}
+    (tmp_path / "broken.json").write_text("{not json")
+    assert kill_hints.python_kills(kill_hints.load(tmp_path / "broken.json")) == []
+    assert kill_hints.load(tmp_path / "missing.json") == {}
+
+
+def test_a_fresh_run_starts_a_hinted_mutant_with_the_test_that_killed_it_in_an_earlier_run(tmp_path):
+    """Through pytest and the plugin, with no kill logged yet in this run: the mutant the hints
+    name runs its killer first; another of the same function too (its function's kills); with
+    the hints switched off it is fastest-first again."""
+    from tests.mutation import kill_hints
+
+    case = tmp_path / "case"
+    case.mkdir()
+    (case / "test_case.py").write_text(_TESTS)
+    hints = tmp_path / "hints.json"
+    hints.write_text(json.dumps(kill_hints.encode({"elsewhere.x_f__mutmut_4": "test_case.py::test_killer"}, {})))
+    os.environ["TICKERLAKE_KILL_HINTS"] = str(hints)
+    try:
+        hinted = _mutant_run(case, "elsewhere.x_f__mutmut_4", broken=True)
+        sibling = _mutant_run(case, "elsewhere.x_f__mutmut_5", broken=True)
+        os.environ["TICKERLAKE_KILL_HINTS"] = os.devnull
+        (case / "mutation-kills.log").unlink()
+        unhinted = _mutant_run(case, "elsewhere.x_f__mutmut_4", broken=True)
+    finally:
+        del os.environ["TICKERLAKE_KILL_HINTS"]
+    for run in (hinted, sibling, unhinted):
+        assert run.returncode == 1, run.stdout + run.stderr
+    assert "test_killer FAILED" in hinted.stdout and "test_fast" not in hinted.stdout
+    assert "test_killer FAILED" in sibling.stdout and "test_fast" not in sibling.stdout
+    assert unhinted.stdout.index("test_fast PASSED") < unhinted.stdout.index("test_killer FAILED")

@@ -89,4 +89,16 @@ def test_the_killers_come_from_the_results_of_the_same_file_and_folder():
                "c": {"status": "killed", "file": "wap/write_temp/dedupe.sql", "killer": "t::z"},
                "d": {"status": "survived", "file": "wap/publish/merge.sql"},
                "e": {"status": "killed", "file": "wap/publish/merge.sql"}}  # an older result: no killer kept
-    assert sql_mutate.killers_for("wap/publish/merge.sql", results) == {"file": ["t::x"], "folder": ["t::y"]}
+    assert sql_mutate.killers_for("wap/publish/merge.sql:union:0a1b2c3d", results) == {
+        "mutant": [], "file": ["t::x"], "folder": ["t::y"]}
+
+
+def test_an_earlier_whole_runs_killer_of_the_very_mutant_runs_first_and_its_kills_count_for_the_file():
+    hinted = {"wap/publish/merge.sql:union:0a1b2c3d": "t::d", "wap/publish/merge.sql:limit:99999999": "t::c",
+              "wap/publish/changes.sql:and_or:12345678": "t::b", "wap/write_temp/x.sql:and_or:1": "t::a"}
+    killers = sql_mutate.killers_for("wap/publish/merge.sql:union:0a1b2c3d", {}, hinted)
+    assert killers == {"mutant": ["t::d"], "file": ["t::d", "t::c"], "folder": ["t::b"]}
+    recorded = {"seconds": {"t::a": 0.1, "t::b": 0.2, "t::c": 0.3, "t::d": 5.0, "t::e": 0.05}}
+    killers["file"] = ["t::c", "t::c", "t::d"]  # the file's commonest killer is another test
+    order = sql_pytest_plugin.kept(["t::a", "t::b", "t::c", "t::d", "t::e"], recorded, None, killers)
+    assert order == ["t::d", "t::c", "t::b", "t::e", "t::a"]
