@@ -6,9 +6,11 @@ killed other mutants of the same function in this run, then of the same module (
 here, tests/mutation/kills.py), then the rest fastest first, by the durations mutmut recorded in
 its first pass: mutmut runs with `-x`, so a mutant is killed by its likeliest, cheapest failing
 test instead of after whichever slow end-to-end test the set happened to list first; a mutant
-that an earlier whole run saw killed starts with its killer (tests/mutation/kill_hints.py). It also empties the project's in-process caches (functools.lru_cache: the translation of a
-statement, its parse) that the forked run inherits from mutmut's earlier runs, so a mutant of a
-function behind a cache is called instead of answered from the unmutated code's result. And it
+that an earlier whole run saw killed starts with its killer (tests/mutation/kill_hints.py). In
+mutmut's fork server it runs two small pipeline runs before the first fork (tests/mutation/warm.py),
+so every child starts with the project's lazy imports done and its statements translated; a
+mutant of the code behind those caches (selection.BEHIND_CACHES: the translation of a statement,
+its parse) empties them first, so it is called instead of answered from the unmutated code's result. And it
 stops a test that runs far past its recorded time (HANG_FACTOR times it, plus HANG_GRACE_S): a
 mutant that loops for ever (`while True` whose exit a mutation removed) fails that test in
 seconds instead of holding a worker until mutmut's own timeout, which counts the time of every
@@ -32,7 +34,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.mutation import ge_in_place, kill_hints, kills, selection
+from tests.mutation import ge_in_place, kill_hints, kills, selection, warm
 
 STATS = Path("mutmut-stats.json")  # mutmut runs the tests from mutants/, where it keeps this
 # beside it: each test's setup + call + teardown seconds in the unmutated runs. mutmut's stats
@@ -153,8 +155,25 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 def pytest_sessionstart(session):
-    if _in_a_mutants_run():
+    if _in_a_mutants_run() and selection.module_of(os.environ["MUTANT_UNDER_TEST"]) in selection.BEHIND_CACHES:
         clear_caches()
+
+
+def _in_the_fork_servers_warm_up(config) -> bool:
+    # mutmut's fork server collects the selection once, unmutated (MUTANT_UNDER_TEST is empty
+    # then), before it forks a child per mutant; no other run of mutmut's only collects with it
+    return bool(config.option.collectonly) and os.environ.get("MUTANT_UNDER_TEST") == ""
+
+
+def pytest_collection_finish(session):
+    if not _in_the_fork_servers_warm_up(session.config):
+        return
+    try:
+        warm.pipeline()
+    except Exception as exc:  # noqa: BLE001 - a cold child is slower, not wrong
+        print(f"mutation warm-up failed, every mutant's run starts cold: {exc!r}", file=sys.__stderr__)
+    else:
+        print("mutation warm-up: two pipeline runs before the fork", file=sys.__stderr__)
 
 
 def pytest_collection_modifyitems(session, config, items):

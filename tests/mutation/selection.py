@@ -60,6 +60,11 @@ ENGINE_CORE = ("_prune_plan", "_partition_filters", "_partition_segments", "xǁD
 TRANSLATE_CORE = ("translate", "_statement", "_query", "_rewrite", "_unaliased_expressions", "_first_select",
                   "_is_star", "_result", "_hide_path_column")
 _NARROWED = {ENGINE: ENGINE_CORE, TRANSLATE: TRANSLATE_CORE}
+# The mutated modules whose functions' results the project keeps in its lru_caches (the
+# translation of a statement and its parse; the engine's tables read by a statement): a mutant's
+# run of these starts with the caches empty. Every other cache (SQL files read, the calendar)
+# holds what no mutated module computes.
+BEHIND_CACHES = frozenset({ENGINE, TRANSLATE})
 
 
 def _function_pattern(module: str, name: str) -> str:

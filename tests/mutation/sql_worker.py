@@ -119,6 +119,9 @@ def _warm_up(tests: list[str]) -> str:
     os.dup2(devnull, 2)
     try:
         pytest.main(["--collect-only", "-qq", "-p", "no:cacheprovider", *tests])
+        from tests.mutation import warm
+
+        warm.pipeline()  # lazy imports done once (each child still empties the caches: its SQL changed)
     finally:
         os.dup2(saved[0], 1)
         os.dup2(saved[1], 2)

@@ -102,3 +102,30 @@ def test_fastest_first_counts_a_tests_fixtures_not_only_its_call(tmp_path):
     assert pytest_plugin.narrowed(sorted(calls), "elsewhere.x_f__mutmut_1", whole) == [
         "test_costs.py::test_a_slow_call", "test_costs.py::test_a_published_lake"]
     assert pytest_plugin.whole_durations(calls, tmp_path / "absent.json") == calls
+
+
+def test_mutmuts_fork_server_warm_up_runs_the_pipeline_once_and_leaves_nothing_behind(tmp_path):
+    """mutmut's fork server collects with MUTANT_UNDER_TEST empty: the plugin then runs warm.py's
+    two pipeline runs there (and only there: a mutant's run or a plain collection does not)."""
+    case = tmp_path / "case"
+    case.mkdir()
+    (case / "test_case.py").write_text("def test_a():\n    pass\n")
+    before = set(Path("/dev/shm").glob("tickerlake-warm-*")) if Path("/dev/shm").is_dir() else set()
+
+    def collect(mutant: str | None) -> subprocess.CompletedProcess:
+        env = {k: v for k, v in os.environ.items() if k != "MUTANT_UNDER_TEST"}
+        if mutant is not None:
+            env["MUTANT_UNDER_TEST"] = mutant
+        env["PYTHONPATH"] = str(ROOT)
+        return subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-qqq", "-p",
+                               "tests.mutation.pytest_plugin", "-p", "no:cacheprovider", "-c", os.devnull,
+                               "--rootdir", str(case), "test_case.py"], cwd=case, env=env, capture_output=True,
+                              text=True, timeout=600)
+
+    warm_up = collect("")
+    assert warm_up.returncode == 0, warm_up.stdout + warm_up.stderr
+    assert "mutation warm-up: two pipeline runs before the fork" in warm_up.stderr
+    for other in (collect(None), collect("stats")):
+        assert other.returncode == 0 and "warm-up" not in other.stderr
+    after = set(Path("/dev/shm").glob("tickerlake-warm-*")) if Path("/dev/shm").is_dir() else set()
+    assert after == before

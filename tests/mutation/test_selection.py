@@ -90,6 +90,26 @@ def test_a_mutants_run_starts_with_the_translation_caches_empty():
     assert translate._translate.cache_info().currsize == 0 and translate._parse.cache_info().currsize == 0
 
 
+def _session_start_under(mutant: str, monkeypatch) -> int:
+    """What pytest_sessionstart leaves in the translation cache, after one translation, in a mutant's run."""
+    import importlib
+
+    translate = importlib.import_module("glue_jobs.adapters.local.athena_sql.translate")
+    translate.translate("select 2 as b", {})
+    monkeypatch.setenv("MUTANT_UNDER_TEST", mutant)
+    pytest_plugin.pytest_sessionstart(None)
+    return translate._translate.cache_info().currsize
+
+
+def test_a_mutant_of_the_translation_or_the_engine_starts_cold_any_other_keeps_the_warm_up(monkeypatch):
+    """The fork server's warm-up (tests/mutation/warm.py) translated every statement of a run with
+    the unmutated code: a translation mutant must not be answered from it; a publish mutant may."""
+    assert _session_start_under(f"{selection.TRANSLATE}.x__query__mutmut_3", monkeypatch) == 0
+    assert _session_start_under(f"{selection.ENGINE}.x__prune_plan__mutmut_1", monkeypatch) == 0
+    assert _session_start_under("glue_jobs.wap.publish.x_run__mutmut_4", monkeypatch) >= 1
+    assert _session_start_under("glue_jobs.audit.rules.x_screen__mutmut_1", monkeypatch) >= 1
+
+
 def test_a_mutant_that_hangs_fails_its_test_in_seconds(tmp_path):
     """A `while True` whose exit a mutation removed: the test fails (the mutant is killed) after
     its budget instead of holding a worker until mutmut's timeout."""
