@@ -420,8 +420,29 @@ class DuckDBEngine:
             return f"describe {columns.group(1)}"
         if re.fullmatch(r"show\s+(schemas|databases)", text, re.IGNORECASE):
             return f"select {_quote_str(self.database)} as database_name"
-        raise labelled(sql, "the local engine answers SHOW TABLES, SHOW COLUMNS FROM t and "
-                         "SHOW SCHEMAS; for the rest, DESCRIBE t or Athena")
+        partitions = re.fullmatch(r"show\s+partitions\s+(?:(\w+)\.)?(\w+)", text, re.IGNORECASE)
+        if partitions:
+            return self._show_partitions(sql, (partitions.group(1) or self.database).lower(),
+                                         partitions.group(2).lower())
+        raise labelled(sql, "the local engine answers SHOW TABLES, SHOW COLUMNS FROM t, SHOW PARTITIONS t "
+                         "and SHOW SCHEMAS; for the rest, DESCRIBE t or Athena")
+
+    def _show_partitions(self, sql: str, database: str, name: str) -> str:
+        """Athena's SHOW PARTITIONS: one `partition` column, key=value pairs joined by '/', from
+        the catalog (what Glue would list), sorted as Hive prints them."""
+        table = self.catalog.get_table(database, name) if database == self.database else None
+        if table is None and database == self.database and name in _analysis_views():
+            raise labelled(sql, f"{database}.{name} is a view: it has no partitions")
+        if table is None:
+            raise labelled(sql, f"table {database}.{name} does not exist (SHOW TABLES lists them)")
+        if not table.partition_keys:
+            raise labelled(sql, f"table {database}.{name} is not partitioned")
+        keys = [k.name for k in table.partition_keys]  # Glue's order, not the stored document's
+        names = sorted("/".join(f"{k}={p.values[k]}" for k in keys)
+                       for p in self.catalog.list_partitions(database, name))
+        rows = ", ".join(f"({_quote_str(n)})" for n in names) or "(null)"
+        return f'select "partition" from (values {rows}) as t("partition") where "partition" is not null ' \
+               f'order by "partition"'
 
     def execute(self, sql: str) -> None:
         """Run statements whose result does not matter (CREATE OR REPLACE VIEW, DROP VIEW)."""

@@ -183,6 +183,7 @@ LEGITIMATE = [
     ("show tables", "show tables", "daily_prices_quarantine"),
     ("show tables like", "show tables like 'daily*'", "daily_returns"),
     ("show columns", "show columns from stocks.daily_prices", "trade_date"),
+    ("show partitions", "show partitions stocks.daily_prices", "trade_year="),
     ("describe", "describe stocks.daily_prices", "volume"),
     ("explain", "explain select count(*) from stocks.daily_prices", "physical_plan"),
     ("explain analyze", "explain analyze select count(*) from stocks.daily_prices", "analyzed_plan"),
@@ -227,3 +228,27 @@ def test_csv_and_json_stream_every_row_by_default(lake, capsys):
     assert len(rows) == 200 and rows[0] == {"symbol": "AAPL", "trade_date": rows[0]["trade_date"]}
     assert main(["query", "--lake", str(lake), "--format", "json", "select 1 as a where false"]) == 0
     assert json.loads(capsys.readouterr().out) == []
+
+
+def test_show_partitions_lists_the_catalogs_partitions_as_athena_prints_them(lake, capsys):
+    """Athena answers SHOW PARTITIONS with one `partition` column of key=value pairs joined by
+    '/': the twin reads them from the catalog, for every key of a raw table too."""
+    _, catalog, engine, _ = build_local(lake)
+    years = sorted(p.values["trade_year"] for p in catalog.list_partitions("stocks", "daily_prices"))
+    assert years, "the lake has no published year"
+    table = engine.read_only_query("SHOW PARTITIONS daily_prices").read_all()
+    assert table.column_names == ["partition"]
+    assert table.to_pylist() == [{"partition": f"trade_year={y}"} for y in years]
+    raw = engine.read_only_query("show partitions stocks.raw_daily").read_all().column("partition").to_pylist()
+    keys = [k.name for k in catalog.get_table("stocks", "raw_daily").partition_keys]
+    assert keys == ["ingest_date", "symbol", "ingest_run_id"]
+    expected = sorted("/".join(f"{k}={p.values[k]}" for k in keys) for p in catalog.list_partitions("stocks", "raw_daily"))
+    assert raw == expected and len(raw) == 2
+    assert all(r.split("/")[0].startswith("ingest_date=") and r.split("/")[1].startswith("symbol=") for r in raw)
+
+    for sql, message in (("show partitions stocks.nope", "table stocks.nope does not exist"),
+                         ("show partitions stocks.tmp_daily_prices", "table stocks.tmp_daily_prices is not partitioned"),
+                         ("show partitions stocks.moving_averages", "stocks.moving_averages is a view")):
+        assert main(["query", "--lake", str(lake), sql]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err
