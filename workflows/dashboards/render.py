@@ -9,7 +9,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -159,17 +159,19 @@ def _query_on(engines: _Engines, panel: Panel, selection: Selection) -> tuple[st
 
 def panels_as_answered(engine: Engine, panels: Iterable[Panel], selection: Selection, *,
                        engines: int = PAGE_ENGINES) -> Iterator[PanelData]:
-    """Each panel's data, in order, while the next panels' queries already run in worker
-    threads, up to `engines` at once (see PAGE_ENGINES): while DuckDB works (without the GIL)
-    this thread turns the previous answers into rows and HTML instead of waiting."""
+    """Each panel's data as soon as its query answers, while the other panels' queries run in
+    worker threads, up to `engines` at once (see PAGE_ENGINES): while DuckDB works (without the
+    GIL) this thread turns the answers into rows and HTML instead of waiting. In the order the
+    queries end, not the page's: drawn in page order, the panels after the longest query (the
+    52-week panel) waited for it and were drawn after the last query, about 0.1 s at 20 years."""
     pool_of = _Engines(engine, engines)
     with ThreadPoolExecutor(max_workers=pool_of.most, thread_name_prefix="tickerlake-panels") as pool:
-        pending = [(panel, pool.submit(_query_on, pool_of, panel, selection)) for panel in panels]
+        pending = {pool.submit(_query_on, pool_of, panel, selection): panel for panel in panels}
         try:
-            for panel, answer in pending:
-                yield _panel_data(panel, *answer.result())
+            for answer in as_completed(pending):
+                yield _panel_data(pending[answer], *answer.result())
         finally:  # a caller that stops early (an error in its HTML) leaves no query queued
-            for _, answer in pending:
+            for answer in pending:
                 answer.cancel()
 
 
