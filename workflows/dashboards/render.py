@@ -9,7 +9,7 @@ import logging
 import os
 import threading
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,21 +123,43 @@ PAGE_ENGINES = 2
 
 class _Engines:
     """The engines the page's queries borrow, one each while it runs: `engine`, and while it
-    is busy a sibling (an engine of its own on the same lake) made the first time it is
-    needed, so a page whose queries never overlap opens none."""
+    is busy a sibling (an engine of its own on the same lake), made the first time it is
+    needed (a page whose queries never overlap opens none) or opened ahead (open_ahead)."""
 
     def __init__(self, engine: Engine, most: int):
         sibling = getattr(engine, "sibling", None)  # engines that answer queries at once need none
         self.most = most if callable(sibling) else 1
         self._sibling = sibling
         self._free = [engine]
+        self._ahead: Future | None = None
         self._lock = threading.Lock()
+
+    def open_ahead(self) -> None:
+        """Open the sibling now, in a thread of its own, while the caller does other work: the
+        page's selection runs on `engine` alone, and the sibling is needed as soon as it ends
+        (DuckDB's connection and settings: 0.04 to 0.05 s of wall at load 6 that was on the
+        page's way). A sibling that cannot open fails the panel that borrows it, as before."""
+        if self.most < 2 or self._ahead is not None:
+            return
+        ahead: Future = Future()
+
+        def open_sibling() -> None:
+            try:
+                ahead.set_result(self._sibling())  # type: ignore[misc]
+            except BaseException as exc:  # the borrower's panel reports it
+                ahead.set_exception(exc)
+
+        self._ahead = ahead
+        threading.Thread(target=open_sibling, name="tickerlake-panels-open", daemon=True).start()
 
     def borrow(self) -> Engine:
         # never more borrowers than `most` (the pool's workers), so never more engines
         with self._lock:
             if self._free:
                 return self._free.pop()
+            ahead, self._ahead = self._ahead, None
+        if ahead is not None:
+            return ahead.result()
         return self._sibling()  # type: ignore[misc]
 
     def give_back(self, engine: Engine) -> None:
@@ -159,17 +181,23 @@ def _query_on(engines: _Engines, panel: Panel, selection: Selection) -> tuple[st
 
 def panels_as_answered(engine: Engine, panels: Iterable[Panel], selection: Selection, *,
                        engines: int = PAGE_ENGINES) -> Iterator[PanelData]:
-    """Each panel's data, in order, while the next panels' queries already run in worker
-    threads, up to `engines` at once (see PAGE_ENGINES): while DuckDB works (without the GIL)
-    this thread turns the previous answers into rows and HTML instead of waiting."""
-    pool_of = _Engines(engine, engines)
+    """Each panel's data as soon as its query answers, while the other panels' queries run in
+    worker threads, up to `engines` at once (see PAGE_ENGINES): while DuckDB works (without the
+    GIL) this thread turns the answers into rows and HTML instead of waiting. In the order the
+    queries end, not the page's: drawn in page order, the panels after the longest query (the
+    52-week panel) waited for it and were drawn after the last query (the heatmap: 0.05 to 0.09 s
+    at 20 years)."""
+    return _answered(_Engines(engine, engines), panels, selection)
+
+
+def _answered(pool_of: _Engines, panels: Iterable[Panel], selection: Selection) -> Iterator[PanelData]:
     with ThreadPoolExecutor(max_workers=pool_of.most, thread_name_prefix="tickerlake-panels") as pool:
-        pending = [(panel, pool.submit(_query_on, pool_of, panel, selection)) for panel in panels]
+        pending = {pool.submit(_query_on, pool_of, panel, selection): panel for panel in panels}
         try:
-            for panel, answer in pending:
-                yield _panel_data(panel, *answer.result())
+            for answer in as_completed(pending):
+                yield _panel_data(pending[answer], *answer.result())
         finally:  # a caller that stops early (an error in its HTML) leaves no query queued
-            for _, answer in pending:
+            for answer in pending:
                 answer.cancel()
 
 
@@ -220,6 +248,8 @@ def render_dashboard(engine: Engine, out_path: str | os.PathLike[str], *, symbol
 def _render(engine: Engine, spec: DashboardSpec, out: Path, *, symbols: list[str] | None,
             as_of: dt.date | None, sessions: int | None, source: str,
             extras: dict[str, list[str]] | None) -> Path:
+    engines = _Engines(engine, PAGE_ENGINES)
+    engines.open_ahead()  # beside the selection's queries, which the first engine answers alone
     selection = resolve_selection(engine, spec, symbols=symbols, as_of=as_of, sessions=sessions)
     ctx = PageContext(
         time_from=f"{selection.time_range.start:%Y-%m-%d}",
@@ -230,7 +260,7 @@ def _render(engine: Engine, spec: DashboardSpec, out: Path, *, symbols: list[str
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
-    drawn = {data.panel.id: panel_html(data, ctx) for data in panels_as_answered(engine, spec.panels, selection)}
+    drawn = {data.panel.id: panel_html(data, ctx) for data in _answered(engines, spec.panels, selection)}
     tmp.write_text(assemble_page(spec, drawn, ctx, extras), encoding="utf-8")
     os.replace(tmp, out)
     return out.resolve()

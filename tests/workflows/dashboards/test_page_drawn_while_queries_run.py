@@ -83,3 +83,38 @@ def test_two_panel_queries_are_answered_at_once_on_engines_of_their_own(tmp_path
     monkeypatch.setattr(DuckDBEngine, "query", original)
     one_at_a_time = render_dashboard(engine, tmp_path / "q.html", symbols=["AAPL", "IBM"]).read_text()
     assert _without_clock(html) == _without_clock(one_at_a_time)
+
+
+def test_a_panel_is_drawn_when_its_query_answers_not_after_the_slower_ones_before_it(tmp_path, monkeypatch):
+    """The page's first panel's query is held until the heatmap, further down the page, has been
+    drawn: drawn in page order, the heatmap would wait for it instead (the 52-week panel's query,
+    the page's longest, held back every panel after it). The page is the same either way."""
+    from glue_jobs.adapters.local.duckdb_engine import DuckDBEngine
+    from workflows.dashboards import render
+
+    engine = build_demo_engine(tmp_path / "lake")
+    heatmap_drawn = threading.Event()
+    drawn: list[str] = []
+    original_query, original_html = DuckDBEngine.query, render.panel_html
+
+    def query(self, sql):
+        if "sql/panels/price_sma.sql" in sql:
+            heatmap_drawn.wait(timeout=10)
+        return original_query(self, sql)
+
+    def panel_html(data, ctx):
+        html = original_html(data, ctx)
+        drawn.append(data.panel.id)
+        if data.panel.id == "return_heatmap":
+            heatmap_drawn.set()
+        return html
+
+    monkeypatch.setattr(DuckDBEngine, "query", query)
+    monkeypatch.setattr(render, "panel_html", panel_html)
+    html = render_dashboard(engine, tmp_path / "p.html", symbols=["AAPL", "IBM"]).read_text()
+    assert drawn.index("return_heatmap") < drawn.index("price_sma")
+    assert sorted(drawn) == sorted(p.id for p in load_spec().panels)
+    monkeypatch.setattr(DuckDBEngine, "query", original_query)
+    in_page_order = render_dashboard(engine, tmp_path / "q.html", symbols=["AAPL", "IBM"]).read_text()
+    assert _without_clock(html) == _without_clock(in_page_order)
+    assert re.findall(r'<section class="panel" data-panel-id="(\w+)"', html) == [p.id for p in load_spec().panels]
