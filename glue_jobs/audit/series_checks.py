@@ -27,10 +27,12 @@ def _uses(book: audit_rules.RuleBook, name: str) -> bool:
     return any(r.name == name for r in [*book.row_rules, *getattr(book, "warning_rules", ())])
 
 
-def gather(engine, book: audit_rules.RuleBook, limits: dict[str, dict[str, float]]) -> SeriesFacts:
+def gather(engine, book: audit_rules.RuleBook, limits: dict[str, dict[str, float]], *,
+           keys_repeat: bool = True) -> SeriesFacts:
     """Run the series queries the rule book needs on stocks.tmp_daily_prices_fetched (every row
     fetched, so a new or restated bar has its unchanged neighbours)."""
-    return SeriesFacts(jumps=gather_jumps(engine, book), warnings=gather_warnings(engine, book, limits))
+    return SeriesFacts(jumps=gather_jumps(engine, book),
+                       warnings=gather_warnings(engine, book, limits, keys_repeat=keys_repeat))
 
 
 def gather_jumps(engine, book: audit_rules.RuleBook) -> dict[tuple[str, str], tuple[float, str, float]]:
@@ -41,12 +43,14 @@ def gather_jumps(engine, book: audit_rules.RuleBook) -> dict[tuple[str, str], tu
     return series_rules.jump_lookup(rows)
 
 
-def gather_warnings(engine, book: audit_rules.RuleBook, limits: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
+def gather_warnings(engine, book: audit_rules.RuleBook, limits: dict[str, dict[str, float]], *,
+                    keys_repeat: bool = True) -> list[dict[str, Any]]:
     """The warning rules' outcomes (independent of the row rules: the audit runs this while
-    it checks the rows)."""
+    it checks the rows). keys_repeat False promises one fetched row per symbol and date (write
+    temp found no duplicated key), which lets the extent count bars instead of distinct dates."""
     if not getattr(book, "warning_rules", ()):
         return []
-    extent = engine.query(sql_files.render("wap/audit/series_extent.sql")).to_pylist()
+    extent = engine.query(sql_files.render("wap/audit/series_extent.sql", {"keys_repeat": keys_repeat})).to_pylist()
     most = int(limits.get("series_not_stale", {}).get("max_identical_closes", 5))
     identical = engine.query(sql_files.render("wap/audit/identical_closes.sql", {"min_bars": most + 1})).to_pylist()
     short = series_rules.short_symbols(extent)

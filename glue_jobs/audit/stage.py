@@ -195,7 +195,9 @@ def run(ctx: RunContext) -> dict:
     # known, and if some bar did jump (a data error, rare) every row is checked again with them.
     background = ThreadPoolExecutor(max_workers=1, thread_name_prefix="audit-series")
     jumps_done = background.submit(series_checks.gather_jumps, ctx.engine, book)
-    warnings_done = background.submit(series_checks.gather_warnings, ctx.engine, book, limits)
+    # unknown (a stage run on its own) counts as repeating: the distinct count is right either way
+    warnings_done = background.submit(series_checks.gather_warnings, ctx.engine, book, limits,
+                                      keys_repeat=written.get("duplicate_keys", 1) != 0)
 
     keys = lake_parquet.data_files(ctx.storage, temp.location)
     chunks = audit_rules.plan_chunks(_row_groups(ctx.storage, keys), chunk_rows)
