@@ -130,8 +130,11 @@ def render_many(date_chars: np.ndarray, columns: list[np.ndarray], volume: np.nd
 
 # A batch of bodies rendered together holds at most this many rows (1,000 compact bodies):
 # enough to pay numpy's per-call cost once for many symbols, small enough that the first
-# bodies land while later ones are computed. Longer windows (a backfill) go a symbol at a time.
+# bodies land while later ones are computed. Windows longer than BATCH_SESSIONS (a backfill)
+# go a symbol at a time: the walk of 5,000 symbols took 0.15 s batched against 0.66 s one at a
+# time for 100 sessions, but 1.17 against 1.02 s for 513.
 BATCH_ROWS = 100_000
+BATCH_SESSIONS = 256
 
 
 def _price_text(scaled: int) -> str:
@@ -152,7 +155,7 @@ class SyntheticSource:
         """Say which symbols will be fetched for this window, in order: their bodies are then
         computed a batch at a time (walk.bars_many, render_many) as the fetches reach them."""
         first, end = _window_bounds(as_of, start)
-        if 0 < end - first <= BATCH_ROWS:
+        if 0 < end - first <= BATCH_SESSIONS:
             self._plan[(as_of, start)] = [s for s in symbols if not faults_for(self.faults, s)]
 
     def _prepared(self, symbol: str, as_of: dt.date, start: dt.date | None) -> bytes | None:
