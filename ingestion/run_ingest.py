@@ -245,6 +245,9 @@ def ingest(
         (max_rate_limit_retries, max_transient_retries),
     )
     log.info("ingest %s: %d symbols from %s, as of %s", run_id, len(plan), source.name, as_of)
+    prepare = getattr(source, "prepare", None)
+    if prepare is not None:  # a source that computes bodies in batches (synthetic)
+        prepare(plan, as_of=as_of, start=start)
     for done, symbol in enumerate(plan, start=1):
         record = run.records[symbol] = SymbolRecord(symbol)
         run.position = (done, len(plan), symbol)

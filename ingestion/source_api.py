@@ -71,6 +71,10 @@ class FetchResult:
 
 
 class Source(Protocol):
+    """A source may also have `prepare(symbols, *, as_of, start)`, which the ingest calls once
+    with the run's symbols in fetch order before the first fetch (the synthetic source then
+    computes bodies in batches); fetch must answer the same with or without it."""
+
     name: str
 
     def fetch(

@@ -262,6 +262,9 @@ def _walk(stages: list[graph.Stage], ctx: RunContext, run_log: RunLog, outcome: 
             say(f"      {stage.name} {verb} ({type(exc).__name__}); the run log records it: {run_log.key}")
             raise
         outcome.stages[stage.name] = counts
+        if (stage.name == "audit" and ctx.ge_worker is not None
+                and not any(s.name == "audit" for s in stages[number:])):
+            ctx.ge_worker.let_go()  # nothing after the audit validates: the worker ends beside publish
         say(f"      done in {time.monotonic() - started:.1f}s  {_brief(counts)}")
         if (stage.name == "ingest" and counts.get("status") == "nothing_fetched"
                 and not counts.get("pending_runs")):

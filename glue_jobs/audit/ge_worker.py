@@ -81,7 +81,7 @@ class GeWorker:
         with self._lock:
             if self._owner != os.getpid():  # a forked child: the parent's worker and pipes are the parent's
                 self._process, self._stderr, self._suites, self._owner = None, None, {}, os.getpid()
-            if self._process is not None and self._process.poll() is None:
+            if self._process is not None and self._process.poll() is None and not self._process.stdin.closed:
                 return
             self._forget()
             self._stderr = tempfile.TemporaryFile()
@@ -119,6 +119,19 @@ class GeWorker:
             if status != "ok":
                 raise PipelineError(value)
             return value
+
+    def let_go(self) -> None:
+        """Close the worker's input without waiting: it ends on its own, and its interpreter's
+        teardown (more than close()'s 0.2 s with GE loaded, so close() killed it at every run's
+        exit) runs on the other core beside the stages after the audit. close() then finds it
+        ended; a later start() starts a new one."""
+        with self._lock:
+            process = self._process if self._owner == os.getpid() else None
+            if process is not None:
+                try:
+                    process.stdin.close()
+                except OSError:
+                    pass
 
     def close(self) -> None:
         """End the worker: its input closes and it exits; killed if it has not within 0.2 s (it

@@ -105,6 +105,38 @@ def render_rows(date_chars: np.ndarray, columns: list[np.ndarray], volume: np.nd
     return _HEADER + ((_ROW * rows) % tuple([x for row in zip(*fields) for x in row])).encode()
 
 
+def render_many(date_chars: np.ndarray, columns: list[np.ndarray], volume: np.ndarray) -> list[bytes]:
+    """The bodies of many symbols over the same sessions (arrays of (symbols, sessions), rows in
+    the given order): one character matrix for all of them, cut into each symbol's body. The same
+    bytes as render_rows a symbol, for a fifth of its CPU on a day's 5,000 compact bodies."""
+    symbols, sessions = volume.shape
+    if sessions == 0:
+        return [_HEADER] * symbols
+    rows = symbols * sessions
+    blocks = [(np.tile(date_chars, (symbols, 1)), np.ones((rows, 10), dtype=bool))]
+    for scaled in columns:
+        flat = scaled.reshape(rows)
+        blocks.append(_fixed(b",", rows))
+        blocks.append(_digits(flat // SCALE))
+        blocks.append(_fixed(b".", rows))
+        blocks.append((_digits(flat % SCALE + SCALE)[0][:, 1:], np.ones((rows, 4), dtype=bool)))
+    blocks += [_fixed(b",", rows), _digits(volume.reshape(rows)), _fixed(b"\r\n", rows)]
+    chars = np.concatenate([b[0] for b in blocks], axis=1)
+    keep = np.concatenate([b[1] for b in blocks], axis=1)
+    ends = np.cumsum(keep.sum(axis=1).reshape(symbols, sessions).sum(axis=1)).tolist()
+    text = chars[keep].tobytes()
+    return [_HEADER + text[a:b] for a, b in zip([0] + ends[:-1], ends)]
+
+
+# A batch of bodies rendered together holds at most this many rows (1,000 compact bodies):
+# enough to pay numpy's per-call cost once for many symbols, small enough that the first
+# bodies land while later ones are computed. Windows longer than BATCH_SESSIONS (a backfill)
+# go a symbol at a time: the walk of 5,000 symbols took 0.15 s batched against 0.66 s one at a
+# time for 100 sessions, but 1.17 against 1.02 s for 513.
+BATCH_ROWS = 100_000
+BATCH_SESSIONS = 256
+
+
 def _price_text(scaled: int) -> str:
     return f"{scaled // SCALE}.{scaled % SCALE:04d}"
 
@@ -116,6 +148,31 @@ class SyntheticSource:
         self.seed = seed
         self.faults = parse_fault_spec(faults)
         self._clock = clock
+        self._plan: dict[tuple[dt.date, dt.date | None], list[str]] = {}
+        self._ready: dict[tuple[str, dt.date, dt.date | None], bytes] = {}
+
+    def prepare(self, symbols: list[str], *, as_of: dt.date, start: dt.date | None = None) -> None:
+        """Say which symbols will be fetched for this window, in order: their bodies are then
+        computed a batch at a time (walk.bars_many, render_many) as the fetches reach them."""
+        first, end = _window_bounds(as_of, start)
+        if 0 < end - first <= BATCH_SESSIONS:
+            self._plan[(as_of, start)] = [s for s in symbols if not faults_for(self.faults, s)]
+
+    def _prepared(self, symbol: str, as_of: dt.date, start: dt.date | None) -> bytes | None:
+        body = self._ready.pop((symbol, as_of, start), None)
+        if body is not None:
+            return body
+        plan = self._plan.get((as_of, start))
+        if not plan or symbol not in plan:
+            return None
+        first, end = _window_bounds(as_of, start)
+        at, size = plan.index(symbol), BATCH_ROWS // (end - first)
+        batch, self._plan[(as_of, start)] = plan[at:at + size], plan[at + size:]
+        chars = _sessions_through_year(as_of.year)[1][first:end][::-1]
+        *prices, volume = walk.bars_many(batch, self.seed, end, first)
+        bodies = render_many(chars, [a[:, ::-1] for a in prices], volume[:, ::-1])
+        self._ready.update(((s, as_of, start), b) for s, b in zip(batch[1:], bodies[1:]))
+        return bodies[0]
 
     def _window(self, symbol: str, as_of: dt.date, start: dt.date | None):
         chars = _sessions_through_year(as_of.year)[1]
@@ -139,6 +196,9 @@ class SyntheticSource:
     def csv_bytes(self, symbol: str, *, as_of: dt.date, start: dt.date | None = None) -> bytes:
         if faults_for(self.faults, symbol):
             return render_csv(self.bars(symbol, as_of=as_of, start=start))
+        prepared = self._prepared(symbol, as_of, start)
+        if prepared is not None:
+            return prepared
         return render_fast(*self._window(symbol, as_of, start))
 
     def fetch(

@@ -80,12 +80,17 @@ def test_a_local_run_that_audits_starts_its_ge_worker_before_ingest(ctx, monkeyp
         def start(self):
             events.append("ge worker started")
 
+        def let_go(self):
+            events.append("ge worker let go")
+
     monkeypatch.setattr(warm, "start", lambda: events.append("ge imported in place"))
-    names = ["ingest", "crawl", "drop_temp", "write_temp", "audit"]
+    names = ["ingest", "crawl", "drop_temp", "write_temp", "audit", "publish", "after_publish"]
     _record_stages(monkeypatch, events, names)
     ctx.ge_worker = Worker()
     run_pipeline(ctx, names)
-    assert events == ["ge worker started", *names]  # GE is imported in the worker, beside ingest
+    # GE is imported in the worker, beside ingest; once the audit is done the worker ends beside
+    # publish instead of at the run's exit
+    assert events == ["ge worker started", *names[:5], "ge worker let go", *names[5:]]
 
     events.clear()  # a run that does not audit never pays for the import
     run_pipeline(ctx, ["crawl", "drop_temp", "write_temp"])

@@ -10,7 +10,6 @@ from __future__ import annotations
 import ctypes
 import datetime as dt
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -40,17 +39,19 @@ class LocalStorage:
         return os.path.join(self.root, *[part for part in key.split("/") if part not in ("", ".")])
 
     def put_bytes(self, key: str, data: bytes, *, create_only: bool = False, durable: bool = True) -> None:
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = self.uri(key)  # plain strings and os calls: a day lands 5,000 bodies through here
         if not durable:
             self._unsynced = True  # before the write: a flush after a failed write still syncs
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        fd, tmp = _create_partial(os.path.dirname(path))
         try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
                 if durable:
-                    fh.flush()
-                    os.fsync(fh.fileno())
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
             if create_only:
                 # link, not O_EXCL then write: a reader racing the creator would see an empty
                 # object (an empty lock reads as a dead holder's, and two runs would take it)
@@ -155,6 +156,23 @@ class LocalStorage:
                 except OSError:
                     break
                 parent = parent.parent
+
+
+_PARTIAL_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+
+
+def _create_partial(folder: str) -> tuple[int, str]:
+    """A new `.tmp-*` file in `folder` (made if missing), open for writing, mode 0600 as
+    mkstemp makes it; mkstemp's own Python around the same calls was a fifth of a day's landing."""
+    for _ in range(100):
+        tmp = os.path.join(folder, ".tmp-" + os.urandom(6).hex())
+        try:
+            return os.open(tmp, _PARTIAL_FLAGS, 0o600), tmp
+        except FileNotFoundError:
+            os.makedirs(folder, exist_ok=True)
+        except FileExistsError:
+            continue
+    raise StorageError(f"could not create a temporary file in {folder}")
 
 
 def _sync_file_system(path: str) -> None:

@@ -63,6 +63,17 @@ def test_the_worker_gives_the_verdict_ge_gives_in_place(worker):
     assert worker.suite_for(book, some).failing_positions(frame) == Suite(book, some).failing_positions(frame)
 
 
+def test_a_worker_let_go_ends_on_its_own_and_a_later_audit_starts_a_new_one(worker):
+    frame, book = _frame()
+    verdict = worker.suite_for(book).failing_positions(frame)
+    first = worker._process
+    worker.let_go()  # what the runner does once the run's last audit is done
+    # asked again while the first may still be ending: a new worker answers
+    assert worker.suite_for(book).failing_positions(frame) == verdict
+    assert worker.pid != first.pid
+    assert first.wait(timeout=30) == 0  # the first ended by itself: not killed at the run's exit
+
+
 def test_a_killed_worker_stops_the_audit_with_its_name_not_a_hang(worker):
     frame, book = _frame()
     suite = worker.suite_for(book)
