@@ -169,11 +169,11 @@ def pytest_collection_finish(session):
     if not _in_the_fork_servers_warm_up(session.config):
         return
     try:
-        warm.pipeline()
+        used = warm.pipeline()
     except Exception as exc:  # noqa: BLE001 - a cold child is slower, not wrong
         print(f"mutation warm-up failed, every mutant's run starts cold: {exc!r}", file=sys.__stderr__)
     else:
-        print("mutation warm-up: two pipeline runs before the fork", file=sys.__stderr__)
+        print(f"mutation warm-up: two pipeline runs before the fork, in {used}", file=sys.__stderr__)
 
 
 def pytest_collection_modifyitems(session, config, items):

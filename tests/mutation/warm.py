@@ -19,7 +19,8 @@ import tempfile
 from pathlib import Path
 
 
-def pipeline(memory: Path = Path("/dev/shm")) -> None:
+def pipeline(memory: Path = Path("/dev/shm")) -> Path:
+    """Run the two runs in a directory of their own; which it was (removed by then)."""
     from glue_jobs.runtime import local_context
     from tests.support.contexts import AS_OF
     from tests.support.wap_fixtures import csv_body, land, land_synthetic
@@ -38,3 +39,4 @@ def pipeline(memory: Path = Path("/dev/shm")) -> None:
         run_wap(second)
     finally:
         shutil.rmtree(root, ignore_errors=True)
+    return root
