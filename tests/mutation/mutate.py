@@ -194,7 +194,7 @@ def print_estimate(children: int, mutants: Path | None = None) -> None:
               f"{minutes if minutes is not None else float('nan'):6.1f}")
     missing = sorted(set(selection.MODULE_TESTS) - {r[0] for r in rows if r[2]})
     print(f"mutants of the timed modules: {total:.1f} min at --max-children {children}, plus mutmut's first "
-          f"pass and clean run; not timed: {', '.join(missing) or 'none'}; left out: {len(skipped)} equivalents "
+          f"pass (or its clean run, when it loads an earlier command's first pass); not timed: {', '.join(missing) or 'none'}; left out: {len(skipped)} equivalents "
           f"listed with a fingerprint (a fresh run skips them while their diff is the same)")
 
 
