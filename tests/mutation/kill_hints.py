@@ -36,16 +36,23 @@ def encode(python: dict[str, str], sql: dict[str, str]) -> dict:
 
 
 def python_kills(doc: dict) -> list[tuple[str, str]]:
-    """(mutant, test) records, as kills.read gives them."""
-    tests = doc.get("tests", [])
-    return [(f"{function}__mutmut_{number}", tests[i])
-            for function, numbers in doc.get("python", {}).items() for number, i in numbers.items()]
+    """(mutant, test) records, as kills.read gives them; none from a file of another shape (a
+    hand edit): a run without hints is slower, not wrong."""
+    try:
+        tests = doc.get("tests", [])
+        return [(f"{function}__mutmut_{number}", tests[i])
+                for function, numbers in doc.get("python", {}).items() for number, i in numbers.items()]
+    except (AttributeError, IndexError, KeyError, TypeError):
+        return []
 
 
 def sql_kills(doc: dict) -> dict[str, str]:
-    """SQL mutant id -> the test that killed it."""
-    tests = doc.get("tests", [])
-    return {mutant: tests[i] for mutant, i in doc.get("sql", {}).items()}
+    """SQL mutant id -> the test that killed it (none from a file of another shape)."""
+    try:
+        tests = doc.get("tests", [])
+        return {mutant: tests[i] for mutant, i in doc.get("sql", {}).items()}
+    except (AttributeError, IndexError, KeyError, TypeError):
+        return {}
 
 
 def load(path: Path | None = None) -> dict:

@@ -136,6 +136,8 @@ def test_hints_round_trip_through_their_file_each_test_written_once(tmp_path):
     (tmp_path / "broken.json").write_text("{not json")
     assert kill_hints.python_kills(kill_hints.load(tmp_path / "broken.json")) == []
     assert kill_hints.load(tmp_path / "missing.json") == {}
+    odd = {"tests": ["t.py::a"], "python": {f"{MOD}.x_f": {"1": 7}}, "sql": ["not", "a", "map"]}
+    assert kill_hints.python_kills(odd) == [] and kill_hints.sql_kills(odd) == {}
 
 
 def test_a_fresh_run_starts_a_hinted_mutant_with_the_test_that_killed_it_in_an_earlier_run(tmp_path):
