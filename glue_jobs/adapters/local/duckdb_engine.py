@@ -201,6 +201,14 @@ def labelled(sql: str, detail: str, kind: type[QueryError] = QueryError) -> Quer
     return error
 
 
+def _listing(column: str, values: list[str], condition: str = "") -> str:
+    """A SHOW answered from the catalog: one text column of these values, sorted (`condition`:
+    more of the where clause, on the column); none gives no rows."""
+    rows = ", ".join(f"({_quote_str(v)})" for v in values) or "(null)"
+    return (f'select "{column}" from (values {rows}) as t("{column}") '
+            f'where "{column}" is not null{condition} order by "{column}"')
+
+
 def spill_directory() -> str:
     """Where one engine's DuckDB spills: named, not made. DuckDB makes it at its first spill
     and removes it when the connection closes, so the many engines that never spill leave
@@ -409,12 +417,8 @@ class DuckDBEngine:
             if tables.group(1) and tables.group(1).lower() != self.database:
                 return "select '' as tab_name where false"
             names = sorted(set(self.catalog.list_tables(self.database)) | set(_analysis_views()))
-            rows = ", ".join(f"({_quote_str(n)})" for n in names) or "(null)"
-            where = " where tab_name is not null"
-            if tables.group(2):
-                pattern = tables.group(2).replace("*", "%")
-                where += f" and tab_name like {_quote_str(pattern)}"
-            return f"select tab_name from (values {rows}) as t(tab_name){where} order by tab_name"
+            like = f" and tab_name like {_quote_str(tables.group(2).replace('*', '%'))}" if tables.group(2) else ""
+            return _listing("tab_name", names, like)
         columns = re.fullmatch(r"show\s+columns\s+(?:from|in)\s+([\w.]+)", text, re.IGNORECASE)
         if columns:
             return f"describe {columns.group(1)}"
@@ -438,11 +442,8 @@ class DuckDBEngine:
         if not table.partition_keys:
             raise labelled(sql, f"table {database}.{name} is not partitioned")
         keys = [k.name for k in table.partition_keys]  # Glue's order, not the stored document's
-        names = sorted("/".join(f"{k}={p.values[k]}" for k in keys)
-                       for p in self.catalog.list_partitions(database, name))
-        rows = ", ".join(f"({_quote_str(n)})" for n in names) or "(null)"
-        return f'select "partition" from (values {rows}) as t("partition") where "partition" is not null ' \
-               f'order by "partition"'
+        return _listing("partition", ["/".join(f"{k}={p.values[k]}" for k in keys)
+                                      for p in self.catalog.list_partitions(database, name)])
 
     def execute(self, sql: str) -> None:
         """Run statements whose result does not matter (CREATE OR REPLACE VIEW, DROP VIEW)."""
