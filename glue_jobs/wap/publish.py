@@ -5,7 +5,11 @@ rows for.
 Per partition: the merge (sql/wap/publish/merge.sql, sql/wap/publish/quarantine.sql) is written to a
 fresh location (a year with nothing to merge, a backfill's, takes sql/wap/publish/fresh_year.sql), compared with the current version by content checksum, and either dropped
 (unchanged: re-running a day changes nothing) or kept; then one catalog call switches every
-kept partition of the table (the local catalog does that atomically). Nothing published is
+kept partition of the table (the local catalog does that atomically). A year of
+stocks.daily_prices is written in segments by trade date (glue_jobs/lake/segments.py): only
+the segments the run's rows fall in are merged (merge.sql with the segment's dates); the
+others' files are carried from the current version into the new one as they are
+(Storage.carry), with their manifest entries. Nothing published is
 ever deleted or overwritten here: old versions stay until the janitor removes them.
 
 Each kept version gets a manifest beside its files (glue_jobs/lake/version_manifest.py: every
