@@ -17,7 +17,9 @@
     catalog/<database>/<table>.json                         local catalog (tables, partitions)
     catalog/<database>/<table>/history/<stamp>-<digest>.json every version of that document
     tmp/<table>/run_id=R/...                                WAP temporary tables
+    tmp/publish/warehouse/.../v=R/<first>/...               a merged segment before publish carries it in
     warehouse/<table>/<partition>/v=R/part-0.parquet        published partition versions
+    warehouse/daily_prices/trade_year=Y/v=R/seg-<first>-<last>-<n>.parquet   a year's segments
     warehouse/<table>/<partition>/v=R/_manifest.json        its files, row counts, checksums
     runs/<run_id>.json                                      run log
     alerts/alerts.jsonl                                     alerts sent (local notifier)

@@ -67,12 +67,18 @@ def same_rows(storage: Storage, current: str, candidate: str, *, renamed: dict[s
     """Whether `candidate` holds exactly `current`'s rows (`current`'s columns renamed first).
     Row counts from the files' footers first, so a version that adds rows is told apart without
     reading any."""
-    count = row_count(storage, current)
-    if count != row_count(storage, candidate):
+    return same_rows_of_files(storage, data_files(storage, current), data_files(storage, candidate), renamed=renamed)
+
+
+def same_rows_of_files(storage: Storage, current: list[str], candidate: list[str], *,
+                       renamed: dict[str, str] | None = None) -> bool:
+    """same_rows for two lists of files (a segment of a partition's versions)."""
+    count = _rows_of_files(storage, current)
+    if count != _rows_of_files(storage, candidate):
         return False
     if count == 0:
         return True
-    before, after = read_table(storage, current), read_table(storage, candidate)
+    before, after = _read_files(storage, current), _read_files(storage, candidate)
     if renamed:
         before = before.rename_columns([renamed.get(n, n) for n in before.column_names])
     # imported here: merge_plan needs pandas and numpy, which the serve loader Lambda's bundle
@@ -104,11 +110,20 @@ def as_athena_reads(table: pa.Table) -> pa.Table:
 
 def row_count(storage: Storage, location: str) -> int:
     """Rows under a location, from the files' footers (no row is read)."""
-    return sum(open_file(storage, k).metadata.num_rows for k in data_files(storage, location))
+    return _rows_of_files(storage, data_files(storage, location))
+
+
+def _rows_of_files(storage: Storage, keys: list[str]) -> int:
+    return sum(open_file(storage, k).metadata.num_rows for k in keys)
+
 
 def read_table(storage: Storage, location: str, columns: list[str] | None = None) -> pa.Table | None:
     """Every row under a location (None when it holds no files)."""
-    tables = [open_file(storage, k).read(columns=columns) for k in data_files(storage, location)]
+    return _read_files(storage, data_files(storage, location), columns)
+
+
+def _read_files(storage: Storage, keys: list[str], columns: list[str] | None = None) -> pa.Table | None:
+    tables = [open_file(storage, k).read(columns=columns) for k in keys]
     if not tables:
         return None
     return pa.concat_tables(tables, promote_options="default") if len(tables) > 1 else tables[0]

@@ -80,20 +80,34 @@ def observe(storage: Storage, location: str, *, checksum: bool = True) -> list[F
     return [_fact(storage, k, checksum=checksum) for k in parquet.data_files(storage, location)]
 
 
-def build(storage: Storage, location: str, *, table: str, values: dict[str, str], run_id: str) -> dict:
+def build(storage: Storage, location: str, *, table: str, values: dict[str, str], run_id: str,
+          carried: dict[str, dict] | None = None) -> dict:
     """Each file read once: its checksum, its footer's row count, and the ingest runs whose rows
-    it holds (what a re-publish from raw requeues)."""
-    ingest_runs: set[str] = set()
-    files = [_fact(storage, k, checksum=True, runs=ingest_runs) for k in parquet.data_files(storage, location)]
+    it holds (what a re-publish from raw requeues). `carried` holds the entries of files carried
+    from the version before (publish's untouched segments, keyed by their new key): the same
+    bytes, so their entry is taken, not computed again."""
+    carried = carried or {}
+    entries, errors = [], False
+    for key in parquet.data_files(storage, location):
+        if key in carried:
+            entries.append({**carried[key], "key": key})
+            continue
+        runs: set[str] = set()
+        fact = _fact(storage, key, checksum=True, runs=runs)
+        errors = errors or fact.error is not None
+        entries.append({"key": key, "bytes": fact.bytes, "rows": fact.rows, "sha256": fact.sha256,
+                        "ingest_runs": sorted(runs)})
+    # a carried entry from before files listed their own runs says nothing of them
+    known = not errors and all(isinstance(e.get("ingest_runs"), list) for e in entries)
     return {
         "version": MANIFEST_VERSION,
         "table": table,
         "partition": dict(values),
         "location": location,
         "run_id": run_id,
-        "rows": sum(f.rows or 0 for f in files),
-        "ingest_runs": sorted(ingest_runs) if not any(f.error for f in files) else None,
-        "files": [{"key": f.key, "bytes": f.bytes, "rows": f.rows, "sha256": f.sha256} for f in files],
+        "rows": sum(e["rows"] or 0 for e in entries),
+        "ingest_runs": sorted({r for e in entries for r in e["ingest_runs"]}) if known else None,
+        "files": entries,
     }
 
 

@@ -58,6 +58,13 @@ class Storage(Protocol):
     def delete(self, keys: Iterable[str]) -> None:
         """Delete keys; missing ones are ignored."""
 
+    def carry(self, source: str, dest: str) -> None:
+        """Make `dest` hold `source`'s bytes without reading them here (publish takes a version's
+        untouched files into the next version this way): a hard link locally, a server-side
+        copy on S3. `dest` must not exist (AlreadyExists); a missing `source` is NotFound.
+        Either way deleting one key later leaves the other intact, so the janitor removing an
+        old version never takes a file a newer version still lists."""
+
     # Optional (the janitor falls back to list_keys without ages when a Storage lacks it):
     # def list_objects(self, prefix: str) -> list[ObjectInfo]
     # Optional (the crawl falls back to get_bytes): the first `size` bytes of an object.

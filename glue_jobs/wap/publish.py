@@ -5,7 +5,11 @@ rows for.
 Per partition: the merge (sql/wap/publish/merge.sql, sql/wap/publish/quarantine.sql) is written to a
 fresh location (a year with nothing to merge, a backfill's, takes sql/wap/publish/fresh_year.sql), compared with the current version by content checksum, and either dropped
 (unchanged: re-running a day changes nothing) or kept; then one catalog call switches every
-kept partition of the table (the local catalog does that atomically). Nothing published is
+kept partition of the table (the local catalog does that atomically). A year of
+stocks.daily_prices is written in segments by trade date (glue_jobs/lake/segments.py): only
+the segments the run's rows fall in are merged (merge.sql with the segment's dates); the
+others' files are carried from the current version into the new one as they are
+(Storage.carry), with their manifest entries. Nothing published is
 ever deleted or overwritten here: old versions stay until the janitor removes them.
 
 Each kept version gets a manifest beside its files (glue_jobs/lake/version_manifest.py: every
@@ -17,9 +21,12 @@ reported (a warning in the log and in the stage's details): it does not block th
 """
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import json
 import logging
 from dataclasses import dataclass
+from typing import Callable
 
 from glue_jobs.lake import (
     failpoints,
@@ -29,6 +36,7 @@ from glue_jobs.lake import (
     parquet,
     publish_record,
     published_changes,
+    segments,
     sql_files,
     tables,
     version_manifest,
@@ -48,9 +56,11 @@ class Target:
     sql: str  # the merge, one partition at a time
     rows_by_year_key: str  # where the audit verdict lists the run's rows per trade_year
     fresh_sql: str | None = None  # a partition with nothing to merge (see fresh_years)
+    segmented: bool = False  # a year in segments by trade date (glue_jobs/lake/segments.py)
 
 
-PRICES = Target(tables.daily_prices(), "wap/publish/merge.sql", "good_rows_by_year", "wap/publish/fresh_year.sql")
+PRICES = Target(tables.daily_prices(), "wap/publish/merge.sql", "good_rows_by_year", "wap/publish/fresh_year.sql",
+                segmented=True)
 QUARANTINE = Target(tables.daily_prices_quarantine(), "wap/publish/quarantine.sql", "quarantined_rows_by_year")
 
 
@@ -112,6 +122,71 @@ def _duplicate_keys(ctx: RunContext) -> int | None:
     return int(counts["duplicate_keys"])
 
 
+def _staged_dates(ctx: RunContext) -> dict[str, list[dt.date]]:
+    """trade_year -> the trade dates of the run's staged rows."""
+    rows = ctx.engine.query(sql_files.render("wap/publish/staged_dates.sql")).to_pylist()
+    out: dict[str, list[dt.date]] = {}
+    for row in rows:
+        out.setdefault(str(row["trade_year"]), []).append(row["trade_date"])
+    return out
+
+
+def _write_segments(ctx: RunContext, sql: str, write: merge_plan.PartitionWrite, fresh: bool,
+                    staged_dates: Callable[[], dict[str, list[dt.date]]]) -> tuple[list[str], bool | None, dict[str, dict]]:
+    """One partition's new version, segment by segment: the segments the run's rows fall in
+    merged (each written to a scratch folder under tmp/, whose files are then carried in under
+    their segment names), the others carried from the current version as they are. Returns the
+    version's keys; whether it holds the current version's rows (None: not known without
+    reading both whole); and the carried files' manifest entries."""
+    year = int(write.values["trade_year"])
+    manifest = None if fresh or write.current is None else _readable_manifest(ctx, write.current)
+    current_keys = [f["key"] for f in manifest["files"]] if manifest else []
+    split = len(segments.layout(year, ctx.as_of)) > 1
+    # one segment: the run has rows in it (publish touches only years it has rows for)
+    dates = staged_dates().get(str(year), []) if manifest and split else None
+    steps = segments.plan(year, ctx.as_of, current_keys if manifest else ["part-00000.parquet"], dates)
+    entries = {f["key"]: f for f in manifest["files"]} if manifest else {}
+    scratch = f"{layout.TMP_PREFIX}publish/{write.target}"
+    ctx.storage.delete(ctx.storage.list_keys(scratch))  # an earlier attempt's
+    keys: list[str] = []
+    carried: dict[str, dict] = {}
+    same: bool | None = True
+    for step in steps:
+        segment = step.segment
+        if isinstance(step, segments.Carry):
+            for number, key in enumerate(step.keys):
+                dest = write.target + segment.file_name(number)
+                ctx.storage.carry(key, dest)
+                keys.append(dest)
+                carried[dest] = entries[key]
+            continue
+        params = {"trade_year": year, "first_date": segment.first, "last_date": segment.last}
+        written = ctx.engine.write_parquet(sql_files.render(sql, params), f"{scratch}{segment.first:%Y%m%d}/")
+        mine = []
+        for number, key in enumerate(written):
+            dest = write.target + segment.file_name(number)
+            ctx.storage.carry(key, dest)
+            mine.append(dest)
+        ctx.storage.delete(written)
+        keys += mine
+        before = [k for k in current_keys if segments.of_key(k) == segment]
+        if same and before:
+            same = parquet.same_rows_of_files(ctx.storage, before, mine)
+        elif same:
+            same = None  # the segments are cut anew: the whole versions are compared
+    if manifest is None:
+        same = None
+    return keys, same, carried
+
+
+def _readable_manifest(ctx: RunContext, location: str) -> dict | None:
+    """The current version's manifest, whose entries carried files take (None: none readable)."""
+    try:
+        return version_manifest.read(ctx.storage, location)
+    except ValueError:
+        return None
+
+
 def _publish(ctx: RunContext, target: Target, years: list[str], *, held: dict[str, int] | None = None,
              duplicate_keys: int | None = None) -> dict:
     db, name = target.table.database, target.table.name
@@ -127,13 +202,21 @@ def _publish(ctx: RunContext, target: Target, years: list[str], *, held: dict[st
     unchanged: list[str] = []
     manifests: dict[str, dict] = {}
     limit = merge_plan.max_partitions(ctx.settings)
+    staged_dates = functools.lru_cache(maxsize=None)(lambda: _staged_dates(ctx))
     for group in merge_plan.statements(writes, limit):
         for write in group:
             year = write.values["trade_year"]
             sql = target.fresh_sql if year in fresh else target.sql
-            keys = ctx.engine.write_parquet(sql_files.render(sql, {"trade_year": int(year)}), write.target)
+            if target.segmented:
+                keys, same, carried = _write_segments(ctx, sql, write, year in fresh, staged_dates)
+            else:
+                keys, carried = ctx.engine.write_parquet(sql_files.render(sql, {"trade_year": int(year)}),
+                                                         write.target), {}
+                same = None
             failpoints.hit("publish.after_data_write", f"{name}/trade_year={year}")
-            if write.current is not None and parquet.same_rows(ctx.storage, write.current, write.target):
+            if same is None and write.current is not None:
+                same = parquet.same_rows(ctx.storage, write.current, write.target)
+            if same:
                 # never visible to a reader: the catalog still points at the current version
                 ctx.storage.delete(keys)
                 unchanged.append(year)
@@ -141,7 +224,7 @@ def _publish(ctx: RunContext, target: Target, years: list[str], *, held: dict[st
             switch.append(Partition(dict(write.values), write.target))
             previous[year] = write.current
             manifests[year] = version_manifest.build(ctx.storage, write.target, table=name,
-                                                     values=dict(write.values), run_id=ctx.run_id)
+                                                     values=dict(write.values), run_id=ctx.run_id, carried=carried)
             version_manifest.write(ctx.storage, write.target, manifests[year])
             failpoints.hit("publish.between_partitions", f"{name}/trade_year={year}")
     failpoints.hit("publish.before_switch", name)

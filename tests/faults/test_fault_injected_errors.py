@@ -190,7 +190,8 @@ CASES = [
          _query("wap/audit/duplicate_keys.sql", QueryError(
              "sql/wap/audit/duplicate_keys.sql timed out after 600 s (injected)"))),
     Case("engine-failed-ctas", "engine: the publish merge fails leaving orphan files at its fresh location",
-         "publish", "HIVE_WRITER_CLOSE_ERROR", B, B, _orphaning_write("warehouse/daily_prices/")),
+         # publish writes a merged segment under tmp/publish/, then carries it into the version
+         "publish", "HIVE_WRITER_CLOSE_ERROR", B, B, _orphaning_write("tmp/publish/warehouse/daily_prices/")),
     Case("catalog-fails", "catalog: the partition switch fails (nothing switched)", "publish",
          "InternalServiceException", B, B,
          _switch("daily_prices", after=False, message=(

@@ -25,6 +25,7 @@ MODULE_TESTS: dict[str, tuple[str, ...]] = {
     "glue_jobs.wap.publish": ("tests/glue_jobs/wap/test_publish_corrections_and_retries.py",
                               "tests/glue_jobs/wap/test_publish_damage.py",
                               "tests/glue_jobs/wap/test_publish_fresh_years.py",
+                              "tests/glue_jobs/wap/test_publish_segments.py",
                               "tests/glue_jobs/wap/test_quarantine_record.py",
                               "tests/glue_jobs/wap/test_unchanged_bars.py",
                               "tests/glue_jobs/wap/test_wap_end_to_end.py",

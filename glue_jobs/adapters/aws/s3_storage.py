@@ -122,6 +122,21 @@ class S3Storage:
                 out.append(ObjectInfo(self._relative(obj["Key"]), int(obj.get("Size", 0)), modified))
         return sorted(out, key=lambda o: o.key)
 
+    def carry(self, source: str, dest: str) -> None:
+        """CopyObject: S3 copies the bytes itself, none pass through here, and the copy is an
+        object of its own (deleting the source later leaves it). One CopyObject takes up to
+        5 GB; a published segment file is a few tens of MB."""
+        try:
+            self.client.copy_object(Bucket=self.bucket, Key=self._key(dest),
+                                    CopySource={"Bucket": self.bucket, "Key": self._key(source)})
+        except Exception as exc:
+            code = _error_code(exc)
+            if code in ("NoSuchKey", "404", "NotFound"):
+                raise NotFound(f"{source} not found in lake {self.root}") from exc
+            if code:
+                raise StorageError(f"copying {self.uri(source)} to {self.uri(dest)} failed: {code}: {exc}") from exc
+            raise
+
     def delete(self, keys: Iterable[str]) -> None:
         """Delete keys in batches of 1000; missing keys are ignored (S3 reports them deleted).
         On a versioned bucket this adds delete markers; lifecycle expires the old versions."""

@@ -140,6 +140,22 @@ class LocalStorage:
             out.append(ObjectInfo(path.relative_to(root).as_posix(), stat.st_size, modified))
         return sorted(out, key=lambda o: o.key)
 
+    def carry(self, source: str, dest: str) -> None:
+        """A hard link: no byte copied, and removing either name leaves the other. A copy where
+        the file system cannot link (another device, no hard links)."""
+        src, dst = self.uri(source), self.uri(dest)
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        try:
+            os.link(src, dst)
+        except FileNotFoundError as exc:
+            raise NotFound(f"{source} not found in lake {self.root}") from exc
+        except FileExistsError as exc:
+            raise AlreadyExists(f"{dest} already exists") from exc
+        except OSError:
+            self.put_bytes(dest, self.get_bytes(source), create_only=True)
+            return
+        _sync_folder(os.path.dirname(dst))
+
     def delete(self, keys: Iterable[str]) -> None:
         for key in keys:
             path = self._path(key)
@@ -173,6 +189,15 @@ def _create_partial(folder: str) -> tuple[int, str]:
         except FileExistsError:
             continue
     raise StorageError(f"could not create a temporary file in {folder}")
+
+
+def _sync_folder(path: str) -> None:
+    """A new directory entry (a link) made durable: fsync of its folder."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _sync_file_system(path: str) -> None:

@@ -5,7 +5,8 @@
 -- candidate to rank), but pays for its joins over every row of the year, and for reading each
 -- row's raw line; publish chooses this file only when all three hold (glue_jobs/wap/publish.py).
 -- Ordered by symbol and date, as merge.sql is: tight Parquet min/max statistics per symbol.
--- Parameters: trade_year.
+-- One segment of the year at a time, as merge.sql: the rows dated first_date to last_date.
+-- Parameters: trade_year, first_date, last_date.
 with
 
 staged_rows as (
@@ -21,6 +22,7 @@ staged_rows as (
         ingest_run_id
     from stocks.tmp_daily_prices
     where trade_year = {{trade_year}}
+        and trade_date between {{first_date}} and {{last_date}}
 )
 
 select * from staged_rows

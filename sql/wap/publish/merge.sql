@@ -7,7 +7,11 @@
 -- undoes it; a newer drop does), then the latest fetch wins per symbol and date, except that a
 -- re-fetched bar whose prices did not change keeps the row already published (and its
 -- fetched_at), so re-running a day changes nothing. Ordered by symbol and date: tight Parquet min/max statistics per symbol.
--- Parameters: trade_year.
+--
+-- One segment of the year at a time (glue_jobs/lake/segments.py): the rows dated first_date to
+-- last_date, both included. A symbol and date lies in one segment, so the segments' merges
+-- together are the year's merge; publish carries the segments no row of the run falls in.
+-- Parameters: trade_year, first_date, last_date.
 with
 
 current_rows as (
@@ -23,6 +27,7 @@ current_rows as (
         ingest_run_id
     from stocks.daily_prices
     where trade_year = {{trade_year}}
+        and trade_date between {{first_date}} and {{last_date}}
 ),
 
 staged_rows as (
@@ -39,6 +44,7 @@ staged_rows as (
         raw_line
     from stocks.tmp_daily_prices
     where trade_year = {{trade_year}}
+        and trade_date between {{first_date}} and {{last_date}}
 ),
 
 quarantined_rows as (

@@ -52,9 +52,10 @@ def test_a_missing_or_unused_parameter_is_an_error_not_a_silent_query():
 
 
 def test_files_load_by_name_and_render_with_a_naming_comment():
-    sql = render("wap/publish/merge.sql", {"trade_year": 2024})
+    sql = render("wap/publish/merge.sql", {"trade_year": 2024, "first_date": dt.date(2024, 10, 1),
+                                          "last_date": dt.date(2024, 12, 31)})
     assert sql.startswith("-- sql/wap/publish/merge.sql\n")
-    assert "trade_year = 2024" in sql and "{{" not in sql
+    assert "trade_year = 2024" in sql and "date '2024-10-01'" in sql and "{{" not in sql
 
 
 def test_unknown_or_escaping_names_are_refused():

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from glue_jobs.lake import layout
+from glue_jobs.lake import layout, parquet
 from glue_jobs.lake.errors import PipelineError
 from tests.support.contexts import AS_OF
 from tests.support.wap_fixtures import csv_body, land, land_synthetic
@@ -41,7 +41,7 @@ def published(make_ctx):
 
 def _truncate(ctx, location: str) -> str:
     """Cut the version's data file in half; the problem check reports for it."""
-    key = f"{location}part-00000.parquet"
+    key = parquet.data_files(ctx.storage, location)[0]
     path = Path(ctx.storage.uri(key).replace("file://", ""))
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
@@ -50,7 +50,7 @@ def _truncate(ctx, location: str) -> str:
 
 def _add_stray_file(ctx, location: str) -> str:
     """A second data file the version was not published with."""
-    source = Path(ctx.storage.uri(f"{location}part-00000.parquet").replace("file://", ""))
+    source = Path(ctx.storage.uri(parquet.data_files(ctx.storage, location)[0]).replace("file://", ""))
     shutil.copyfile(source, source.with_name("part-00001.parquet"))
     return f"{location}part-00001.parquet: not among the files published in this version"
 

@@ -92,3 +92,15 @@ def test_a_write_not_asked_to_be_durable_is_stored_at_once_and_flush_has_nothing
     s3.meta.events.register("before-call.s3", lambda **kw: calls.append(kw["event_name"]))
     storage.flush()
     assert calls == []
+
+
+def test_carry_copies_an_object_server_side_and_the_copy_outlives_its_source(s3):
+    storage = S3Storage(BUCKET, "lake", client=s3)
+    old = "warehouse/daily_prices/trade_year=2024/v=r1/seg-20240101-20241031-00000.parquet"
+    new = old.replace("v=r1", "v=r2")
+    storage.put_bytes(old, b"settled rows")
+    storage.carry(old, new)
+    storage.delete([old])  # the janitor removing the old version
+    assert storage.get_bytes(new) == b"settled rows"
+    with pytest.raises(NotFound, match="v=r1"):
+        storage.carry(old, old.replace("v=r1", "v=r3"))
