@@ -80,3 +80,18 @@ def test_serve_a_sync_killed_at_a_crash_point_converges_on_the_next_sync(unserve
     assert queue.depth().visible == 0 and queue.depth().in_flight == 0
     again = sync(runtime)
     assert again.received == 0 and again.written == 0
+
+
+def test_serve_a_sync_killed_in_its_background_checkpoint_keeps_every_bar_it_wrote(unserved_lake):
+    # The checkpoint runs in a thread after the batch, beside the rest of the run: a process
+    # killed there has written and deleted its message, and its bars are in the WAL only.
+    env = {**os.environ, "TICKERLAKE_FAILPOINT": "serving.before_checkpoint", "TICKERLAKE_FAILPOINT_ACTION": "kill"}
+    killed = subprocess.run([sys.executable, "-c", _SCRIPT, str(unserved_lake)], env=env, capture_output=True)
+    assert killed.returncode == -9, killed.stderr.decode()[-2000:]
+    assert "failpoint serving.before_checkpoint" in killed.stderr.decode()
+
+    assert _served(unserved_lake) == _published(unserved_lake)
+    runtime = open_runtime(str(unserved_lake))
+    result = sync(runtime, visibility_timeout=1)
+    assert (result.announced, result.received, result.written) == (0, 0, 0)  # nothing to redo
+    assert _served(unserved_lake) == _published(unserved_lake)
