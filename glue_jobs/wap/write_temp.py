@@ -61,13 +61,16 @@ def compare_with_manifests(runs: list[ingest_queue.IngestRun], read: dict[tuple[
 def compared_years(runs: list[ingest_queue.IngestRun], published: set[int]) -> list[int]:
     """Pure: the published years the typing pass compares the fetched rows with. A fetch of n
     rows spans n sessions, fewer than 2n + 10 calendar days before its ingest date; the years
-    from there to the latest ingest date. None when a manifest does not count its rows (nothing
-    is compared then). Only a bound on what is read: a row of a published year outside it is
+    from there to the latest ingest date. None when a manifest does not count its rows or an
+    ingest date is not a date (nothing is compared then). Only a bound on what is read: a row of a published year outside it is
     decided after the write, by changed_rows.sql."""
     counts = [f.rows for r in runs for f in r.fetches]
     if not runs or not published or any(n is None for n in counts):
         return []
-    days = [dt.date.fromisoformat(r.ingest_date) for r in runs]
+    try:
+        days = [dt.date.fromisoformat(r.ingest_date) for r in runs]
+    except ValueError:  # not a date (a hand-placed manifest): nothing to bound the years by
+        return []
     earliest = min(days) - dt.timedelta(days=2 * max(counts, default=0) + 10)
     return sorted(y for y in published if earliest.year <= y <= max(days).year)
 

@@ -137,6 +137,7 @@ def test_two_lines_of_one_fetch_on_one_date_equal_in_value_but_written_apart_bot
     (["2024-12-04"], [5000], {2005, 2023, 2024}, [2005, 2023, 2024]),  # a full history
     (["2024-12-04"], [None], {2024}, []),  # a manifest that does not count its rows: nothing compared
     (["2024-12-04"], [100], set(), []),  # nothing published
+    (["2024-12-4x"], [100], {2024}, []),  # an ingest date that is not a date
 ])
 def test_the_years_compared_while_typing_are_those_a_fetch_can_reach(ingest_dates, rows, published, years):
     from glue_jobs.lake.ingest_queue import Fetch, IngestRun
