@@ -161,6 +161,7 @@ def run_pipeline(ctx: RunContext, names: list[str] | tuple[str, ...] | None = No
         try:
             _walk(stages, ctx, run_log, outcome)
             stopped = False
+            _checkpoint_serving_beside(ctx)
         except BaseException as exc:
             # the CLI names the run log only when there is one (a refusal before it has none)
             exc.tickerlake_run_log = ctx.storage.uri(run_log.key)  # type: ignore[attr-defined]
@@ -179,6 +180,16 @@ def run_pipeline(ctx: RunContext, names: list[str] | tuple[str, ...] | None = No
                 failpoints.hit("runner.before_ledger", ctx.run_id)
                 _record_in_ledger(ctx, run_log, say)
     return outcome
+
+
+def _checkpoint_serving_beside(ctx: RunContext) -> None:
+    """The local serving table, if a stage wrote it, copies its WAL into its file in a thread
+    while the run closes (the ledger, the dashboard page): its fsyncs inside the serve stage, or
+    beside after_publish's durable writes, were waited on there (glue_jobs/adapters/local/
+    serving_sqlite.py, BackgroundCheckpoint)."""
+    beside = getattr(ctx.__dict__.get("_serving"), "checkpoint_beside", None)
+    if callable(beside):
+        beside()
 
 
 def execute_stage(stage: graph.Stage, ctx: RunContext, run_log: RunLog) -> dict:

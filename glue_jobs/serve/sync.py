@@ -119,9 +119,6 @@ def drain(storage: Any, serving: Any, queue: Queue, *, visibility_timeout: int =
             else:
                 out.loaded += 1
                 out.loaded_manifests += [k for _, k in loader.object_keys(m.body)]
-    beside = getattr(serving, "checkpoint_beside", None)
-    if callable(beside):  # the local table copies its WAL into its file while the run goes on
-        beside()
     out.written += written.written
     out.stale += written.stale
     out.deleted += written.deleted
