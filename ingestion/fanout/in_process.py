@@ -35,7 +35,11 @@ def run_workers(storage: Storage, plan: records.Plan, *, open_worker: Callable[[
     started = records.started_key(plan.run_id)
 
     def loop() -> None:
-        worker = open_worker()
+        try:
+            worker = open_worker()
+        except BaseException as exc:  # a worker that cannot start stops the run, as one that fails
+            errors.append(exc)
+            return
         idle = 0
         try:
             while not storage.exists(started) and not errors:

@@ -34,8 +34,32 @@ create table if not exists bars (
     ingest_run_id text not null,
     version text not null,
     primary key (symbol, trade_date)
-) without rowid
+) without rowid;
+
+-- The table's row count and newest version, kept by its own writes: counting 25 M rows took
+-- 2.4 s of CPU on every dashboard render at 20 years of history. No row here means not counted
+-- yet (a table filled in bulk, one made before the count was kept, or its newest version
+-- deleted); totals() then counts once.
+create table if not exists totals (
+    id integer primary key check (id = 1),
+    row_count integer not null,
+    newest text
+);
 """
+_TRIGGERS = {
+    "bars_counted_in": """create trigger if not exists bars_counted_in after insert on bars begin
+    update totals set row_count = row_count + 1, newest = max(coalesce(newest, ''), new.version) where id = 1;
+end""",
+    "bars_counted_out": """create trigger if not exists bars_counted_out after delete on bars begin
+    update totals set row_count = row_count - 1 where id = 1;
+    delete from totals where id = 1 and old.version >= coalesce(newest, '');
+end""",
+    "bars_version_kept": """create trigger if not exists bars_version_kept after update of version on bars begin
+    update totals set newest = max(coalesce(newest, ''), new.version) where id = 1;
+    delete from totals where id = 1 and new.version < old.version and old.version >= coalesce(newest, '');
+end""",
+}
+_SCHEMA += "".join(f"{sql};\n" for sql in _TRIGGERS.values())
 _COLUMNS = "symbol, trade_date, open, high, low, close, volume, ingest_run_id, version"
 _PUT = f"""
 insert into bars ({_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -44,8 +68,15 @@ on conflict (symbol, trade_date) do update set
     volume = excluded.volume, ingest_run_id = excluded.ingest_run_id, version = excluded.version
 where excluded.version > bars.version
 """
-# The bulk path (rebuild): the published table is the truth, so no version condition.
-_REPLACE = f"insert or replace into bars ({_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+# The unconditional paths (rebuild): the published table is the truth, so no version
+# condition. An upsert, not INSERT OR REPLACE, whose delete of the row it replaces would not
+# reach the count's trigger (SQLite fires it only with recursive triggers on).
+_REPLACE = f"""
+insert into bars ({_COLUMNS}) values (?, ?, ?, ?, ?, ?, ?, ?, ?)
+on conflict (symbol, trade_date) do update set
+    open = excluded.open, high = excluded.high, low = excluded.low, close = excluded.close,
+    volume = excluded.volume, ingest_run_id = excluded.ingest_run_id, version = excluded.version
+"""
 _DELETE = "delete from bars where symbol = ? and trade_date = ? and version <= ?"
 _EXISTS = "select 1 from bars where symbol = ? and trade_date = ?"
 
@@ -109,7 +140,14 @@ class SqliteServingTable:
         con = self._connection()
         self._checkpoints.wait()  # its connection would keep the bulk write in WAL
         with _rollback_journal(con), Transaction(con):
+            # The bulk write goes without the count's triggers (they added 20 to 30 % to each
+            # row written): the count is taken again once, at the next totals().
+            for name in _TRIGGERS:
+                con.execute(f"drop trigger if exists {name}")
+            con.execute("delete from totals")
             con.executemany(_REPLACE, columns.rows())
+            for sql in _TRIGGERS.values():
+                con.execute(sql)
         self._written(len(columns))
         return WriteResult(written=len(columns))
 
@@ -142,8 +180,14 @@ class SqliteServingTable:
         return [r[0] for r in self._connection().execute("select distinct symbol from bars order by symbol")]
 
     def totals(self) -> tuple[int, str | None]:
-        rows, newest = self._connection().execute("select count(*), max(version) from bars").fetchone()
-        return int(rows), newest
+        con = self._connection()
+        kept = con.execute("select row_count, newest from totals where id = 1").fetchone()
+        if kept is None:
+            with Transaction(con):  # counted under the write lock: no write can fall between
+                kept = con.execute("select count(*), max(version) from bars").fetchone()
+                con.execute("insert or replace into totals (id, row_count, newest) values (1, ?, ?)", kept)
+        rows, newest = kept
+        return int(rows), newest or None
 
     def checkpoint_beside(self) -> None:
         """Copy what the WAL holds into the database file in a thread, while the caller goes on

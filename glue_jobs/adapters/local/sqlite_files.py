@@ -5,6 +5,13 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+BUSY_SECONDS = 30.0  # how long a connection waits for another's lock before it gives up
 
 
 def open_wal(path: str, schema: str, *, synchronous: str, check_same_thread: bool = True,
@@ -15,13 +22,37 @@ def open_wal(path: str, schema: str, *, synchronous: str, check_same_thread: boo
     must survive a power cut (queues, the stream, the bucket), "normal" where a crash of the
     process is what matters (the serving tables, which the queues can refill)."""
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    con = sqlite3.connect(path, isolation_level=None, timeout=30, check_same_thread=check_same_thread)
-    con.execute("pragma journal_mode = wal")
-    con.execute(f"pragma synchronous = {synchronous}")
-    for pragma in pragmas:
-        con.execute(f"pragma {pragma}")
-    con.executescript(schema)
+    con = sqlite3.connect(path, isolation_level=None, timeout=BUSY_SECONDS, check_same_thread=check_same_thread)
+    try:
+        mode = when_unlocked(lambda: con.execute("pragma journal_mode = wal").fetchone()[0])
+        if str(mode).lower() != "wal":
+            raise sqlite3.OperationalError(f"{path}: SQLite kept journal mode {mode!r}, not WAL")
+        con.execute(f"pragma synchronous = {synchronous}")
+        for pragma in pragmas:
+            con.execute(f"pragma {pragma}")
+        when_unlocked(lambda: con.executescript(schema))
+    except BaseException:
+        con.close()
+        raise
     return con
+
+
+def when_unlocked(step: Callable[[], T], *, seconds: float = BUSY_SECONDS, pause: float = 0.01) -> T:
+    """`step`, tried again while SQLite answers "database is locked", for up to `seconds`.
+
+    The busy timeout does not cover every lock: a file's switch to WAL is refused at once while
+    another connection's first write (the one that creates the file's tables, before the file
+    is WAL) holds it. Workers opening one new file together hit exactly that: a fan-out worker
+    thread died of it instead of waiting its turn."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)
+        pause = min(pause * 2, 0.2)
 
 
 class Transaction:
