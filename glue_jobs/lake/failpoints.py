@@ -42,6 +42,8 @@ Points (detail in brackets; a name with <stage> exists for every stage of workfl
     serve.after_receive            local sync: a batch received from the queue, nothing written [message id]
     serve.mid_batch                loader: one chunk of a manifest's bars written, the next not [manifest key]
     serve.before_delete            local sync: a message's writes done, the message not deleted [message id]
+    serving.before_checkpoint      local serving table: a WAL checkpoint about to run in its own
+                                   thread, beside the writes                         [file]
     intraday.before_write          a batch screened and enriched, nothing written    [shard]
     intraday.after_history_file    a batch's history file written, its serving writes not [key]
     intraday.mid_batch             history, alerts and recent quotes written, the current not [shard]

@@ -192,8 +192,9 @@ class RunLog:
 
     # -- persistence -------------------------------------------------------------------------
 
-    def save(self) -> None:
-        """Merge what this process changed into the stored log and write it back."""
+    def save(self, *, durable: bool = True) -> None:
+        """Merge what this process changed into the stored log and write it back. `durable`
+        False: visible at once, on disk with the next durable save (see Storage.put_bytes)."""
         try:
             raw = self.storage.get_bytes(self.key)
         except NotFound:
@@ -226,7 +227,7 @@ class RunLog:
         failpoints.hit("run_log.before_write", self.run_id)
         # compact: a big run's log lists thousands of fetches and is saved at every stage step
         data = json.dumps(stored, separators=(",", ":"), default=str).encode() + b"\n"
-        self.storage.put_bytes(self.key, data)
+        self.storage.put_bytes(self.key, data, durable=durable)
         self._written = data
         self.doc = stored
         self._touched.clear()

@@ -5,7 +5,8 @@ as the package `glue_jobs.sql`. A placeholder is `{{name}}` (jinja-compatible, s
 jinja templater can lint the files). Values are rendered as SQL literals: strings quoted with
 their quotes doubled, dates as `date '...'`, lists as comma-separated literals (for `in (...)`).
 Identifiers (table names) must be wrapped in `Identifier` and are checked, never quoted
-through. Nothing a caller passes can end a literal or add a statement.
+through; a SELECT one file feeds another is rendered from its own file by `subquery`. Nothing
+a caller passes can end a literal or add a statement.
 
 >>> render_text("select * from {{table}} where symbol = {{symbol}}",
 ...             {"table": Identifier("stocks.daily_prices"), "symbol": "O'NEIL"})
@@ -38,6 +39,10 @@ class Identifier(str):
                 f"{value!r} is not a plain SQL identifier (letters, digits, '_', optionally schema.name)"
             )
         return super().__new__(cls, value)
+
+
+class Subquery(str):
+    """Another SQL file's SELECT, rendered (by `subquery`), to substitute as is inside parentheses."""
 
 
 @lru_cache(maxsize=1)
@@ -79,7 +84,7 @@ def literal(value: Any) -> str:
     """One Python value as an Athena/Trino SQL literal."""
     if value is None:
         return "null"
-    if isinstance(value, Identifier):
+    if isinstance(value, (Identifier, Subquery)):
         return str(value)
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -124,6 +129,11 @@ def render(name: str, params: dict[str, Any] | None = None) -> str:
     engines can name it in errors."""
     body = render_text(load(name), params, origin=f"sql/{name}")
     return f"-- sql/{name}\n{body}"
+
+
+def subquery(name: str, params: dict[str, Any] | None = None) -> Subquery:
+    """sql/<name> rendered, for another file to read as a subquery: `from ({{rows}}) as r`."""
+    return Subquery(render(name, params) + "\n")
 
 
 def table_refs(sql: str) -> set[str]:

@@ -132,13 +132,15 @@ def temp_prices(run_id: str) -> TableDef:
 
 def temp_fetched(run_id: str, location: str) -> TableDef:
     """Every row this run fetched, de-duplicated, where write_temp wrote them (the rows of
-    stocks.tmp_daily_prices plus those identical to what is published)."""
+    stocks.tmp_daily_prices plus those identical to what is published). published_as_is marks
+    the latter where write temp's typing pass compared the rows with the published years (those
+    rows are written without their raw line); a row it did not compare reads null."""
     return TableDef(
         database=DB,
         name=layout.TEMP_FETCHED_TABLE,
         location=location,
         format="parquet",
-        columns=list(TEMP_COLUMNS),
+        columns=[*TEMP_COLUMNS, Column("published_as_is", "boolean")],
         properties={"classification": "parquet", "wap_run_id": run_id},
     )
 

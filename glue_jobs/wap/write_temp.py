@@ -12,11 +12,19 @@ What it wrote is every row fetched (stocks.tmp_daily_prices_fetched, which the a
 rules read for a bar's neighbours); stocks.tmp_daily_prices, what the audit checks and publish
 merges, is that less the rows identical to what is published (wap/write_temp/changed_rows.sql),
 counted as unchanged_rows: a daily compact fetch repeats 99 published bars per symbol.
+
+On a day with published years where its rows fall, the typing pass also marks each row that is
+exactly its published bar (wap/write_temp/published_as_is.sql) and writes it without its raw
+line; the changed rows are then the rows not marked (wap/write_temp/not_published_as_is.sql),
+the same rows changed_rows.sql finds, without reading the published year twice. A batch that
+repeats a key (whose de-duplication reads the raw lines) is typed again without the mark, and
+a row in a year the mark did not compare with is left to changed_rows.sql.
 """
 from __future__ import annotations
 
 import csv
 import dataclasses
+import datetime as dt
 import io
 import logging
 
@@ -50,30 +58,70 @@ def compare_with_manifests(runs: list[ingest_queue.IngestRun], read: dict[tuple[
     return problems
 
 
+def compared_years(runs: list[ingest_queue.IngestRun], published: set[int]) -> list[int]:
+    """Pure: the published years the typing pass compares the fetched rows with. A fetch of n
+    rows spans n sessions, fewer than 2n + 10 calendar days before its ingest date; the years
+    from there to the latest ingest date. None when a manifest does not count its rows or an
+    ingest date is not a date (nothing is compared then). Only a bound on what is read: a row of a published year outside it is
+    decided after the write, by changed_rows.sql."""
+    counts = [f.rows for r in runs for f in r.fetches]
+    if not runs or not published or any(n is None for n in counts):
+        return []
+    try:
+        days = [dt.date.fromisoformat(r.ingest_date) for r in runs]
+    except ValueError:  # not a date (a hand-placed manifest): nothing to bound the years by
+        return []
+    earliest = min(days) - dt.timedelta(days=2 * max(counts, default=0) + 10)
+    return sorted(y for y in published if earliest.year <= y <= max(days).year)
+
+
+def _published_years(ctx: RunContext) -> set[int]:
+    db = layout.DATABASE
+    if ctx.catalog.get_table(db, layout.PUBLISHED_TABLE) is None:
+        return set()
+    return {int(p.values["trade_year"]) for p in ctx.catalog.list_partitions(db, layout.PUBLISHED_TABLE)}
+
+
 def _reset(ctx: RunContext, location: str) -> None:
     # A re-run of this stage replaces its own temporary output (never anything published).
     ctx.storage.delete(ctx.storage.list_keys(location))
 
 
-def _leave_out_unchanged(ctx: RunContext, temp, fetched_location: str, fetched_rows: int, keys_repeat: bool) -> int:
+def _leave_out_unchanged(ctx: RunContext, temp, fetched_location: str, fetched_rows: int, keys_repeat: bool,
+                         published: set[int], compared: list[int]) -> int:
     """Register what was written as stocks.tmp_daily_prices_fetched and point
-    stocks.tmp_daily_prices at its rows that are not published as they are; their count."""
+    stocks.tmp_daily_prices at its rows that are not published as they are; their count.
+    `compared`: the published years the typing pass marked the rows against (none if it did not)."""
     db = layout.DATABASE
     ctx.catalog.create_table(tables.temp_fetched(ctx.run_id, fetched_location), replace=True)
-    published = {p.values["trade_year"] for p in ctx.catalog.list_partitions(db, layout.PUBLISHED_TABLE)} \
-        if ctx.catalog.get_table(db, layout.PUBLISHED_TABLE) is not None else set()
     years = [int(r["trade_year"]) for r in ctx.engine.query(sql_files.render("wap/write_temp/trade_years.sql")).to_pylist()
-             if r["trade_year"] is not None and str(r["trade_year"]) in published]
+             if r["trade_year"] is not None and int(r["trade_year"]) in published]
     if not years:  # nothing published where these rows fall: every row is new (a backfill)
         return fetched_rows
     changed = dataclasses.replace(temp, location=temp.location + "changed/")
-    ctx.engine.write_parquet(sql_files.render("wap/write_temp/changed_rows.sql", {"trade_years": years,
-                                                                              "keys_repeat": keys_repeat}),
-                             changed.location, cluster_by="trade_year")
+    if compared and not keys_repeat and set(years) <= set(compared):
+        select = sql_files.render("wap/write_temp/not_published_as_is.sql")
+    else:
+        select = sql_files.render("wap/write_temp/changed_rows.sql", {"trade_years": years, "keys_repeat": keys_repeat})
+    ctx.engine.write_parquet(select, changed.location, cluster_by="trade_year")
     failpoints.hit("write_temp.after_data_write", changed.location)
     ctx.catalog.create_table(changed, replace=True)
     counted = ctx.engine.query(sql_files.render("wap/write_temp/count_rows.sql", {"table": Identifier(f"{db}.{temp.name}")}))
     return int(counted.column("row_count")[0].as_py())
+
+
+def _typed_rows_sql(runs: list[ingest_queue.IngestRun], compared: list[int]) -> str:
+    typing = ("wap/write_temp/write_temp.sql", ingest_queue.raw_sql_params(runs))
+    if not compared:
+        return sql_files.render(*typing)
+    return sql_files.render("wap/write_temp/published_as_is.sql",
+                            {"typed_rows": sql_files.subquery(*typing), "trade_years": compared})
+
+
+def _write_staged(ctx: RunContext, staged, select: str) -> None:
+    ctx.engine.write_parquet(select, staged.location, cluster_by="trade_year")
+    failpoints.hit("write_temp.after_data_write", staged.location)
+    ctx.catalog.create_table(staged, replace=True)
 
 
 def run(ctx: RunContext) -> dict:
@@ -97,16 +145,20 @@ def run(ctx: RunContext) -> dict:
 
     # Every row read goes to Parquet first, one file per trade_year (no sort); the reads and
     # the duplicate check then run on that, and only a batch with duplicates is rewritten.
+    published = _published_years(ctx)
+    compared = compared_years(runs, published)
     staged = dataclasses.replace(temp, location=temp.location + "read/")
-    ctx.engine.write_parquet(sql_files.render("wap/write_temp/write_temp.sql", ingest_queue.raw_sql_params(runs)), staged.location,
-                             cluster_by="trade_year")
-    failpoints.hit("write_temp.after_data_write", staged.location)
-    ctx.catalog.create_table(staged, replace=True)
+    _write_staged(ctx, staged, _typed_rows_sql(runs, compared))
     per_fetch = ctx.engine.query(sql_files.render("wap/write_temp/read_counts.sql")).to_pylist()
     read = {(r["ingest_run_id"], r["symbol"]): int(r["raw_rows"]) for r in per_fetch}
     raw_rows = temp_rows = sum(read.values())
     found = ctx.engine.query(sql_files.render("wap/write_temp/duplicates.sql"))
     duplicate_keys = int(found.column("duplicate_keys")[0].as_py())
+    if duplicate_keys and compared:
+        # dedupe.sql tells copies apart by their raw lines, which the marked rows were written without
+        ctx.storage.delete(ctx.storage.list_keys(staged.location))
+        compared = []
+        _write_staged(ctx, staged, _typed_rows_sql(runs, compared))
     if duplicate_keys:
         deduplicated = dataclasses.replace(temp, location=temp.location + "deduplicated/")
         ctx.engine.write_parquet(sql_files.render("wap/write_temp/dedupe.sql"), deduplicated.location,
@@ -119,7 +171,8 @@ def run(ctx: RunContext) -> dict:
         staged = deduplicated
     fetched_rows = temp_rows
     # de-duplicated, a batch can still repeat a key (a fetch's disagreeing rows): look again
-    temp_rows = _leave_out_unchanged(ctx, temp, staged.location, fetched_rows, keys_repeat=duplicate_keys > 0)
+    temp_rows = _leave_out_unchanged(ctx, temp, staged.location, fetched_rows, keys_repeat=duplicate_keys > 0,
+                                     published=published, compared=compared)
 
     mismatches = compare_with_manifests(runs, read)
     for problem in mismatches[:20]:

@@ -121,3 +121,29 @@ def test_the_early_import_loads_great_expectations_once_in_a_fresh_process():
             "print('great_expectations.expectations' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip() == "True"
+
+
+def test_every_run_log_state_but_a_stage_just_started_is_written_durably(ctx, monkeypatch):
+    # A stage's start is saved without an fsync (a power cut leaves the save before it); what a
+    # stage did, failed or blocked, and the closed log, must survive a power cut.
+    saves: list[tuple[bool, dict]] = []
+    real = type(ctx.storage).put_bytes
+
+    def recording(self, key, data, **kw):
+        if key == layout.run_log_key(ctx.run_id):
+            saves.append((kw.get("durable", True), json.loads(data)))
+        return real(self, key, data, **kw)
+
+    monkeypatch.setattr(type(ctx.storage), "put_bytes", recording)
+    monkeypatch.setattr(publish, "run", lambda _ctx: {"published_rows": 4})
+    run_pipeline(ctx, ["publish"])
+
+    def boom(_ctx):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(publish, "run", boom)
+    with pytest.raises(RuntimeError):
+        run_pipeline(ctx, ["publish"])
+    states = [(durable, doc["stages"]["publish"]["status"], doc.get("status")) for durable, doc in saves]
+    assert all(durable for durable, stage, _ in states if stage != "running"), states
+    assert {s[1:] for s in states} >= {("succeeded", "succeeded"), ("failed", "failed")}  # both closed logs seen

@@ -14,7 +14,8 @@ T = TypeVar("T")
 BUSY_SECONDS = 30.0  # how long a connection waits for another's lock before it gives up
 
 
-def open_wal(path: str, schema: str, *, synchronous: str, check_same_thread: bool = True) -> sqlite3.Connection:
+def open_wal(path: str, schema: str, *, synchronous: str, check_same_thread: bool = True,
+             pragmas: tuple[str, ...] = ()) -> sqlite3.Connection:
     """A connection to `path` (made with its folder and `schema` when new) in WAL mode, so readers
     read while one writer writes. isolation_level=None: every transaction is opened by the adapter
     (BEGIN IMMEDIATE takes the write lock up front). `synchronous`: "full" where a committed write
@@ -27,6 +28,8 @@ def open_wal(path: str, schema: str, *, synchronous: str, check_same_thread: boo
         if str(mode).lower() != "wal":
             raise sqlite3.OperationalError(f"{path}: SQLite kept journal mode {mode!r}, not WAL")
         con.execute(f"pragma synchronous = {synchronous}")
+        for pragma in pragmas:
+            con.execute(f"pragma {pragma}")
         when_unlocked(lambda: con.executescript(schema))
     except BaseException:
         con.close()
@@ -69,14 +72,15 @@ class PerThread:
     """One connection per thread to a WAL file (sqlite3 connections stay in the thread that made
     them; the HTTP server reads from its own threads), opened on first use."""
 
-    def __init__(self, path: str, schema: str, *, synchronous: str):
-        self.path, self._schema, self._synchronous = path, schema, synchronous
+    def __init__(self, path: str, schema: str, *, synchronous: str, pragmas: tuple[str, ...] = ()):
+        self.path, self._schema, self._synchronous, self._pragmas = path, schema, synchronous, pragmas
         self._local = threading.local()
 
     def get(self) -> sqlite3.Connection:
         con = getattr(self._local, "con", None)
         if con is None:
-            con = self._local.con = open_wal(self.path, self._schema, synchronous=self._synchronous)
+            con = self._local.con = open_wal(self.path, self._schema, synchronous=self._synchronous,
+                                                pragmas=self._pragmas)
         return con
 
     def close(self) -> None:

@@ -18,17 +18,6 @@ log = logging.getLogger(__name__)
 VOLUME_WINDOW = 20  # sessions in sql/alerts/recent_bars.sql's average
 
 
-def _bar(row: dict[str, Any]) -> Bar:
-    return Bar(
-        symbol=row["symbol"], trade_date=row["trade_date"], close=float(row["close"]),
-        volume=None if row.get("volume") is None else int(row["volume"]),
-        prev_close=None if row.get("prev_close") is None else float(row["prev_close"]),
-        prev_trade_date=row.get("prev_trade_date"),
-        avg_volume_20d=None if row.get("avg_volume_20d") is None else float(row["avg_volume_20d"]),
-        prior_sessions=int(row.get("prior_sessions") or 0),
-    )
-
-
 def load_bars(ctx: RunContext, config: AlertConfig) -> list[Bar]:
     """Bars of the alert window with their previous close and prior 20-session volume."""
     start = alert_window_start(ctx.as_of, config)
@@ -37,7 +26,28 @@ def load_bars(ctx: RunContext, config: AlertConfig) -> list[Bar]:
     sql = sql_files.render("alerts/recent_bars.sql", {
         "first_year": history_from.year, "history_from": history_from, "alert_from": start, "as_of": ctx.as_of,
     })
-    return [_bar(row) for row in ctx.engine.query(sql).to_pylist()]
+    return bars_of(ctx.engine.query(sql))
+
+
+def bars_of(table: Any) -> list[Bar]:
+    """The Bars of recent_bars.sql's answer, column by column: a day's window is 15,000 rows,
+    and a dict per row (to_pylist) then a Bar of each took 0.06-0.09 s of CPU."""
+    present = set(table.column_names)
+
+    def column(name: str) -> list:
+        return table.column(name).to_pylist() if name in present else [None] * table.num_rows
+
+    return [
+        Bar(symbol=symbol, trade_date=trade_date, close=float(close),
+            volume=None if volume is None else int(volume),
+            prev_close=None if prev_close is None else float(prev_close),
+            prev_trade_date=prev_trade_date,
+            avg_volume_20d=None if avg is None else float(avg),
+            prior_sessions=int(prior or 0))
+        for symbol, trade_date, close, volume, prev_close, prev_trade_date, avg, prior in zip(
+            column("symbol"), column("trade_date"), column("close"), column("volume"), column("prev_close"),
+            column("prev_trade_date"), column("avg_volume_20d"), column("prior_sessions"))
+    ]
 
 
 def load_newest(ctx: RunContext) -> dict[str, dt.date | None]:

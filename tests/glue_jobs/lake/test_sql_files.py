@@ -83,5 +83,8 @@ def test_every_wap_sql_file_parses_as_athena_sql():
     assert {"wap/write_temp/write_temp.sql", "wap/publish/merge.sql", "views/daily_returns.sql"} <= set(names)
     for name in names:
         text = sql_files.load(name)
-        params = {p: Identifier("stocks.t") if p == "table" else 1 for p in sql_files.placeholders(text)}
+        # typed_rows is another file's SELECT (published_as_is.sql reads write_temp.sql's rows)
+        params = {p: Identifier("stocks.t") if p == "table" else
+                  sql_files.subquery("wap/write_temp/trade_years.sql") if p == "typed_rows" else 1
+                  for p in sql_files.placeholders(text)}
         assert sqlglot.parse(render_text(text, params, origin=name), read="trino"), name

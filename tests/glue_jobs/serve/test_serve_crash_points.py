@@ -13,6 +13,7 @@ from decimal import Decimal
 import pytest
 
 from glue_jobs.lake import layout, trading_calendar
+from glue_jobs.ports.serving import Bar
 from glue_jobs.runtime import SERVING_FILE, local_context, open_runtime
 from glue_jobs.serve.sync import sync
 from tests.support.wap_fixtures import bars, csv_body, land
@@ -80,3 +81,30 @@ def test_serve_a_sync_killed_at_a_crash_point_converges_on_the_next_sync(unserve
     assert queue.depth().visible == 0 and queue.depth().in_flight == 0
     again = sync(runtime)
     assert again.received == 0 and again.written == 0
+
+
+_SERVE_STAGE = f"""
+import sys
+from glue_jobs.runtime import local_context
+from workflows.runner import run_wap
+run_wap(local_context(sys.argv[1], run_id={RUN!r}), ("serve",))
+"""
+
+
+def test_serve_a_run_killed_in_its_background_checkpoint_keeps_every_bar_it_served(unserved_lake):
+    # The checkpoint runs in a thread once the run's stages are done, beside the rest of the
+    # command: a process killed there has served the day and deleted its message, and the
+    # bars are in the WAL only.
+    first = min(_published(unserved_lake))  # a stale row, so the loader (not the bulk fill) serves the day
+    open_runtime(str(unserved_lake)).serving.put_bars([Bar(*first, Decimal(0), Decimal(0), Decimal(0), Decimal(0), 0,
+                                                           "old", "0")])
+    env = {**os.environ, "TICKERLAKE_FAILPOINT": "serving.before_checkpoint", "TICKERLAKE_FAILPOINT_ACTION": "kill"}
+    killed = subprocess.run([sys.executable, "-c", _SERVE_STAGE, str(unserved_lake)], env=env, capture_output=True)
+    assert killed.returncode == -9, killed.stderr.decode()[-2000:]
+    assert "failpoint serving.before_checkpoint" in killed.stderr.decode()
+
+    assert _served(unserved_lake) == _published(unserved_lake)
+    runtime = open_runtime(str(unserved_lake))
+    result = sync(runtime, visibility_timeout=1)
+    assert (result.announced, result.received, result.written) == (0, 0, 0)  # nothing to redo
+    assert _served(unserved_lake) == _published(unserved_lake)

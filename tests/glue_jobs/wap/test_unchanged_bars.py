@@ -154,3 +154,27 @@ def test_a_restated_bar_quarantined_on_a_real_day_names_the_file_and_line_it_cam
     assert held[0]["ingest_run_id"] == "20240308T220000Z-i2"
     assert held[0]["raw_line"] == ",".join(str(v) for v in rows["A"][6])
     assert held[0]["fetched_at"] is not None
+
+
+def test_a_correction_back_to_an_earlier_value_is_published_not_taken_for_unchanged(make_ctx):
+    """A bar restated one day and sent as it first was the next: the second fetch equals what
+    was published before the restatement, not what is published now, so it goes on."""
+    day1 = _first_day(make_ctx)
+    rows = _next_day(day1)
+    day, open_, _, _, close = rows["A"][6][:5]
+    rows["A"][6][4] = round((open_ + close) / 2, 4)
+    _, results = _run_day2(make_ctx, rows)
+    assert results["publish"]["published_rows"] == 3  # two new bars and the restated one
+
+    day3 = dt.date(2024, 3, 11)  # the session after DAY2
+    ctx = make_ctx(run_id="20240311T230000Z-cccccc", as_of=day3)
+    back = {s: [list(r) for r in day_rows] for s, day_rows in rows.items()}
+    back["A"][6][4] = close  # as it was on day 1
+    land(ctx.storage, run_id="20240311T220000Z-i3", ingest_date=day3.isoformat(),
+         bodies={s: csv_body([tuple(r) for r in day_rows]) for s, day_rows in back.items()})
+    results = run_wap(ctx)
+
+    assert results["write_temp"]["unchanged_rows"] == 2 * (SESSIONS + 1) - 1
+    assert results["publish"]["published_rows"] == 1
+    assert _published(ctx)[("A", day)]["close"] == close
+    assert _totals(ctx)["reconciled"] is True

@@ -108,3 +108,20 @@ def test_keys_in_the_local_jsonl_record_count_as_sent(lake):
     raise_alerts(_ctx(engine, storage, notifier), config=CONFIG)
     assert "daily_move|AAPL|2026-11-20" not in {a.dedupe_key for a in notifier.sent}
     assert len(notifier.sent) == 3
+
+
+def test_the_rules_get_each_bar_as_the_query_answered_it_nulls_as_none():
+    from glue_jobs.after.alerts.hook import bars_of
+    from glue_jobs.after.alerts.rules import Bar
+
+    day, before = dt.date(2024, 12, 2), dt.date(2024, 11, 29)
+    answer = pa.table({
+        "symbol": ["AAA", "BBB"], "trade_date": [day, day], "close": [10.5, 7.0], "volume": [1200, None],
+        "prev_close": [10.0, None], "prev_trade_date": [before, None], "avg_volume_20d": [1000.5, None],
+        "prior_sessions": [20, 0],
+    })
+    assert bars_of(answer) == [
+        Bar("AAA", day, 10.5, volume=1200, prev_close=10.0, prev_trade_date=before, avg_volume_20d=1000.5,
+            prior_sessions=20),
+        Bar("BBB", day, 7.0),  # its first bar: nothing before it to compare with
+    ]
