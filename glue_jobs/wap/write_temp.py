@@ -20,7 +20,7 @@ import dataclasses
 import io
 import logging
 
-from glue_jobs.lake import failpoints, ingest_queue, layout, migrate, sql_files, tables
+from glue_jobs.lake import failpoints, ingest_queue, layout, migrate, sql_files, tables, typed_raw
 from glue_jobs.lake.context import RunContext
 from glue_jobs.lake.sql_files import Identifier
 
@@ -76,6 +76,12 @@ def _leave_out_unchanged(ctx: RunContext, temp, fetched_location: str, fetched_r
     return int(counted.column("row_count")[0].as_py())
 
 
+def _write_typed(ctx: RunContext, runs: list[ingest_queue.IngestRun], table, *, keep_text: bool) -> None:
+    ctx.engine.write_parquet(typed_raw.typed_rows_sql(runs, keep_text=keep_text), table.location, cluster_by="trade_year")
+    failpoints.hit("write_temp.after_data_write", table.location)
+    ctx.catalog.create_table(table, replace=True)
+
+
 def run(ctx: RunContext) -> dict:
     """Build stocks.tmp_daily_prices for the ingest runs this pipeline run processes."""
     migrate.refuse_if_pending(ctx, "write_temp")
@@ -95,19 +101,23 @@ def run(ctx: RunContext) -> dict:
         return {"status": "nothing to do: no pending ingest runs", "ingest_runs": 0,
                 "raw_rows": 0, "temp_rows": 0, "duplicates_dropped": 0, "unchanged_rows": 0}
 
-    # Every row read goes to Parquet first, one file per trade_year (no sort); the reads and
-    # the duplicate check then run on that, and only a batch with duplicates is rewritten.
+    # Every row read goes to Parquet first, one file per trade_year (no sort), the text as
+    # received only for rows that did not parse; the reads and the duplicate check then run
+    # on that, and only a batch with duplicates is rewritten.
     staged = dataclasses.replace(temp, location=temp.location + "read/")
-    ctx.engine.write_parquet(sql_files.render("wap/write_temp/write_temp.sql", ingest_queue.raw_sql_params(runs)), staged.location,
-                             cluster_by="trade_year")
-    failpoints.hit("write_temp.after_data_write", staged.location)
-    ctx.catalog.create_table(staged, replace=True)
+    _write_typed(ctx, runs, staged, keep_text=False)
     per_fetch = ctx.engine.query(sql_files.render("wap/write_temp/read_counts.sql")).to_pylist()
     read = {(r["ingest_run_id"], r["symbol"]): int(r["raw_rows"]) for r in per_fetch}
     raw_rows = temp_rows = sum(read.values())
     found = ctx.engine.query(sql_files.render("wap/write_temp/duplicates.sql"))
     duplicate_keys = int(found.column("duplicate_keys")[0].as_py())
     if duplicate_keys:
+        # de-duplication tells exact copies from disagreeing rows by their whole line, and
+        # rows sharing a key are no longer told apart by symbol and date: type again with text
+        texted = dataclasses.replace(temp, location=temp.location + "read-text/")
+        _write_typed(ctx, runs, texted, keep_text=True)
+        ctx.storage.delete(ctx.storage.list_keys(staged.location))
+        staged = texted
         deduplicated = dataclasses.replace(temp, location=temp.location + "deduplicated/")
         ctx.engine.write_parquet(sql_files.render("wap/write_temp/dedupe.sql"), deduplicated.location,
                                  cluster_by="trade_year")
