@@ -1,7 +1,11 @@
 """Write temp: parse, type and de-duplicate this run's raw rows into stocks.tmp_daily_prices.
 
 The work is sql/wap/write_temp/write_temp.sql: every raw row read, typed, written as Parquet (one file per
-trade_year, no sort). This module hands it what the raw bodies do not carry: when each
+trade_year, no sort). A row keeps its text as received (raw line, source file) only when it did
+not parse: in a batch whose symbol and date keys are unique that key identifies every other row,
+and the audit reads the text again for the rows it quarantines (glue_jobs/audit/raw_text.py). A
+batch that repeats a key is typed again with every row's text, which de-duplication compares.
+This module hands it what the raw bodies do not carry: when each
 symbol was fetched and which bar was still forming (from the ingest manifests, as the small
 CSV table stocks.tmp_ingest_fetches). On what was written it counts the rows read
 (wap/write_temp/read_counts.sql) and looks for duplicated keys (wap/write_temp/duplicates.sql); only
