@@ -196,9 +196,10 @@ def test_a_retry_after_a_fault_at_each_data_write_ends_as_a_clean_run_would(make
     crawl.run(ctx)
     drop_temp.run(ctx)
 
-    # the three writes: every row read, the de-duplicated rows, the rows not published as they are
+    # the four writes: every row read, again with its text (the batch repeats a key), the
+    # de-duplicated rows, the rows not published as they are
     temp_location = tables.temp_prices(ctx.run_id).location
-    for write in ("read/", "deduplicated/", "changed/"):
+    for write in ("read/", "read-text/", "deduplicated/", "changed/"):
         location = temp_location + write
         failpoints.reset({failpoints.ENV_POINT: "write_temp.after_data_write", failpoints.ENV_ACTION: "raise",
                           failpoints.ENV_MATCH: location})
@@ -223,6 +224,9 @@ def test_a_retry_after_a_fault_at_each_data_write_ends_as_a_clean_run_would(make
     fetched = ctx.engine.query("select count(*) as n from stocks.tmp_daily_prices_fetched").to_pylist()
     assert fetched == [{"n": 6}]
     assert _years_per_file(ctx, temp_location + "changed/") == [[2023], [2024]]
+    # the writes the later ones replaced are gone: the temporary space holds the batch once
+    written = {k[len(temp_location):].split("/")[0] for k in ctx.storage.list_keys(temp_location)}
+    assert written == {"deduplicated", "changed"}
 
 
 def test_with_nothing_pending_the_previous_runs_temporary_tables_go_and_the_log_says_so(make_ctx):
