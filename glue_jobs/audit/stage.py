@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from glue_jobs.audit import blame, series_checks, series_rules
+from glue_jobs.audit import blame, raw_text, series_checks, series_rules
 from glue_jobs.audit import rules as audit_rules
 from glue_jobs.audit.ge_suite import SUITE_NAME, Suite  # noqa: F401  (built here by tests and the bench)
 from glue_jobs.audit.row_checks import CheckedChunk, RowChecker
@@ -30,6 +30,7 @@ from glue_jobs.lake import (
     ingest_queue,
     layout,
     sql_files,
+    typed_raw,
 )
 from glue_jobs.lake import (
     parquet as lake_parquet,
@@ -207,8 +208,25 @@ def run(ctx: RunContext) -> dict:
     quarantined_by_year: dict[str, int] = {}
     audited = quarantined = 0
 
+    def with_text(checked: CheckedChunk) -> None:
+        """Give the failing rows write temp typed without their text their raw line and source
+        file (raw_text), before the reasons and the quarantine use them."""
+        if not checked.positions:  # nothing failed: the chunk was never read with its text
+            return
+        wanted = raw_text.missing(checked.failing_table)
+        if not wanted.num_rows:
+            return
+        of_runs = set(wanted.column("ingest_run_id").to_pylist())
+        texts = ctx.engine.query(typed_raw.typed_rows_sql(
+            [r for r in runs if r.run_id in of_runs], keep_text=True,
+            symbols=sorted(set(wanted.column("symbol").to_pylist()))))
+        checked.failing_table = raw_text.fill(checked.failing_table, texts)
+        for position, row in zip(checked.positions, checked.failing_table.select(list(raw_text.TEXT_COLUMNS)).to_pylist()):
+            checked.rows[position].update(row)
+
     def record(checked: CheckedChunk) -> None:
         nonlocal audited, quarantined
+        with_text(checked)
         labels = audit_rules.quarantine_labels(checked.failing, checked.rows, book, ctx.as_of)
         for rule, ps in checked.failing.items():
             failing_by_rule[rule] += len(ps)

@@ -65,6 +65,8 @@ TEMP_COLUMNS = [
     Column("forming_date", "date"),
     Column("ingest_run_id", "string"),
     Column("ingest_date", "string"),
+    # the text as received: null for a row that parsed, unless the batch repeats a symbol and
+    # date (wap/write_temp/write_temp.sql); the audit reads it again for a row it quarantines
     Column("source_file", "string"),
     Column("raw_line", "string"),
     Column("parse_error", "string"),

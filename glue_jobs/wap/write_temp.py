@@ -1,7 +1,11 @@
 """Write temp: parse, type and de-duplicate this run's raw rows into stocks.tmp_daily_prices.
 
 The work is sql/wap/write_temp/write_temp.sql: every raw row read, typed, written as Parquet (one file per
-trade_year, no sort). This module hands it what the raw bodies do not carry: when each
+trade_year, no sort). A row keeps its text as received (raw line, source file) only when it did
+not parse: in a batch whose symbol and date keys are unique that key identifies every other row,
+and the audit reads the text again for the rows it quarantines (glue_jobs/audit/raw_text.py). A
+batch that repeats a key is typed again with every row's text, which de-duplication compares.
+This module hands it what the raw bodies do not carry: when each
 symbol was fetched and which bar was still forming (from the ingest manifests, as the small
 CSV table stocks.tmp_ingest_fetches). On what was written it counts the rows read
 (wap/write_temp/read_counts.sql) and looks for duplicated keys (wap/write_temp/duplicates.sql); only
@@ -28,7 +32,7 @@ import datetime as dt
 import io
 import logging
 
-from glue_jobs.lake import failpoints, ingest_queue, layout, migrate, sql_files, tables
+from glue_jobs.lake import failpoints, ingest_queue, layout, migrate, sql_files, tables, typed_raw
 from glue_jobs.lake.context import RunContext
 from glue_jobs.lake.sql_files import Identifier
 
@@ -110,12 +114,12 @@ def _leave_out_unchanged(ctx: RunContext, temp, fetched_location: str, fetched_r
     return int(counted.column("row_count")[0].as_py())
 
 
-def _typed_rows_sql(runs: list[ingest_queue.IngestRun], compared: list[int]) -> str:
-    typing = ("wap/write_temp/write_temp.sql", ingest_queue.raw_sql_params(runs))
+def _typed_rows_sql(runs: list[ingest_queue.IngestRun], compared: list[int], *, keep_text: bool) -> str:
+    params = typed_raw.typed_rows_params(runs, keep_text=keep_text)
     if not compared:
-        return sql_files.render(*typing)
+        return sql_files.render(typed_raw.TYPING, params)
     return sql_files.render("wap/write_temp/published_as_is.sql",
-                            {"typed_rows": sql_files.subquery(*typing), "trade_years": compared})
+                            {"typed_rows": sql_files.subquery(typed_raw.TYPING, params), "trade_years": compared})
 
 
 def _write_staged(ctx: RunContext, staged, select: str) -> None:
@@ -143,23 +147,28 @@ def run(ctx: RunContext) -> dict:
         return {"status": "nothing to do: no pending ingest runs", "ingest_runs": 0,
                 "raw_rows": 0, "temp_rows": 0, "duplicates_dropped": 0, "unchanged_rows": 0}
 
-    # Every row read goes to Parquet first, one file per trade_year (no sort); the reads and
-    # the duplicate check then run on that, and only a batch with duplicates is rewritten.
+    # Every row read goes to Parquet first, one file per trade_year (no sort), the text as
+    # received only for rows that did not parse, and the rows published as they are marked;
+    # the reads and the duplicate check then run on that, and only a batch with duplicates is
+    # rewritten.
     published = _published_years(ctx)
     compared = compared_years(runs, published)
     staged = dataclasses.replace(temp, location=temp.location + "read/")
-    _write_staged(ctx, staged, _typed_rows_sql(runs, compared))
+    _write_staged(ctx, staged, _typed_rows_sql(runs, compared, keep_text=False))
     per_fetch = ctx.engine.query(sql_files.render("wap/write_temp/read_counts.sql")).to_pylist()
     read = {(r["ingest_run_id"], r["symbol"]): int(r["raw_rows"]) for r in per_fetch}
     raw_rows = temp_rows = sum(read.values())
     found = ctx.engine.query(sql_files.render("wap/write_temp/duplicates.sql"))
     duplicate_keys = int(found.column("duplicate_keys")[0].as_py())
-    if duplicate_keys and compared:
-        # dedupe.sql tells copies apart by their raw lines, which the marked rows were written without
-        ctx.storage.delete(ctx.storage.list_keys(staged.location))
-        compared = []
-        _write_staged(ctx, staged, _typed_rows_sql(runs, compared))
     if duplicate_keys:
+        # de-duplication tells exact copies from disagreeing rows by their whole line, and
+        # rows sharing a key are no longer told apart by symbol and date: type again with
+        # every row's text, unmarked
+        compared = []
+        texted = dataclasses.replace(temp, location=temp.location + "read-text/")
+        _write_staged(ctx, texted, _typed_rows_sql(runs, compared, keep_text=True))
+        ctx.storage.delete(ctx.storage.list_keys(staged.location))
+        staged = texted
         deduplicated = dataclasses.replace(temp, location=temp.location + "deduplicated/")
         ctx.engine.write_parquet(sql_files.render("wap/write_temp/dedupe.sql"), deduplicated.location,
                                  cluster_by="trade_year")

@@ -137,7 +137,7 @@ def _partition_filters(where, partition_keys: tuple[str, ...],
 
     conjuncts = list(where.flatten()) if isinstance(where, exp.And) else [where]
     found = {}
-    for c in conjuncts:
+    for c in map(_switched, conjuncts):
         if isinstance(c, exp.In) and isinstance(c.this, exp.Column) and not c.args.get("query"):
             column, values = c.this, c.expressions
         elif isinstance(c, exp.EQ) and isinstance(c.this, exp.Column):
@@ -150,6 +150,17 @@ def _partition_filters(where, partition_keys: tuple[str, ...],
         if key in partition_keys and values and all(isinstance(v, exp.Literal) for v in values):
             found[key] = tuple(sorted({str(v.this) for v in values}))
     return tuple(sorted(found.items()))
+
+
+def _switched(condition):
+    """`(false or x)` is `x`: a SQL file's switch turned off (write_temp.sql's `every_symbol`
+    when only some symbols' rows are read), so `x` may prune. `(true or x)` keeps every row."""
+    from sqlglot import exp
+
+    inner = condition.unnest()
+    if isinstance(inner, exp.Or) and isinstance(inner.this, exp.Boolean) and not inner.this.this:
+        return inner.expression.unnest()
+    return condition
 
 
 def _label(sql: str) -> str:

@@ -51,6 +51,7 @@ quarantined_rows as (
     select
         ingest_run_id,
         symbol,
+        trade_date,
         raw_line
     from stocks.tmp_daily_prices_quarantine
     where trade_year = {{trade_year}}
@@ -73,7 +74,10 @@ audited_rows as (
         from quarantined_rows as q
         where q.ingest_run_id = s.ingest_run_id
             and q.symbol = s.symbol
-            and q.raw_line = s.raw_line
+            -- a row is its raw line; one typed without it (write temp keeps the text only where
+            -- keys repeat or a row did not parse) is its date, unique in such a batch
+            and q.trade_date is not distinct from s.trade_date
+            and (s.raw_line is null or q.raw_line = s.raw_line)
     )
 ),
 

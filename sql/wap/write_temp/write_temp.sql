@@ -8,8 +8,17 @@
 -- not publish volume 1. Duplicates are dropped afterwards, by wap/write_temp/dedupe.sql, and
 -- only when wap/write_temp/duplicates.sql finds any: a backfill of millions of rows has none, and
 -- sorting them all to look for some would cost more than reading them.
+--
+-- A row's text as received (raw_line, source_file) is what the quarantine keeps. Typing it for
+-- every row costs more than typing the fields, so without keep_text only a row that did not
+-- parse keeps it: a batch whose symbol and date keys are unique (wap/write_temp/duplicates.sql)
+-- identifies every other row by ingest run, symbol and date, and the audit reads the text
+-- again, with keep_text and only_symbols, for the few rows it quarantines. A batch with a
+-- repeated key is written again with keep_text: de-duplication compares whole lines.
 -- Parameters: ingest_dates, ingest_run_ids (the ingest runs this pipeline run processes, and
--- their dates: the raw table's first partition key, so only their partitions are read).
+-- their dates: the raw table's first partition key, so only their partitions are read);
+-- keep_text (every row keeps its raw line and source file); every_symbol, only_symbols (read
+-- every symbol's rows, or only those of the listed symbols).
 with
 
 raw_rows as (
@@ -39,6 +48,7 @@ raw_rows as (
     from stocks.raw_daily
     where ingest_date in ({{ingest_dates}})
         and ingest_run_id in ({{ingest_run_ids}})
+        and ({{every_symbol}} or symbol in ({{only_symbols}}))
 ),
 
 checked as (
@@ -232,8 +242,8 @@ typed_rows as (
         forming_date,
         ingest_run_id,
         ingest_date,
-        source_file,
-        raw_line,
+        case when {{keep_text}} or parse_error is not null then source_file end as source_file,
+        case when {{keep_text}} or parse_error is not null then raw_line end as raw_line,
         parse_error,
         -- a date that did not parse files under the year it was ingested
         coalesce(year(trade_date), year(cast(ingest_date as date))) as trade_year

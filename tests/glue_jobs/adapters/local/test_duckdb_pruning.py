@@ -93,6 +93,9 @@ KEEP_R1 = [
     "select symbol, ingest_run_id from stocks.raw_daily where raw_daily.ingest_run_id = 'r1'",
     "select symbol, ingest_run_id from stocks.raw_daily where symbol <> 'ZZZ' and ingest_run_id = 'r1'",
     "select symbol, ingest_run_id from stocks.raw_daily where ingest_run_id in ('r1')",
+    # a SQL file's switch turned off (write_temp.sql's every_symbol) leaves the filter it guards
+    "select symbol, ingest_run_id from stocks.raw_daily where (false or ingest_run_id in ('r1'))",
+    "select symbol, ingest_run_id from stocks.raw_daily where symbol <> 'ZZZ' and (false or (ingest_run_id = 'r1'))",
     "with t as (select 'IBM' as s) select symbol, ingest_run_id from stocks.raw_daily "
     "where ingest_run_id = 'r1' and symbol in (select s from t where s = 'IBM')",
     "select r.symbol, r.ingest_run_id from stocks.raw_daily r where r.ingest_run_id = 'r1' and r.symbol in "
@@ -115,6 +118,12 @@ def test_a_filter_whose_value_is_computed_does_not_narrow_the_reading(tmp_path):
     engine = _lake(tmp_path, damaged=False)
     sql = "select symbol, ingest_run_id from stocks.raw_daily where ingest_run_id = concat('r', '1')"
     assert _rows(engine, sql) == [("IBM", "r1")]
+
+
+def test_a_switch_turned_on_does_not_narrow_the_reading(tmp_path):
+    engine = _lake(tmp_path, damaged=False)
+    sql = "select symbol, ingest_run_id from stocks.raw_daily where (true or ingest_run_id = 'r1')"
+    assert _rows(engine, sql) == [("IBM", "r1"), ("IBM", "r2"), ("XOM", "r2"), ("XOM", "r3")]
 
 
 def test_a_filter_on_a_column_that_is_no_partition_key_does_not_narrow_the_reading(tmp_path):
