@@ -107,9 +107,7 @@ def _leave_out_unchanged(ctx: RunContext, temp, fetched_location: str, fetched_r
         select = sql_files.render("wap/write_temp/not_published_as_is.sql")
     else:
         select = sql_files.render("wap/write_temp/changed_rows.sql", {"trade_years": years, "keys_repeat": keys_repeat})
-    ctx.engine.write_parquet(select, changed.location, cluster_by="trade_year")
-    failpoints.hit("write_temp.after_data_write", changed.location)
-    ctx.catalog.create_table(changed, replace=True)
+    _write_staged(ctx, changed, select)
     counted = ctx.engine.query(sql_files.render("wap/write_temp/count_rows.sql", {"table": Identifier(f"{db}.{temp.name}")}))
     return int(counted.column("row_count")[0].as_py())
 
@@ -123,6 +121,7 @@ def _typed_rows_sql(runs: list[ingest_queue.IngestRun], compared: list[int], *, 
 
 
 def _write_staged(ctx: RunContext, staged, select: str) -> None:
+    """`select` written as Parquet, a file per trade_year, and registered as the table `staged`."""
     ctx.engine.write_parquet(select, staged.location, cluster_by="trade_year")
     failpoints.hit("write_temp.after_data_write", staged.location)
     ctx.catalog.create_table(staged, replace=True)
@@ -170,10 +169,7 @@ def run(ctx: RunContext) -> dict:
         ctx.storage.delete(ctx.storage.list_keys(staged.location))
         staged = texted
         deduplicated = dataclasses.replace(temp, location=temp.location + "deduplicated/")
-        ctx.engine.write_parquet(sql_files.render("wap/write_temp/dedupe.sql"), deduplicated.location,
-                                 cluster_by="trade_year")
-        failpoints.hit("write_temp.after_data_write", deduplicated.location)
-        ctx.catalog.create_table(deduplicated, replace=True)
+        _write_staged(ctx, deduplicated, sql_files.render("wap/write_temp/dedupe.sql"))
         ctx.storage.delete(ctx.storage.list_keys(staged.location))
         counted = ctx.engine.query(sql_files.render("wap/write_temp/count_rows.sql", {"table": Identifier(f"{db}.{temp.name}")}))
         temp_rows = int(counted.column("row_count")[0].as_py())
