@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from glue_jobs.lake import failpoints, lake_record
-from glue_jobs.lake.context import RunContext, new_run_id
+from glue_jobs.lake.context import RunContext, new_run_id, serving_if_opened
 from glue_jobs.lake.errors import ConfigError, NothingFetched
 from glue_jobs.lake.lock import Holder, LakeLock
 from glue_jobs.lake.run_log import RunLog
@@ -187,7 +187,7 @@ def _checkpoint_serving_beside(ctx: RunContext) -> None:
     while the run closes (the ledger, the dashboard page): its fsyncs inside the serve stage, or
     beside after_publish's durable writes, were waited on there (glue_jobs/adapters/local/
     serving_sqlite.py, BackgroundCheckpoint)."""
-    beside = getattr(ctx.__dict__.get("_serving"), "checkpoint_beside", None)
+    beside = getattr(serving_if_opened(ctx), "checkpoint_beside", None)
     if callable(beside):
         beside()
 

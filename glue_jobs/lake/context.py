@@ -54,7 +54,7 @@ class RunContext:
 def open_serving_once(holder: Any, factory: Callable[[], Any] | None, lake: str) -> Any:
     """`holder`'s serving table, opened by `factory` on first use and kept in the holder (a
     Runtime or a RunContext); a ConfigError naming what is missing when there is none."""
-    opened = holder.__dict__.get("_serving")
+    opened = serving_if_opened(holder)
     if opened is None:
         if factory is None:
             from glue_jobs.lake.errors import ConfigError
@@ -63,3 +63,9 @@ def open_serving_once(holder: Any, factory: Callable[[], Any] | None, lake: str)
                               "(the stack output ServingTableName)")
         opened = holder.__dict__["_serving"] = factory()
     return opened
+
+
+def serving_if_opened(holder: Any) -> Any:
+    """`holder`'s serving table if something has opened it (open_serving_once), else None:
+    for what only concerns a table that was used, without opening one."""
+    return holder.__dict__.get("_serving")
