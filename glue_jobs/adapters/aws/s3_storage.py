@@ -125,14 +125,17 @@ class S3Storage:
     def carry(self, source: str, dest: str) -> None:
         """CopyObject: S3 copies the bytes itself, none pass through here, and the copy is an
         object of its own (deleting the source later leaves it). One CopyObject takes up to
-        5 GB; a published segment file is a few tens of MB."""
+        5 GB; a published segment file is a few tens of MB. Conditional on `dest` being absent,
+        as the port asks and create-only put_bytes does: S3 decides it, as a local link does."""
         try:
-            self.client.copy_object(Bucket=self.bucket, Key=self._key(dest),
+            self.client.copy_object(Bucket=self.bucket, Key=self._key(dest), IfNoneMatch="*",
                                     CopySource={"Bucket": self.bucket, "Key": self._key(source)})
         except Exception as exc:
             code = _error_code(exc)
             if code in ("NoSuchKey", "404", "NotFound"):
                 raise NotFound(f"{source} not found in lake {self.root}") from exc
+            if code in ("PreconditionFailed", "ConditionalRequestConflict", "412"):
+                raise AlreadyExists(f"{self.uri(dest)} already exists") from exc
             if code:
                 raise StorageError(f"copying {self.uri(source)} to {self.uri(dest)} failed: {code}: {exc}") from exc
             raise

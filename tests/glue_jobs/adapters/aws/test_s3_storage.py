@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from botocore.exceptions import ClientError
 
 from glue_jobs.adapters.aws.s3_storage import S3Storage, split_s3_uri
 from glue_jobs.ports.storage import AlreadyExists, NotFound, StorageError
@@ -104,3 +105,36 @@ def test_carry_copies_an_object_server_side_and_the_copy_outlives_its_source(s3)
     assert storage.get_bytes(new) == b"settled rows"
     with pytest.raises(NotFound, match="v=r1"):
         storage.carry(old, old.replace("v=r1", "v=r3"))
+
+
+class _ConditionalCopies:
+    """moto's S3 with S3's rule for CopyObject's If-None-Match, which moto does not enforce:
+    with IfNoneMatch="*" a copy onto an existing key fails with 412 PreconditionFailed."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def copy_object(self, **kwargs):
+        if kwargs.get("IfNoneMatch") == "*":
+            try:
+                self._client.head_object(Bucket=kwargs["Bucket"], Key=kwargs["Key"])
+            except ClientError:
+                pass  # absent: the copy goes ahead
+            else:
+                raise ClientError({"Error": {"Code": "PreconditionFailed", "Message": "At least one of the "
+                                             "pre-conditions you specified did not hold"}}, "CopyObject")
+        return self._client.copy_object(**kwargs)
+
+
+def test_carry_never_replaces_an_object_that_is_there(s3):
+    """As a local hard link refuses an existing name: a version's file is never overwritten."""
+    storage = S3Storage(BUCKET, "lake", client=_ConditionalCopies(s3))
+    source, dest = "warehouse/v=r1/seg-a.parquet", "warehouse/v=r2/seg-a.parquet"
+    storage.put_bytes(source, b"new rows")
+    storage.put_bytes(dest, b"published rows")
+    with pytest.raises(AlreadyExists, match="v=r2"):
+        storage.carry(source, dest)
+    assert storage.get_bytes(dest) == b"published rows"
