@@ -129,6 +129,11 @@ class ServingTable(Protocol):
         """(rows, the newest version any row carries), without making a Bar of each row: what
         the dashboard shows on every render, where a full comparison would read every row."""
 
+    def make_durable(self) -> None:
+        """Return once every write acknowledged so far survives a power cut: a caller about to
+        forget what it wrote (delete the queue message that carried it, record a manifest as
+        loaded) calls it first, or a power cut would lose bars that nothing replays."""
+
 
 def batches(items: Iterable, size: int = BATCH_LIMIT) -> Iterator[list]:
     """`items` in lists of at most `size` (DynamoDB refuses a batch of more than 25)."""

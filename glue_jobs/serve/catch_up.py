@@ -72,6 +72,7 @@ def fill_empty(storage: Storage, catalog: Any, serving: ServingTable, *, version
     log.info("serve: the serving table is empty and %d published manifest(s) wait: filling it from the "
              "published table (bulk) instead of loading them one by one", len(waiting))
     result = rebuild.rebuild(storage, catalog, serving, version=version, say=say)
+    serving.make_durable()  # recorded as announced, the manifests are not carried again
     seen.update(manifests)  # the manifests read before the rebuild: what it covered
     storage.put_bytes(layout.SERVING_EVENTS_KEY, (json.dumps(seen, indent=1, sort_keys=True) + "\n").encode())
     return result

@@ -104,6 +104,7 @@ def drain(storage: Any, serving: Any, queue: Queue, *, visibility_timeout: int =
         failpoints.hit("serve.after_receive", messages[0].message_id)
         done = loader.load([loader.Record(m.message_id, m.body) for m in messages], storage, serving)
         written = written.add(done.written)
+        serving.make_durable()  # before a message is deleted, what it carried must outlive a power cut
         for m in messages:
             reason = done.failures.get(m.message_id)
             if reason is not None:

@@ -294,6 +294,9 @@ class DynamoServingTable:
         kwargs = {"TableName": self.table_name, "ProjectionExpression": "#s", "ExpressionAttributeNames": {"#s": "symbol"}}
         return sorted({item["symbol"]["S"] for item in self._pages("scan", "Scan of symbols", kwargs)})
 
+    def make_durable(self) -> None:
+        """Nothing to wait for: DynamoDB acknowledges a write once it is stored durably."""
+
     def totals(self) -> tuple[int, str | None]:
         # A Scan of the version attribute only: read units for the whole table, no item decoded.
         kwargs = {"TableName": self.table_name, "ProjectionExpression": "#v", "ExpressionAttributeNames": {"#v": "version"}}
