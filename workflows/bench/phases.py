@@ -4,6 +4,7 @@ Every phase takes plain JSON-able arguments and returns a dict of figures.
     land       synthetic raw bodies through the real ingest stage (not timed as a target)
     wap        crawl .. after_publish on a lake through the local runner, as `tickerlake run` does
     floor      the engine reads the raw table and writes it as Parquet, nothing else
+    audited_floor  the floor plus what an audited backfill cannot leave out, each done once
     naive      what a user would write by hand with pandas
     queries    every dashboard panel query, the analysis queries and views, on the lake
     ingestion  rate planning against the fake Alpha Vantage on a simulated clock
@@ -203,6 +204,29 @@ def floor(lake: str) -> dict[str, Any]:
     return {"seconds": round(seconds, 3), "rows": int(rows)}
 
 
+def audited_floor(lake: str) -> dict[str, Any]:
+    """The least an audited backfill does (on DuckDB directly): every line's text checked and
+    typed, written once in the published order (workflows/bench/sql/checked_floor_duckdb.sql),
+    then one window pass over it for the series rules (series_floor_duckdb.sql). Against the
+    floor it says how near 2x any pipeline that keeps those checks can come."""
+    import duckdb
+
+    out = Path(lake) / "bench" / "audited_floor"
+    shutil.rmtree(out, ignore_errors=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    raw_glob = str(Path(lake) / layout.RAW_PREFIX / "**" / "*.csv")
+    connection = duckdb.connect()
+    started = time.monotonic()
+    connection.execute(_bench_sql("checked_floor_duckdb.sql", {"raw_glob": raw_glob, "out_dir": str(out)}))
+    written = time.monotonic()
+    found = connection.execute(_bench_sql("series_floor_duckdb.sql", {"temp_glob": f"{out}/**/*.parquet"})).fetchone()
+    ended = time.monotonic()
+    connection.close()
+    shutil.rmtree(out, ignore_errors=True)
+    return {"seconds": round(ended - started, 3), "write_seconds": round(written - started, 3),
+            "series_seconds": round(ended - written, 3), "rows": int(found[0])}
+
+
 def naive(lake: str, out: str) -> dict[str, Any]:
     """Read every raw file with pandas, concatenate, drop duplicates, write partitioned Parquet."""
     import pandas as pd
@@ -293,6 +317,7 @@ PHASES: dict[str, Callable[..., dict[str, Any]]] = {
     "command": command,
     "page": page,
     "floor": floor,
+    "audited_floor": audited_floor,
     "naive": naive,
     "queries": queries,
     "ingestion": ingestion,

@@ -71,6 +71,19 @@ def test_naive_over_backfill_is_information_only_now():
     assert not any(k.startswith("Naive") for k in judged)
 
 
+def test_the_audited_floor_is_shown_against_the_floor_and_the_backfill_without_a_verdict():
+    m = figures(audited_floor={"seconds": 9.0, "write_seconds": 7.5, "series_seconds": 1.5, "rows": 1000})
+    rows = {r.measure: r for r in report.build_rows(m)}
+    assert rows["Audited floor / floor (the nearest to the floor any backfill that keeps those checks can come)"
+                ].value == "1.50x"
+    assert rows["Backfill / audited floor"].value == "1.11x"
+    audited = next(r for name, r in rows.items() if name.startswith("Audited floor: "))
+    assert audited.value == "9.00 s (checked write 7.50 s, window pass 1.50 s)"
+    # only the 2x target judges the backfill: these rows say how far below it anyone can go
+    assert report.verdict_counts(report.build_rows(m)) == report.verdict_counts(report.build_rows(figures()))
+    assert not any(r.measure.startswith("Audited") for r in report.build_rows(figures()))
+
+
 def test_ingestion_fails_below_98_percent_or_on_any_limit_body():
     m = figures()
     m["ingestion"]["premium"] = dict(m["ingestion"]["premium"], calls_per_window=[50, 50])
