@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 
-from glue_jobs.adapters.local.sqlite_files import PerThread, Transaction
+from glue_jobs.adapters.local.sqlite_files import PerThread, Transaction, sync_to_disk
 from glue_jobs.lake import failpoints
 from glue_jobs.ports.serving import Bar, BarColumns, Deletion, WriteResult
 
@@ -190,19 +190,9 @@ class SqliteServingTable:
         return int(rows), newest or None
 
     def make_durable(self) -> None:
-        """The WAL's commits on disk: the writes commit at synchronous NORMAL (a sync per commit
-        would cost the loader's 500-bar chunks one each), so until a checkpoint they may sit in
-        the WAL unsynced. One fsync of the WAL file covers them all; the database file's too, for
-        a bulk write made in the rollback journal at NORMAL and a checkpoint still copying."""
-        for path in (self.path + "-wal", self.path):
-            try:
-                fd = os.open(path, os.O_RDONLY)
-            except FileNotFoundError:
-                continue  # no WAL: nothing was written since the last connection closed
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+        # the writes commit at NORMAL: a sync per commit would cost each of the loader's
+        # 500-bar chunks one, where the one here covers them all
+        sync_to_disk(self.path)
 
     def checkpoint_beside(self) -> None:
         """Copy what the WAL holds into the database file in a thread, while the caller goes on

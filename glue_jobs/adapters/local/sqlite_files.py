@@ -14,6 +14,22 @@ T = TypeVar("T")
 BUSY_SECONDS = 30.0  # how long a connection waits for another's lock before it gives up
 
 
+def sync_to_disk(path: str) -> None:
+    """The commits of the WAL-mode file `path` on disk, whatever its connections' synchronous
+    setting: at NORMAL a commit can sit unsynced in the WAL until a checkpoint, and one fsync of
+    the WAL covers every commit in it. The database file is synced too, for a write made in the
+    rollback journal at NORMAL and a checkpoint still copying."""
+    for name in (path + "-wal", path):
+        try:
+            fd = os.open(name, os.O_RDONLY)
+        except FileNotFoundError:
+            continue  # no WAL: nothing was written since the last connection closed
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
 def open_wal(path: str, schema: str, *, synchronous: str, check_same_thread: bool = True,
              pragmas: tuple[str, ...] = ()) -> sqlite3.Connection:
     """A connection to `path` (made with its folder and `schema` when new) in WAL mode, so readers
