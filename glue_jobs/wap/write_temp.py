@@ -51,7 +51,9 @@ def fetches_csv(runs: list[ingest_queue.IngestRun]) -> bytes:
 
 
 def compare_with_manifests(runs: list[ingest_queue.IngestRun], read: dict[tuple[str, str], int]) -> list[str]:
-    """Pure: fetches whose row count as read differs from the manifest's count."""
+    """Pure: fetches whose row count as read differs from the manifest's count, then the
+    symbols the raw table reads rows of in an ingest run whose manifest does not list them (a
+    body placed by hand in the run's folder: its rows go on through the audit like any other)."""
     problems = []
     for run in runs:
         for f in run.fetches:
@@ -59,6 +61,12 @@ def compare_with_manifests(runs: list[ingest_queue.IngestRun], read: dict[tuple[
             if f.rows is not None and got != f.rows:
                 problems.append(f"{f.symbol} in ingest run {run.run_id}: manifest says {f.rows} rows, "
                                 f"the raw table reads {got} ({f.raw_key})")
+    for run in runs:
+        listed = {f.symbol for f in run.fetches}
+        for (run_id, symbol), got in sorted(read.items()):
+            if run_id == run.run_id and symbol not in listed:
+                problems.append(f"{symbol} in ingest run {run.run_id}: the raw table reads {got} rows its manifest "
+                                f"does not list ({layout.raw_key(run.ingest_date, symbol, run.run_id)})")
     return problems
 
 

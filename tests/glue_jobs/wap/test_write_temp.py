@@ -267,6 +267,25 @@ def test_fetches_whose_rows_as_read_differ_from_the_manifest_are_named_in_the_lo
     assert counts["raw_rows"] == 2 * 22
 
 
+def test_a_body_its_ingest_runs_manifest_does_not_list_is_named_and_its_rows_still_read(ctx, caplog):
+    two_bars = csv_body([("2024-03-08", 1, 2, 0.5, 1.5, 10), ("2024-03-07", 1, 2, 0.5, 1.5, 10)])
+    land(ctx.storage, run_id="i1", ingest_date="2024-03-08", bodies={"AAA": two_bars})
+    land(ctx.storage, run_id="i2", ingest_date="2024-03-08", bodies={"BBB": two_bars})
+    # placed by hand in run i1's folder: BBB is listed, but by run i2's manifest
+    for symbol in ("ZZZ", "BBB"):
+        ctx.storage.put_bytes(layout.raw_key("2024-03-08", symbol, "i1"), two_bars)
+    crawl.run(ctx)
+    with caplog.at_level("WARNING", logger=write_temp.log.name):
+        counts = write_temp.run(ctx)
+
+    expected = [f"{symbol} in ingest run i1: the raw table reads 2 rows its manifest does not list "
+                f"({layout.raw_key('2024-03-08', symbol, 'i1')})" for symbol in ("BBB", "ZZZ")]
+    assert counts["manifest_mismatches"] == expected
+    assert [r.getMessage() for r in caplog.records if r.name == write_temp.log.name] == [
+        f"write_temp: {p}" for p in expected]
+    assert counts["raw_rows"] == 8  # nothing received is dropped: the audit sees every row
+
+
 def test_a_lake_of_before_the_rename_is_refused_by_name_and_left_as_it_was(tmp_path):
     lake = tmp_path / "lake"
     shutil.copytree(BEFORE_RENAME, lake)
