@@ -96,7 +96,7 @@ def backfill_rows(m: dict[str, Any]) -> list[Row]:
                         "typed, written once in the published order, and one window pass for the series rules",
                         f"{seconds(audited['seconds'])} (checked write {seconds(audited['write_seconds'])}, "
                         f"window pass {seconds(audited['series_seconds'])})"))
-        rows.append(Row("Audited floor / floor (the nearest to the floor any backfill that keeps those checks "
+        rows.append(Row("Audited floor / floor (how near the floor a backfill that keeps those checks "
                         "can come)", _x(ratio(audited["seconds"], floor["seconds"]))))
         rows.append(Row("Backfill / audited floor", _x(ratio(b["seconds"], audited["seconds"]))))
     rows.append(Row("Naive pandas (read every file, concat, drop duplicates, partitioned Parquet)",

@@ -25,23 +25,23 @@ from tests.glue_jobs.serve.test_serve_on_a_lake import publish_day, published, s
 from workflows.intraday import open_processor
 
 
-def record_events(monkeypatch, events: list) -> None:
-    """Each serving write, make_durable and queue delete, in the order they happen."""
-    for name in ("put_bars", "delete_bars", "put_columns_unconditionally", "make_durable"):
-        original = getattr(SqliteServingTable, name)
+def spy(monkeypatch, events: list, cls: type, names: dict[str, str]) -> None:
+    """Each call of the methods `names` of `cls` noted in `events` (as names[method]), in order."""
+    for name, label in names.items():
+        original = getattr(cls, name)
 
-        def spy(self, *args, _original=original, _name=name, **kwargs):
-            events.append(_name)
+        def noted(self, *args, _original=original, _label=label, **kwargs):
+            events.append(_label)
             return _original(self, *args, **kwargs)
 
-        monkeypatch.setattr(SqliteServingTable, name, spy)
-    original_delete = SqliteQueue.delete
+        monkeypatch.setattr(cls, name, noted)
 
-    def delete(self, receipt_handle):
-        events.append("queue.delete")
-        return original_delete(self, receipt_handle)
 
-    monkeypatch.setattr(SqliteQueue, "delete", delete)
+def record_events(monkeypatch, events: list) -> None:
+    """Each serving write, make_durable and queue delete, in the order they happen."""
+    spy(monkeypatch, events, SqliteServingTable, {n: n for n in (
+        "put_bars", "delete_bars", "put_columns_unconditionally", "make_durable")})
+    spy(monkeypatch, events, SqliteQueue, {"delete": "queue.delete"})
 
 
 def test_a_message_is_deleted_only_after_the_bars_it_carried_are_made_durable(tmp_path, monkeypatch):
@@ -102,21 +102,8 @@ def test_the_local_table_syncs_the_wal_that_holds_its_commits(tmp_path, monkeypa
 
 def test_the_intraday_consumer_checkpoints_only_after_the_quotes_it_wrote_are_made_durable(tmp_path, monkeypatch):
     events: list[str] = []
-    for name in ("put_quotes", "put_current", "make_durable"):
-        original = getattr(SqliteQuotesTable, name)
-
-        def spy(self, *args, _original=original, _name=name, **kwargs):
-            events.append(_name)
-            return _original(self, *args, **kwargs)
-
-        monkeypatch.setattr(SqliteQuotesTable, name, spy)
-    original_checkpoint = SqliteStream.checkpoint
-
-    def checkpoint(self, *args, **kwargs):
-        events.append("checkpoint")
-        return original_checkpoint(self, *args, **kwargs)
-
-    monkeypatch.setattr(SqliteStream, "checkpoint", checkpoint)
+    spy(monkeypatch, events, SqliteQuotesTable, {n: n for n in ("put_quotes", "put_current", "make_durable")})
+    spy(monkeypatch, events, SqliteStream, {"checkpoint": "checkpoint"})
     log = SqliteStream(tmp_path / "log.sqlite", shards=1, clock=lambda: OPEN_MS / 1000 + 60)
     for i in range(1, 6):
         log.put("IBM", encode(quote("IBM", str(100 + i), i)))

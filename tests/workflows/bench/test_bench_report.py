@@ -74,7 +74,7 @@ def test_naive_over_backfill_is_information_only_now():
 def test_the_audited_floor_is_shown_against_the_floor_and_the_backfill_without_a_verdict():
     m = figures(audited_floor={"seconds": 9.0, "write_seconds": 7.5, "series_seconds": 1.5, "rows": 1000})
     rows = {r.measure: r for r in report.build_rows(m)}
-    assert rows["Audited floor / floor (the nearest to the floor any backfill that keeps those checks can come)"
+    assert rows["Audited floor / floor (how near the floor a backfill that keeps those checks can come)"
                 ].value == "1.50x"
     assert rows["Backfill / audited floor"].value == "1.11x"
     audited = next(r for name, r in rows.items() if name.startswith("Audited floor: "))
