@@ -72,13 +72,14 @@ def test_naive_over_backfill_is_information_only_now():
 
 
 def test_the_audited_floor_is_shown_against_the_floor_and_the_backfill_without_a_verdict():
-    m = figures(audited_floor={"seconds": 9.0, "write_seconds": 7.5, "series_seconds": 1.5, "rows": 1000})
+    m = figures(audited_floor={"seconds": 9.0, "write_seconds": 7.5, "series_seconds": 1.5, "rows": 1000,
+                               "runs": [9.5, 9.0]})
     rows = {r.measure: r for r in report.build_rows(m)}
     assert rows["Audited floor / floor (how near the floor a backfill that keeps those checks can come)"
                 ].value == "1.50x"
     assert rows["Backfill / audited floor"].value == "1.11x"
     audited = next(r for name, r in rows.items() if name.startswith("Audited floor: "))
-    assert audited.value == "9.00 s (checked write 7.50 s, window pass 1.50 s)"
+    assert audited.value == "9.00 s (best of 9.50, 9.00 s) (checked write 7.50 s, window pass 1.50 s)"
     # only the 2x target judges the backfill: these rows say how far below it anyone can go
     assert report.verdict_counts(report.build_rows(m)) == report.verdict_counts(report.build_rows(figures()))
     assert not any(r.measure.startswith("Audited") for r in report.build_rows(figures()))
