@@ -153,11 +153,13 @@ def test_a_publish_retried_after_its_switch_writes_no_version(backfilled):
     assert ctx.storage.list_keys("warehouse/daily_prices/trade_year=2024/") == before
 
 
-def test_a_day_that_changes_no_bar_after_the_boundary_moved_keeps_the_published_version(tmp_path):
+@pytest.mark.parametrize("without_manifest", [False, True], ids=["boundary moved", "version without a manifest"])
+def test_a_day_that_changes_no_bar_keeps_the_published_version_it_cannot_compare_by_segment(tmp_path, without_manifest):
     """The version was cut on 2024-09-01 (written 2024-11-14); on 2024-11-15 the boundary is
-    2024-10-01, so every segment is merged anew and none can be compared with a file of its own.
-    The run's only bar is stale (fetched before the published one, so it loses): the year's rows
-    come out as they were, and publish keeps the published version instead of writing a new one."""
+    2024-10-01, so every segment is merged anew and none can be compared with a file of its own;
+    a version published before manifests existed has no segments to compare either. The run's
+    only bar is stale (fetched before the published one, so it loses): the year's rows come out
+    as they were, and publish keeps the published version instead of writing a new one."""
     written, day = dt.date(2024, 11, 14), dt.date(2024, 11, 15)
     series = bars("AAA", trading_calendar.last_sessions(written, 60))  # newest first
     first = local_context(tmp_path / "lake", run_id="20241114T230000Z-seg101", as_of=written)
@@ -167,6 +169,8 @@ def test_a_day_that_changes_no_bar_after_the_boundary_moved_keeps_the_published_
     assert sorted(_files(first, _location(first, "2024"))) == [
         "seg-20240101-20240831-00000.parquet", "seg-20240901-20241231-00000.parquet"]
     location, before = _location(first, "2024"), _published(first)
+    if without_manifest:
+        first.storage.delete([layout.version_manifest_key(location)])
 
     ctx = local_context(tmp_path / "lake", run_id="20241115T230000Z-seg102", as_of=day)
     stale = series[1][:5] + (series[1][5] + 5,)
