@@ -181,3 +181,27 @@ def test_a_day_that_changes_no_bar_keeps_the_published_version_it_cannot_compare
     assert (results["publish"]["partitions_written"], results["publish"]["partitions_unchanged"]) == (0, 1)
     assert _location(ctx, "2024") == location
     assert _published(ctx) == before
+
+
+def test_a_settled_file_damaged_before_its_carry_is_still_found_damaged_in_the_new_version(backfilled):
+    """A carry takes the file's entry from the old manifest, not a checksum of the bytes as they
+    are now: a same-size rewrite of the settled file (which publish's cheap look before merging,
+    sizes and footers, does not see) stays visible to the checksum check (`tickerlake doctor`)
+    in the version it was carried into, instead of being recorded there as sound."""
+    ctx = _day(backfilled)
+    settled = "seg-20240101-20240930-00000.parquet"
+    path = ctx.storage.uri(_files(ctx, _location(ctx, "2024"))[settled])
+    with open(path, "r+b") as f:  # in place: the carry links this very file
+        data = f.read()
+        at = data.rindex(b"DuckDB")  # the footer's created_by text: still a readable file
+        f.seek(at)
+        f.write(b"DuckDX")
+    assert version_manifest.check(ctx.storage, _location(ctx, "2024"), checksum=False) == []
+
+    _compact_day(ctx, {"BBB": SESSIONS[-3]})
+    run_wap(ctx)
+
+    new = _location(ctx, "2024")
+    assert os.stat(ctx.storage.uri(_files(ctx, new)[settled])).st_ino == os.stat(path).st_ino  # carried
+    problems = version_manifest.check(ctx.storage, new)
+    assert len(problems) == 1 and settled in problems[0]
