@@ -170,3 +170,13 @@ def test_a_published_bar_of_a_year_the_typing_pass_did_not_compare_with_is_still
                                ).to_pylist()
     assert [(r["symbol"], r["day"]) for r in rows] == [("B", DAY2.isoformat())]
     assert (counts["fetched_rows"], counts["unchanged_rows"]) == (2, 1)
+
+
+def test_a_pending_ingest_run_that_fetched_nothing_writes_no_rows_on_a_published_lake(make_ctx):
+    """A day whose every fetch failed still leaves its manifest, listing no data body: write
+    temp, with published years to compare with, writes nothing and does not fail."""
+    _published_day1(make_ctx)
+    second, counts = _second_day(make_ctx, {}, {})
+
+    assert (counts["ingest_runs"], counts["fetched_rows"], counts["temp_rows"]) == (1, 0, 0)
+    assert second.engine.query("select count(*) as n from stocks.tmp_daily_prices").column("n")[0].as_py() == 0
