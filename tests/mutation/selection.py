@@ -45,6 +45,8 @@ MODULE_TESTS: dict[str, tuple[str, ...]] = {
                                       "tests/ingestion/test_redact_rejected_bodies.py",
                                       "tests/ingestion/test_alphavantage_classify.py"),
     "glue_jobs.lake.lock": ("tests/glue_jobs/lake/test_lake_lock.py",),
+    "glue_jobs.lake.segments": ("tests/glue_jobs/lake/test_segments.py",
+                                "tests/glue_jobs/wap/test_publish_segments.py"),
     "glue_jobs.adapters.local.duckdb_engine": ("tests/glue_jobs/adapters/local/test_duckdb_pruning.py",
                                                "tests/glue_jobs/adapters/local/test_duckdb_engine.py"),
     "glue_jobs.adapters.local.athena_sql.translate": ("tests/glue_jobs/adapters/local/athena_sql/",

@@ -37,6 +37,13 @@ def test_a_day_of_recent_bars_merges_the_recent_segment_and_carries_the_settled_
     assert steps == [Carry(SETTLED, (CURRENT[0],)), Merge(RECENT)]
 
 
+def test_a_bar_on_the_first_day_of_the_recent_segment_alone_merges_that_segment():
+    """A restated bar dated the boundary's day (here 2024-10-01, a session), and no other row of
+    the recent segment: carrying that segment as it is would drop the restatement unpublished."""
+    steps = plan(2024, D(2024, 12, 2), CURRENT, [D(2024, 10, 1)])
+    assert steps == [Carry(SETTLED, (CURRENT[0],)), Merge(RECENT)]
+
+
 @pytest.mark.parametrize("dates", [[D(2024, 12, 2), D(2024, 9, 30)], None])
 def test_a_settled_bar_or_unknown_dates_merge_both(dates):
     assert plan(2024, D(2024, 12, 2), CURRENT, dates) == [Merge(SETTLED), Merge(RECENT)]

@@ -151,3 +151,57 @@ def test_a_publish_retried_after_its_switch_writes_no_version(backfilled):
     assert results["partitions_written"] == 0 and results["partitions_unchanged"] == 1
     assert _location(ctx, "2024") == location
     assert ctx.storage.list_keys("warehouse/daily_prices/trade_year=2024/") == before
+
+
+@pytest.mark.parametrize("without_manifest", [False, True], ids=["boundary moved", "version without a manifest"])
+def test_a_day_that_changes_no_bar_keeps_the_published_version_it_cannot_compare_by_segment(tmp_path, without_manifest):
+    """The version was cut on 2024-09-01 (written 2024-11-14); on 2024-11-15 the boundary is
+    2024-10-01, so every segment is merged anew and none can be compared with a file of its own;
+    a version published before manifests existed has no segments to compare either. The run's
+    only bar is stale (fetched before the published one, so it loses): the year's rows come out
+    as they were, and publish keeps the published version instead of writing a new one."""
+    written, day = dt.date(2024, 11, 14), dt.date(2024, 11, 15)
+    series = bars("AAA", trading_calendar.last_sessions(written, 60))  # newest first
+    first = local_context(tmp_path / "lake", run_id="20241114T230000Z-seg101", as_of=written)
+    land(first.storage, run_id="20241114T220000Z-i1", ingest_date=written.isoformat(),
+         fetched_at=dt.datetime(2024, 11, 14, 22, tzinfo=UTC), bodies={"AAA": csv_body(series)})
+    run_wap(first)
+    assert sorted(_files(first, _location(first, "2024"))) == [
+        "seg-20240101-20240831-00000.parquet", "seg-20240901-20241231-00000.parquet"]
+    location, before = _location(first, "2024"), _published(first)
+    if without_manifest:
+        first.storage.delete([layout.version_manifest_key(location)])
+
+    ctx = local_context(tmp_path / "lake", run_id="20241115T230000Z-seg102", as_of=day)
+    stale = series[1][:5] + (series[1][5] + 5,)
+    land(ctx.storage, run_id="20241115T220000Z-i2", ingest_date=day.isoformat(),
+         fetched_at=dt.datetime(2024, 11, 14, 21, tzinfo=UTC), bodies={"AAA": csv_body([stale])})
+    results = run_wap(ctx)
+
+    assert (results["publish"]["partitions_written"], results["publish"]["partitions_unchanged"]) == (0, 1)
+    assert _location(ctx, "2024") == location
+    assert _published(ctx) == before
+
+
+def test_a_settled_file_damaged_before_its_carry_is_still_found_damaged_in_the_new_version(backfilled):
+    """A carry takes the file's entry from the old manifest, not a checksum of the bytes as they
+    are now: a same-size rewrite of the settled file (which publish's cheap look before merging,
+    sizes and footers, does not see) stays visible to the checksum check (`tickerlake doctor`)
+    in the version it was carried into, instead of being recorded there as sound."""
+    ctx = _day(backfilled)
+    settled = "seg-20240101-20240930-00000.parquet"
+    path = ctx.storage.uri(_files(ctx, _location(ctx, "2024"))[settled])
+    with open(path, "r+b") as f:  # in place: the carry links this very file
+        data = f.read()
+        at = data.rindex(b"DuckDB")  # the footer's created_by text: still a readable file
+        f.seek(at)
+        f.write(b"DuckDX")
+    assert version_manifest.check(ctx.storage, _location(ctx, "2024"), checksum=False) == []
+
+    _compact_day(ctx, {"BBB": SESSIONS[-3]})
+    run_wap(ctx)
+
+    new = _location(ctx, "2024")
+    assert os.stat(ctx.storage.uri(_files(ctx, new)[settled])).st_ino == os.stat(path).st_ino  # carried
+    problems = version_manifest.check(ctx.storage, new)
+    assert len(problems) == 1 and settled in problems[0]

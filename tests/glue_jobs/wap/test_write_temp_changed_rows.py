@@ -148,3 +148,35 @@ def test_the_years_compared_while_typing_are_those_a_fetch_can_reach(ingest_date
                                                        raw_key="")])
             for n, (d, r) in enumerate(zip(ingest_dates, rows))]
     assert write_temp.compared_years(runs, published) == years
+
+
+def test_a_published_bar_of_a_year_the_typing_pass_did_not_compare_with_is_still_left_out(make_ctx):
+    """A fetch of one row dated back in the year before (a late vendor correction that turns out
+    the same as published) reaches past the years compared while typing (2n + 10 days back from
+    the ingest date: 2024 only); that row is not marked, and must still be found unchanged
+    after the write (changed_rows.sql), not audited and counted as a change."""
+    first = make_ctx(run_id="20240307T230000Z-aaaaaa", as_of=DAY1)
+    series = {s: bars(s, trading_calendar.last_sessions(DAY1, 60)) for s in ("A", "B")}
+    land(first.storage, run_id="20240307T220000Z-i1", ingest_date=DAY1.isoformat(),
+         bodies={s: csv_body(rows) for s, rows in series.items()})
+    run_wap(first)
+    old = next(r for r in series["A"] if r[0] == "2023-12-29")
+    assert first.engine.query("select count(*) as n from stocks.daily_prices where trade_year = 2023"
+                              ).column("n")[0].as_py() == 2 * sum(r[0] < "2024" for r in series["A"])
+
+    second, counts = _second_day(make_ctx, series, {"A": [old], "B": [(DAY2.isoformat(), 10.0, 11.0, 9.0, 10.5, 1000)]})
+
+    rows = second.engine.query("select symbol, cast(trade_date as varchar) as day from stocks.tmp_daily_prices"
+                               ).to_pylist()
+    assert [(r["symbol"], r["day"]) for r in rows] == [("B", DAY2.isoformat())]
+    assert (counts["fetched_rows"], counts["unchanged_rows"]) == (2, 1)
+
+
+def test_a_pending_ingest_run_that_fetched_nothing_writes_no_rows_on_a_published_lake(make_ctx):
+    """A day whose every fetch failed still leaves its manifest, listing no data body: write
+    temp, with published years to compare with, writes nothing and does not fail."""
+    _published_day1(make_ctx)
+    second, counts = _second_day(make_ctx, {}, {})
+
+    assert (counts["ingest_runs"], counts["fetched_rows"], counts["temp_rows"]) == (1, 0, 0)
+    assert second.engine.query("select count(*) as n from stocks.tmp_daily_prices").column("n")[0].as_py() == 0
