@@ -8,8 +8,7 @@ next attempt with nothing to undo:
   1. rejected records, one object each named by shard and sequence (a rewrite is the same bytes);
   2. the history (files named by sequence range, skipped below the shard's high-water mark);
   3. alerts, each once per rule, symbol and session (the dedupe markers of the batch alerts);
-  4. recent quotes (create-only items), then each symbol's current quote (moves only forward),
-     then made durable: a local table commits at NORMAL, unsynced until a checkpoint.
+  4. recent quotes (create-only items), then each symbol's current quote (moves only forward).
 The caller checkpoints after the handler returns; a crash before that replays the batch and
 every step above finds its work done."""
 from __future__ import annotations
@@ -123,7 +122,6 @@ class Processor:
             recent = self.quotes.put_quotes([e.quote for e in enriched])
             failpoints.hit("intraday.mid_batch", records[0].shard_id if records else "")
             current = self.quotes.put_current(_newest_per_symbol(enriched, state))
-            self.quotes.make_durable()  # the caller checkpoints past these records next
         except Exception as exc:
             self._state.clear()  # reload from the table on the next attempt
             if self.history is not None:

@@ -209,7 +209,3 @@ class QuotesTable(Protocol):
 
     def purge_expired(self, *, now: int) -> int:
         """Delete items expired before `now` (DynamoDB's TTL does this on its own: 0 there)."""
-
-    def make_durable(self) -> None:
-        """Return once every write acknowledged so far survives a power cut (the consumer then
-        checkpoints past the records that carried them); see ServingTable.make_durable."""

@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Sequence
 from json.encoder import encode_basestring_ascii as _json_text
 
-from glue_jobs.adapters.local.sqlite_files import PerThread, Transaction, sync_to_disk
+from glue_jobs.adapters.local.sqlite_files import PerThread, Transaction
 from glue_jobs.lake.quote_items import quote_from, window_from, window_text
 from glue_jobs.ports.serving import CURRENT_SK, CurrentQuote, Quote, WriteResult
 
@@ -112,10 +112,6 @@ class SqliteQuotesTable:
 
     def purge_expired(self, *, now: int) -> int:
         return self._connection().execute("delete from quotes where expires_at <= ?", (now,)).rowcount
-
-    def make_durable(self) -> None:
-        # committed at NORMAL: one sync per consumed batch here, not one per commit
-        sync_to_disk(self.path)
 
     def close(self) -> None:
         self._connections.close()

@@ -16,9 +16,10 @@ BUSY_SECONDS = 30.0  # how long a connection waits for another's lock before it 
 
 def sync_to_disk(path: str) -> None:
     """The commits of the WAL-mode file `path` on disk, whatever its connections' synchronous
-    setting: at NORMAL a commit can sit unsynced in the WAL until a checkpoint, and one fsync of
-    the WAL covers every commit in it. The database file is synced too, for a write made in the
-    rollback journal at NORMAL and a checkpoint still copying."""
+    setting: at NORMAL a commit can sit unsynced in the WAL until a checkpoint (SQLite syncs the
+    database file itself after each checkpoint), and one fsync of the WAL covers every commit in
+    it. The database file is synced too, for a write made in the rollback journal at NORMAL (the
+    serving table's bulk path)."""
     for name in (path + "-wal", path):
         try:
             fd = os.open(name, os.O_RDONLY)

@@ -172,23 +172,16 @@ class SqliteStream:
     def checkpoint(self, consumer: str, shard_id: str, sequence: str) -> None:
         shard = self._shard(shard_id)
         seq = _seq_int(sequence)
-        # A checkpoint lost to a power cut only has its records processed again, whose effects
-        # are idempotent and were made durable before it (the processor's make_durable): its
-        # commit need not wait on an fsync, which a put's does.
-        self._db.execute("pragma synchronous = normal")
-        try:
-            with Transaction(self._db):
-                head = self._db.execute("select last_seq from shard_heads where shard = ?", (shard,)).fetchone()
-                if head is None or seq > head[0]:
-                    raise StreamError(f"{self.name}: checkpoint {sequence} on {shard_id} is past its last record "
-                                      f"({head[0] if head else 'none'})")
-                current = self._db.execute("select seq from checkpoints where consumer = ? and shard = ?",
-                                           (consumer, shard)).fetchone()
-                if current is not None and current[0] >= seq:
-                    return  # a late or repeated checkpoint never moves a consumer back
-                self._db.execute("insert or replace into checkpoints values (?, ?, ?)", (consumer, shard, seq))
-        finally:
-            self._db.execute("pragma synchronous = full")
+        with Transaction(self._db):
+            head = self._db.execute("select last_seq from shard_heads where shard = ?", (shard,)).fetchone()
+            if head is None or seq > head[0]:
+                raise StreamError(f"{self.name}: checkpoint {sequence} on {shard_id} is past its last record "
+                                  f"({head[0] if head else 'none'})")
+            current = self._db.execute("select seq from checkpoints where consumer = ? and shard = ?",
+                                       (consumer, shard)).fetchone()
+            if current is not None and current[0] >= seq:
+                return  # a late or repeated checkpoint never moves a consumer back
+            self._db.execute("insert or replace into checkpoints values (?, ?, ?)", (consumer, shard, seq))
 
     def checkpoint_of(self, consumer: str, shard_id: str) -> str | None:
         row = self._db.execute("select seq from checkpoints where consumer = ? and shard = ?",

@@ -1,7 +1,6 @@
-"""What the serving and quotes tables were given outlives a power cut before anything forgets
-that it was given: the queue message that carried a manifest is deleted, a bulk-filled table's
-manifests are recorded as announced, and the intraday consumer checkpoints past a batch, only
-after the table's writes are on disk. The local
+"""What the serving table was given outlives a power cut before anything forgets that it was
+given: the queue message that carried a manifest is deleted, and a bulk-filled table's
+manifests are recorded as announced, only after the table's writes are on disk. The local
 table commits at synchronous NORMAL, whose commits can sit unsynced in the WAL until a
 checkpoint; the queue's delete is synced (FULL), so without this a power cut could keep the
 delete and lose the bars, and nothing would carry them again."""
@@ -11,18 +10,12 @@ import os
 from decimal import Decimal
 
 from glue_jobs.adapters.local.queue_sqlite import SqliteQueue
-from glue_jobs.adapters.local.quotes_sqlite import SqliteQuotesTable
 from glue_jobs.adapters.local.serving_sqlite import SqliteServingTable
-from glue_jobs.adapters.local.stream_sqlite import SqliteStream
-from glue_jobs.intraday import Consumer
 from glue_jobs.lake import layout
-from glue_jobs.lake.quote_record import encode
 from glue_jobs.ports.serving import Bar
 from glue_jobs.runtime import open_runtime
-from tests.glue_jobs.intraday.quotes import NOW, OPEN_MS, quote
 from tests.glue_jobs.serve.test_serve_catch_up import lose_the_serving_table
 from tests.glue_jobs.serve.test_serve_on_a_lake import publish_day, published, served
-from workflows.intraday import open_processor
 
 
 def spy(monkeypatch, events: list, cls: type, names: dict[str, str]) -> None:
@@ -97,32 +90,3 @@ def test_the_local_table_syncs_the_wal_that_holds_its_commits(tmp_path, monkeypa
     assert wal.stat().st_size > 0  # the commit is in the WAL (NORMAL: not synced by the commit)
     assert wal.stat().st_ino in synced
     table.close()
-
-
-
-def test_the_intraday_consumer_checkpoints_only_after_the_quotes_it_wrote_are_made_durable(tmp_path, monkeypatch):
-    events: list[str] = []
-    spy(monkeypatch, events, SqliteQuotesTable, {n: n for n in ("put_quotes", "put_current", "make_durable")})
-    spy(monkeypatch, events, SqliteStream, {"checkpoint": "checkpoint"})
-    log = SqliteStream(tmp_path / "log.sqlite", shards=1, clock=lambda: OPEN_MS / 1000 + 60)
-    for i in range(1, 6):
-        log.put("IBM", encode(quote("IBM", str(100 + i), i)))
-    runtime = open_runtime(str(tmp_path / "lake"), create=True)
-    processor = open_processor(runtime, env={}, clock=lambda: NOW)
-    result = Consumer(log, processor, runtime.queue_factory("intraday-failures"), batch=2).drain()
-
-    assert result.records == 5 and events.count("checkpoint") == 3  # batches of 2, 2 and 1
-    for n, event in enumerate(events):
-        if event == "checkpoint":
-            last_write = max(i for i, e in enumerate(events[:n]) if e in ("put_quotes", "put_current"))
-            assert "make_durable" in events[last_write:n], events
-
-
-def test_a_put_after_a_checkpoint_still_waits_for_the_disk(tmp_path):
-    # the checkpoint's commit skips its fsync (a lost one only replays idempotent work); a put's
-    # must not: a record acknowledged to its producer survives a power cut
-    log = SqliteStream(tmp_path / "log.sqlite", shards=1, clock=lambda: OPEN_MS / 1000 + 60)
-    shard, sequence = log.put("IBM", encode(quote("IBM", "101", 1)))
-    log.checkpoint("consumer", shard, sequence)
-    assert log.checkpoint_of("consumer", shard) == sequence
-    assert log._db.execute("pragma synchronous").fetchone()[0] == 2  # FULL
