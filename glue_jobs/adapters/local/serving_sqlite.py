@@ -219,8 +219,7 @@ class BackgroundCheckpoint:
     Nothing changes for a crash: a checkpoint cut short leaves its frames in the WAL, which
     SQLite reads back on the next open, and what a power cut can lose is still the commits
     since the last completed checkpoint (synchronous NORMAL, as before) unless make_durable
-    synced them. The thread is not a
-    daemon: the process ends after its checkpoint does."""
+    synced them. The thread is not a daemon: the process ends after its checkpoint does."""
 
     CHECKPOINT_ROWS = 20_000  # about 80 MB of WAL
 
