@@ -61,10 +61,13 @@ def compare_with_manifests(runs: list[ingest_queue.IngestRun], read: dict[tuple[
             if f.rows is not None and got != f.rows:
                 problems.append(f"{f.symbol} in ingest run {run.run_id}: manifest says {f.rows} rows, "
                                 f"the raw table reads {got} ({f.raw_key})")
+    read_by_run: dict[str, list[tuple[str, int]]] = {}
+    for (run_id, symbol), got in sorted(read.items()):
+        read_by_run.setdefault(run_id, []).append((symbol, got))
     for run in runs:
         listed = {f.symbol for f in run.fetches}
-        for (run_id, symbol), got in sorted(read.items()):
-            if run_id == run.run_id and symbol not in listed:
+        for symbol, got in read_by_run.get(run.run_id, []):
+            if symbol not in listed:
                 problems.append(f"{symbol} in ingest run {run.run_id}: the raw table reads {got} rows its manifest "
                                 f"does not list ({layout.raw_key(run.ingest_date, symbol, run.run_id)})")
     return problems
