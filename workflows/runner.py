@@ -18,7 +18,7 @@ from glue_jobs.lake.lock import Holder, LakeLock
 from glue_jobs.lake.run_log import RunLog
 from glue_jobs.ports.storage import NotFound
 from glue_jobs.runtime import Runtime, open_runtime
-from workflows import graph
+from workflows import graph, preload
 from workflows.settings import Settings
 
 log = logging.getLogger("tickerlake.runner")
@@ -267,6 +267,10 @@ def _walk(stages: list[graph.Stage], ctx: RunContext, run_log: RunLog, outcome: 
             from glue_jobs.audit import warm
 
             warm.start()
+        if stage.name == "write_temp":
+            # its typing pass runs on one core inside DuckDB: the later stages' imports (pandas
+            # among them) run on the other meanwhile (workflows/preload.py)
+            preload.start(s.module for s in stages[number:])
         say(f"[{number}/{len(stages)}] {stage.name} ...")
         started = time.monotonic()
         try:

@@ -12,8 +12,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-import numpy as np
-import pandas as pd
 import pyarrow as pa
 
 from glue_jobs.lake import layout
@@ -103,6 +101,11 @@ def content_checksum(table: pa.Table | None) -> str:
     table = table.select(sorted(table.column_names))
     # names and types only: writers differ in what they mark nullable
     digest.update(repr([(f.name, str(f.type)) for f in table.schema]).encode())
+    # imported here: drop temp (through migrate) imports this module, and pandas' import is
+    # most of that stage's time; the runner imports it beside write temp (glue_jobs/audit/warm.py)
+    import numpy as np
+    import pandas as pd
+
     frame = table.to_pandas()
     row_hashes = np.sort(pd.util.hash_pandas_object(frame, index=False).to_numpy())
     digest.update(row_hashes.tobytes())

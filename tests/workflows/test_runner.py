@@ -123,6 +123,36 @@ def test_the_early_import_loads_great_expectations_once_in_a_fresh_process():
     assert out.stdout.strip() == "True"
 
 
+def test_the_later_stages_modules_are_imported_beside_write_temp(ctx, monkeypatch):
+    from workflows import graph, preload
+
+    events = []
+    monkeypatch.setattr(preload, "start", lambda modules: events.append(("preload", list(modules))))
+    names = ["crawl", "drop_temp", "write_temp", "audit", "publish", "after_publish"]
+    _record_stages(monkeypatch, events, names)
+    ctx.ge_worker = None
+    run_pipeline(ctx, names)
+    later = [graph.BY_NAME[n].module for n in ["audit", "publish", "after_publish"]]
+    assert events == ["crawl", "drop_temp", ("preload", later), "write_temp", "audit", "publish", "after_publish"]
+
+    events.clear()  # nothing runs after it: nothing to import early
+    run_pipeline(ctx, ["crawl", "drop_temp", "write_temp"])
+    assert events == ["crawl", "drop_temp", ("preload", []), "write_temp"]
+
+
+def test_the_early_imports_load_the_stages_in_a_fresh_process_and_pass_over_a_broken_one():
+    import subprocess
+    import sys
+
+    # drop temp, the stage before write temp, no longer pays for pandas itself
+    code = ("import sys; import glue_jobs.wap.drop_temp; assert 'pandas' not in sys.modules, 'drop temp imports pandas'; "
+            "from workflows import preload; "
+            "preload.start(['glue_jobs.audit.stage', 'glue_jobs.no_such_stage', 'glue_jobs.wap.publish']).join(); "
+            "print(all(m in sys.modules for m in ('pandas', 'glue_jobs.audit.stage', 'glue_jobs.wap.publish')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "True" and "Traceback" not in out.stderr
+
+
 def test_every_run_log_state_but_a_stage_just_started_is_written_durably(ctx, monkeypatch):
     # A stage's start is saved without an fsync (a power cut leaves the save before it); what a
     # stage did, failed or blocked, and the closed log, must survive a power cut.
