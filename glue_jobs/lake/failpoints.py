@@ -44,6 +44,7 @@ Points (detail in brackets; a name with <stage> exists for every stage of workfl
     serve.before_delete            local sync: a message's writes done, the message not deleted [message id]
     serving.before_checkpoint      local serving table: a WAL checkpoint about to run in its own
                                    thread, beside the writes                         [file]
+    quotes.before_checkpoint       local quotes table: the same                      [file]
     intraday.before_write          a batch screened and enriched, nothing written    [shard]
     intraday.after_history_file    a batch's history file written, its serving writes not [key]
     intraday.mid_batch             history, alerts and recent quotes written, the current not [shard]

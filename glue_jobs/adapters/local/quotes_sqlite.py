@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Sequence
 from json.encoder import encode_basestring_ascii as _json_text
 
-from glue_jobs.adapters.local.sqlite_files import PerThread, Transaction
+from glue_jobs.adapters.local.sqlite_files import BackgroundCheckpoint, PerThread, Transaction
 from glue_jobs.lake.quote_items import quote_from, window_from, window_text
 from glue_jobs.ports.serving import CURRENT_SK, CurrentQuote, Quote, WriteResult
 
@@ -60,7 +60,10 @@ class SqliteQuotesTable:
 
     def __init__(self, path: str | os.PathLike[str]):
         self.path = os.fspath(path)
-        self._connections = PerThread(self.path, _SCHEMA, synchronous="normal")
+        # the checkpoints run beside the writes, not inside a batch's commit (BackgroundCheckpoint)
+        self._connections = PerThread(self.path, _SCHEMA, synchronous="normal",
+                                      pragmas=("wal_autocheckpoint = 0",))
+        self._checkpoints = BackgroundCheckpoint(self.path, "quotes table", failpoint="quotes.before_checkpoint")
 
     def _connection(self) -> sqlite3.Connection:
         return self._connections.get()
@@ -73,6 +76,7 @@ class SqliteQuotesTable:
             # one statement for the batch: rowcount sums the rows inserted, the rest existed
             result.written = max(0, con.executemany(_CREATE, rows).rowcount)
             result.stale = len(rows) - result.written
+        self._checkpoints.written(result.written)
         return result
 
     def put_current(self, currents: Sequence[CurrentQuote]) -> WriteResult:
@@ -87,6 +91,7 @@ class SqliteQuotesTable:
                     result.written += 1
                 else:
                     result.stale += 1
+        self._checkpoints.written(result.written)
         return result
 
     def get_current(self, symbol: str, *, now: int) -> CurrentQuote | None:
@@ -111,7 +116,10 @@ class SqliteQuotesTable:
         return [quote_from(r) for r in rows]
 
     def purge_expired(self, *, now: int) -> int:
-        return self._connection().execute("delete from quotes where expires_at <= ?", (now,)).rowcount
+        purged = self._connection().execute("delete from quotes where expires_at <= ?", (now,)).rowcount
+        self._checkpoints.written(purged)
+        return purged
 
     def close(self) -> None:
+        self._checkpoints.wait()
         self._connections.close()

@@ -12,12 +12,10 @@ import contextlib
 import logging
 import os
 import sqlite3
-import threading
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 
-from glue_jobs.adapters.local.sqlite_files import PerThread, Transaction, sync_to_disk
-from glue_jobs.lake import failpoints
+from glue_jobs.adapters.local.sqlite_files import BackgroundCheckpoint, PerThread, Transaction, sync_to_disk
 from glue_jobs.ports.serving import Bar, BarColumns, Deletion, WriteResult
 
 log = logging.getLogger(__name__)
@@ -89,7 +87,7 @@ class SqliteServingTable:
         # the checkpoints run beside the writes (BackgroundCheckpoint), not inside a commit
         self._connections = PerThread(self.path, _SCHEMA, synchronous="normal",
                                       pragmas=("wal_autocheckpoint = 0",))
-        self._checkpoints = BackgroundCheckpoint(self.path)
+        self._checkpoints = BackgroundCheckpoint(self.path, "serving table", failpoint="serving.before_checkpoint")
 
     def _connection(self) -> sqlite3.Connection:
         # NORMAL in WAL survives a crash of the process (what the loader's crash points test);
@@ -202,77 +200,6 @@ class SqliteServingTable:
     def close(self) -> None:
         self._checkpoints.wait()
         self._connections.close()
-
-
-class BackgroundCheckpoint:
-    """The WAL's checkpoints in a thread of their own, after the writes. SQLite's automatic
-    checkpoint runs inside the commit that crosses 1,000 pages, copying them into the database
-    file and waiting on two fsyncs there: a day's 5,200 bars spent about 0.13 of the serve
-    stage's 0.22 s so, most of it waiting on the disk. Here the writer's connection never
-    checkpoints (wal_autocheckpoint = 0): the runner asks for one when a run's stages are done
-    (`checkpoint_beside`, while the ledger and the page are made: started right after the serve
-    stage, its fsyncs made after_publish's durable writes wait 0.04-0.07 s longer), and
-    every CHECKPOINT_ROWS rows written (a row's page each) one starts anyway, so a long stream
-    of writes keeps its WAL bounded. A checkpoint is passive, on a connection of its own: it
-    blocks no reader or writer. Otherwise the last connection's close checkpoints, as before.
-
-    Nothing changes for a crash: a checkpoint cut short leaves its frames in the WAL, which
-    SQLite reads back on the next open, and what a power cut can lose is still the commits
-    since the last completed checkpoint (synchronous NORMAL, as before) unless make_durable
-    synced them. The thread is not a daemon: the process ends after its checkpoint does."""
-
-    CHECKPOINT_ROWS = 20_000  # about 80 MB of WAL
-
-    def __init__(self, path: str):
-        self.path = path
-        self._lock = threading.Lock()
-        self._since = 0  # rows written since the last checkpoint started
-        self._again = False  # asked for while one was running: run once more after it
-        self._thread: threading.Thread | None = None
-
-    def written(self, rows: int) -> None:
-        with self._lock:
-            self._since += rows
-            due = self._since >= self.CHECKPOINT_ROWS
-        if due:
-            self.start()
-
-    def start(self) -> None:
-        """A checkpoint of what was written since the last one, in the thread (none if nothing was)."""
-        with self._lock:
-            if not self._since:
-                return
-            self._since = 0
-            if self._thread is not None:
-                self._again = True
-                return
-            self._thread = threading.Thread(target=self._run, name="tickerlake-serving-checkpoint")
-            self._thread.start()
-
-    def wait(self) -> None:
-        """Until no checkpoint runs (before a bulk write, at close)."""
-        with self._lock:
-            thread = self._thread
-        if thread is not None:
-            thread.join()
-
-    def _run(self) -> None:
-        while True:
-            try:
-                failpoints.hit("serving.before_checkpoint", self.path)
-                con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-                try:
-                    con.execute("pragma wal_checkpoint(passive)").fetchall()
-                finally:
-                    con.close()
-            except sqlite3.Error as exc:  # nothing is lost: the frames wait in the WAL for the next
-                log.warning("serving table %s: a checkpoint failed (%s); the next one retries", self.path, exc)
-            with self._lock:
-                if not self._again:
-                    self._thread = None
-                    return
-                self._again = False
-
 
 
 @contextlib.contextmanager
