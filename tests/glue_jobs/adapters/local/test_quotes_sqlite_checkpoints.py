@@ -4,9 +4,7 @@ the WAL stays bounded, and a process killed before a checkpoint loses no quote."
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 from decimal import Decimal
@@ -15,6 +13,7 @@ from pathlib import Path
 from glue_jobs.adapters.local.quotes_sqlite import SqliteQuotesTable
 from glue_jobs.adapters.local.sqlite_files import BackgroundCheckpoint
 from glue_jobs.ports.serving import Quote
+from tests.support.sqlite_wal import rows_in_the_file_alone
 
 ROOT = Path(__file__).resolve().parents[4]
 NOW = 1_796_050_800  # epoch seconds: every quote below expires a day after
@@ -26,19 +25,6 @@ def _quotes(start: int, count: int, symbol: str = "IBM") -> list[Quote]:
                   change_percent=Decimal("1.5"), moving_average=Decimal("100.75"), volume=100 * n,
                   anomaly=False, expires_at=NOW + 86_400)
             for n in range(start, start + count)]
-
-
-def _in_the_file_alone(path: Path, tmp_path: Path) -> int:
-    """Quotes the database file holds without its WAL (what was checkpointed into it)."""
-    copy = tmp_path / "file-alone.sqlite"
-    shutil.copyfile(path, copy)
-    con = sqlite3.connect(copy)
-    try:
-        if not con.execute("select 1 from sqlite_master where name = 'quotes'").fetchone():
-            return 0  # not even the table's creation is in the file yet
-        return con.execute("select count(*) from quotes").fetchone()[0]
-    finally:
-        con.close()
 
 
 def _batch(number: int) -> list[Quote]:
@@ -53,10 +39,10 @@ def test_a_batch_commits_into_the_wal_without_checkpointing(tmp_path):
         table.put_quotes(_batch(number))
     # past the 1,000 WAL pages at which SQLite's own checkpoint would have run inside a commit
     assert os.path.getsize(f"{path}-wal") > 1000 * 4096
-    assert _in_the_file_alone(path, tmp_path) == 0
+    assert rows_in_the_file_alone(path, tmp_path, "quotes") == 0
     assert len(table.recent("S042", now=NOW)) == 190
     table.close()
-    assert _in_the_file_alone(path, tmp_path) == 19_000  # the last close checkpoints, as before
+    assert rows_in_the_file_alone(path, tmp_path, "quotes") == 19_000  # the last close checkpoints, as before
 
 
 def test_a_long_stream_of_batches_is_checkpointed_as_it_goes_and_keeps_its_wal_bounded(tmp_path, monkeypatch):
@@ -66,7 +52,7 @@ def test_a_long_stream_of_batches_is_checkpointed_as_it_goes_and_keeps_its_wal_b
     for number in range(10):
         table.put_quotes(_batch(number))
         table._checkpoints.wait()
-    assert _in_the_file_alone(path, tmp_path) == 10_000
+    assert rows_in_the_file_alone(path, tmp_path, "quotes") == 10_000
     # each write after a checkpoint restarted the WAL from its start: it holds about a batch's
     # pages, not every batch's (which would make it larger than the table itself)
     assert os.path.getsize(f"{path}-wal") < os.path.getsize(path) / 2

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import shutil
 import sqlite3
 import time
 from decimal import Decimal
 
-from glue_jobs.adapters.local.serving_sqlite import BackgroundCheckpoint, SqliteServingTable
+from glue_jobs.adapters.local.serving_sqlite import SqliteServingTable
+from glue_jobs.adapters.local.sqlite_files import BackgroundCheckpoint
 from glue_jobs.ports.serving import Bar, BarColumns
 from glue_jobs.runtime import SERVING_FILE, open_runtime
+from tests.support.sqlite_wal import rows_in_the_file_alone
 
 
 def _bar(day: str, close: str, version: str) -> Bar:
@@ -98,19 +99,6 @@ def _days(n: int) -> list[str]:
     return [(start + dt.timedelta(days=i)).isoformat() for i in range(n)]
 
 
-def _in_the_file_alone(path, tmp_path) -> int:
-    """Rows the database file holds without its WAL (what is checkpointed into it)."""
-    copy = tmp_path / "file-alone.sqlite"
-    shutil.copyfile(path, copy)
-    con = sqlite3.connect(copy)
-    try:
-        if not con.execute("select 1 from sqlite_master where name = 'bars'").fetchone():
-            return 0  # not even the table's creation is in the file yet
-        return con.execute("select count(*) from bars").fetchone()[0]
-    finally:
-        con.close()
-
-
 def test_a_long_stream_of_writes_is_checkpointed_into_the_file_as_it_goes(tmp_path, monkeypatch):
     # The writer never checkpoints inside a commit: the checkpoints run in a thread, so a
     # stream of writes that never closes the table must still reach the database file and
@@ -122,7 +110,7 @@ def test_a_long_stream_of_writes_is_checkpointed_into_the_file_as_it_goes(tmp_pa
     for start in range(0, len(days), 50):
         table.put_bars([_bar(day, "1.5", "v1") for day in days[start:start + 50]])
     table._checkpoints.wait()
-    assert _in_the_file_alone(path, tmp_path) == 1000
+    assert rows_in_the_file_alone(path, tmp_path, "bars") == 1000
     assert os.path.getsize(f"{path}-wal") < 1000 * 4096  # restarted as the checkpoints went, not grown
 
 
@@ -130,8 +118,8 @@ def test_the_loader_asks_for_a_checkpoint_when_its_batch_is_done(tmp_path):
     path = tmp_path / "bars.sqlite"
     table = SqliteServingTable(path)
     table.put_bars([_bar(day, "1.5", "v1") for day in _days(30)])  # far below CHECKPOINT_ROWS
-    assert _in_the_file_alone(path, tmp_path) == 0  # in the WAL only
+    assert rows_in_the_file_alone(path, tmp_path, "bars") == 0  # in the WAL only
     table.checkpoint_beside()
     table._checkpoints.wait()
-    assert _in_the_file_alone(path, tmp_path) == 30
+    assert rows_in_the_file_alone(path, tmp_path, "bars") == 30
     assert [b.close for b in table.get_bars("AAPL", last=1)] == [Decimal("1.5")]
