@@ -102,7 +102,7 @@ def content_checksum(table: pa.Table | None) -> str:
     # names and types only: writers differ in what they mark nullable
     digest.update(repr([(f.name, str(f.type)) for f in table.schema]).encode())
     # imported here: drop temp (through migrate) imports this module, and pandas' import is
-    # most of that stage's time; the runner imports it beside write temp (glue_jobs/audit/warm.py)
+    # most of that stage's time; the runner imports it beside write temp (workflows/preload.py)
     import numpy as np
     import pandas as pd
 
