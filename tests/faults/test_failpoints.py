@@ -83,6 +83,8 @@ def _in_code() -> set[str]:
         for path in (REPO / folder).rglob("*.py"):
             text = path.read_text()
             found.update(re.findall(r'failpoints\.hit\("([a-z_.]+)"', text))
+            # a helper that hits the point its caller names (sqlite_files.BackgroundCheckpoint)
+            found.update(re.findall(r'\bfailpoint="([a-z_.]+)"', text))
             found.update(f"runner.{m}_<stage>" for m in re.findall(r'failpoints\.hit\(f"runner\.(before|after)_\{', text))
     return found
 
