@@ -191,15 +191,11 @@ def floor(lake: str) -> dict[str, Any]:
     best of FLOOR_RUNS."""
     import duckdb
 
-    from glue_jobs.lake import sql_files
-
     out = Path(lake) / "bench" / "floor"
     shutil.rmtree(out, ignore_errors=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     raw_glob = str(Path(lake) / layout.RAW_PREFIX / "**" / "*.csv")
-    sql = (Path(__file__).parent / "sql" / "floor_duckdb.sql").read_text(encoding="utf-8")
-    sql = sql_files.render_text(sql, {"raw_glob": raw_glob, "out_dir": str(out)},
-                                origin="workflows/bench/sql/floor_duckdb.sql")
+    sql = _bench_sql("floor_duckdb.sql", {"raw_glob": raw_glob, "out_dir": str(out)})
     connection = duckdb.connect()
     runs = []
     for _ in range(FLOOR_RUNS):
