@@ -154,19 +154,13 @@ def _write_segments(ctx: RunContext, sql: str, write: merge_plan.PartitionWrite,
     for step in steps:
         segment = step.segment
         if isinstance(step, segments.Carry):
-            for number, key in enumerate(step.keys):
-                dest = write.target + segment.file_name(number)
-                ctx.storage.carry(key, dest)
-                keys.append(dest)
-                carried[dest] = entries[key]
+            dests = _carry_in(ctx, step.keys, write.target, segment)
+            keys += dests
+            carried.update({dest: entries[key] for key, dest in zip(step.keys, dests)})
             continue
         params = {"trade_year": year, "first_date": segment.first, "last_date": segment.last}
         written = ctx.engine.write_parquet(sql_files.render(sql, params), f"{scratch}{segment.first:%Y%m%d}/")
-        mine = []
-        for number, key in enumerate(written):
-            dest = write.target + segment.file_name(number)
-            ctx.storage.carry(key, dest)
-            mine.append(dest)
+        mine = _carry_in(ctx, written, write.target, segment)
         ctx.storage.delete(written)
         keys += mine
         before = [k for k in current_keys if segments.of_key(k) == segment]
@@ -177,6 +171,15 @@ def _write_segments(ctx: RunContext, sql: str, write: merge_plan.PartitionWrite,
     if manifest is None:
         same = None
     return keys, same, carried
+
+
+def _carry_in(ctx: RunContext, keys: list[str], target: str, segment: segments.Segment) -> list[str]:
+    """`keys` carried into the new version at `target` under the segment's file names (the
+    current version's settled files as they are, or a merged segment from its scratch folder)."""
+    dests = [target + segment.file_name(number) for number in range(len(keys))]
+    for key, dest in zip(keys, dests):
+        ctx.storage.carry(key, dest)
+    return dests
 
 
 def _readable_manifest(ctx: RunContext, location: str) -> dict | None:
