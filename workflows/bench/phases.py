@@ -4,6 +4,7 @@ Every phase takes plain JSON-able arguments and returns a dict of figures.
     land       synthetic raw bodies through the real ingest stage (not timed as a target)
     wap        crawl .. after_publish on a lake through the local runner, as `tickerlake run` does
     floor      the engine reads the raw table and writes it as Parquet, nothing else
+    format_floor  the same, written in the published files' format (their columns, zstd)
     audited_floor  the floor plus what an audited backfill cannot leave out, each done once
     naive      what a user would write by hand with pandas
     queries    every dashboard panel query, the analysis queries and views, on the lake
@@ -189,13 +190,23 @@ def floor(lake: str) -> dict[str, Any]:
     """The engine reads the raw CSV files with their known types and writes year partitions
     sorted by symbol and date (workflows/bench/sql/floor_duckdb.sql), on DuckDB directly: the
     best of FLOOR_RUNS."""
+    return _plain_floor(lake, "floor_duckdb.sql", "floor")
+
+
+def format_floor(lake: str) -> dict[str, Any]:
+    """The floor written in the published files' format: the columns and compression publish
+    writes (workflows/bench/sql/format_floor_duckdb.sql): the best of FLOOR_RUNS."""
+    return _plain_floor(lake, "format_floor_duckdb.sql", "format_floor")
+
+
+def _plain_floor(lake: str, sql_name: str, folder: str) -> dict[str, Any]:
     import duckdb
 
-    out = Path(lake) / "bench" / "floor"
+    out = Path(lake) / "bench" / folder
     shutil.rmtree(out, ignore_errors=True)
     out.parent.mkdir(parents=True, exist_ok=True)
     raw_glob = str(Path(lake) / layout.RAW_PREFIX / "**" / "*.csv")
-    sql = _bench_sql("floor_duckdb.sql", {"raw_glob": raw_glob, "out_dir": str(out)})
+    sql = _bench_sql(sql_name, {"raw_glob": raw_glob, "out_dir": str(out)})
     connection = duckdb.connect()
 
     def once() -> dict[str, Any]:
@@ -337,6 +348,7 @@ PHASES: dict[str, Callable[..., dict[str, Any]]] = {
     "command": command,
     "page": page,
     "floor": floor,
+    "format_floor": format_floor,
     "audited_floor": audited_floor,
     "naive": naive,
     "queries": queries,

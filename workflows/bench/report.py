@@ -94,6 +94,13 @@ def backfill_rows(m: dict[str, Any]) -> list[Row]:
     over_floor = ratio(b["seconds"], floor["seconds"])
     rows.append(Row("Backfill / floor", _x(over_floor), f"<= {MAX_BACKFILL_OVER_FLOOR:g}x",
                     _judge(None if over_floor is None else over_floor <= MAX_BACKFILL_OVER_FLOOR)))
+    formatted = m.get("format_floor")
+    if formatted:
+        # how much of the 2x the published files' own format takes, before any check
+        rows.append(Row("Floor in the published format: the same read and sort, written as publish writes a "
+                        "year (the ingest run and fetch time beside each bar, zstd)",
+                        f"{seconds(formatted['seconds'])}{_best_of(formatted)}, "
+                        f"{_x(ratio(formatted['seconds'], floor['seconds']))} the floor"))
     audited = m.get("audited_floor")
     if audited:
         # what the target's 2x leaves for an audited backfill: this floor holds only the checks

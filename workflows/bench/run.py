@@ -82,6 +82,7 @@ def measure(scale: Scale, workdir: Path, say: Callable[[str], None]) -> dict[str
                             start=_start(scale.history_days // 10), as_of=end, run_id=backfill_run)
     m["backfill"] = phase("wap", "backfill_full", lake=str(full), symbols=scale.symbols, as_of=end)
     m["floor"] = phase("floor", "floor", lake=str(full))
+    m["format_floor"] = phase("format_floor", "format_floor", lake=str(full))
     m["audited_floor"] = phase("audited_floor", "audited_floor", lake=str(full))
     m["naive"] = phase("naive", "naive", lake=str(full), out=str(workdir / "naive_out"))
     m["backfill_small"] = phase("wap", "backfill_small", lake=str(small), symbols=scale.symbols, as_of=end)

@@ -153,6 +153,25 @@ def test_a_publish_retried_after_its_switch_writes_no_version(backfilled):
     assert ctx.storage.list_keys("warehouse/daily_prices/trade_year=2024/") == before
 
 
+def test_a_retried_publish_of_a_settled_correction_alone_leaves_no_file_behind(backfilled):
+    """A run whose only row is an old bar's correction (a dropped file, a restatement months
+    back) merges the settled segment and carries the recent one, in that order. Retried, the
+    merged segment comes out the same, and every file of the version it began, the merged one
+    too, is removed again."""
+    ctx = _day(backfilled)
+    march = [r for r in SERIES["AAA"] if r[0] == "2024-03-07"][0]
+    land(ctx.storage, run_id="20241127T220000Z-i2", ingest_date=DAY.isoformat(),
+         fetched_at=dt.datetime(2024, 11, 27, 22, tzinfo=UTC),
+         bodies={"AAA": csv_body([(march[0], march[1], round(march[2] + 1, 4), *march[3:])])})
+    run_wap(ctx)
+    location = _location(ctx, "2024")
+    before = ctx.storage.list_keys("warehouse/daily_prices/trade_year=2024/")
+    results = publish.run(ctx)
+    assert results["partitions_written"] == 0 and results["partitions_unchanged"] == 1
+    assert _location(ctx, "2024") == location
+    assert ctx.storage.list_keys("warehouse/daily_prices/trade_year=2024/") == before
+
+
 @pytest.mark.parametrize("without_manifest", [False, True], ids=["boundary moved", "version without a manifest"])
 def test_a_day_that_changes_no_bar_keeps_the_published_version_it_cannot_compare_by_segment(tmp_path, without_manifest):
     """The version was cut on 2024-09-01 (written 2024-11-14); on 2024-11-15 the boundary is

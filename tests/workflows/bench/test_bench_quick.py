@@ -22,6 +22,7 @@ def test_quick_bench_measures_every_phase_and_writes_the_table(tmp_path, capsys)
     symbols, history_rows = m["scale"]["symbols"], m["land_full"]["rows"]
     assert m["backfill"]["rows"] == history_rows == m["floor"]["rows"] == m["naive"]["rows"]
     assert m["audited_floor"]["rows"] == history_rows  # every well-formed line passes its check
+    assert m["format_floor"]["rows"] == history_rows
     assert m["backfill"]["published_rows"] == history_rows
     # a real day: compact bodies of 100 sessions, one new per symbol, plus the restated bars of
     # every 50th symbol (2 revised that day, 2 put back from the day before after the first)

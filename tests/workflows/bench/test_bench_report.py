@@ -85,6 +85,14 @@ def test_the_audited_floor_is_shown_against_the_floor_and_the_backfill_without_a
     assert not any(r.measure.startswith("Audited") for r in report.build_rows(figures()))
 
 
+def test_the_published_format_floor_is_shown_against_the_floor_without_a_verdict():
+    m = figures(format_floor={"seconds": 8.4, "rows": 1000, "runs": [8.4, 9.1]})
+    row = next(r for r in report.build_rows(m) if r.measure.startswith("Floor in the published format"))
+    assert row.value == "8.40 s (best of 8.40, 9.10 s), 1.40x the floor"  # 8.4 / 6.0, not 6.0 / 8.4
+    assert report.verdict_counts(report.build_rows(m)) == report.verdict_counts(report.build_rows(figures()))
+    assert not any(r.measure.startswith("Floor in the published") for r in report.build_rows(figures()))
+
+
 def test_ingestion_fails_below_98_percent_or_on_any_limit_body():
     m = figures()
     m["ingestion"]["premium"] = dict(m["ingestion"]["premium"], calls_per_window=[50, 50])
