@@ -220,6 +220,13 @@ def _listing(column: str, values: list[str], condition: str = "") -> str:
             f'where "{column}" is not null{condition} order by "{column}"')
 
 
+def _ordered_rows(columns: list[str], rows: list[list[str]]) -> str:
+    """A SHOW or DESCRIBE answered from the catalog: these rows of text columns, in this order."""
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    values = ", ".join("(" + ", ".join([*(_quote_str(v) for v in row), str(n)]) + ")" for n, row in enumerate(rows))
+    return f'select {quoted} from (values {values}) as t({quoted}, "ordinal") order by "ordinal"'
+
+
 def spill_directory() -> str:
     """Where one engine's DuckDB spills: named, not made. DuckDB makes it at its first spill
     and removes it when the connection closes, so the many engines that never spill leave
@@ -391,7 +398,7 @@ class DuckDBEngine:
         if explain:
             inner = self._read_only_statement(sql[explain.end():])
             return ("explain analyze " if explain.group(1) else "explain ") + inner
-        show = self._show(sql)
+        show = self._show(sql) or self._describe(sql)
         statements = self._prepare(show or sql)
         if len(statements) != 1:
             raise labelled(sql, f"{len(statements)} statements; a user's query is one statement")
@@ -430,9 +437,12 @@ class DuckDBEngine:
             names = sorted(set(self.catalog.list_tables(self.database)) | set(_analysis_views()))
             like = f" and tab_name like {_quote_str(tables.group(2).replace('*', '%'))}" if tables.group(2) else ""
             return _listing("tab_name", names, like)
-        columns = re.fullmatch(r"show\s+columns\s+(?:from|in)\s+([\w.]+)", text, re.IGNORECASE)
+        columns = re.fullmatch(r"show\s+columns\s+(?:from|in)\s+(?:(\w+)\.)?(\w+)(?:\s+(?:from|in)\s+(\w+))?",
+                               text, re.IGNORECASE)
         if columns:
-            return f"describe {columns.group(1)}"
+            database = (columns.group(1) or columns.group(3) or self.database).lower()
+            names = [name for name, _ in self._declared_columns(sql, database, columns.group(2).lower())]
+            return _ordered_rows(["field"], [[n] for n in names])
         if re.fullmatch(r"show\s+(schemas|databases)", text, re.IGNORECASE):
             return f"select {_quote_str(self.database)} as database_name"
         partitions = re.fullmatch(r"show\s+partitions\s+(?:(\w+)\.)?(\w+)", text, re.IGNORECASE)
@@ -441,6 +451,33 @@ class DuckDBEngine:
                                          partitions.group(2).lower())
         raise labelled(sql, "the local engine answers SHOW TABLES, SHOW COLUMNS FROM t, SHOW PARTITIONS t "
                          "and SHOW SCHEMAS; for the rest, DESCRIBE t or Athena")
+
+    def _describe(self, sql: str) -> str | None:
+        """Athena's DESCRIBE t as the local engine answers it: each column's name and type as
+        the catalog declares them (Hive's names: string, bigint, ...), the partition columns
+        last, as Athena lists a Glue table's (it prints them as text lines, with the partition
+        columns repeated under a heading; here they are rows of three columns, each once)."""
+        text = re.sub(r"--[^\n]*", " ", sql).strip().rstrip(";").strip()
+        if not re.match(r"desc(ribe)?\b", text, re.IGNORECASE):
+            return None
+        plain = re.fullmatch(r"desc(?:ribe)?\s+(?:(\w+)\.)?(\w+)", text, re.IGNORECASE)
+        if plain is None:
+            raise labelled(sql, "the local engine answers DESCRIBE t (or db.t); DESCRIBE EXTENDED or FORMATTED, "
+                                "of a partition or of one column, runs on Athena")
+        database = (plain.group(1) or self.database).lower()
+        described = self._declared_columns(sql, database, plain.group(2).lower())
+        return _ordered_rows(["col_name", "data_type", "comment"], [[n, t, ""] for n, t in described])
+
+    def _declared_columns(self, sql: str, database: str, name: str) -> list[tuple[str, str]]:
+        """(name, type) of each column of a table (the catalog's, partition keys last) or of an
+        analysis view (its query's, typed as Athena types them)."""
+        table = self.catalog.get_table(database, name) if database == self.database else None
+        if table is not None:
+            return [(c.name, c.type) for c in [*table.columns, *table.partition_keys]]
+        if database == self.database and name in _analysis_views():
+            query = f"select * from {database}.{name}"
+            return list(self._translated(query, self._schema(_refs(query)))[1].items())
+        raise labelled(sql, f"table {database}.{name} does not exist (SHOW TABLES lists them)")
 
     def _show_partitions(self, sql: str, database: str, name: str) -> str:
         """Athena's SHOW PARTITIONS: one `partition` column, key=value pairs joined by '/', from

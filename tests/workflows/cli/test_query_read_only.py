@@ -252,3 +252,44 @@ def test_show_partitions_lists_the_catalogs_partitions_as_athena_prints_them(lak
         assert main(["query", "--lake", str(lake), sql]) == 2
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err
+
+
+PUBLISHED_COLUMNS = ["symbol", "trade_date", "open", "high", "low", "close", "volume", "fetched_at", "ingest_run_id",
+                     "trade_year"]
+
+
+@pytest.mark.parametrize("sql", ["show columns from stocks.daily_prices", "show columns in daily_prices",
+                                 "SHOW COLUMNS FROM daily_prices FROM stocks", "show columns in daily_prices in stocks;"])
+def test_show_columns_lists_the_names_alone_in_the_tables_order_partition_column_last(lake, capsys, sql):
+    """Athena's SHOW COLUMNS shows only the column names, in every form its synopsis allows."""
+    assert main(["query", "--lake", str(lake), "--format", "csv", sql]) == 0, capsys.readouterr().err
+    assert capsys.readouterr().out.split() == ["field", *PUBLISHED_COLUMNS]
+
+
+def test_describe_gives_each_column_with_the_type_the_catalog_declares(lake, capsys):
+    assert main(["query", "--lake", str(lake), "--format", "csv", "describe stocks.daily_prices"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "col_name,data_type,comment"
+    types = dict(line.split(",")[:2] for line in lines[1:])
+    assert list(types) == PUBLISHED_COLUMNS
+    # Hive's names for a Glue table's types, as Athena prints them, not DuckDB's (VARCHAR, INTEGER)
+    assert (types["symbol"], types["trade_date"], types["volume"], types["fetched_at"], types["trade_year"]) == \
+        ("string", "date", "bigint", "timestamp", "int")
+
+
+def test_describe_and_show_columns_of_an_analysis_view(lake, capsys):
+    assert main(["query", "--lake", str(lake), "--format", "csv", "desc stocks.moving_averages"]) == 0
+    assert capsys.readouterr().out.splitlines()[1:4] == ['symbol,varchar,""', 'trade_date,date,""', 'close,double,""']  # an empty comment, not a null
+    assert main(["query", "--lake", str(lake), "--format", "csv", "show columns from moving_averages"]) == 0
+    assert capsys.readouterr().out.split()[:3] == ["field", "symbol", "trade_date"]
+
+
+@pytest.mark.parametrize(("sql", "said"), [
+    ("describe stocks.no_such_table", "table stocks.no_such_table does not exist"),
+    ("show columns from elsewhere.daily_prices", "table elsewhere.daily_prices does not exist"),
+    ("describe formatted stocks.daily_prices", "DESCRIBE EXTENDED or FORMATTED"),
+])
+def test_describe_and_show_columns_say_what_they_cannot_answer(lake, capsys, sql, said):
+    assert main(["query", "--lake", str(lake), sql]) == 2
+    err = capsys.readouterr().err
+    assert said in err and "Traceback" not in err
