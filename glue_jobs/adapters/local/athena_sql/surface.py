@@ -47,7 +47,10 @@ def trino_name(node: exp.Expression) -> str | None:
         return node.name.lower()
     if not isinstance(node, exp.Func) or isinstance(node, _CONSTRUCTS):
         return "cast" if type(node) is exp.Cast else "try_cast" if isinstance(node, exp.TryCast) else None
-    shallow = node.__class__(**{k: (exp.Null() if isinstance(v, exp.Expression) else v)
+    # the arguments blanked, but for literals and keywords: some generators spell the name from
+    # one (sha256 and sha512 are one node whose length argument says which; to_utf8 its charset)
+    shallow = node.__class__(**{k: (exp.Null() if isinstance(v, exp.Expression)
+                                    and not isinstance(v, (exp.Literal, exp.Var)) else v)
                                 for k, v in node.args.items() if not isinstance(v, list)})
     try:
         text = shallow.sql("trino")
