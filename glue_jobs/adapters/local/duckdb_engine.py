@@ -220,6 +220,11 @@ def _listing(column: str, values: list[str], condition: str = "") -> str:
             f'where "{column}" is not null{condition} order by "{column}"')
 
 
+def _utility_text(sql: str) -> str:
+    """A SHOW or DESCRIBE statement as its patterns read it: comments out, no closing semicolon."""
+    return re.sub(r"--[^\n]*", " ", sql).strip().rstrip(";").strip()
+
+
 def _ordered_rows(columns: list[str], rows: list[list[str]]) -> str:
     """A SHOW or DESCRIBE answered from the catalog: these rows of text columns, in this order."""
     quoted = ", ".join(f'"{c}"' for c in columns)
@@ -426,7 +431,7 @@ class DuckDBEngine:
     def _show(self, sql: str) -> str | None:
         """Athena's SHOW TABLES / SHOW COLUMNS / SHOW SCHEMAS as the local engine answers them:
         from the catalog, never from the engine's own list of views."""
-        text = re.sub(r"--[^\n]*", " ", sql).strip().rstrip(";").strip()
+        text = _utility_text(sql)
         if not re.match(r"show\b", text, re.IGNORECASE):
             return None
         tables = re.fullmatch(r"show\s+tables(?:\s+(?:from|in)\s+(\w+))?(?:\s+like\s+'([^']*)')?",
@@ -457,7 +462,7 @@ class DuckDBEngine:
         the catalog declares them (Hive's names: string, bigint, ...), the partition columns
         last, as Athena lists a Glue table's (it prints them as text lines, with the partition
         columns repeated under a heading; here they are rows of three columns, each once)."""
-        text = re.sub(r"--[^\n]*", " ", sql).strip().rstrip(";").strip()
+        text = _utility_text(sql)
         if not re.match(r"desc(ribe)?\b", text, re.IGNORECASE):
             return None
         plain = re.fullmatch(r"desc(?:ribe)?\s+(?:(\w+)\.)?(\w+)", text, re.IGNORECASE)
