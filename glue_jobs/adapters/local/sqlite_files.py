@@ -156,7 +156,7 @@ class BackgroundCheckpoint:
             if self._thread is not None:
                 self._again = True
                 return
-            self._thread = threading.Thread(target=self._run, name=f"tickerlake-checkpoint-{self.failpoint}")
+            self._thread = threading.Thread(target=self._run, name=f"tickerlake-checkpoint ({self.what})")
             self._thread.start()
 
     def wait(self) -> None:
@@ -170,7 +170,7 @@ class BackgroundCheckpoint:
         while True:
             try:
                 failpoints.hit(self.failpoint, self.path)
-                con = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                con = sqlite3.connect(self.path, timeout=BUSY_SECONDS, isolation_level=None)
                 try:
                     con.execute("pragma wal_checkpoint(passive)").fetchall()
                 finally:
