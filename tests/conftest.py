@@ -17,3 +17,17 @@ def _translation_cache_of_this_run(tmp_path_factory):
 
     os.environ["TICKERLAKE_SQL_CACHE"] = str(tmp_path_factory.mktemp("sql-cache"))
     yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_great_expectations_worker_for_the_session():
+    """The suite runs hundreds of pipelines in each of its processes: they all validate through
+    one Great Expectations worker, as a process running many pipelines keeps it, instead of
+    importing GE (3 s of CPU) anew for each run. A command's own run still lets its worker go
+    (tests/glue_jobs/audit/test_ge_worker.py, on workers of its own)."""
+    from glue_jobs.audit import ge_worker
+
+    worker = ge_worker.shared()  # None where the mutation runs validate in place
+    if worker is not None:
+        worker.keep_between_runs = True
+    yield

@@ -7,9 +7,10 @@ suites and validates the frames the audit sends it, answering with the failing p
 glue_jobs.audit.ge_suite.Suite does in place. On Glue the audit is a job of its own and builds
 its suites in place: glue_jobs.runtime gives only local contexts a worker.
 
-One worker per process, started on first need and kept for the process's later runs (GE is
-imported once per process, as before). It ends when its input closes: at exit, or when this
-process dies. A worker that dies, or does not answer within its timeout, stops the audit with
+One worker per process, started on first need. A command runs one pipeline, so the runner lets
+it go once the run's last audit is done (let_go); a process that runs many pipelines one after
+another (the test suite runs hundreds in two) sets keep_between_runs, and every later audit
+finds GE imported. It ends when its input closes: at let_go, at exit, or when this process dies. A worker that dies, or does not answer within its timeout, stops the audit with
 a PipelineError naming it and the last lines it wrote; the next run starts a fresh one.
 
 The protocol is pickles over the worker's stdin and a duplicate of its stdout (what GE prints
@@ -71,6 +72,8 @@ class GeWorker:
         self._suites: dict[bytes, int] = {}
         self._lock = threading.RLock()
         self._owner = os.getpid()
+        # let_go then keeps the worker for the next run: its GE import, 3 s of CPU, is paid once
+        self.keep_between_runs = False
 
     @property
     def pid(self) -> int | None:
@@ -124,9 +127,9 @@ class GeWorker:
         """Close the worker's input without waiting: it ends on its own, and its interpreter's
         teardown (more than close()'s 0.2 s with GE loaded, so close() killed it at every run's
         exit) runs on the other core beside the stages after the audit. close() then finds it
-        ended; a later start() starts a new one."""
+        ended; a later start() starts a new one. Nothing when keep_between_runs is set."""
         with self._lock:
-            process = self._process if self._owner == os.getpid() else None
+            process = self._process if self._owner == os.getpid() and not self.keep_between_runs else None
             if process is not None:
                 try:
                     process.stdin.close()

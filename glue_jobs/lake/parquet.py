@@ -39,13 +39,9 @@ def open_file(storage: Storage, key: str, *, read_dictionary: list[str] | None =
     uri = storage.uri(key)
     if "://" not in uri:
         return pq.ParquetFile(uri, memory_map=True, read_dictionary=read_dictionary)
-    try:
-        from pyarrow import fs
-
-        filesystem, path = fs.FileSystem.from_uri(uri)
-        return pq.ParquetFile(filesystem.open_input_file(path), read_dictionary=read_dictionary)
-    except (ImportError, pa.ArrowException, OSError):
-        return pq.ParquetFile(pa.BufferReader(storage.get_bytes(key)), read_dictionary=read_dictionary)
+    opened = getattr(storage, "input_file", None)
+    source = opened(key) if opened is not None else pa.BufferReader(storage.get_bytes(key))
+    return pq.ParquetFile(source, read_dictionary=read_dictionary)
 
 
 def data_files(storage: Storage, location: str) -> list[str]:

@@ -69,6 +69,9 @@ class Storage(Protocol):
     # def list_objects(self, prefix: str) -> list[ObjectInfo]
     # Optional (the crawl falls back to get_bytes): the first `size` bytes of an object.
     # def get_head(self, key: str, size: int) -> bytes
+    # Optional (glue_jobs.lake.parquet falls back to get_bytes, the object read whole): a
+    # file pyarrow reads in ranges, a Parquet footer first, then only the row groups it needs.
+    # def input_file(self, key: str) -> pyarrow.NativeFile
 
 
 def put_json(storage: Storage, key: str, obj: object, *, create_only: bool = False) -> None:

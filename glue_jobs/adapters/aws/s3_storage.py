@@ -29,6 +29,20 @@ def _error_code(exc: Exception) -> str:
     return str(response.get("Error", {}).get("Code", ""))
 
 
+# pyarrow's S3 client per (bucket, region, endpoint), or False where it could not read the bucket
+_arrow_clients: dict[tuple[str, str, str], Any] = {}
+
+
+def _arrow_client(region: str, endpoint: str) -> Any:
+    try:
+        from pyarrow import fs
+
+        return fs.S3FileSystem(region=region,
+                               endpoint_override=None if endpoint.endswith(".amazonaws.com") else endpoint or None)
+    except (ImportError, OSError):
+        return False
+
+
 class S3Storage:
     """A lake rooted at s3://bucket/prefix. Pass `client` to use a given boto3 S3 client
     (tests inject a moto-backed one); by default one is made from the environment."""
@@ -92,6 +106,27 @@ class S3Storage:
                 raise StorageError(f"reading {self.uri(key)} failed: {code}: {exc}") from exc
             raise
         return response["Body"].read()
+
+    def input_file(self, key: str) -> Any:
+        """The object as a file pyarrow reads in ranges, through pyarrow's own S3 client: one
+        per process for this bucket, in the boto3 client's region and endpoint (pyarrow's URI
+        form asks S3 for the bucket's region at every file: a HeadBucket, retried for 6 s where
+        S3 cannot be reached). Where pyarrow's client cannot read the bucket (an endpoint or
+        credentials only boto3 is given, a mocked S3) the object is read whole through boto3,
+        and so are the bucket's later files in this process: each try costs a second of retries."""
+        import pyarrow as pa
+
+        where = (self.bucket, getattr(self.client.meta, "region_name", None) or "us-east-1",
+                 getattr(self.client.meta, "endpoint_url", None) or "")
+        s3 = _arrow_clients.get(where)
+        if s3 is None:
+            s3 = _arrow_clients[where] = _arrow_client(*where[1:])
+        if s3 is not False:
+            try:
+                return s3.open_input_file(f"{self.bucket}/{self._key(key)}")
+            except (pa.ArrowException, OSError):
+                _arrow_clients[where] = False
+        return pa.BufferReader(self.get_bytes(key))
 
     def exists(self, key: str) -> bool:
         try:

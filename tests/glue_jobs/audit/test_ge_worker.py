@@ -74,6 +74,16 @@ def test_a_worker_let_go_ends_on_its_own_and_a_later_audit_starts_a_new_one(work
     assert first.wait(timeout=30) == 0  # the first ended by itself: not killed at the run's exit
 
 
+def test_a_worker_kept_between_runs_answers_the_next_run_from_the_same_process(worker):
+    frame, book = _frame()
+    verdict = worker.suite_for(book).failing_positions(frame)
+    first = worker.pid
+    worker.keep_between_runs = True
+    worker.let_go()  # as the runner does after each run's audit
+    assert worker.suite_for(book).failing_positions(frame) == verdict
+    assert worker.pid == first  # GE not imported again
+
+
 def test_a_killed_worker_stops_the_audit_with_its_name_not_a_hang(worker):
     frame, book = _frame()
     suite = worker.suite_for(book)

@@ -138,3 +138,78 @@ def test_carry_never_replaces_an_object_that_is_there(s3):
     with pytest.raises(AlreadyExists, match="v=r2"):
         storage.carry(source, dest)
     assert storage.get_bytes(dest) == b"published rows"
+
+
+def _three_parquet_files(storage) -> list[str]:
+    import pyarrow as pa
+
+    from glue_jobs.lake import parquet
+
+    keys = [f"warehouse/t/part-{n}.parquet" for n in range(3)]
+    for n, key in enumerate(keys):
+        parquet.write_table(storage, key, pa.table({"n": [n, n + 10]}))
+    return keys
+
+
+class _ArrowS3:
+    """pyarrow's S3 client as the adapter sees it: opens answer from `objects`, or fail."""
+
+    def __init__(self, objects: dict[str, bytes] | None):
+        self.objects, self.opened = objects, []
+
+    def open_input_file(self, path: str):
+        import pyarrow as pa
+
+        self.opened.append(path)
+        if self.objects is None:
+            raise OSError("AWS Error NETWORK_CONNECTION during HeadObject operation")
+        return pa.BufferReader(self.objects[path])
+
+
+def test_parquet_is_read_in_ranges_through_pyarrows_client_made_once_for_the_bucket(s3, monkeypatch):
+    from glue_jobs.adapters.aws import s3_storage
+    from glue_jobs.lake import parquet
+
+    storage = S3Storage(BUCKET, "lake", client=s3)
+    keys = _three_parquet_files(storage)
+    arrow = _ArrowS3({f"{BUCKET}/lake/{k}": storage.get_bytes(k) for k in keys})
+    made = []
+    monkeypatch.setattr(s3_storage, "_arrow_clients", {})
+    monkeypatch.setattr(s3_storage, "_arrow_client", lambda *where: made.append(where) or arrow)
+    read_whole = []
+    monkeypatch.setattr(storage, "get_bytes", lambda key: read_whole.append(key))
+
+    table = parquet.read_table(storage, "warehouse/t/")
+    assert sorted(table.column("n").to_pylist()) == [0, 1, 2, 10, 11, 12]
+    assert arrow.opened == [f"{BUCKET}/lake/{k}" for k in keys] and not read_whole
+    # the boto3 client's region (moto's), asked once; a new storage of the bucket reuses it
+    assert parquet.row_count(S3Storage(BUCKET, "lake", client=s3), "warehouse/t/") == 6
+    assert made == [("us-east-1", s3.meta.endpoint_url)]
+
+
+def test_where_pyarrows_client_cannot_reach_the_bucket_files_are_read_whole_and_it_is_not_tried_again(s3, monkeypatch):
+    from glue_jobs.adapters.aws import s3_storage
+    from glue_jobs.lake import parquet
+
+    storage = S3Storage(BUCKET, "lake", client=s3)
+    _three_parquet_files(storage)
+    unreachable = _ArrowS3(None)
+    monkeypatch.setattr(s3_storage, "_arrow_clients", {})
+    monkeypatch.setattr(s3_storage, "_arrow_client", lambda *where: unreachable)
+
+    table = parquet.read_table(storage, "warehouse/t/")
+    assert sorted(table.column("n").to_pylist()) == [0, 1, 2, 10, 11, 12]
+    assert parquet.row_count(S3Storage(BUCKET, "lake", client=s3), "warehouse/t/") == 6
+    assert len(unreachable.opened) == 1  # one failed try in this process, not one per file
+
+
+def test_pyarrows_client_uses_the_endpoint_boto3_is_given_and_aws_own_by_default():
+    from pyarrow import fs
+
+    from glue_jobs.adapters.aws.s3_storage import _arrow_client
+
+    assert isinstance(_arrow_client("eu-west-1", "https://s3.eu-west-1.amazonaws.com"), fs.S3FileSystem)
+    aws = _arrow_client("eu-west-1", "https://s3.eu-west-1.amazonaws.com")
+    assert aws.region == "eu-west-1" and "amazonaws" not in repr(aws.__reduce__())
+    local = _arrow_client("us-east-1", "http://127.0.0.1:9000")
+    assert isinstance(local, fs.S3FileSystem) and "127.0.0.1:9000" in repr(local.__reduce__())
