@@ -10,8 +10,9 @@ its suites in place: glue_jobs.runtime gives only local contexts a worker.
 One worker per process, started on first need. A command runs one pipeline, so the runner lets
 it go once the run's last audit is done (let_go); a process that runs many pipelines one after
 another (the test suite runs hundreds in two) sets keep_between_runs, and every later audit
-finds GE imported. It ends when its input closes: at let_go, at exit, or when this process dies. A worker that dies, or does not answer within its timeout, stops the audit with
-a PipelineError naming it and the last lines it wrote; the next run starts a fresh one.
+finds GE imported. It ends when its input closes: at let_go, at exit, or when this process
+dies. A worker that dies, or does not answer within its timeout, stops the audit with a
+PipelineError naming it and the last lines it wrote; the next run starts a fresh one.
 
 The protocol is pickles over the worker's stdin and a duplicate of its stdout (what GE prints
 goes to its stderr, a temporary file kept for the error message):

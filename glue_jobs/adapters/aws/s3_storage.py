@@ -124,6 +124,8 @@ class S3Storage:
         if s3 is not False:
             try:
                 return s3.open_input_file(f"{self.bucket}/{self._key(key)}")
+            except FileNotFoundError:
+                pass  # the bucket was read: get_bytes says the object is not there (NotFound)
             except (pa.ArrowException, OSError):
                 _arrow_clients[where] = False
         return pa.BufferReader(self.get_bytes(key))

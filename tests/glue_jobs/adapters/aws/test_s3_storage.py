@@ -163,6 +163,8 @@ class _ArrowS3:
         self.opened.append(path)
         if self.objects is None:
             raise OSError("AWS Error NETWORK_CONNECTION during HeadObject operation")
+        if path not in self.objects:
+            raise FileNotFoundError(f"Path does not exist '{path}'")
         return pa.BufferReader(self.objects[path])
 
 
@@ -208,8 +210,23 @@ def test_pyarrows_client_uses_the_endpoint_boto3_is_given_and_aws_own_by_default
 
     from glue_jobs.adapters.aws.s3_storage import _arrow_client
 
-    assert isinstance(_arrow_client("eu-west-1", "https://s3.eu-west-1.amazonaws.com"), fs.S3FileSystem)
     aws = _arrow_client("eu-west-1", "https://s3.eu-west-1.amazonaws.com")
-    assert aws.region == "eu-west-1" and "amazonaws" not in repr(aws.__reduce__())
+    assert isinstance(aws, fs.S3FileSystem) and aws.region == "eu-west-1" and "amazonaws" not in repr(aws.__reduce__())
     local = _arrow_client("us-east-1", "http://127.0.0.1:9000")
     assert isinstance(local, fs.S3FileSystem) and "127.0.0.1:9000" in repr(local.__reduce__())
+
+
+def test_a_missing_object_is_not_found_and_pyarrows_client_stays_in_use(s3, monkeypatch):
+    from glue_jobs.adapters.aws import s3_storage
+    from glue_jobs.lake import parquet
+
+    storage = S3Storage(BUCKET, "lake", client=s3)
+    keys = _three_parquet_files(storage)
+    arrow = _ArrowS3({f"{BUCKET}/lake/{k}": storage.get_bytes(k) for k in keys})
+    monkeypatch.setattr(s3_storage, "_arrow_clients", {})
+    monkeypatch.setattr(s3_storage, "_arrow_client", lambda *where: arrow)
+
+    with pytest.raises(NotFound, match="warehouse/t/gone.parquet"):
+        parquet.open_file(storage, "warehouse/t/gone.parquet")  # the janitor took it meanwhile
+    assert parquet.row_count(storage, "warehouse/t/") == 6
+    assert arrow.opened[1:] == [f"{BUCKET}/lake/{k}" for k in keys]
